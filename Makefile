@@ -1,0 +1,97 @@
+# slurm-xenvm top-level Makefile (non-recursive: every component adds itself in <dir>/module.mk).
+#
+#   make                 build every component into build/
+#   make check           install missing dependencies, then run every test suite
+#   make demo            install missing dependencies, then run the main job on a local cluster
+#   make install         PREFIX=/usr/local DESTDIR=  SLURM_PLUGINDIR=<from the installed Slurm>
+#   make asan            the ASan+UBSan build (build/asan/) the unit tests run under
+#   make format          clang-format every C file in place
+#   make bench           every benchmark in bench/
+#
+# A component's module.mk appends to these lists:
+#   BINS          programs installed to $(PREFIX)/bin or sbin (SBINS)
+#   PLUGINS       Slurm plugins installed to SLURM_PLUGINDIR
+#   UNIT_TESTS    cmocka test programs (built in the sanitizer variant, run by check-unit)
+#   CHECKS        further phony check targets (integration suites), run in order by make check
+#   MAN5 MAN8 MAN1  man pages under doc/man
+include mk/flags.mk
+include mk/slurm.mk
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/xenvm
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc/xenvm
+DOCDIR     ?= $(PREFIX)/share/doc/slurm-xenvm
+INSTALL    ?= install
+
+BINS       :=
+SBINS      :=
+LIBEXEC    :=
+PLUGINS    :=
+UNIT_TESTS :=
+CHECKS     :=
+BENCHES    :=
+MAN1       :=
+MAN5       :=
+MAN8       :=
+
+all:
+
+include lib/module.mk
+include $(filter-out lib/module.mk,$(sort $(wildcard */module.mk)))
+
+.DEFAULT_GOAL := all
+all: $(BINS) $(SBINS) $(LIBEXEC) $(PLUGINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- tests
+.PHONY: deps check check-unit asan demo bench install format clean
+deps:
+	@scripts/install-deps
+
+asan:
+	$(MAKE) B=build/asan SANITIZE=1 $(patsubst $(B)/%,build/asan/%,$(UNIT_TESTS))
+
+check-unit: asan
+	@tests/run-unit $(patsubst $(B)/%,build/asan/%,$(UNIT_TESTS))
+
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	@set -e; for t in $(CHECKS); do $(MAKE) --no-print-directory $$t; done
+	@echo "make check: all suites passed"
+
+demo: deps
+	$(MAKE) all
+	tests/cluster/demo
+
+bench: all $(BENCHES)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+# ---------------------------------------------------------------- install
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	  $(DESTDIR)$(SLURM_PLUGINDIR) $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DOCDIR)/examples \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(if $(BINS),$(INSTALL) -m 755 $(BINS) $(DESTDIR)$(BINDIR)/)
+	$(if $(SBINS),$(INSTALL) -m 755 $(SBINS) $(DESTDIR)$(SBINDIR)/)
+	$(if $(LIBEXEC),$(INSTALL) -m 755 $(LIBEXEC) $(DESTDIR)$(LIBEXECDIR)/)
+	$(if $(PLUGINS),$(INSTALL) -m 755 $(PLUGINS) $(DESTDIR)$(SLURM_PLUGINDIR)/)
+	$(if $(MAN1),$(INSTALL) -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN5),$(INSTALL) -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(MAN8),$(INSTALL) -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
+	$(INSTALL) -m 644 etc/*.example etc/*.service $(DESTDIR)$(DOCDIR)/examples/ 2>/dev/null || \
+	  $(INSTALL) -m 644 $(wildcard etc/*.example etc/*.service etc/*.conf) $(DESTDIR)$(DOCDIR)/examples/
+	@echo "installed; plugins in $(SLURM_PLUGINDIR); example configs in $(DOCDIR)/examples"

@@ -1,0 +1,140 @@
+/*
+ * catalog.h - the image catalog, images.yaml (see images.yaml(5)).
+ *
+ * The catalog maps an image name to its files (with sha256 and size), attributes, limits, the node
+ * features it needs and who may use it.  An image's digest ("sha256:<64 hex>") is derived from its
+ * files' names, sizes and sha256 in a fixed order, so it changes exactly when what would boot
+ * changes; the job_submit plugin pins it into the job at submit time.
+ *
+ * Lookups are O(1) (hash index); slurmctld calls xenvm_catalog_find() for every job.
+ */
+#ifndef XENVM_CATALOG_H
+#define XENVM_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "error.h"
+
+#define XENVM_CATALOG_DEFAULT_PATH "/etc/xenvm/images.yaml"
+#define XENVM_SHA256_HEX_LEN 64
+#define XENVM_DIGEST_LEN (7 + XENVM_SHA256_HEX_LEN) /* "sha256:" + hex */
+
+enum xenvm_guest_type {
+	XENVM_GUEST_PVH = 0, /* default: the Xen driver boots PVH; qemu ignores it */
+	XENVM_GUEST_PV,
+};
+
+struct xenvm_image_file {
+	char *path;   /* relative to the image store (or absolute) */
+	char sha256[XENVM_SHA256_HEX_LEN + 1];
+	uint64_t size;
+};
+
+struct xenvm_image {
+	char *name;        /* [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
+	char *description; /* optional */
+	struct xenvm_image_file kernel; /* files.kernel (required) */
+	struct xenvm_image_file initrd; /* files.initrd (required) */
+	struct xenvm_image_file rootdisk; /* files.rootdisk (optional: path NULL when absent) */
+	char *cmdline;                 /* extra kernel command line (optional) */
+	enum xenvm_guest_type guest_type; /* xen.guest_type: pv | pvh */
+	char digest[XENVM_DIGEST_LEN + 1]; /* derived, see above */
+
+	struct {
+		char *os;             /* attributes.os */
+		char *kernel_version; /* attributes.kernel */
+		char *mpi;            /* attributes.mpi (e.g. "mpich-4.0.2 ch4:ucx") */
+		bool ib;              /* attributes.ib: the image has verbs/rxe support */
+		char **libraries;     /* attributes.libraries */
+		size_t n_libraries;
+	} attributes;
+
+	struct {
+		uint64_t default_bytes; /* memory.default (size) */
+		uint64_t max_bytes;     /* memory.max (size, >= default) */
+		uint32_t vcpus_default; /* vcpus.default (1..512) */
+		uint32_t vcpus_max;     /* vcpus.max (>= default) */
+	} limits;
+
+	char **features; /* node features the image needs, added to the job's constraint */
+	size_t n_features;
+
+	struct {
+		/* empty lists mean "everyone"; a name in any non-empty list admits the job */
+		char **users, **groups, **accounts, **partitions;
+		size_t n_users, n_groups, n_accounts, n_partitions;
+	} allow;
+
+	bool allow_root; /* root_allowed: --vm-root may be granted */
+};
+
+struct xenvm_catalog {
+	char *path;
+	struct xenvm_image *images; /* in file order */
+	size_t n_images;
+	/* private: open-addressing index over images by name */
+	size_t *index;
+	size_t index_size;
+};
+
+/*
+ * Load and validate images.yaml.  Returns 0 and sets *out (free with xenvm_catalog_free), or -1 with
+ * err filled as "<file>:<line>:<col>: <key path>: <what is wrong>".  Duplicate names are errors.
+ */
+int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr *err);
+void xenvm_catalog_free(struct xenvm_catalog *cat);
+
+/* The image called `name`, or NULL. */
+const struct xenvm_image *xenvm_catalog_find(const struct xenvm_catalog *cat, const char *name);
+
+/*
+ * Up to `max` names close to `name` (edit distance, then prefix), best first, into out[].
+ * Returns how many were written.  Used for "did you mean" in rejections.
+ */
+size_t xenvm_catalog_suggest(const struct xenvm_catalog *cat, const char *name, const char **out,
+			     size_t max);
+
+/* Who is asking, for xenvm_image_permits(). */
+struct xenvm_requester {
+	uid_t uid;
+	gid_t gid;
+	const char *user;      /* may be NULL: looked up from uid */
+	const char *account;   /* may be NULL */
+	const char *partition; /* may be NULL; may be a comma list (job submitted to several) */
+};
+
+/*
+ * 0 if the requester may use the image; -1 with err naming the rule otherwise.
+ * Group membership is the user's supplementary groups (getgrouplist) plus gid.
+ */
+int xenvm_image_permits(const struct xenvm_image *img, const struct xenvm_requester *who,
+			struct xerr *err);
+
+/*
+ * A catalog that reloads itself when its file changes (mtime, size, inode), keeping the last good
+ * copy on a parse error.  xenvm_catalog_cache_get() returns the current catalog (NULL only if no
+ * good copy was ever loaded); when a reload failed, *reload_err (if not NULL) is filled and
+ * *reload_failed set, once per change of the file, so the caller can log it once.
+ */
+struct xenvm_catalog_cache {
+	char *path;
+	struct xenvm_catalog *current;
+	struct {
+		dev_t dev;
+		ino_t ino;
+		off_t size;
+		struct timespec mtime, ctime;
+	} seen; /* the file state last tried (good or bad) */
+	bool have_seen;
+};
+
+int xenvm_catalog_cache_init(struct xenvm_catalog_cache *cc, const char *path);
+const struct xenvm_catalog *xenvm_catalog_cache_get(struct xenvm_catalog_cache *cc,
+						    bool *reload_failed, struct xerr *reload_err);
+void xenvm_catalog_cache_fini(struct xenvm_catalog_cache *cc);
+
+#endif

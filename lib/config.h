@@ -1,0 +1,110 @@
+/*
+ * config.h - the site configuration, xenvm.yaml (see xenvm.yaml(5)).
+ *
+ * Loaded once by each program (plugins: at init; daemons: at start and on SIGHUP).  Every field
+ * has a default so an empty file is a valid configuration; unknown keys, wrong types and values
+ * out of range are errors that name file:line:column and the key.
+ */
+#ifndef XENVM_CONFIG_H
+#define XENVM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define XENVM_CONFIG_DEFAULT_PATH "/etc/xenvm/xenvm.yaml"
+
+enum xenvm_driver_kind {
+	XENVM_DRIVER_QEMU = 0,
+	XENVM_DRIVER_XEN,
+};
+
+enum xenvm_ib_fallback {
+	XENVM_IB_FALLBACK_RXE = 0, /* no VF free or no HCA: Soft-RoCE in the guest if the image can */
+	XENVM_IB_FALLBACK_NONE,    /* no VF: fail the job's VM with a clear reason */
+};
+
+enum xenvm_cast_shape {
+	XENVM_CAST_PIPELINED_BINOMIAL = 0, /* default */
+	XENVM_CAST_PIPELINED_CHAIN,
+	XENVM_CAST_BINOMIAL_WHOLE_FILE, /* the ICS'06 paper's scheme, kept for comparison */
+};
+
+struct xenvm_config {
+	char *path;                    /* the file this came from (or the default path) */
+	enum xenvm_driver_kind driver; /* driver: xen | qemu                  (qemu) */
+	char *state_dir;               /* state_dir                           (/run/xenvm) */
+	char *catalog;                 /* catalog                             (/etc/xenvm/images.yaml) */
+	char *log_level;               /* log_level: error..debug             (info) */
+
+	struct {
+		char *dir;          /* cache.dir                      (/var/cache/xenvm) */
+		uint64_t max_bytes; /* cache.max_size (size)           (20G) */
+	} cache;
+
+	struct {
+		char *store;           /* imagecast.store: directory of images.  (/srv/xenvm/images) */
+		uint16_t port;         /* imagecast.port                         (7420) */
+		char *socket;          /* imagecast.socket (local clients)       (/run/xenvm/imagecast.sock) */
+		uint64_t chunk_bytes;  /* imagecast.chunk_size (size, 64K..64M)  (4M) */
+		enum xenvm_cast_shape shape; /* imagecast.shape                  (pipelined-binomial) */
+		char **allowed_users;  /* imagecast.allowed_users: peers' uids besides root (SlurmUser) */
+		size_t n_allowed_users;
+	} imagecast;
+
+	struct {
+		char *bridge;    /* network.bridge: the node bridge VMs attach to   (xenvmbr0) */
+		char *interface; /* network.interface: the node's uplink, if any    (NULL) */
+		char *subnet;    /* network.subnet: CIDR guests are addressed from (NULL = derive) */
+		char *gateway;   /* network.gateway                                 (NULL) */
+		uint32_t mtu;    /* network.mtu                                     (1500) */
+	} network;
+
+	struct {
+		char **devices;      /* ib.devices: HCA names to take VFs from (empty = all) */
+		size_t n_devices;
+		uint32_t vfs_per_device;         /* ib.vfs_per_device (0..255)      (0 = as enabled) */
+		enum xenvm_ib_fallback fallback; /* ib.fallback: rxe | none          (rxe) */
+		char *partitions_file;           /* ib.partitions_file (OpenSM)      (NULL = none) */
+		uint16_t pkey;                   /* ib.pkey (0x0001..0x7fff)         (0 = default) */
+	} ib;
+
+	struct {
+		char *socket; /* munge.socket                                (/run/munge/munge.socket.2) */
+	} munge;
+
+	struct {
+		uint32_t fetch_s;          /* timeouts.fetch (duration)      (300s) */
+		uint32_t boot_s;           /* timeouts.boot                  (60s) */
+		uint32_t ready_s;          /* timeouts.ready                 (120s) */
+		uint32_t shutdown_grace_s; /* timeouts.shutdown_grace        (10s) */
+	} timeouts;
+
+	struct {
+		uint64_t memory_overhead_bytes; /* vm.memory_overhead: added to the job's memory (64M) */
+		uint64_t default_memory_bytes;  /* vm.default_memory when the image names none (512M) */
+		char *qemu_binary;              /* vm.qemu_binary       (qemu-system-x86_64) */
+		char *accel;                    /* vm.accel: auto | kvm | tcg (auto) */
+	} vm;
+
+	struct {
+		char **paths; /* mounts: extra host paths shared into guests at the same path */
+		size_t n_paths;
+	} mounts;
+};
+
+/*
+ * Load and validate xenvm.yaml at `path` (NULL: XENVM_CONFIG_DEFAULT_PATH).
+ * Returns 0 and sets *out (free with xenvm_config_free), or -1 with err filled:
+ * "<file>:<line>:<col>: <key>: <what is wrong>".  A missing file is an error unless
+ * `missing_ok` is true, in which case the defaults are returned.
+ */
+int xenvm_config_load(const char *path, bool missing_ok, struct xenvm_config **out,
+		      struct xerr *err);
+/* The defaults alone (never fails except ENOMEM: returns NULL). */
+struct xenvm_config *xenvm_config_defaults(void);
+void xenvm_config_free(struct xenvm_config *cfg);
+
+#endif

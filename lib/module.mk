@@ -1,0 +1,13 @@
+# lib/: libxenvm.a, the code shared by plugins, daemons and tools (position-independent so that
+# plugins can link it in; their version scripts keep its symbols private).
+LIBXENVM     := $(B)/lib/libxenvm.a
+LIBXENVM_SRC := $(wildcard lib/*.c)
+LIBXENVM_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_SRC))
+# What a program that links libxenvm.a also needs.
+LIBXENVM_LIBS := $(YAML_LIBS) $(CRYPTO_LIBS) $(SLURM_LIBS)
+
+$(LIBXENVM_OBJ): CFLAGS += $(YAML_CFLAGS) $(CRYPTO_CFLAGS)
+
+$(LIBXENVM): $(LIBXENVM_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
