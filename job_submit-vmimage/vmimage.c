@@ -1,0 +1,241 @@
+/*
+ * vmimage.c - see vmimage.h.
+ *
+ * Per job this costs a scan of the job's spank environment, a stat() of images.yaml (to notice
+ * edits) and a hash lookup; bench/job_submit measures it.
+ */
+#include "vmimage.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <slurm/slurm_errno.h>
+
+#include "config_path.h"
+#include "log.h"
+#include "request.h"
+#include "slurm_alloc.h"
+#include "units.h"
+
+#define MB (1024ULL * 1024ULL)
+
+int vmimage_init(struct vmimage_plugin *p)
+{
+	char path[PATH_MAX];
+	struct xerr err;
+
+	memset(p, 0, sizeof(*p));
+	if (!xenvm_config_path(NULL, path, sizeof(path)) ||
+	    xenvm_config_load(path, true, &p->cfg, &err) < 0) {
+		/* slurmctld must keep running for non-VM jobs; VM jobs are refused with the reason. */
+		xerror("%s; VM jobs will be rejected until it is fixed and slurmctld reconfigured",
+		       err.msg);
+		p->config_error = strdup(err.msg);
+		p->cfg = xenvm_config_defaults();
+		if (!p->cfg)
+			return SLURM_ERROR;
+	}
+	if (xenvm_catalog_cache_init(&p->catalog, p->cfg->catalog) < 0)
+		return SLURM_ERROR;
+	/* Load now so that a broken catalog is in the log at start, not at the first VM job. */
+	bool failed = false;
+	if (!xenvm_catalog_cache_get(&p->catalog, &failed, &err) || failed)
+		xerror("%s", err.msg);
+	else
+		xinfo("catalog %s: %zu images", p->cfg->catalog,
+		      xenvm_catalog_cache_get(&p->catalog, NULL, NULL)->n_images);
+	return SLURM_SUCCESS;
+}
+
+void vmimage_fini(struct vmimage_plugin *p)
+{
+	xenvm_catalog_cache_fini(&p->catalog);
+	xenvm_config_free(p->cfg);
+	free(p->config_error);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Set NAME=value in the job's spank environment, replacing an earlier NAME. */
+static int spank_env_set(job_desc_msg_t *job, const char *name, const char *value)
+{
+	size_t len = strlen(name);
+	char *entry = slurm_xstrdup_printf("%s=%s", name, value);
+
+	for (uint32_t i = 0; i < job->spank_job_env_size; i++) {
+		char *s = job->spank_job_env[i];
+
+		if (s && strncmp(s, name, len) == 0 && s[len] == '=') {
+			slurm_xfree_ptr(s);
+			job->spank_job_env[i] = entry;
+			return 0;
+		}
+	}
+	slurm_xrecalloc((void **)&job->spank_job_env, job->spank_job_env_size + 1, sizeof(char *),
+			true, false, __FILE__, __LINE__, __func__);
+	job->spank_job_env[job->spank_job_env_size++] = entry;
+	return 0;
+}
+
+static int reject(char **err_msg, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int reject(char **err_msg, int code, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (err_msg) {
+		if (*err_msg)
+			slurm_xfree_ptr(*err_msg);
+		*err_msg = slurm_xstrdup_printf("xenvm: %s", buf);
+	}
+	xverbose("rejected a job: %s", buf);
+	return code;
+}
+
+/* The request from the spank environment (srun/sbatch/salloc), else the job's (slurmrestd). */
+static int read_request(job_desc_msg_t *job, struct xenvm_request *req, struct xerr *err)
+{
+	struct xenvm_envv spank = {job->spank_job_env, job->spank_job_env_size};
+	struct xenvm_envv env = {job->environment, job->env_size};
+	int rc;
+
+	rc = xenvm_request_from_env(req, "", xenvm_getenv_array, &spank, &xenvm_source_env, err);
+	if (rc != 0)
+		return rc;
+	return xenvm_request_from_env(req, "", xenvm_getenv_array, &env, &xenvm_source_env, err);
+}
+
+static int unknown_image(const struct xenvm_catalog *cat, const char *name, char **err_msg)
+{
+	const char *close[3];
+	size_t n = xenvm_catalog_suggest(cat, name, close, 3);
+	char hint[512] = "";
+	size_t used = 0;
+
+	for (size_t i = 0; i < n && used < sizeof(hint); i++)
+		used += (size_t)snprintf(hint + used, sizeof(hint) - used, "%s%s", i ? ", " : "",
+					 close[i]);
+	if (n)
+		return reject(err_msg, ESLURM_INVALID_FEATURE,
+			      "unknown VM image '%s'; did you mean: %s?", name, hint);
+	return reject(err_msg, ESLURM_INVALID_FEATURE,
+		      "unknown VM image '%s' (the catalog has %zu images; ask your site which to use)",
+		      name, cat->n_images);
+}
+
+/* Add "&f1&f2" for the image's features, keeping the user's own constraint intact. */
+static void add_features(job_desc_msg_t *job, const struct xenvm_image *img)
+{
+	char *feat = NULL;
+
+	if (!img->n_features)
+		return;
+	for (size_t i = 0; i < img->n_features; i++) {
+		char *next;
+
+		if (!feat)
+			next = job->features && *job->features
+				       ? slurm_xstrdup_printf("(%s)&%s", job->features,
+							      img->features[i])
+				       : slurm_xstrdup(img->features[i]);
+		else
+			next = slurm_xstrdup_printf("%s&%s", feat, img->features[i]);
+		if (feat)
+			slurm_xfree_ptr(feat);
+		feat = next;
+	}
+	if (job->features)
+		slurm_xfree_ptr(job->features);
+	job->features = feat;
+}
+
+int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submit_uid,
+		   char **err_msg)
+{
+	struct xenvm_request req;
+	const struct xenvm_catalog *cat;
+	const struct xenvm_image *img;
+	struct xenvm_requester who;
+	struct xerr err;
+	bool reload_failed = false;
+	uint64_t mem, need_mb;
+	char num[32], a[32], b[32];
+	int rc;
+
+	if (!job)
+		return SLURM_ERROR;
+	rc = read_request(job, &req, &err);
+	if (rc == 0)
+		return SLURM_SUCCESS; /* no VM: nothing to do, and nothing else is read */
+	if (rc < 0)
+		return reject(err_msg, ESLURM_INVALID_FEATURE, "%s", err.msg);
+	if (p->config_error)
+		return reject(err_msg, SLURM_ERROR, "VM jobs are unavailable: %s", p->config_error);
+
+	cat = xenvm_catalog_cache_get(&p->catalog, &reload_failed, &err);
+	if (reload_failed)
+		xerror("%s (keeping the last good catalog)", err.msg);
+	if (!cat)
+		return reject(err_msg, SLURM_ERROR, "VM jobs are unavailable: the image catalog "
+			      "could not be loaded (the site's admins have the details in "
+			      "slurmctld's log)");
+	img = xenvm_catalog_find(cat, req.image);
+	if (!img)
+		return unknown_image(cat, req.image, err_msg);
+
+	who.uid = job->user_id != NO_VAL ? job->user_id : submit_uid;
+	who.gid = job->group_id != NO_VAL ? job->group_id : (gid_t)-1;
+	who.user = NULL;
+	who.account = job->account;
+	who.partition = job->partition;
+	if (xenvm_image_permits(img, &who, &err) < 0)
+		return reject(err_msg, ESLURM_ACCESS_DENIED, "%s", err.msg);
+
+	mem = req.mem_bytes ? req.mem_bytes : img->limits.default_bytes;
+	if (!mem)
+		mem = p->cfg->vm.default_memory_bytes;
+	if (req.mem_bytes && req.mem_bytes > img->limits.max_bytes)
+		return reject(err_msg, ESLURM_INVALID_TASK_MEMORY,
+			      "--vm-mem=%s is more than image '%s' allows (%s)",
+			      xenvm_format_size(req.mem_bytes, a, sizeof(a)), img->name,
+			      xenvm_format_size(img->limits.max_bytes, b, sizeof(b)));
+	if (req.vcpus && req.vcpus > img->limits.vcpus_max)
+		return reject(err_msg, ESLURM_INVALID_CPU_COUNT,
+			      "--vm-vcpus=%u is more than image '%s' allows (%u)", req.vcpus,
+			      img->name, img->limits.vcpus_max);
+	if (req.root && !img->allow_root)
+		return reject(err_msg, ESLURM_ACCESS_DENIED,
+			      "--vm-root: image '%s' does not allow root in the guest", img->name);
+
+	need_mb = (mem + p->cfg->vm.memory_overhead_bytes + MB - 1) / MB;
+	if (job->pn_min_memory == NO_VAL64) {
+		job->pn_min_memory = need_mb;
+	} else if (!(job->pn_min_memory & MEM_PER_CPU) && job->pn_min_memory < need_mb) {
+		return reject(err_msg, ESLURM_INVALID_TASK_MEMORY,
+			      "the job asks for %" PRIu64 "M per node but its VM needs %" PRIu64
+			      "M (VM %s + overhead); raise --mem or lower --vm-mem",
+			      job->pn_min_memory, need_mb, xenvm_format_size(mem, a, sizeof(a)));
+	}
+	add_features(job, img);
+
+	/* Pin what the Prolog will boot: a catalog edit after this does not change the job. */
+	spank_env_set(job, XENVM_REQ_IMAGE, img->name);
+	spank_env_set(job, XENVM_REQ_DIGEST, img->digest);
+	snprintf(num, sizeof(num), "%" PRIu64, mem);
+	spank_env_set(job, XENVM_REQ_MEM, num);
+	if (req.vcpus) {
+		snprintf(num, sizeof(num), "%u", req.vcpus);
+		spank_env_set(job, XENVM_REQ_VCPUS, num);
+	}
+	xverbose("job for uid %u: image %s %s, %" PRIu64 "M per node", (unsigned)who.uid,
+		 img->name, img->digest, job->pn_min_memory);
+	return SLURM_SUCCESS;
+}

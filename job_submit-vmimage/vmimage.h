@@ -1,0 +1,32 @@
+/*
+ * vmimage.h - job_submit/vmimage: validate a job's VM request against the image catalog and
+ * turn it into scheduling facts (features, memory) and a pinned image digest.
+ */
+#ifndef VMIMAGE_H
+#define VMIMAGE_H
+
+#include <stdint.h>
+
+#include <slurm/slurm.h>
+
+#include "catalog.h"
+#include "config.h"
+
+struct vmimage_plugin {
+	struct xenvm_config *cfg;           /* xenvm.yaml (defaults if it could not be read) */
+	struct xenvm_catalog_cache catalog; /* images.yaml, reloaded when it changes */
+	char *config_error;                 /* why xenvm.yaml could not be read, or NULL */
+};
+
+/* Load the configuration and catalog; never fails slurmctld (returns 0; faults are logged). */
+int vmimage_init(struct vmimage_plugin *p);
+void vmimage_fini(struct vmimage_plugin *p);
+
+/*
+ * The job_submit() work.  Returns SLURM_SUCCESS (job accepted, possibly changed) or a Slurm
+ * error code with *err_msg set (xmalloc'ed) to a message the user sees.
+ */
+int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submit_uid,
+		   char **err_msg);
+
+#endif

@@ -1,0 +1,237 @@
+/* jobstate.c - see jobstate.h. */
+#include "jobstate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic_file.h"
+
+int xenvm_job_dir(const char *state_dir, uint32_t jobid, char *buf, size_t len)
+{
+	if (!state_dir || !buf || !len || jobid == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((size_t)snprintf(buf, len, "%s/job/%" PRIu32, state_dir, jobid) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_u32(const char *s, uint32_t min, uint32_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int xenvm_parse_jobid(const char *what, const char *s, uint32_t *out, struct xerr *err)
+{
+	/* 0xfffffffe and up are Slurm's NO_VAL markers, never a job's id. */
+	if (parse_u32(s, 1, out) < 0 || *out >= 0xfffffffeU) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: '%.40s' is not a job id", what, s ? s : "(unset)");
+	}
+	return 0;
+}
+
+int xenvm_parse_id(const char *what, const char *s, uint32_t *out, struct xerr *err)
+{
+	if (parse_u32(s, 0, out) < 0 || *out == UINT32_MAX) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: '%.40s' is not a numeric user or group id", what,
+				s ? s : "(unset)");
+	}
+	return 0;
+}
+
+static int has_newline(const char *s)
+{
+	return s && strpbrk(s, "\r\n") != NULL;
+}
+
+int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record *rec,
+			   struct xerr *err)
+{
+	char dir[4096], path[4200];
+	char *text = NULL;
+	size_t textlen = 0;
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (!state_dir || !rec) {
+		errno = EINVAL;
+		return xerr_set(err, "internal error: bad arguments to xenvm_job_record_write");
+	}
+	if (has_newline(rec->user) || has_newline(rec->node) || has_newline(rec->nodelist) ||
+	    has_newline(rec->error)) {
+		errno = EINVAL;
+		return xerr_set(err, "job %" PRIu32 ": a value contains a newline", rec->jobid);
+	}
+	if (xenvm_job_dir(state_dir, rec->jobid, dir, sizeof(dir)) < 0)
+		return xerr_set(err, "job %" PRIu32 ": state path: %s", rec->jobid, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", dir, XENVM_JOB_RECORD);
+	if (xenvm_mkdir_p(dir, 0755) < 0) {
+		xerr_set(err, "%s: cannot create: %s", dir, strerror(errno));
+		goto out;
+	}
+	f = open_memstream(&text, &textlen);
+	if (!f) {
+		xerr_set(err, "out of memory");
+		goto out;
+	}
+	fprintf(f, "version=1\njobid=%" PRIu32 "\nuid=%u\ngid=%u\nuser=%s\nnode=%s\n", rec->jobid,
+		(unsigned)rec->uid, (unsigned)rec->gid, rec->user, rec->node);
+	fprintf(f, "nodelist=%s\nnode_index=%" PRIu32 "\nnode_count=%" PRIu32 "\n",
+		rec->nodelist ? rec->nodelist : "", rec->node_index, rec->node_count);
+	fprintf(f, "image=%s\ndigest=%s\nmem=%" PRIu64 "\nvcpus=%" PRIu32 "\nroot=%d\nverbose=%d\n",
+		rec->req.image, rec->req.digest, rec->req.mem_bytes, rec->req.vcpus,
+		rec->req.root ? 1 : 0, rec->req.verbose ? 1 : 0);
+	if (rec->error)
+		fprintf(f, "error=%s\n", rec->error);
+	if (fclose(f) != 0) {
+		f = NULL;
+		xerr_set(err, "out of memory");
+		goto out;
+	}
+	f = NULL;
+	if (xenvm_write_file_atomic(path, text, textlen, 0644, (uid_t)-1, (gid_t)-1) < 0) {
+		xerr_set(err, "%s: cannot write: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	free(text);
+	return rc;
+}
+
+static int set_field(struct xenvm_job_record *rec, const char *key, const char *val)
+{
+	uint32_t u;
+
+	if (!strcmp(key, "version"))
+		return strcmp(val, "1") == 0 ? 0 : -1;
+	if (!strcmp(key, "jobid"))
+		return parse_u32(val, 1, &rec->jobid);
+	if (!strcmp(key, "uid"))
+		return parse_u32(val, 0, &u) < 0 ? -1 : (rec->uid = u, 0);
+	if (!strcmp(key, "gid"))
+		return parse_u32(val, 0, &u) < 0 ? -1 : (rec->gid = u, 0);
+	if (!strcmp(key, "user"))
+		return snprintf(rec->user, sizeof(rec->user), "%s", val) >= (int)sizeof(rec->user);
+	if (!strcmp(key, "node"))
+		return snprintf(rec->node, sizeof(rec->node), "%s", val) >= (int)sizeof(rec->node);
+	if (!strcmp(key, "nodelist"))
+		return free(rec->nodelist), (rec->nodelist = strdup(val)) ? 0 : -1;
+	if (!strcmp(key, "node_index"))
+		return parse_u32(val, 0, &rec->node_index);
+	if (!strcmp(key, "node_count"))
+		return parse_u32(val, 0, &rec->node_count);
+	if (!strcmp(key, "image"))
+		return !*val ? 0 : xenvm_parse_image_name(key, val, rec->req.image, NULL);
+	if (!strcmp(key, "digest"))
+		return !*val ? 0 : xenvm_parse_digest(key, val, rec->req.digest, NULL);
+	if (!strcmp(key, "mem")) {
+		char *end = NULL;
+
+		errno = 0;
+		rec->req.mem_bytes = strtoull(val, &end, 10);
+		return errno || !*val || *end ? -1 : 0;
+	}
+	if (!strcmp(key, "vcpus"))
+		return parse_u32(val, 0, &rec->req.vcpus);
+	if (!strcmp(key, "root"))
+		return rec->req.root = !strcmp(val, "1"), 0;
+	if (!strcmp(key, "verbose"))
+		return rec->req.verbose = !strcmp(val, "1"), 0;
+	if (!strcmp(key, "error"))
+		return free(rec->error), (rec->error = strdup(val)) ? 0 : -1;
+	return 0; /* keys from newer writers are ignored, so a rolling upgrade can read old state */
+}
+
+int xenvm_job_record_read(const char *state_dir, uint32_t jobid, struct xenvm_job_record *rec,
+			  struct xerr *err)
+{
+	char dir[4096], path[4200];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned lineno = 0;
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (!state_dir || !rec) {
+		errno = EINVAL;
+		return xerr_set(err, "internal error: bad arguments to xenvm_job_record_read");
+	}
+	memset(rec, 0, sizeof(*rec));
+	if (xenvm_job_dir(state_dir, jobid, dir, sizeof(dir)) < 0)
+		return xerr_set(err, "job %" PRIu32 ": state path: %s", jobid, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", dir, XENVM_JOB_RECORD);
+	f = fopen(path, "re");
+	if (!f) {
+		xerr_set(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		char *eq;
+
+		lineno++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		eq = strchr(line, '=');
+		if (!eq || set_field(rec, (*eq = '\0', line), eq + 1) != 0) {
+			errno = EINVAL;
+			xerr_set(err, "%s:%u: damaged record", path, lineno);
+			goto out;
+		}
+	}
+	if (rec->jobid != jobid) {
+		errno = EINVAL;
+		xerr_set(err, "%s: record is for job %" PRIu32, path, rec->jobid);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(line);
+	fclose(f);
+	if (rc < 0) {
+		int saved = errno;
+
+		xenvm_job_record_clear(rec);
+		errno = saved;
+	}
+	return rc;
+}
+
+void xenvm_job_record_clear(struct xenvm_job_record *rec)
+{
+	if (!rec)
+		return;
+	free(rec->nodelist);
+	free(rec->error);
+	memset(rec, 0, sizeof(*rec));
+}
+
+int xenvm_job_remove(const char *state_dir, uint32_t jobid)
+{
+	char dir[4096];
+
+	if (xenvm_job_dir(state_dir, jobid, dir, sizeof(dir)) < 0)
+		return -1;
+	return xenvm_remove_tree(dir);
+}

@@ -1,0 +1,56 @@
+/*
+ * jobstate.h - what a node knows about a job's VM, under <state_dir>/job/<jobid>/.
+ *
+ * The Prolog writes `job.state` (atomically: readers see the whole record or none) and the
+ * Epilog removes the directory.  The record is "key=value" lines; values never contain newlines
+ * (writers refuse them).  Later stages add their own files beside it (the VM's state, the
+ * control socket owned by the job's user).
+ */
+#ifndef XENVM_JOBSTATE_H
+#define XENVM_JOBSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "request.h"
+
+#define XENVM_JOB_RECORD "job.state"
+
+struct xenvm_job_record {
+	uint32_t jobid;
+	uid_t uid;
+	gid_t gid;
+	char user[64];
+	char node[256];      /* this node's name (SLURMD_NODENAME) */
+	char *nodelist;      /* the job's nodes, as Slurm wrote them (malloc'ed) */
+	uint32_t node_index; /* this node's place in the expanded list */
+	uint32_t node_count;
+	struct xenvm_request req;
+	char *error;         /* why the job's VM cannot run here, or NULL (malloc'ed) */
+};
+
+/* "<state_dir>/job/<jobid>" into buf; returns 0, or -1 with errno ENAMETOOLONG/EINVAL. */
+int xenvm_job_dir(const char *state_dir, uint32_t jobid, char *buf, size_t len);
+
+/* Create the job's directory (0755, root) and write the record.  0, or -1 with err + errno. */
+int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record *rec,
+			   struct xerr *err);
+/*
+ * Read a record.  0 and *rec filled (release with xenvm_job_record_clear), -1 with errno
+ * ENOENT when the job has no state here, other errno with err filled on a damaged record.
+ */
+int xenvm_job_record_read(const char *state_dir, uint32_t jobid, struct xenvm_job_record *rec,
+			  struct xerr *err);
+void xenvm_job_record_clear(struct xenvm_job_record *rec);
+
+/* Remove the job's directory and all in it; missing is success.  0, or -1 with errno. */
+int xenvm_job_remove(const char *state_dir, uint32_t jobid);
+
+/* Parse a job id ("123"): 0, or -1 with err naming `what`. */
+int xenvm_parse_jobid(const char *what, const char *s, uint32_t *out, struct xerr *err);
+/* Parse a uid/gid ("1000"): 0, or -1 with err naming `what`. */
+int xenvm_parse_id(const char *what, const char *s, uint32_t *out, struct xerr *err);
+
+#endif

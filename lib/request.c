@@ -1,0 +1,182 @@
+/* request.c - see request.h. */
+#include "request.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "units.h"
+
+const struct xenvm_request_source xenvm_source_options = {
+	"--vm-image", "--vm-mem", "--vm-vcpus", "--vm-root", "--vm-verbose", "digest"};
+const struct xenvm_request_source xenvm_source_env = {
+	XENVM_REQ_IMAGE, XENVM_REQ_MEM,     XENVM_REQ_VCPUS,
+	XENVM_REQ_ROOT,  XENVM_REQ_VERBOSE, XENVM_REQ_DIGEST};
+const struct xenvm_request_source xenvm_source_spank = {
+	"SPANK_" XENVM_REQ_IMAGE, "SPANK_" XENVM_REQ_MEM,     "SPANK_" XENVM_REQ_VCPUS,
+	"SPANK_" XENVM_REQ_ROOT,  "SPANK_" XENVM_REQ_VERBOSE, "SPANK_" XENVM_REQ_DIGEST};
+
+static int image_char_ok(char c, int first)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return 1;
+	return !first && (c == '.' || c == '_' || c == '-');
+}
+
+int xenvm_parse_image_name(const char *what, const char *s, char *out, struct xerr *err)
+{
+	size_t len;
+
+	if (!s || !*s)
+		return xerr_set(err, "%s: an image name is required (e.g. %s=ttylinux-mpi)", what,
+				what);
+	len = strlen(s);
+	if (len > XENVM_IMAGE_NAME_MAX)
+		return xerr_set(err, "%s: image name is %zu characters long; at most %d are allowed",
+				what, len, XENVM_IMAGE_NAME_MAX);
+	for (size_t i = 0; i < len; i++) {
+		if (!image_char_ok(s[i], i == 0))
+			return xerr_set(err,
+					"%s: invalid image name '%.80s': use letters, digits and "
+					"'.', '_', '-' (not first)",
+					what, s);
+	}
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+int xenvm_parse_mem(const char *what, const char *s, uint64_t *out, struct xerr *err)
+{
+	uint64_t v;
+
+	if (!s || xenvm_parse_size(s, &v) < 0)
+		return xerr_set(err, "%s: '%.80s' is not a memory size (use e.g. 512M or 2G)", what,
+				s ? s : "");
+	if (v < (16ULL << 20))
+		return xerr_set(err, "%s: %.80s is too small; a VM needs at least 16M", what, s);
+	*out = v;
+	return 0;
+}
+
+int xenvm_parse_vcpus(const char *what, const char *s, uint32_t *out, struct xerr *err)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		goto bad;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > XENVM_VCPUS_MAX)
+		goto bad;
+	*out = (uint32_t)v;
+	return 0;
+bad:
+	return xerr_set(err, "%s: '%.80s' is not a vCPU count (a whole number from 1 to %d)", what,
+			s ? s : "", XENVM_VCPUS_MAX);
+}
+
+int xenvm_parse_flag(const char *what, const char *s, bool *out, struct xerr *err)
+{
+	static const char *const yes[] = {"", "1", "yes", "true", "y"};
+	static const char *const no[] = {"0", "no", "false", "n"};
+
+	if (!s)
+		s = "";
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = true, 0;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = false, 0;
+	return xerr_set(err, "%s: '%.80s' is not a yes/no value (use 1 or 0)", what, s);
+}
+
+int xenvm_parse_digest(const char *what, const char *s, char *out, struct xerr *err)
+{
+	if (!s || strncmp(s, "sha256:", 7) != 0 || strlen(s) != XENVM_DIGEST_LEN)
+		goto bad;
+	for (const char *p = s + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			goto bad;
+	memcpy(out, s, XENVM_DIGEST_LEN + 1);
+	return 0;
+bad:
+	return xerr_set(err, "%s: '%.80s' is not an image digest (sha256:<64 hex digits>)", what,
+			s ? s : "");
+}
+
+static const char *lookup(xenvm_getenv_fn get, void *ctx, const char *prefix, const char *name)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s%s", prefix, name);
+	return get(ctx, key);
+}
+
+int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_getenv_fn get,
+			   void *ctx, const struct xenvm_request_source *src, struct xerr *err)
+{
+	struct xenvm_request r;
+	const char *image, *mem, *vcpus, *root, *verbose, *digest;
+
+	if (!req || !prefix || !get || !src) {
+		errno = EINVAL;
+		return xerr_set(err, "internal error: bad arguments to xenvm_request_from_env");
+	}
+	memset(&r, 0, sizeof(r));
+	image = lookup(get, ctx, prefix, XENVM_REQ_IMAGE);
+	mem = lookup(get, ctx, prefix, XENVM_REQ_MEM);
+	vcpus = lookup(get, ctx, prefix, XENVM_REQ_VCPUS);
+	root = lookup(get, ctx, prefix, XENVM_REQ_ROOT);
+	verbose = lookup(get, ctx, prefix, XENVM_REQ_VERBOSE);
+	digest = lookup(get, ctx, prefix, XENVM_REQ_DIGEST);
+
+	if (!image) {
+		const char *orphan = mem ? src->mem : vcpus ? src->vcpus : root ? src->root : NULL;
+
+		memset(req, 0, sizeof(*req));
+		if (orphan)
+			return xerr_set(err, "%s needs %s: it sizes or configures the job's VM",
+					orphan, src->image);
+		return 0;
+	}
+	if (xenvm_parse_image_name(src->image, image, r.image, err) < 0)
+		return -1;
+	if (mem && xenvm_parse_mem(src->mem, mem, &r.mem_bytes, err) < 0)
+		return -1;
+	if (vcpus && xenvm_parse_vcpus(src->vcpus, vcpus, &r.vcpus, err) < 0)
+		return -1;
+	if (root && xenvm_parse_flag(src->root, root, &r.root, err) < 0)
+		return -1;
+	if (verbose && xenvm_parse_flag(src->verbose, verbose, &r.verbose, err) < 0)
+		return -1;
+	if (digest && xenvm_parse_digest(src->digest, digest, r.digest, err) < 0)
+		return -1;
+	*req = r;
+	return 1;
+}
+
+const char *xenvm_getenv_process(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+const char *xenvm_getenv_array(void *ctx, const char *name)
+{
+	const struct xenvm_envv *e = ctx;
+	size_t len = strlen(name);
+
+	if (!e || !e->v)
+		return NULL;
+	/* The last assignment wins, as it would in a shell. */
+	for (uint32_t i = e->n; i-- > 0;) {
+		const char *s = e->v[i];
+
+		if (s && strncmp(s, name, len) == 0 && s[len] == '=')
+			return s + len + 1;
+	}
+	return NULL;
+}

@@ -1,0 +1,31 @@
+/*
+ * script_env.h - what slurmd tells a Prolog or Epilog about the job, from its environment.
+ *
+ * slurmd runs them with a minimal environment (no PATH); the node list is SLURM_NODELIST (there
+ * is no SLURM_JOB_NODELIST there) and this node's name is SLURMD_NODENAME.
+ */
+#ifndef XENVM_SCRIPT_ENV_H
+#define XENVM_SCRIPT_ENV_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct xenvm_script_env {
+	uint32_t jobid;       /* SLURM_JOB_ID */
+	uid_t uid;            /* SLURM_JOB_UID */
+	gid_t gid;            /* SLURM_JOB_GID */
+	const char *user;     /* SLURM_JOB_USER (may be NULL) */
+	const char *node;     /* SLURMD_NODENAME */
+	const char *nodelist; /* SLURM_NODELIST */
+};
+
+/*
+ * Read and check the variables.  `need_nodes`: the Prolog needs SLURM_NODELIST and
+ * SLURMD_NODENAME; the Epilog only the job id.  Returns 0, or -1 with err naming the variable.
+ * The strings point into the environment.
+ */
+int xenvm_script_env_read(struct xenvm_script_env *se, int need_nodes, struct xerr *err);
+
+#endif

@@ -1,0 +1,782 @@
+/* yamldoc.c - loading a YAML document and checked access to mappings, see yamldoc.h. */
+#include "yamldoc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "editdist.h"
+#include "units.h"
+
+#define MSG_LEN sizeof(((struct xerr *)0)->msg)
+#define QUOTE_MAX 80 /* characters of a value shown in a message */
+
+/* A bounded appender into a caller's buffer: output past the end is dropped, never overrun. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_init(struct sbuf *b, char *p, size_t cap)
+{
+	b->p = p;
+	b->len = 0;
+	b->cap = cap;
+	if (cap)
+		p[0] = '\0';
+}
+
+static void sb_putc(struct sbuf *b, char c)
+{
+	if (b->len + 1 < b->cap) {
+		b->p[b->len++] = c;
+		b->p[b->len] = '\0';
+	}
+}
+
+/* Append s with control characters shown as '?', so a message stays one printable line. */
+static void sb_put_clean(struct sbuf *b, const char *s)
+{
+	for (; *s; s++)
+		sb_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+/* ------------------------------------------------------------------ small helpers */
+
+const char *ydoc_quote(const char *s, char *buf, size_t len)
+{
+	struct sbuf b;
+	size_t i;
+
+	if (!buf || !len)
+		return "";
+	sb_init(&b, buf, len);
+	if (!s)
+		s = "";
+	sb_putc(&b, '\'');
+	for (i = 0; s[i] && i < QUOTE_MAX; i++)
+		sb_putc(&b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
+	if (s[i]) {
+		sb_putc(&b, '.');
+		sb_putc(&b, '.');
+		sb_putc(&b, '.');
+	}
+	sb_putc(&b, '\'');
+	return buf;
+}
+
+bool ydoc_is_null(const yaml_node_t *node)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+	const char *v;
+
+	if (!node || node->type != YAML_SCALAR_NODE)
+		return false;
+	if (node->tag && strcmp((const char *)node->tag, YAML_NULL_TAG) == 0)
+		return true;
+	if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)node->data.scalar.value;
+	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+		if (strcmp(v, nulls[i]) == 0)
+			return true;
+	return false;
+}
+
+yaml_node_t *ydoc_node(const struct ydoc *d, int i)
+{
+	if (!d || !d->have_doc)
+		return NULL;
+	/* libyaml's getter takes a non-const document but does not modify it */
+	return yaml_document_get_node((yaml_document_t *)&d->doc, i);
+}
+
+yaml_node_t *ydoc_root(const struct ydoc *d)
+{
+	yaml_node_t *root;
+
+	if (!d || !d->have_doc)
+		return NULL;
+	root = yaml_document_get_root_node((yaml_document_t *)&d->doc);
+	return ydoc_is_null(root) ? NULL : root;
+}
+
+/* How a node is described in "expected X, found Y". */
+static const char *describe(const yaml_node_t *node, char *buf, size_t len)
+{
+	if (!node)
+		return "nothing";
+	switch (node->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_SCALAR_NODE:
+		if (ydoc_is_null(node))
+			return "an empty value";
+		return ydoc_quote((const char *)node->data.scalar.value, buf, len);
+	default:
+		return "nothing";
+	}
+}
+
+/* The scalar's text, or NULL if node is not a scalar. */
+static const char *scalar(const yaml_node_t *node)
+{
+	if (!node || node->type != YAML_SCALAR_NODE)
+		return NULL;
+	return (const char *)node->data.scalar.value;
+}
+
+static bool has_nul(const yaml_node_t *node)
+{
+	return strlen((const char *)node->data.scalar.value) != node->data.scalar.length;
+}
+
+/* ------------------------------------------------------------------ errors */
+
+static void path_fmt(struct sbuf *b, const struct ypath *at)
+{
+	char idx[32];
+
+	if (!at)
+		return;
+	path_fmt(b, at->up);
+	if (at->key) {
+		if (at->up)
+			sb_putc(b, '.');
+		sb_put_clean(b, at->key);
+	} else {
+		snprintf(idx, sizeof(idx), "[%zu]", at->index);
+		sb_put_clean(b, idx);
+	}
+}
+
+int ydoc_error(const struct ydoc *d, struct xerr *err, const yaml_node_t *node,
+               const struct ypath *at, const char *fmt, ...)
+{
+	char path[MSG_LEN], msg[MSG_LEN], where[64] = "";
+	struct sbuf b;
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		sb_init(&b, path, sizeof(path));
+		path_fmt(&b, at);
+		if (node)
+			snprintf(where, sizeof(where), ":%zu:%zu", node->start_mark.line + 1,
+			         node->start_mark.column + 1);
+		xerr_set(err, "%s%s: %s%s%s", d && d->file ? d->file : "(yaml)", where, path,
+		         path[0] ? ": " : "", msg);
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* Report libyaml's own error (reader, scanner, parser, composer) for the file. */
+static int parser_error(const struct ydoc *d, const yaml_parser_t *p, struct xerr *err)
+{
+	const char *problem = p->problem ? p->problem : "unknown YAML error";
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		xerr_set(err, "%s: out of memory", d->file);
+		errno = ENOMEM;
+		return -1;
+	case YAML_READER_ERROR:
+		if (p->problem_value != -1)
+			xerr_set(err, "%s: byte %zu: %s (#%X)", d->file, p->problem_offset, problem,
+			         (unsigned)p->problem_value);
+		else
+			xerr_set(err, "%s: byte %zu: %s", d->file, p->problem_offset, problem);
+		break;
+	default:
+		if (p->context)
+			xerr_set(err, "%s:%zu:%zu: %s (%s at %zu:%zu)", d->file,
+			         p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
+			         p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+		else
+			xerr_set(err, "%s:%zu:%zu: %s", d->file, p->problem_mark.line + 1,
+			         p->problem_mark.column + 1, problem);
+		break;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+int ydoc_load(struct ydoc *d, const char *path, struct xerr *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	bool have_parser = false;
+	FILE *fp = NULL;
+	struct stat st;
+	int rc = -1, saved;
+
+	if (!d || !path) {
+		errno = EINVAL;
+		return xerr_set(err, "ydoc_load: invalid argument");
+	}
+	d->have_doc = false;
+	d->file = strdup(path);
+	if (!d->file) {
+		errno = ENOMEM;
+		xerr_set(err, "%s: out of memory", path);
+		goto out;
+	}
+	fp = fopen(path, "re");
+	if (!fp) {
+		saved = errno;
+		xerr_set(err, "%s: cannot open: %s", path, strerror(saved));
+		errno = saved;
+		goto out;
+	}
+	if (fstat(fileno(fp), &st) < 0) {
+		saved = errno;
+		xerr_set(err, "%s: cannot stat: %s", path, strerror(saved));
+		errno = saved;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		xerr_set(err, "%s: not a regular file", path);
+		errno = EINVAL;
+		goto out;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		xerr_set(err, "%s: out of memory", path);
+		errno = ENOMEM;
+		goto out;
+	}
+	have_parser = true;
+	yaml_parser_set_input_file(&parser, fp);
+	if (!yaml_parser_load(&parser, &d->doc)) { /* libyaml freed the partial document */
+		parser_error(d, &parser, err);
+		goto out;
+	}
+	d->have_doc = true;
+	if (!yaml_document_get_root_node(&d->doc)) { /* empty stream */
+		rc = 0;
+		goto out;
+	}
+	if (!yaml_parser_load(&parser, &extra)) {
+		parser_error(d, &parser, err);
+		goto out;
+	}
+	if (yaml_document_get_root_node(&extra)) {
+		yaml_mark_t m = yaml_document_get_root_node(&extra)->start_mark;
+
+		yaml_document_delete(&extra);
+		xerr_set(err, "%s:%zu:%zu: only one YAML document is allowed", path, m.line + 1,
+		         m.column + 1);
+		errno = EINVAL;
+		goto out;
+	}
+	yaml_document_delete(&extra);
+	rc = 0;
+out:
+	saved = errno;
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	if (fp)
+		fclose(fp);
+	errno = saved;
+	return rc;
+}
+
+void ydoc_free(struct ydoc *d)
+{
+	if (!d)
+		return;
+	if (d->have_doc)
+		yaml_document_delete(&d->doc);
+	d->have_doc = false;
+	free(d->file);
+	d->file = NULL;
+}
+
+/* ------------------------------------------------------------------ mappings */
+
+struct keyref {
+	const char *s;
+	size_t pos; /* index of the pair, i.e. file order */
+	const yaml_node_t *node;
+};
+
+static int keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Unknown key: name it, suggest the closest valid key, list them all. */
+static int unknown_key(const struct ydoc *d, struct xerr *err, const yaml_node_t *knode,
+                       const struct ypath *at, const char *key, const char *const *keys)
+{
+	char list[MSG_LEN], hint[128] = "";
+	size_t best = (size_t)-1, bound = strlen(key) / 3 > 2 ? strlen(key) / 3 : 2;
+	const char *best_key = NULL;
+	struct sbuf b;
+
+	sb_init(&b, list, sizeof(list));
+	for (size_t i = 0; keys[i]; i++) {
+		size_t dist = xenvm_edit_distance(key, keys[i], bound);
+
+		if (dist <= bound && dist < best) {
+			best = dist;
+			best_key = keys[i];
+		}
+		if (i)
+			sb_put_clean(&b, ", ");
+		sb_put_clean(&b, keys[i]);
+	}
+	if (best_key)
+		snprintf(hint, sizeof(hint), "did you mean '%s'? ", best_key);
+	return ydoc_error(d, err, knode, YPATH_KEY(at, key), "unknown key (%svalid keys: %s)", hint,
+	                  list);
+}
+
+int ydoc_check_map(const struct ydoc *d, const yaml_node_t *node, const struct ypath *at,
+                   const char *const *keys, struct xerr *err)
+{
+	struct keyref *refs = NULL;
+	const struct keyref *dup = NULL, *first = NULL;
+	char q[YDOC_QUOTE_LEN];
+	size_t n;
+	int rc = -1;
+
+	if (!d) {
+		errno = EINVAL;
+		return xerr_set(err, "ydoc_check_map: invalid argument");
+	}
+	if (!node || node->type != YAML_MAPPING_NODE)
+		return ydoc_error(d, err, node, at, "expected a mapping, found %s",
+		                  describe(node, q, sizeof(q)));
+	n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
+	if (n == 0)
+		return 0;
+	refs = calloc(n, sizeof(*refs));
+	if (!refs) {
+		errno = ENOMEM;
+		xerr_set(err, "%s: out of memory", d->file);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *k = ydoc_node(d, node->data.mapping.pairs.start[i].key);
+		const char *s = scalar(k);
+
+		if (!s) {
+			ydoc_error(d, err, k ? k : node, at,
+			           "mapping keys must be strings, found %s",
+			           describe(k, q, sizeof(q)));
+			goto out;
+		}
+		if (has_nul(k)) {
+			ydoc_error(d, err, k, at, "key %s contains a NUL byte",
+			           ydoc_quote(s, q, sizeof(q)));
+			goto out;
+		}
+		if (keys) {
+			size_t j;
+
+			for (j = 0; keys[j] && strcmp(keys[j], s) != 0; j++)
+				;
+			if (!keys[j]) {
+				unknown_key(d, err, k, at, s, keys);
+				goto out;
+			}
+		}
+		refs[i] = (struct keyref){.s = s, .pos = i, .node = k};
+	}
+	/* sorted by (key, file order): in each run of equal keys, [0] is the first definition
+	 * and [1] the first duplicate; report the duplicate that comes first in the file */
+	qsort(refs, n, sizeof(*refs), keyref_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(refs[i].s, refs[i - 1].s) != 0)
+			continue;
+		if (i >= 2 && strcmp(refs[i - 2].s, refs[i].s) == 0)
+			continue; /* a third (or later) definition: the second is reported */
+		if (!dup || refs[i].pos < dup->pos) {
+			dup = &refs[i];
+			first = &refs[i - 1];
+		}
+	}
+	if (dup) {
+		ydoc_error(d, err, dup->node, YPATH_KEY(at, dup->s),
+		           "duplicate key (first defined at %zu:%zu)",
+		           first->node->start_mark.line + 1, first->node->start_mark.column + 1);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(refs);
+	return rc;
+}
+
+yaml_node_t *ydoc_lookup(const struct ydoc *d, const yaml_node_t *map, const char *key,
+                         yaml_node_t **key_node)
+{
+	if (key_node)
+		*key_node = NULL;
+	if (!d || !map || !key || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = ydoc_node(d, p->key);
+		const char *s = scalar(k);
+
+		if (s && strcmp(s, key) == 0) {
+			if (key_node)
+				*key_node = k;
+			return ydoc_node(d, p->value);
+		}
+	}
+	return NULL;
+}
+
+/* The value of key, or NULL when absent or null; also rejects bad arguments. */
+static int present(const struct ydoc *d, const yaml_node_t *map, const char *key, const void *out,
+                   yaml_node_t **v, struct xerr *err)
+{
+	if (!d || !key || !out) {
+		errno = EINVAL;
+		return xerr_set(err, "yamldoc: invalid argument");
+	}
+	*v = ydoc_lookup(d, map, key, NULL);
+	return *v && !ydoc_is_null(*v);
+}
+
+int ydoc_get_map(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                 const char *key, const char *const *keys, yaml_node_t **out, struct xerr *err)
+{
+	yaml_node_t *v;
+	int rc = present(d, map, key, out, &v, err);
+
+	if (rc <= 0)
+		return rc;
+	if (ydoc_check_map(d, v, YPATH_KEY(at, key), keys, err) < 0)
+		return -1;
+	*out = v;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ scalars */
+
+/* The scalar's text, or an error naming what was found instead. */
+static int want_scalar(const struct ydoc *d, const yaml_node_t *v, const struct ypath *at,
+                       const char *what, const char **s, struct xerr *err)
+{
+	char q[YDOC_QUOTE_LEN];
+
+	*s = scalar(v);
+	if (!*s)
+		return ydoc_error(d, err, v, at, "expected %s, found %s", what,
+		                  describe(v, q, sizeof(q)));
+	if (has_nul(v))
+		return ydoc_error(d, err, v, at, "%s contains a NUL byte",
+		                  ydoc_quote(*s, q, sizeof(q)));
+	return 0;
+}
+
+int ydoc_node_str(const struct ydoc *d, const yaml_node_t *node, const struct ypath *at,
+                  unsigned flags, char **out, struct xerr *err)
+{
+	char q[YDOC_QUOTE_LEN];
+	const char *s;
+	char *copy;
+
+	if (!d || !out) {
+		errno = EINVAL;
+		return xerr_set(err, "ydoc_node_str: invalid argument");
+	}
+	if (want_scalar(d, node, at, "a string", &s, err) < 0)
+		return -1;
+	if ((flags & (YDOC_NONEMPTY | YDOC_ABSPATH)) && !*s)
+		return ydoc_error(d, err, node, at, "must not be empty");
+	if ((flags & YDOC_ABSPATH) && s[0] != '/')
+		return ydoc_error(d, err, node, at, "%s is not an absolute path",
+		                  ydoc_quote(s, q, sizeof(q)));
+	copy = strdup(s);
+	if (!copy) {
+		errno = ENOMEM;
+		return xerr_set(err, "%s: out of memory", d->file);
+	}
+	free(*out);
+	*out = copy;
+	return 1;
+}
+
+int ydoc_get_str(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                 const char *key, unsigned flags, char **out, struct xerr *err)
+{
+	yaml_node_t *v;
+	int rc = present(d, map, key, out, &v, err);
+
+	if (rc <= 0)
+		return rc;
+	return ydoc_node_str(d, v, YPATH_KEY(at, key), flags, out, err);
+}
+
+int ydoc_get_bool(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                  const char *key, bool *out, struct xerr *err)
+{
+	static const char *const yes[] = {"true", "True", "TRUE"}, *const no[] = {"false", "False",
+	                                                                          "FALSE"};
+	const struct ypath *here = YPATH_KEY(at, key);
+	char q[YDOC_QUOTE_LEN];
+	yaml_node_t *v;
+	const char *s;
+	int rc = present(d, map, key, out, &v, err);
+
+	if (rc <= 0)
+		return rc;
+	if (want_scalar(d, v, here, "true or false", &s, err) < 0)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = true;
+			return 1;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = false;
+			return 1;
+		}
+	}
+	return ydoc_error(d, err, v, here, "%s is not a boolean (use true or false)",
+	                  ydoc_quote(s, q, sizeof(q)));
+}
+
+/* Decimal (or, with hex, 0x-prefixed hexadecimal) digits only.  0, or -1 with errno. */
+static int parse_uint(const char *s, bool hex, uint64_t *out)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (; *s; s++) {
+		unsigned dgt;
+
+		if (*s >= '0' && *s <= '9')
+			dgt = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			dgt = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			dgt = (unsigned)(*s - 'A' + 10);
+		else {
+			errno = EINVAL;
+			return -1;
+		}
+		if (v > (UINT64_MAX - dgt) / base) {
+			errno = ERANGE;
+			return -1;
+		}
+		v = v * base + dgt;
+	}
+	*out = v;
+	return 0;
+}
+
+int ydoc_get_uint(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                  const char *key, uint64_t min, uint64_t max, unsigned flags, uint64_t *out,
+                  struct xerr *err)
+{
+	const struct ypath *here = YPATH_KEY(at, key);
+	bool hex = flags & YDOC_HEX, too_big = false;
+	char q[YDOC_QUOTE_LEN];
+	yaml_node_t *v;
+	const char *s;
+	uint64_t val = 0;
+	int rc = present(d, map, key, out, &v, err);
+
+	if (rc <= 0)
+		return rc;
+	if (want_scalar(d, v, here, "an integer", &s, err) < 0)
+		return -1;
+	ydoc_quote(s, q, sizeof(q));
+	if (parse_uint(s, hex, &val) < 0) {
+		if (errno != ERANGE)
+			return ydoc_error(d, err, v, here, "%s is not an integer%s", q,
+			                  hex ? " (decimal, or hexadecimal with 0x)" : "");
+		too_big = true;
+	}
+	if (!too_big && val < min && max == UINT64_MAX)
+		return ydoc_error(d, err, v, here,
+		                  hex ? "%s is too small (at least 0x%04llx)"
+		                      : "%s is too small (at least %llu)",
+		                  q, (unsigned long long)min);
+	if (too_big || val < min || val > max)
+		return ydoc_error(d, err, v, here,
+		                  hex ? "%s is out of range (0x%04llx..0x%04llx)"
+		                      : "%s is out of range (%llu..%llu)",
+		                  q, (unsigned long long)min, (unsigned long long)max);
+	*out = val;
+	return 1;
+}
+
+int ydoc_get_size(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                  const char *key, uint64_t min, uint64_t max, uint64_t *out, struct xerr *err)
+{
+	const struct ypath *here = YPATH_KEY(at, key);
+	char q[YDOC_QUOTE_LEN], lo[32], hi[32];
+	yaml_node_t *v;
+	const char *s;
+	uint64_t val;
+	int rc = present(d, map, key, out, &v, err);
+
+	if (rc <= 0)
+		return rc;
+	if (want_scalar(d, v, here, "a size", &s, err) < 0)
+		return -1;
+	ydoc_quote(s, q, sizeof(q));
+	if (xenvm_parse_size(s, &val) < 0) {
+		if (errno == ERANGE)
+			return ydoc_error(d, err, v, here, "%s is too large", q);
+		return ydoc_error(d, err, v, here, "%s is not a size (use e.g. 512M, 2G)", q);
+	}
+	xenvm_format_size(min, lo, sizeof(lo));
+	xenvm_format_size(max, hi, sizeof(hi));
+	if (val < min && max == UINT64_MAX)
+		return ydoc_error(d, err, v, here, "%s is too small (at least %s)", q, lo);
+	if (val < min || val > max)
+		return ydoc_error(d, err, v, here, "%s is out of range (%s..%s)", q, lo, hi);
+	*out = val;
+	return 1;
+}
+
+int ydoc_get_duration(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                      const char *key, uint32_t min, uint32_t max, uint32_t *out, struct xerr *err)
+{
+	const struct ypath *here = YPATH_KEY(at, key);
+	char q[YDOC_QUOTE_LEN];
+	yaml_node_t *v;
+	const char *s;
+	uint32_t val;
+	int rc = present(d, map, key, out, &v, err);
+
+	if (rc <= 0)
+		return rc;
+	if (want_scalar(d, v, here, "a duration", &s, err) < 0)
+		return -1;
+	ydoc_quote(s, q, sizeof(q));
+	if (xenvm_parse_duration(s, &val) < 0) {
+		if (errno == ERANGE)
+			return ydoc_error(d, err, v, here, "%s is too large", q);
+		return ydoc_error(d, err, v, here,
+		                  "%s is not a duration (use e.g. 90, 60s, 2m, 1h)", q);
+	}
+	if (val < min && max == UINT32_MAX)
+		return ydoc_error(d, err, v, here, "%s is too small (at least %us)", q, min);
+	if (val < min || val > max)
+		return ydoc_error(d, err, v, here, "%s is out of range (%us..%us)", q, min, max);
+	*out = val;
+	return 1;
+}
+
+int ydoc_get_enum(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                  const char *key, const char *const *names, int *out, struct xerr *err)
+{
+	const struct ypath *here = YPATH_KEY(at, key);
+	char q[YDOC_QUOTE_LEN], list[MSG_LEN];
+	struct sbuf b;
+	yaml_node_t *v;
+	const char *s;
+	int rc = present(d, map, key, out, &v, err);
+
+	if (rc <= 0)
+		return rc;
+	if (!names) {
+		errno = EINVAL;
+		return xerr_set(err, "ydoc_get_enum: invalid argument");
+	}
+	if (want_scalar(d, v, here, "a string", &s, err) < 0)
+		return -1;
+	sb_init(&b, list, sizeof(list));
+	for (int i = 0; names[i]; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 1;
+		}
+		if (i)
+			sb_put_clean(&b, ", ");
+		sb_put_clean(&b, names[i]);
+	}
+	return ydoc_error(d, err, v, here, "%s is not one of %s", ydoc_quote(s, q, sizeof(q)),
+	                  list);
+}
+
+void ydoc_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int ydoc_get_strlist(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                     const char *key, unsigned flags, char ***out, size_t *n, struct xerr *err)
+{
+	const struct ypath *here = YPATH_KEY(at, key);
+	char q[YDOC_QUOTE_LEN];
+	char **v = NULL;
+	size_t count = 0, got = 0;
+	yaml_node_t *seq;
+	int rc = present(d, map, key, out, &seq, err);
+
+	if (rc <= 0)
+		return rc;
+	if (!n) {
+		errno = EINVAL;
+		return xerr_set(err, "ydoc_get_strlist: invalid argument");
+	}
+	if (seq->type != YAML_SEQUENCE_NODE) {
+		if (seq->type == YAML_SCALAR_NODE)
+			return ydoc_error(d, err, seq, here,
+			                  "expected a list of strings, found %s (write [a, b])",
+			                  describe(seq, q, sizeof(q)));
+		return ydoc_error(d, err, seq, here, "expected a list of strings, found %s",
+		                  describe(seq, q, sizeof(q)));
+	}
+	count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	rc = -1;
+	if (count) {
+		v = calloc(count + 1, sizeof(*v));
+		if (!v) {
+			errno = ENOMEM;
+			xerr_set(err, "%s: out of memory", d->file);
+			goto out;
+		}
+	}
+	for (got = 0; got < count; got++) {
+		const yaml_node_t *item = ydoc_node(d, seq->data.sequence.items.start[got]);
+		const struct ypath elem = {.up = here, .key = NULL, .index = got};
+
+		if (ydoc_node_str(d, item, &elem, flags | YDOC_NONEMPTY, &v[got], err) < 0)
+			goto out;
+	}
+	ydoc_strv_free(*out, *n);
+	*out = v;
+	*n = count;
+	v = NULL;
+	rc = 1;
+out:
+	ydoc_strv_free(v, got);
+	return rc;
+}
