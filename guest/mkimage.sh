@@ -1,0 +1,149 @@
+#!/bin/bash
+# mkimage.sh - build the ttylinux-mpi guest image from this machine's Debian packages.
+#
+# Usage: guest/mkimage.sh AGENT OUTDIR
+#   AGENT   the static xenvm-agent binary to put in the image
+#   OUTDIR  e.g. build/images; writes OUTDIR/ttylinux-mpi/{vmlinuz,initrd.zst} and
+#           OUTDIR/images.yaml (a catalog fragment with sizes and sha256)
+# Environment: KVER (default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
+#              NAME (default ttylinux-mpi).
+# Needs: linux-image-amd64 busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
+#        cpio zstd.  Exits non-zero with a message when something is missing: nothing is guessed.
+set -euo pipefail
+AGENT=${1:?usage: mkimage.sh AGENT OUTDIR}
+OUT=${2:?usage: mkimage.sh AGENT OUTDIR}
+NAME=${NAME:-ttylinux-mpi}
+COMP=${COMP:-zst}
+HERE=$(cd "$(dirname "$0")" && pwd)
+die() { echo "mkimage: $*" >&2; exit 1; }
+
+KVER=${KVER:-$(ls -1 /lib/modules 2>/dev/null | sort -V | tail -1)}
+[ -n "$KVER" ] && [ -d "/lib/modules/$KVER" ] || die "no kernel modules in /lib/modules (apt-get install linux-image-amd64)"
+KIMG=/boot/vmlinuz-$KVER
+[ -r "$KIMG" ] || die "missing $KIMG"
+[ -x "$AGENT" ] || die "missing agent binary $AGENT"
+for t in cpio busybox ldd modinfo depmod strip; do command -v $t >/dev/null || die "missing tool: $t"; done
+file -L "$AGENT" | grep -q 'statically linked' || die "$AGENT is not statically linked"
+MA=/usr/lib/x86_64-linux-gnu
+[ -r $MA/libmpich.so.12 ] || die "MPICH missing (apt-get install mpich)"
+[ -r $MA/libibverbs/librxe-rdmav34.so ] || die "rxe provider missing (apt-get install ibverbs-providers)"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/xvg-mkimage.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+R=$W/root
+mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,run,etc/libibverbs.d,lib64,lib/x86_64-linux-gnu,usr/bin}
+mkdir -p "$R/usr/lib/x86_64-linux-gnu/libibverbs" "$R/usr/lib/x86_64-linux-gnu/ucx" "$R/lib/modules/$KVER"
+
+# --- busybox (static) and the agent; applet links are made at build time (no runtime cost)
+cp /bin/busybox "$R/bin/busybox"
+for a in $(/bin/busybox --list); do
+	[ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
+done
+install -m 0755 "$AGENT" "$R/sbin/xenvm-agent"
+strip --strip-all "$R/sbin/xenvm-agent"
+
+# --- kernel modules: the roots below plus their dependencies (modinfo), then depmod for the image.
+# virtio: PCI (q35/pc) and MMIO (microvm) transports, net, console (the agent channel), 9p.
+# Xen: netfront, pcifront (VF passthrough), 9pnet_xen (9pfs), blkfront; hvc_xen is built in.
+# RDMA: rdma_rxe + crc32_generic (rxe asks the crypto API for "crc32"; without it rdma link add fails).
+ROOTS="virtio_pci virtio_mmio virtio_net virtio_console 9p 9pnet_virtio 9pnet_xen xen-netfront
+       xen-pcifront xen-blkfront rdma_rxe crc32_generic ib_uverbs af_packet"
+declare -A seen=()
+order=()
+add_mod() { # depth-first so that dependencies come first in modules.order
+	local m=$1 f d
+	m=${m//-/_}
+	[ -n "${seen[$m]:-}" ] && return 0
+	seen[$m]=1
+	f=$(modinfo -k "$KVER" -F filename "$m" 2>/dev/null) || return 0 # built in
+	case "$f" in (*builtin*|"") return 0 ;; esac
+	for d in $(modinfo -k "$KVER" -F depends "$m" | tr ',' ' '); do add_mod "$d"; done
+	mkdir -p "$R/$(dirname "$f")"
+	cp "$f" "$R/$f"
+	order+=("${f#/lib/modules/$KVER/}")
+}
+for m in $ROOTS; do add_mod "$m"; done
+cp /lib/modules/$KVER/modules.builtin* /lib/modules/$KVER/modules.order "$R/lib/modules/$KVER/" 2>/dev/null || true
+depmod -b "$R" "$KVER"
+printf '%s\n' "${order[@]}" > "$R/etc/modules.load"
+
+# --- userspace: MPICH (hydra), UCX, libibverbs + rxe provider, rdma tool, ibv_devinfo
+BINS="/usr/bin/mpiexec.hydra /usr/bin/hydra_pmi_proxy /usr/bin/rdma /usr/bin/ibv_devinfo"
+LIBS="$MA/libmpich.so.12 $MA/libibverbs/librxe-rdmav34.so"
+UCXMODS="$MA/ucx/libuct_ib.so.0 $MA/ucx/libuct_rdmacm.so.0 $MA/ucx/libuct_cma.so.0"
+for b in $BINS; do cp -L "$b" "$R/usr/bin/"; done
+ln -s mpiexec.hydra "$R/usr/bin/mpiexec"
+ln -s mpiexec.hydra "$R/usr/bin/mpirun"
+cp -L $MA/libibverbs/librxe-rdmav34.so "$R/usr/lib/x86_64-linux-gnu/libibverbs/"
+echo "driver rxe" > "$R/etc/libibverbs.d/rxe.driver"
+for u in $UCXMODS; do [ -r "$u" ] && cp -L "$u" "$R/usr/lib/x86_64-linux-gnu/ucx/"; done
+# Every shared library any of these needs, with its soname as the file name.
+for lib in $(ldd $BINS $LIBS $UCXMODS 2>/dev/null | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | sort -u); do
+	case "$lib" in
+	/lib64/*) cp -L "$lib" "$R/lib64/" ;;
+	*) cp -L "$lib" "$R/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
+	esac
+done
+cp -L $MA/libmpich.so.12 "$R/lib/x86_64-linux-gnu/libmpich.so.12"
+# libmpi.so.12 is the name mpicc.mpich links against on the host (ldd of a user's program)
+ln -sf libmpich.so.12 "$R/lib/x86_64-linux-gnu/libmpi.so.12"
+# glibc dlopen()s libgcc_s for pthread_cancel / unwinding; ldd does not list it
+cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/lib/x86_64-linux-gnu/"
+find "$R/lib" "$R/usr/lib" "$R/usr/bin" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
+
+# --- configuration
+cat > "$R/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$R/etc/group"
+printf 'hosts: files\npasswd: files\ngroup: files\n' > "$R/etc/nsswitch.conf"
+echo "127.0.0.1 localhost" > "$R/etc/hosts"
+install -m 0755 "$HERE/rootfs/init" "$R/init"
+mkdir -p "$R/root"
+
+# --- pack; reproducible order and timestamps
+find "$R" -exec touch -h -d @0 {} +
+mkdir -p "$OUT/$NAME"
+case "$COMP" in
+zst) INITRD=initrd.zst; PACK="zstd -19 -T0 -q --check" ;;
+gz) INITRD=initrd.gz; PACK="gzip -9n" ;;
+xz) INITRD=initrd.xz; PACK="xz -9e --check=crc32 -T1" ;;
+*) die "COMP must be zst, gz or xz" ;;
+esac
+(cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) | $PACK > "$W/$INITRD"
+UNC=$(du -sb "$R" | cut -f1)
+rm -f "$OUT/$NAME"/initrd.*
+mv "$W/$INITRD" "$OUT/$NAME/$INITRD"
+cp "$KIMG" "$OUT/$NAME/vmlinuz"
+
+# --- catalog fragment (images.yaml syntax, see lib/catalog.h)
+ksha=$(sha256sum "$OUT/$NAME/vmlinuz" | cut -d' ' -f1)
+isha=$(sha256sum "$OUT/$NAME/$INITRD" | cut -d' ' -f1)
+ksz=$(stat -c %s "$OUT/$NAME/vmlinuz")
+isz=$(stat -c %s "$OUT/$NAME/$INITRD")
+mpiver=$(dpkg-query -W -f='${Version}' libmpich12 | sed 's/-.*//')
+ucxver=$(dpkg-query -W -f='${Version}' libucx0 | sed 's/-.*//')
+ibvver=$(dpkg-query -W -f='${Version}' libibverbs1 | sed 's/-.*//')
+osver=$(. /etc/os-release && echo "$ID-$VERSION_ID")
+cat > "$OUT/images.yaml" <<EOF
+# Generated by guest/mkimage.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); paths relative to this file.
+images:
+  $NAME:
+    description: "Debian $KVER kernel, busybox initramfs, MPICH $mpiver (ch4:ucx, hydra), UCX, verbs (rxe)"
+    files:
+      kernel: {path: $NAME/vmlinuz, sha256: $ksha, size: $ksz}
+      initrd: {path: $NAME/$INITRD, sha256: $isha, size: $isz}
+    cmdline: "console=ttyS0 console=hvc0 quiet panic=-1"
+    attributes:
+      os: $osver
+      kernel: "$KVER"
+      mpi: "mpich-$mpiver ch4:ucx"
+      ib: true
+      libraries: [ucx-$ucxver, libibverbs-$ibvver, rxe]
+    memory: {default: 256M, max: 4G}
+    vcpus: {default: 1, max: 16}
+    features: [xenvm]
+    root_allowed: false
+EOF
+echo "mkimage: $NAME: kernel $ksz + initrd ($COMP) $isz = $((ksz + isz)) bytes (initrd uncompressed $UNC)"
