@@ -11,3 +11,10 @@ $(LIBXENVM_OBJ): CFLAGS += $(YAML_CFLAGS) $(CRYPTO_CFLAGS)
 $(LIBXENVM): $(LIBXENVM_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
+
+# Unit tests of the parts of lib/ that plugins and the Prolog share (parsers: tests/module.mk).
+LIB_UNIT_TESTS := $(B)/tests/unit/test_request $(B)/tests/unit/test_jobstate
+UNIT_TESTS += $(LIB_UNIT_TESTS)
+$(patsubst %,%.o,$(LIB_UNIT_TESTS)): CFLAGS += $(CMOCKA_CFLAGS)
+$(LIB_UNIT_TESTS): %: %.o $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM) $(CMOCKA_LIBS) $(LIBXENVM_LIBS)

@@ -87,6 +87,7 @@ derive_names() {
 	LOGD=$BASE/log
 	CTL_IP=$CLUSTER_NET.1
 	CTL_NETNS=/run/netns/$CLUSTER_CTL_NS
+	OWNER_TAG=xenvm-cluster:$BASE
 }
 
 save_state() {

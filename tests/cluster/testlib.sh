@@ -24,7 +24,7 @@ T_SUITE=${T_SUITE:-cluster}
 T_TIMEOUT=${T_TIMEOUT:-120}
 T_LOG_LINES=${T_LOG_LINES:-40}
 T_VERBOSE=${T_VERBOSE:-0}
-declare -a T_LOGS=("${T_LOGS[@]}")
+[ -n "${T_LOGS+set}" ] || T_LOGS=()
 T_PASSED=0
 T_FAILED=0
 T_FAILED_NAMES=()
@@ -45,7 +45,9 @@ _t_block() {
 		printf '    %s: (empty)\n' "$label"
 		return
 	fi
-	[ "$n" -gt "$max" ] && printf '    %s: (last %d of %d lines)\n' "$label" "$max" "$n" || printf '    %s:\n' "$label"
+	if [ "$n" -gt "$max" ]; then printf '    %s: (last %d of %d lines)\n' "$label" "$max" "$n"; else
+		printf '    %s:\n' "$label"
+	fi
 	printf '%s\n' "$text" | tail -n "$max" | sed 's/^/      | /'
 }
 
@@ -197,6 +199,6 @@ t_summary() {
 		T_FAILED=1
 	fi
 	echo "$T_SUITE: $T_PASSED passed, $T_FAILED failed"
-	[ "$T_FAILED" = 0 ]
-	exit
+	[ "$T_FAILED" = 0 ] && exit 0
+	exit 1
 }

@@ -1,0 +1,167 @@
+/* test_request.c - the VM request as sbatch, slurmctld and the Prolog read it (lib/request.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "request.h"
+
+#define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void image_names(void **state)
+{
+	char out[XENVM_IMAGE_NAME_MAX + 1] = "";
+	char longname[80];
+	struct xerr err;
+
+	assert_int_equal(xenvm_parse_image_name("--vm-image", "ttylinux-mpi", out, &err), 0);
+	assert_string_equal(out, "ttylinux-mpi");
+	assert_int_equal(xenvm_parse_image_name("--vm-image", "a.b_c-1", out, &err), 0);
+
+	assert_int_equal(xenvm_parse_image_name("--vm-image", "", out, &err), -1);
+	assert_string_equal(err.msg,
+			    "--vm-image: an image name is required (e.g. --vm-image=ttylinux-mpi)");
+	assert_int_equal(xenvm_parse_image_name("--vm-image", "-x", out, &err), -1);
+	assert_string_equal(err.msg, "--vm-image: invalid image name '-x': use letters, digits and "
+				     "'.', '_', '-' (not first)");
+	assert_int_equal(xenvm_parse_image_name("XENVM_IMAGE", "a/../b", out, &err), -1);
+	assert_non_null(strstr(err.msg, "XENVM_IMAGE: invalid image name 'a/../b'"));
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(xenvm_parse_image_name("--vm-image", longname, out, &err), -1);
+	assert_string_equal(err.msg,
+			    "--vm-image: image name is 79 characters long; at most 64 are allowed");
+	assert_string_equal(out, "a.b_c-1"); /* untouched on failure */
+}
+
+static void mem_vcpus_flags(void **state)
+{
+	uint64_t mem = 0;
+	uint32_t n = 0;
+	bool b = false;
+	struct xerr err;
+
+	assert_int_equal(xenvm_parse_mem("--vm-mem", "2G", &mem, &err), 0);
+	assert_int_equal(mem, 2ULL << 30);
+	assert_int_equal(xenvm_parse_mem("--vm-mem", "lots", &mem, &err), -1);
+	assert_string_equal(err.msg, "--vm-mem: 'lots' is not a memory size (use e.g. 512M or 2G)");
+	assert_int_equal(xenvm_parse_mem("--vm-mem", "1M", &mem, &err), -1);
+	assert_string_equal(err.msg, "--vm-mem: 1M is too small; a VM needs at least 16M");
+	assert_int_equal(mem, 2ULL << 30);
+
+	assert_int_equal(xenvm_parse_vcpus("--vm-vcpus", "4", &n, &err), 0);
+	assert_int_equal(n, 4);
+	const char *bad[] = {"0", "-1", "+2", "4x", "", "513", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(xenvm_parse_vcpus("--vm-vcpus", bad[i], &n, &err), -1);
+		assert_non_null(strstr(err.msg, "is not a vCPU count (a whole number from 1 to 512)"));
+	}
+	assert_int_equal(n, 4);
+
+	assert_int_equal(xenvm_parse_flag("XENVM_ROOT", "", &b, &err), 0);
+	assert_true(b);
+	assert_int_equal(xenvm_parse_flag("XENVM_ROOT", "no", &b, &err), 0);
+	assert_false(b);
+	assert_int_equal(xenvm_parse_flag("XENVM_ROOT", "maybe", &b, &err), -1);
+	assert_string_equal(err.msg, "XENVM_ROOT: 'maybe' is not a yes/no value (use 1 or 0)");
+}
+
+static void digests(void **state)
+{
+	char out[XENVM_DIGEST_LEN + 1];
+	struct xerr err;
+
+	assert_int_equal(xenvm_parse_digest("d", DIGEST, out, &err), 0);
+	assert_string_equal(out, DIGEST);
+	assert_int_equal(xenvm_parse_digest("d", "sha256:ABC", out, &err), -1);
+	assert_string_equal(err.msg, "d: 'sha256:ABC' is not an image digest (sha256:<64 hex digits>)");
+	/* uppercase hex is not canonical and must not pin a different-looking digest */
+	char upper[] = DIGEST;
+	upper[10] = 'A';
+	assert_int_equal(xenvm_parse_digest("d", upper, out, &err), -1);
+	assert_int_equal(xenvm_parse_digest("d", "md5:0123", out, &err), -1);
+}
+
+static void from_env_array(void **state)
+{
+	char *v[] = {"XENVM_IMAGE=old", "XENVM_IMAGE=ttylinux-mpi", "XENVM_MEM=1G",
+		     "XENVM_VCPUS=2", "XENVM_ROOT=1", "XENVM_DIGEST=" DIGEST, "OTHER=x"};
+	struct xenvm_envv e = {v, 7};
+	struct xenvm_request r;
+	struct xerr err;
+
+	assert_int_equal(xenvm_request_from_env(&r, "", xenvm_getenv_array, &e, &xenvm_source_env,
+						&err),
+			 1);
+	assert_string_equal(r.image, "ttylinux-mpi"); /* last assignment wins */
+	assert_int_equal(r.mem_bytes, 1ULL << 30);
+	assert_int_equal(r.vcpus, 2);
+	assert_true(r.root);
+	assert_false(r.verbose);
+	assert_string_equal(r.digest, DIGEST);
+
+	char *none[] = {"XENVM_IMAGEX=a", "PATH=/bin"};
+	struct xenvm_envv e2 = {none, 2};
+	assert_int_equal(xenvm_request_from_env(&r, "", xenvm_getenv_array, &e2, &xenvm_source_env,
+						&err),
+			 0);
+	assert_string_equal(r.image, "");
+
+	char *orphan[] = {"XENVM_MEM=1G"};
+	struct xenvm_envv e3 = {orphan, 1};
+	assert_int_equal(xenvm_request_from_env(&r, "", xenvm_getenv_array, &e3, &xenvm_source_env,
+						&err),
+			 -1);
+	assert_string_equal(err.msg, "XENVM_MEM needs XENVM_IMAGE: it sizes or configures the "
+				     "job's VM");
+
+	char *badmem[] = {"XENVM_IMAGE=x", "XENVM_MEM=2Q"};
+	struct xenvm_envv e4 = {badmem, 2};
+	assert_int_equal(xenvm_request_from_env(&r, "", xenvm_getenv_array, &e4, &xenvm_source_env,
+						&err),
+			 -1);
+	assert_string_equal(err.msg, "XENVM_MEM: '2Q' is not a memory size (use e.g. 512M or 2G)");
+}
+
+static void from_process_env_with_prefix(void **state)
+{
+	struct xenvm_request r;
+	struct xerr err;
+
+	setenv("SPANK_XENVM_IMAGE", "img", 1);
+	setenv("SPANK_XENVM_VERBOSE", "1", 1);
+	setenv("SPANK_XENVM_DIGEST", "sha256:nothex", 1);
+	assert_int_equal(xenvm_request_from_env(&r, "SPANK_", xenvm_getenv_process, NULL,
+						&xenvm_source_spank, &err),
+			 -1);
+	assert_string_equal(err.msg, "SPANK_XENVM_DIGEST: 'sha256:nothex' is not an image digest "
+				     "(sha256:<64 hex digits>)");
+	unsetenv("SPANK_XENVM_DIGEST");
+	assert_int_equal(xenvm_request_from_env(&r, "SPANK_", xenvm_getenv_process, NULL,
+						&xenvm_source_spank, &err),
+			 1);
+	assert_string_equal(r.image, "img");
+	assert_true(r.verbose);
+	assert_string_equal(r.digest, "");
+	unsetenv("SPANK_XENVM_IMAGE");
+	unsetenv("SPANK_XENVM_VERBOSE");
+	assert_int_equal(xenvm_request_from_env(NULL, "", xenvm_getenv_process, NULL,
+						&xenvm_source_env, &err),
+			 -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(image_names),
+		cmocka_unit_test(mem_vcpus_flags),
+		cmocka_unit_test(digests),
+		cmocka_unit_test(from_env_array),
+		cmocka_unit_test(from_process_env_with_prefix),
+	};
+	return cmocka_run_group_tests_name("request", tests, NULL, NULL);
+}
