@@ -390,7 +390,7 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 		return xerr_set(err, "out of memory");
 	}
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char a[IC_ROLE_MAX + 1], b[PATH_MAX], c[IC_SHA_HEX + 2];
+		char a[IC_ROLE_MAX], b[PATH_MAX], c[IC_SHA_HEX + 2];
 		char path[PATH_MAX];
 		uint64_t u;
 

@@ -324,7 +324,7 @@ static long long seed_from_cache(const struct ic_store *s, const struct ic_manif
 
 		if (!ic_is_sha_hex(de->d_name))
 			continue;
-		snprintf(digest, sizeof(digest), "sha256:%s", de->d_name);
+		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
 		if (strcmp(digest, m->digest) == 0 || ic_store_lookup(s, digest, &pm, NULL) != 1)
 			continue;
 		grown = realloc(mans, (nmans + 1) * sizeof(*mans));
@@ -741,7 +741,7 @@ static int list_sub(const struct ic_store *s, const char *sub, struct ic_store_e
 
 		if (!ic_is_sha_hex(de->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/%s/manifest", s->dir, sub, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s/%.64s/manifest", s->dir, sub, de->d_name);
 		len = read_small(path, &text);
 		if (len < 0 || stat(path, &st) < 0 ||
 		    ic_manifest_parse(text, (size_t)len, &m, NULL) < 0) {

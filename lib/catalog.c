@@ -13,9 +13,9 @@
 #define VCPUS_MAX 512
 
 static const char *const root_keys[] = {"images", NULL};
-static const char *const image_keys[] = {"description", "files",  "cmdline",  "xen",
-					 "attributes",  "memory", "vcpus",    "features",
-					 "allow",       "root_allowed", NULL};
+static const char *const image_keys[] = {"description", "files",        "cmdline", "xen",
+                                         "attributes",  "memory",       "vcpus",   "features",
+                                         "allow",       "root_allowed", NULL};
 static const char *const files_keys[] = {"kernel", "initrd", "rootdisk", NULL};
 static const char *const file_keys[] = {"path", "sha256", "size", NULL};
 static const char *const xen_keys[] = {"guest_type", NULL};
@@ -66,7 +66,8 @@ static bool valid_name(const char *s)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
 			return false;
@@ -102,7 +103,7 @@ static bool valid_feature(const char *s)
 }
 
 static int missing(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
-		   const char *key, struct xerr *err)
+                   const char *key, struct xerr *err)
 {
 	return ydoc_error(d, err, map, at, "missing required key '%s'", key);
 }
@@ -110,8 +111,7 @@ static int missing(const struct ydoc *d, const yaml_node_t *map, const struct yp
 /* ------------------------------------------------------------------ one image */
 
 static int parse_file(const struct ydoc *d, const yaml_node_t *files, const struct ypath *at,
-		      const char *role, bool required, struct xenvm_image_file *f,
-		      struct xerr *err)
+                      const char *role, bool required, struct xenvm_image_file *f, struct xerr *err)
 {
 	const struct ypath *here = YPATH_KEY(at, role);
 	char *sha = NULL, q[YDOC_QUOTE_LEN];
@@ -125,14 +125,14 @@ static int parse_file(const struct ydoc *d, const yaml_node_t *files, const stru
 		return rc < 0 ? rc : missing(d, m, here, "path", err);
 	if (has_dotdot(f->path))
 		return ydoc_error(d, err, ydoc_lookup(d, m, "path", NULL), YPATH_KEY(here, "path"),
-				  "%s must not contain '..'", ydoc_quote(f->path, q, sizeof(q)));
+		                  "%s must not contain '..'", ydoc_quote(f->path, q, sizeof(q)));
 	rc = ydoc_get_str(d, m, here, "sha256", 0, &sha, err);
 	if (rc <= 0)
 		return rc < 0 ? rc : missing(d, m, here, "sha256", err);
 	if (!valid_sha256(sha)) {
 		ydoc_error(d, err, ydoc_lookup(d, m, "sha256", NULL), YPATH_KEY(here, "sha256"),
-			   "%s is not a sha256 digest (64 lowercase hex digits)",
-			   ydoc_quote(sha, q, sizeof(q)));
+		           "%s is not a sha256 digest (64 lowercase hex digits)",
+		           ydoc_quote(sha, q, sizeof(q)));
 		free(sha);
 		return -1;
 	}
@@ -145,7 +145,7 @@ static int parse_file(const struct ydoc *d, const yaml_node_t *files, const stru
 }
 
 static int parse_files(const struct ydoc *d, const yaml_node_t *img_node, const struct ypath *at,
-		       struct xenvm_image *img, struct xerr *err)
+                       struct xenvm_image *img, struct xerr *err)
 {
 	const struct ypath *here = YPATH_KEY(at, "files");
 	yaml_node_t *m = NULL;
@@ -161,7 +161,7 @@ static int parse_files(const struct ydoc *d, const yaml_node_t *img_node, const 
 }
 
 static int parse_limits(const struct ydoc *d, const yaml_node_t *img_node, const struct ypath *at,
-			struct xenvm_image *img, struct xerr *err)
+                        struct xenvm_image *img, struct xerr *err)
 {
 	const struct ypath *mem_at = YPATH_KEY(at, "memory"), *cpu_at = YPATH_KEY(at, "vcpus");
 	yaml_node_t *mem = NULL, *cpu = NULL;
@@ -172,40 +172,41 @@ static int parse_limits(const struct ydoc *d, const yaml_node_t *img_node, const
 	if (ydoc_get_map(d, img_node, at, "memory", limit_keys, &mem, err) < 0)
 		return -1;
 	has_def = ydoc_get_size(d, mem, mem_at, "default", MiB, UINT64_MAX,
-				&img->limits.default_bytes, err);
+	                        &img->limits.default_bytes, err);
 	if (has_def < 0)
 		return -1;
-	has_max = ydoc_get_size(d, mem, mem_at, "max", MiB, UINT64_MAX, &img->limits.max_bytes,
-				err);
+	has_max =
+	    ydoc_get_size(d, mem, mem_at, "max", MiB, UINT64_MAX, &img->limits.max_bytes, err);
 	if (has_max < 0)
 		return -1;
 	if (has_def > 0 && has_max > 0 && img->limits.default_bytes > img->limits.max_bytes)
 		return ydoc_error(d, err, ydoc_lookup(d, mem, "default", NULL), mem_at,
-				  "default %s is larger than max %s",
-				  xenvm_format_size(img->limits.default_bytes, a, sizeof(a)),
-				  xenvm_format_size(img->limits.max_bytes, b, sizeof(b)));
+		                  "default %s is larger than max %s",
+		                  xenvm_format_size(img->limits.default_bytes, a, sizeof(a)),
+		                  xenvm_format_size(img->limits.max_bytes, b, sizeof(b)));
 
 	if (ydoc_get_map(d, img_node, at, "vcpus", limit_keys, &cpu, err) < 0 ||
 	    ydoc_get_uint(d, cpu, cpu_at, "default", 1, VCPUS_MAX, 0, &vdef, err) < 0 ||
 	    ydoc_get_uint(d, cpu, cpu_at, "max", 1, VCPUS_MAX, 0, &vmax, err) < 0)
 		return -1;
 	if (vdef > vmax)
-		return ydoc_error(d, err, ydoc_lookup(d, cpu, "default", NULL), cpu_at, "default %llu is larger than max %llu",
-				  (unsigned long long)vdef, (unsigned long long)vmax);
+		return ydoc_error(d, err, ydoc_lookup(d, cpu, "default", NULL), cpu_at,
+		                  "default %llu is larger than max %llu", (unsigned long long)vdef,
+		                  (unsigned long long)vmax);
 	img->limits.vcpus_default = (uint32_t)vdef;
 	img->limits.vcpus_max = (uint32_t)vmax;
 	return 0;
 }
 
-static int parse_features(const struct ydoc *d, const yaml_node_t *img_node,
-			  const struct ypath *at, struct xenvm_image *img, struct xerr *err)
+static int parse_features(const struct ydoc *d, const yaml_node_t *img_node, const struct ypath *at,
+                          struct xenvm_image *img, struct xerr *err)
 {
 	const struct ypath *here = YPATH_KEY(at, "features");
 	char q[YDOC_QUOTE_LEN];
 	yaml_node_t *seq;
 
-	int rc = ydoc_get_strlist(d, img_node, at, "features", 0, &img->features,
-				  &img->n_features, err);
+	int rc =
+	    ydoc_get_strlist(d, img_node, at, "features", 0, &img->features, &img->n_features, err);
 
 	if (rc <= 0)
 		return rc;
@@ -215,30 +216,30 @@ static int parse_features(const struct ydoc *d, const yaml_node_t *img_node,
 
 		if (!valid_feature(img->features[i]))
 			return ydoc_error(d, err, ydoc_node(d, seq->data.sequence.items.start[i]),
-					  &elem,
-					  "%s is not a node feature name (no spaces, quotes or any "
-					  "of & | , : * ! [ ] ( ))",
-					  ydoc_quote(img->features[i], q, sizeof(q)));
+			                  &elem,
+			                  "%s is not a node feature name (no spaces, quotes or any "
+			                  "of & | , : * ! [ ] ( ))",
+			                  ydoc_quote(img->features[i], q, sizeof(q)));
 	}
 	return 0;
 }
 
 static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_node_t *node,
-		       const struct ypath *images_at, struct xenvm_image *img, struct xerr *err)
+                       const struct ypath *images_at, struct xenvm_image *img, struct xerr *err)
 {
 	const char *name = (const char *)key->data.scalar.value;
 	const struct ypath *at = YPATH_KEY(images_at, name);
 	const struct ypath *xen_at = YPATH_KEY(at, "xen"), *attr_at = YPATH_KEY(at, "attributes"),
-			   *allow_at = YPATH_KEY(at, "allow");
+	                   *allow_at = YPATH_KEY(at, "allow");
 	yaml_node_t *xen = NULL, *attr = NULL, *allow = NULL;
 	char q[YDOC_QUOTE_LEN];
 	int guest = XENVM_GUEST_PVH;
 
 	if (!valid_name(name))
 		return ydoc_error(d, err, key, at,
-				  "%s is not a valid image name (1-64 letters, digits, '.', '_' "
-				  "or '-', starting with a letter or digit)",
-				  ydoc_quote(name, q, sizeof(q)));
+		                  "%s is not a valid image name (1-64 letters, digits, '.', '_' "
+		                  "or '-', starting with a letter or digit)",
+		                  ydoc_quote(name, q, sizeof(q)));
 	img->name = strdup(name);
 	if (!img->name) {
 		errno = ENOMEM;
@@ -258,23 +259,23 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 	    ydoc_get_str(d, attr, attr_at, "mpi", 0, &img->attributes.mpi, err) < 0 ||
 	    ydoc_get_bool(d, attr, attr_at, "ib", &img->attributes.ib, err) < 0 ||
 	    ydoc_get_strlist(d, attr, attr_at, "libraries", 0, &img->attributes.libraries,
-			     &img->attributes.n_libraries, err) < 0 ||
+	                     &img->attributes.n_libraries, err) < 0 ||
 	    parse_limits(d, node, at, img, err) < 0 || parse_features(d, node, at, img, err) < 0 ||
 	    ydoc_get_map(d, node, at, "allow", allow_keys, &allow, err) < 0 ||
 	    ydoc_get_strlist(d, allow, allow_at, "users", 0, &img->allow.users, &img->allow.n_users,
-			     err) < 0 ||
+	                     err) < 0 ||
 	    ydoc_get_strlist(d, allow, allow_at, "groups", 0, &img->allow.groups,
-			     &img->allow.n_groups, err) < 0 ||
+	                     &img->allow.n_groups, err) < 0 ||
 	    ydoc_get_strlist(d, allow, allow_at, "accounts", 0, &img->allow.accounts,
-			     &img->allow.n_accounts, err) < 0 ||
+	                     &img->allow.n_accounts, err) < 0 ||
 	    ydoc_get_strlist(d, allow, allow_at, "partitions", 0, &img->allow.partitions,
-			     &img->allow.n_partitions, err) < 0 ||
+	                     &img->allow.n_partitions, err) < 0 ||
 	    ydoc_get_bool(d, node, at, "root_allowed", &img->allow_root, err) < 0)
 		return -1;
 	img->guest_type = (enum xenvm_guest_type)guest;
 	if (xenvm_image_digest(img) < 0)
 		return xerr_set(err, "%s: %s: cannot compute the digest: %s", d->file, name,
-				strerror(errno));
+		                strerror(errno));
 	return 0;
 }
 
@@ -307,10 +308,10 @@ int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr
 		goto out;
 	root = ydoc_root(&d);
 	if (root && (ydoc_check_map(&d, root, NULL, root_keys, err) < 0 ||
-		     ydoc_get_map(&d, root, NULL, "images", NULL, &images, err) < 0))
+	             ydoc_get_map(&d, root, NULL, "images", NULL, &images, err) < 0))
 		goto out;
 	n = images ? (size_t)(images->data.mapping.pairs.top - images->data.mapping.pairs.start)
-		   : 0;
+	           : 0;
 	if (n) {
 		cat->images = calloc(n, sizeof(*cat->images));
 		if (!cat->images) {
@@ -324,7 +325,7 @@ int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr
 
 		cat->n_images++; /* so that xenvm_catalog_free() sees a half-filled image */
 		if (parse_image(&d, ydoc_node(&d, p->key), ydoc_node(&d, p->value), images_at,
-				&cat->images[i], err) < 0)
+		                &cat->images[i], err) < 0)
 			goto out;
 	}
 	if (xenvm_catalog_index_build(cat) < 0) {

@@ -13,7 +13,10 @@
 
 #include "catalog_priv.h"
 
-/* Returns 0 with img->digest set, or -1 with errno EINVAL (NULL img) or EIO (OpenSSL failed). */
+/*
+ * Returns 0 with img->digest set, or -1 with errno EINVAL (NULL img), ENOMEM or EIO (OpenSSL
+ * failed).
+ */
 int xenvm_image_digest(struct xenvm_image *img)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -21,9 +24,9 @@ int xenvm_image_digest(struct xenvm_image *img)
 		const char *role;
 		const struct xenvm_image_file *f;
 	} parts[] = {
-		{"kernel", img ? &img->kernel : NULL},
-		{"initrd", img ? &img->initrd : NULL},
-		{"rootdisk", img ? &img->rootdisk : NULL},
+	    {"kernel", img ? &img->kernel : NULL},
+	    {"initrd", img ? &img->initrd : NULL},
+	    {"rootdisk", img ? &img->rootdisk : NULL},
 	};
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
@@ -36,7 +39,11 @@ int xenvm_image_digest(struct xenvm_image *img)
 		return -1;
 	}
 	ctx = EVP_MD_CTX_new();
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	if (!ctx) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		goto out;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		int n;
@@ -44,7 +51,7 @@ int xenvm_image_digest(struct xenvm_image *img)
 		if (i == 2 && !parts[i].f->path)
 			break;
 		n = snprintf(line, sizeof(line), "%s %s %llu\n", parts[i].role, parts[i].f->sha256,
-			     (unsigned long long)parts[i].f->size);
+		             (unsigned long long)parts[i].f->size);
 		if (n < 0 || (size_t)n >= sizeof(line) ||
 		    EVP_DigestUpdate(ctx, line, (size_t)n) != 1)
 			goto out;

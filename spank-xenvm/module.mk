@@ -11,5 +11,6 @@ $(SPANK_XENVM): $(SPANK_XENVM_OBJ) $(LIBXENVM) spank-xenvm/spank_xenvm.map
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=spank-xenvm/spank_xenvm.map -o $@ \
 	  $(SPANK_XENVM_OBJ) $(LIBXENVM) $(YAML_LIBS) $(CRYPTO_LIBS)
+	mk/check-plugin-symbols $@ || { rm -f $@; exit 1; }
 
 -include spank-xenvm/exec.mk

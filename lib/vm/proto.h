@@ -85,7 +85,6 @@ struct xvp_buf {
 struct xvp_conn {
 	int fd;
 	struct xvp_buf in, out;
-	bool consumed; /* the last frame returned by xvp_conn_next() is still in `in` */
 };
 
 /* An exec request, decoded or to encode.  Strings are NUL-terminated. */

@@ -161,24 +161,26 @@ terminate() {
 	kill -KILL $left 2>/dev/null || true
 }
 
-# Kill every process in a network namespace except the PIDs given in $2 (the node's namespace
-# holder). Repeats because slurmd may fork a new slurmstepd while we are at it.
+# Kill every process in the given network namespaces except the PIDs in $2 (node namespace
+# holders): TERM, up to 1 s grace (slurmstepd ignores TERM, so no more), then KILL. Repeats because
+# slurmd may fork a new slurmstepd while we are at it.
 kill_ns_procs() {
-	local ns=$1 keep=${2:-} pids p round
+	local nss=$1 keep=${2:-} pids p ns round
 	for round in 1 2 3 4 5 6 7 8 9 10; do
 		pids=
-		for p in $(ns_pids "$ns"); do
-			[[ " $keep " == *" $p "* ]] || pids+=" $p"
+		for ns in $nss; do
+			for p in $(ns_pids "$ns"); do
+				[[ " $keep " == *" $p "* ]] || pids+=" $p"
+			done
 		done
 		[ -z "$pids" ] && return 0
-		if [ "$round" -lt 3 ]; then terminate "$pids" 20; else
+		if [ "$round" = 1 ]; then terminate "$pids" 10; else
 			# shellcheck disable=SC2086
 			kill -KILL $pids 2>/dev/null || true
 			sleep 0.1
 		fi
 	done
-	pids=$(ns_pids "$ns")
-	[ -z "$pids" ] || [ "$pids" = "$keep" ] || die "processes in netns $ns survive SIGKILL: $pids"
+	die "processes in netns $nss survive SIGKILL: $pids"
 }
 
 # ---------------------------------------------------------------- running things in namespaces

@@ -11,6 +11,9 @@
 #   -n N        number of nodes (default 4, at least 2)
 # Honours XENVM_CLUSTER_DIR like `cluster` does.
 # No `set -e`: testlib records failures and carries on (see testlib.sh).
+
+# Commands in single quotes are meant to expand on the nodes, not here.
+# shellcheck disable=SC2016
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +31,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# shellcheck source=tests/cluster/testlib.sh
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
 source "$HERE/testlib.sh"
 T_LOGS=("$BASE/log/slurmctld.log")
 for ((i = 1; i <= N; i++)); do T_LOGS+=("$BASE/log/slurmd-node$i.log"); done
@@ -53,6 +56,10 @@ else
 		CLUSTER_ENV="" CLUSTER_FEATURES="" CLUSTER_EXTRA_CONF=/dev/null
 fi
 export CLUSTER_NODES=$N
+# Namespace names as the harness resolves them (environment, cluster.env, defaults).
+eval "$("$CLUSTER" env | grep -E '^CLUSTER_(CTL_NS|NODE_NS)=')"
+# shellcheck disable=SC2153  # set by the eval above
+OUR_NS="^(${CLUSTER_CTL_NS}|${CLUSTER_NODE_NS}[0-9]+)\$"
 
 # ---------------------------------------------------------------- tests
 t_begin "prerequisites"
@@ -142,7 +149,7 @@ before=$(cat "$BASE/run/slurmctld.pid" "$BASE"/run/slurmd-node*.pid 2>/dev/null 
 t_run_ok "$CLUSTER" up -n "$N"
 after=$(cat "$BASE/run/slurmctld.pid" "$BASE"/run/slurmd-node*.pid 2>/dev/null | tr '\n' ' ')
 t_eq "$before" "$after" "daemon PIDs"
-echo "    timing: second up ${T_ELAPSED:-$(t_elapsed)}s"
+echo "    timing: second up $(t_elapsed)s"
 
 t_begin "status and wait-idle"
 t_run_ok "$CLUSTER" status
@@ -160,16 +167,18 @@ t_wait_for 20 sh -c "'$CLUSTER' run -- squeue -h -j '$jobid' -o %T | grep -qx RU
 # Everything that must be gone afterwards: processes in our network namespaces, the holders' mount
 # namespaces, munged and the daemons of the PID files.
 netns_ino=() mntns_ino=() pids=()
-for ns in $(ip netns list | awk '{print $1}' | grep -E '^(xvctl|xvnode[0-9]+)$'); do
+for ns in $(ip netns list | awk '{print $1}' | grep -E "$OUR_NS"); do
 	netns_ino+=("$(stat -L -c %i "/run/netns/$ns")")
-	pids+=($(ip netns pids "$ns"))
+	mapfile -t -O "${#pids[@]}" pids < <(ip netns pids "$ns")
 done
 for f in "$BASE"/run/holder-node*.pid; do mntns_ino+=("$(stat -L -c %i "/proc/$(cat "$f")/ns/mnt")"); done
 pids+=("$(cat "$BASE/munge/munged.pid")")
 echo "    ${#pids[@]} processes, ${#netns_ino[@]} network and ${#mntns_ino[@]} mount namespaces before down"
 [ "${#pids[@]}" -gt $((2 * N + 2)) ] || t_fail "expected slurmstepd and job tasks to be running, found only ${#pids[@]} processes"
+t0=${EPOCHREALTIME/./}
 t_run_ok "$CLUSTER" down
-echo "    timing: down ${T_ELAPSED:-$(t_elapsed)}s"
+t1=${EPOCHREALTIME/./}
+echo "    timing: down (with a running job) $(((t1 - t0) / 1000)) ms"
 survivors=""
 for p in "${pids[@]}"; do
 	st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || continue
@@ -180,11 +189,12 @@ for d in /proc/[0-9]*; do
 	ino=$(stat -L -c %i "$d/ns/net" 2>/dev/null) || continue
 	mino=$(stat -L -c %i "$d/ns/mnt" 2>/dev/null) || continue
 	for x in "${netns_ino[@]}" "${mntns_ino[@]}"; do
-		[ "$ino" = "$x" ] || [ "$mino" = "$x" ] && survivors+=" ${d#/proc/}($(cat "$d/comm" 2>/dev/null))"
+		if [ "$ino" = "$x" ] || [ "$mino" = "$x" ]; then survivors+=" ${d#/proc/}($(cat "$d/comm" 2>/dev/null))"; fi
 	done
 done
 t_eq "" "$survivors" "processes left after down"
-t_eq "" "$(ip netns list | awk '{print $1}' | grep -E '^(xvctl|xvnode[0-9]+)$')" "network namespaces left"
-t_eq "" "$(awk -v b="$BASE" 'index($2, b) == 1 || $2 ~ "^/run/netns/xv" || $2 == "/run/xenvm"' /proc/mounts)" "mounts left"
+t_eq "" "$(ip netns list | awk '{print $1}' | grep -E "$OUR_NS")" "network namespaces left"
+t_eq "" "$(awk -v b="$BASE" -v c="/run/netns/$CLUSTER_CTL_NS" -v n="/run/netns/$CLUSTER_NODE_NS" \
+	'index($2, b) == 1 || index($2, c) == 1 || index($2, n) == 1 || $2 == "/run/xenvm"' /proc/mounts)" "mounts left"
 
 t_summary

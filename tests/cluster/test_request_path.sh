@@ -1,0 +1,247 @@
+#!/bin/bash
+# The request path on a real cluster: sbatch/srun --vm-image -> spank_xenvm.so -> slurmctld's
+# job_submit/vmimage (catalog, digest pin, features, memory) -> xenvm-prolog on every node ->
+# xenvm-epilog.  Jobs run as an ordinary user.  Prints "request-path: N passed, N failed".
+#
+# Usage: tests/cluster/test_request_path.sh   (root; builds nothing: run `make` first)
+T_SUITE=request-path
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=testlib.sh
+source "$here/testlib.sh"
+
+# Own names, so this suite can run beside other cluster suites.
+export XENVM_CLUSTER_DIR=${XENVM_CLUSTER_DIR:-$repo/build/cluster-rp}
+BASE=$XENVM_CLUSTER_DIR
+CL=$here/cluster
+U=xvuser
+ETC=$BASE/etc
+T_LOGS=("$BASE/log/slurmctld.log" "$BASE/log/slurmd-node1.log")
+
+SHA_K=1111111111111111111111111111111111111111111111111111111111111111
+SHA_I=2222222222222222222222222222222222222222222222222222222222222222
+SHA_I2=3333333333333333333333333333333333333333333333333333333333333333
+# The digest job_submit must pin, computed here independently of lib/catalog.c (images.yaml(5)).
+digest_of() { printf 'kernel %s %s\ninitrd %s %s\n' "$1" "$2" "$3" "$4" | sha256sum | cut -d' ' -f1; }
+DIGEST="sha256:$(digest_of $SHA_K 5000000 $SHA_I 9000000)"
+DIGEST2="sha256:$(digest_of $SHA_K 5000000 $SHA_I2 9000001)"
+
+write_catalog() { # $1: initrd sha, $2: initrd size
+	cat >"$ETC/images.yaml.new" <<YAML
+images:
+  ttylinux-mpi:
+    description: test image (files are not read on this path)
+    files:
+      kernel: {path: ttylinux-mpi/vmlinuz, sha256: $SHA_K, size: 5000000}
+      initrd: {path: ttylinux-mpi/initrd, sha256: $1, size: $2}
+    memory: {default: 256M, max: 1G}
+    vcpus: {default: 1, max: 2}
+    features: [xenvm]
+  restricted:
+    files:
+      kernel: {path: r/vmlinuz, sha256: $SHA_K, size: 1}
+      initrd: {path: r/initrd, sha256: $SHA_I, size: 1}
+    allow: {users: [nobody-we-know], groups: [nogroup-we-know]}
+YAML
+	mv "$ETC/images.yaml.new" "$ETC/images.yaml"
+}
+
+setup() {
+	mkdir -p "$ETC"
+	cat >"$ETC/xenvm.yaml" <<YAML
+# written by tests/cluster/test_request_path.sh
+catalog: $ETC/images.yaml
+state_dir: /run/xenvm
+vm:
+  memory_overhead: 64M
+YAML
+	write_catalog $SHA_I 9000000
+	cat >"$BASE/cluster.env" <<ENV
+CLUSTER_NODES=4
+CLUSTER_CTL_NS=xvrpctl
+CLUSTER_NODE_NS=xvrpnode
+CLUSTER_BRIDGE=xvrpbr0
+CLUSTER_NET=10.81.2
+CLUSTER_FEATURES=xenvm
+CLUSTER_PLUGIN_DIR=$repo/build/plugins
+CLUSTER_PLUGSTACK="required $repo/build/plugins/spank_xenvm.so config=$ETC/xenvm.yaml"
+CLUSTER_JOB_SUBMIT=vmimage
+CLUSTER_PROLOG=$repo/build/prolog/xenvm-prolog
+CLUSTER_EPILOG=$repo/build/epilog/xenvm-epilog
+ENV
+	"$CL" up
+}
+
+as_user() { "$CL" run --user "$U" -- "$@"; }
+ctl() { "$CL" run -- "$@"; }
+
+# Wait until job $1 has ended; echo its state.
+wait_job() {
+	local id=$1 st="" k
+	for ((k = 0; k < 600; k++)); do
+		st=$(ctl scontrol show job "$id" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+		case $st in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY) break ;; esac
+		sleep 0.1
+	done
+	echo "$st"
+}
+
+jobid_of() { sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$1"; }
+
+no_drained_nodes() {
+	t_run_ok ctl sinfo -h -N -o '%N %t' || return
+	t_nomatch 'drain|drng|down|fail' "$T_OUT" "node states"
+}
+
+no_state_left() { # $1: job id
+	local n
+	for n in 1 2 3 4; do
+		t_run "$CL" exec "node$n" -- test -e "/run/xenvm/job/$1"
+		[ "$T_RC" != 0 ] || t_fail "node$n still has /run/xenvm/job/$1 after the Epilog"
+	done
+}
+
+user_jobs() { ctl squeue -h -u "$U" -o %i | grep -c . || true; }
+
+# ------------------------------------------------------------------------------------------
+t_begin "cluster comes up with the plugins, Prolog and Epilog"
+t_need "$repo/build/plugins/spank_xenvm.so" "$repo/build/plugins/job_submit_vmimage.so" \
+	"$repo/build/prolog/xenvm-prolog" "$repo/build/epilog/xenvm-epilog" || { t_summary; exit 1; }
+t_run_ok setup || { t_summary; exit 1; }
+
+t_begin "srun --help lists the --vm-* options"
+t_run_ok ctl srun --help
+for o in '--vm-image=NAME' '--vm-mem=SIZE' '--vm-vcpus=N' '--vm-root' '--vm-verbose'; do
+	t_match -- "$o" "$T_OUT" "srun --help"
+done
+
+t_begin "sbatch --vm-image as an ordinary user: every node's Prolog records image and digest"
+out=/home/$U/rp-batch.out
+rm -f "$out"
+t_run_ok as_user sbatch -N4 --vm-image=ttylinux-mpi -o "$out" \
+	--wrap 'srun cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+id=$(jobid_of "$T_OUT")
+t_eq COMPLETED "$(wait_job "$id")" "job state"
+t_eq 4 "$(grep -c "^image=ttylinux-mpi$" "$out")" "Prologs that saw the image"
+t_eq 4 "$(grep -c "^digest=$DIGEST$" "$out")" "Prologs that saw the pinned digest"
+t_eq "node1 node2 node3 node4" "$(sed -n 's/^node=//p' "$out" | sort | xargs)" "nodes"
+t_eq 4 "$(grep -c "^user=$U$" "$out")" "records naming the job's user"
+t_eq 4 "$(grep -c "^mem=268435456$" "$out")" "VM memory pinned from the image default"
+t_run_ok ctl scontrol show job "$id"
+t_match 'Features=xenvm( |$)' "$T_OUT" "job's features"
+t_match 'MinMemoryNode=320M' "$T_OUT" "per-node memory (256M VM + 64M overhead)"
+no_state_left "$id"
+
+t_begin "srun --vm-image as an ordinary user, 2 nodes"
+t_run_ok as_user srun -N2 --vm-image=ttylinux-mpi --vm-mem=512M sh -c 'grep -E "^(image|mem|node_count)=" /run/xenvm/job/$SLURM_JOB_ID/job.state'
+t_eq 2 "$(grep -c '^image=ttylinux-mpi$' <<<"$T_OUT")" "tasks that saw the record"
+t_eq 2 "$(grep -c '^mem=536870912$' <<<"$T_OUT")" "records with --vm-mem=512M"
+t_eq 2 "$(grep -c '^node_count=2$' <<<"$T_OUT")" "records with node_count=2"
+
+t_begin "XENVM_IMAGE=... sbatch (no option) works the same"
+out=/home/$U/rp-env.out
+rm -f "$out"
+t_run_ok as_user env XENVM_IMAGE=ttylinux-mpi sbatch -N2 -o "$out" \
+	--wrap 'srun cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+id=$(jobid_of "$T_OUT")
+t_eq COMPLETED "$(wait_job "$id")" "job state"
+t_eq 2 "$(grep -c "^digest=$DIGEST$" "$out")" "Prologs that saw the pinned digest"
+
+t_begin "a job with no SPANK request (as from slurmrestd) is read from its environment"
+# A client config without plugstack stands in for slurmrestd, which runs no SPANK plugin.
+sed "s|^PlugStackConfig=.*|PlugStackConfig=$ETC/plugstack.empty|" "$ETC/slurm.conf" >"$ETC/slurm.norest.conf"
+: >"$ETC/plugstack.empty"
+chmod 644 "$ETC/slurm.norest.conf" "$ETC/plugstack.empty"
+out=/home/$U/rp-rest.out
+rm -f "$out"
+t_run_ok as_user env SLURM_CONF="$ETC/slurm.norest.conf" XENVM_IMAGE=ttylinux-mpi sbatch -N1 \
+	-o "$out" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+id=$(jobid_of "$T_OUT")
+t_eq COMPLETED "$(wait_job "$id")" "job state"
+t_match "^digest=$DIGEST$" "$(cat "$out")" "record"
+
+before=$(user_jobs)
+t_begin "an unknown image is refused with close names, and no job is created"
+t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpl --wrap true
+t_match "xenvm: unknown VM image 'ttylinux-mpl'; did you mean: ttylinux-mpi\?" "$T_ERR" "sbatch stderr"
+t_run_fails as_user srun -N1 --vm-image=nonesuch-image-zz true
+t_match "unknown VM image 'nonesuch-image-zz'" "$T_ERR" "srun stderr"
+t_eq "$before" "$(user_jobs)" "the user's job count"
+
+t_begin "a forbidden image is refused with the rule that excludes the user"
+t_run_fails as_user sbatch -N1 --vm-image=restricted --wrap true
+t_match "xenvm: image 'restricted' is restricted to" "$T_ERR" "sbatch stderr"
+t_match "$U" "$T_ERR" "sbatch stderr names the user"
+
+t_begin "bad option syntax is reported at the prompt with the option named"
+t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpi --vm-mem=lots --wrap true
+t_match "xenvm: --vm-mem: 'lots' is not a memory size" "$T_ERR" "sbatch stderr"
+t_run_fails as_user srun -N1 --vm-image=ttylinux-mpi --vm-vcpus=0 true
+t_match "xenvm: --vm-vcpus: '0' is not a vCPU count" "$T_ERR" "srun stderr"
+t_run_fails as_user sbatch -N1 --vm-image='../etc' --wrap true
+t_match "xenvm: --vm-image: invalid image name '../etc'" "$T_ERR" "sbatch stderr"
+t_run_fails as_user sbatch -N1 --vm-mem=1G --wrap true
+t_match "xenvm: --vm-mem needs --vm-image=NAME" "$T_ERR" "sbatch stderr"
+t_run_fails as_user env XENVM_IMAGE='bad name' sbatch -N1 --wrap true
+t_match "xenvm: XENVM_IMAGE: invalid image name 'bad name'" "$T_ERR" "sbatch stderr"
+
+t_begin "over-limit memory, vCPUs and root are each refused with their own message"
+t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpi --vm-mem=4G --wrap true
+t_match "xenvm: --vm-mem=4G is more than image 'ttylinux-mpi' allows \(1G\)" "$T_ERR" "sbatch stderr"
+t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpi --vm-vcpus=3 --wrap true
+t_match "xenvm: --vm-vcpus=3 is more than image 'ttylinux-mpi' allows \(2\)" "$T_ERR" "sbatch stderr"
+t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpi --vm-root --wrap true
+t_match "xenvm: --vm-root: image 'ttylinux-mpi' does not allow root in the guest" "$T_ERR" "sbatch stderr"
+t_run_fails as_user sbatch -N1 --mem=100M --vm-image=ttylinux-mpi --wrap true
+t_match "asks for 100M per node but its VM needs 320M" "$T_ERR" "sbatch stderr"
+
+t_begin "rejections created no job and drained no node"
+t_eq "$before" "$(user_jobs)" "the user's job count"
+no_drained_nodes
+
+t_begin "the digest is pinned at submit: a catalog change later does not change the job"
+out=/home/$U/rp-pin.out
+rm -f "$out"
+t_run_ok as_user sbatch -H -N1 --vm-image=ttylinux-mpi -o "$out" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+id=$(jobid_of "$T_OUT")
+write_catalog $SHA_I2 9000001
+t_run_ok ctl scontrol release "$id"
+t_eq COMPLETED "$(wait_job "$id")" "job state"
+t_match "^digest=$DIGEST$" "$(cat "$out")" "record of the held job"
+out2=/home/$U/rp-pin2.out
+rm -f "$out2"
+t_run_ok as_user sbatch -N1 --vm-image=ttylinux-mpi -o "$out2" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+t_eq COMPLETED "$(wait_job "$(jobid_of "$T_OUT")")" "job state"
+t_match "^digest=$DIGEST2$" "$(cat "$out2")" "record of a job submitted after the change"
+
+t_begin "a catalog broken while slurmctld runs: the last good one stays, the error is logged"
+lines_before=$(wc -l <"$BASE/log/slurmctld.log")
+printf 'images:\n  ttylinux-mpi: {files: [unclosed\n' >"$ETC/images.yaml"
+out=/home/$U/rp-broken.out
+rm -f "$out"
+t_run_ok as_user sbatch -N1 --vm-image=ttylinux-mpi -o "$out" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+t_eq COMPLETED "$(wait_job "$(jobid_of "$T_OUT")")" "job state"
+t_match "^digest=$DIGEST2$" "$(cat "$out")" "record (last good catalog)"
+t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpl --wrap true
+t_match "did you mean: ttylinux-mpi" "$T_ERR" "sbatch stderr (validated against the last good catalog)"
+t_match "job_submit/vmimage: $ETC/images.yaml:[0-9]+:[0-9]+: " \
+	"$(tail -n +"$lines_before" "$BASE/log/slurmctld.log")" "slurmctld log"
+write_catalog $SHA_I 9000000
+
+t_begin "an unknown plugstack.conf argument is an error naming it"
+printf 'required %s config=%s bogus=1\n' "$repo/build/plugins/spank_xenvm.so" "$ETC/xenvm.yaml" >"$ETC/plugstack.bad"
+sed "s|^PlugStackConfig=.*|PlugStackConfig=$ETC/plugstack.bad|" "$ETC/slurm.conf" >"$ETC/slurm.badargs.conf"
+chmod 644 "$ETC/plugstack.bad" "$ETC/slurm.badargs.conf"
+t_run_fails as_user env SLURM_CONF="$ETC/slurm.badargs.conf" srun -N1 --vm-image=ttylinux-mpi true
+t_match "xenvm: plugstack.conf: unknown argument 'bogus=1'" "$T_ERR" "srun stderr"
+
+t_begin "after all of it no node is drained and no job state is left"
+no_drained_nodes
+for n in 1 2 3 4; do
+	t_run_ok "$CL" exec "node$n" -- sh -c 'ls -A /run/xenvm/job 2>/dev/null | wc -l'
+	t_eq 0 "$T_OUT" "job state directories on node$n"
+done
+
+t_begin "the cluster goes down cleanly"
+t_run_ok "$CL" down
+t_summary
