@@ -13,3 +13,4 @@ $(JOB_SUBMIT_VMIMAGE): $(JOB_SUBMIT_VMIMAGE_OBJ) $(LIBXENVM) job_submit-vmimage/
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=job_submit-vmimage/job_submit_vmimage.map \
 	  -o $@ $(JOB_SUBMIT_VMIMAGE_OBJ) $(LIBXENVM) $(YAML_LIBS) $(CRYPTO_LIBS)
 	mk/check-plugin-symbols $@ || { rm -f $@; exit 1; }
+MAN8 += doc/man/job_submit_vmimage.8

@@ -120,7 +120,7 @@ static int group_id(const char *name, char **buf, gid_t *gid, bool *found)
 }
 
 /*
- * The user's groups (supplementary groups of `user`, if known, plus gid) into *groups/*n (free
+ * The user's groups (supplementary groups of `user`, if known, plus gid) into *groups and *n (free
  * *groups).  Returns 0, or -1 with errno ENOMEM.
  */
 static int user_groups(const char *user, gid_t gid, gid_t **groups, int *n)

@@ -14,3 +14,4 @@ $(SPANK_XENVM): $(SPANK_XENVM_OBJ) $(LIBXENVM) spank-xenvm/spank_xenvm.map
 	mk/check-plugin-symbols $@ || { rm -f $@; exit 1; }
 
 -include spank-xenvm/exec.mk
+MAN8 += doc/man/spank_xenvm.8

@@ -1,0 +1,65 @@
+/*
+ * agent.h - the guest agent's internal interfaces (xenvm-agent, see guest/README.md).
+ *
+ * The agent serves links (one virtio-serial/hvc device in a VM; any number of Unix-socket
+ * connections in tests).  Each link carries channels; each channel is one child process with
+ * its stdin/stdout/stderr pipes and relay sockets, driven by one poll(2) loop in agent_main.c.
+ */
+#ifndef XENVM_AGENT_H
+#define XENVM_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vm/proto.h"
+
+/* Host -> child direction of one stream: bytes wait in buf until the child's fd takes them. */
+struct agent_in {
+	int fd;	       /* pipe write end / relay socket; -1 when closed or not used */
+	struct xvp_buf buf;
+	bool eof;      /* the host sent EOF: close (or shut down) fd once buf is empty */
+	uint32_t done; /* bytes written to fd and not yet credited back to the host */
+};
+
+/* Child -> host direction: read from fd while the host granted credit. */
+struct agent_out {
+	int fd;		 /* pipe read end / relay socket; -1 when closed or not used */
+	uint32_t credit; /* bytes we may still send */
+	bool eof;	 /* EOF sent to the host */
+};
+
+struct agent_link;
+
+struct agent_chan {
+	struct agent_chan *next;
+	struct agent_link *link; /* NULL once the host gave it up (CLOSE or link lost) */
+	uint32_t id;
+	pid_t pid; /* the child, leader of its own session/process group */
+	bool reaped;
+	int wstatus;
+	size_t nstreams; /* 3 + relays */
+	struct agent_in in[XVP_MAX_STREAMS];
+	struct agent_out out[XVP_MAX_STREAMS];
+};
+
+struct agent_link {
+	struct agent_link *next;
+	struct xvp_conn conn;
+	bool dead;
+	bool is_device; /* a VM channel: never closed, re-opened on hang-up */
+};
+
+/*
+ * Start the exec decoded in *x on link l as channel id: pipes, socketpairs for relays, fork,
+ * credentials, cwd, exec.  Returns the channel, or NULL with errno set (the exec's errno when
+ * the child could not exec: ENOENT, EACCES ...; EPERM for setuid/setgid; ENOMEM) and *stage set
+ * to a short word naming the step that failed.
+ */
+struct agent_chan *agent_spawn(struct agent_link *l, uint32_t id, const struct xvp_exec *x,
+			       const char **stage);
+
+/* Close every fd of the channel and free it (the child must already be reaped or abandoned). */
+void agent_chan_free(struct agent_chan *ch);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * icd.h - imagecastd's process-wide state, shared by the listener, the peer/local request
+ * handlers (serve.c) and the transfers (xfer.c).
+ */
+#ifndef IC_ICD_H
+#define IC_ICD_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "auth.h"
+#include "config.h"
+#include "store.h"
+
+struct xfer;
+
+struct icd {
+	struct ic_store store;
+	char *node;         /* this node's name as it appears in node lists */
+	uint16_t port;      /* peers' port (every node uses the same) */
+	char *socket_path;  /* local clients */
+	char *store_dir;    /* default image store when a request names none */
+	uint64_t chunk_bytes;
+	enum xenvm_cast_shape shape;
+	struct ic_auth auth;
+	uid_t *allowed;
+	int stall_ms;   /* a peer silent this long is given up on */
+	int connect_ms; /* connect(2) budget per peer */
+	uint32_t fetch_s;
+
+	pthread_mutex_t lock; /* protects xfers */
+	struct xfer *xfers;
+};
+
+#endif
