@@ -149,12 +149,13 @@ t_eq 2 "$(grep -c "^digest=$DIGEST$" "$out")" "Prologs that saw the pinned diges
 
 t_begin "a job with no SPANK request (as from slurmrestd) is read from its environment"
 # A client config without plugstack stands in for slurmrestd, which runs no SPANK plugin.
+# (/usr/bin/sbatch, not the bin/ wrapper, which would reset SLURM_CONF.)
 sed "s|^PlugStackConfig=.*|PlugStackConfig=$ETC/plugstack.empty|" "$ETC/slurm.conf" >"$ETC/slurm.norest.conf"
 : >"$ETC/plugstack.empty"
 chmod 644 "$ETC/slurm.norest.conf" "$ETC/plugstack.empty"
 out=/home/$U/rp-rest.out
 rm -f "$out"
-t_run_ok as_user env SLURM_CONF="$ETC/slurm.norest.conf" XENVM_IMAGE=ttylinux-mpi sbatch -N1 \
+t_run_ok as_user env SLURM_CONF="$ETC/slurm.norest.conf" XENVM_IMAGE=ttylinux-mpi /usr/bin/sbatch -N1 \
 	-o "$out" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
 id=$(jobid_of "$T_OUT")
 t_eq COMPLETED "$(wait_job "$id")" "job state"
@@ -232,7 +233,7 @@ t_begin "an unknown plugstack.conf argument is an error naming it"
 printf 'required %s config=%s bogus=1\n' "$repo/build/plugins/spank_xenvm.so" "$ETC/xenvm.yaml" >"$ETC/plugstack.bad"
 sed "s|^PlugStackConfig=.*|PlugStackConfig=$ETC/plugstack.bad|" "$ETC/slurm.conf" >"$ETC/slurm.badargs.conf"
 chmod 644 "$ETC/plugstack.bad" "$ETC/slurm.badargs.conf"
-t_run_fails as_user env SLURM_CONF="$ETC/slurm.badargs.conf" srun -N1 --vm-image=ttylinux-mpi true
+t_run_fails as_user env SLURM_CONF="$ETC/slurm.badargs.conf" /usr/bin/srun -N1 --vm-image=ttylinux-mpi true
 t_match "xenvm: plugstack.conf: unknown argument 'bogus=1'" "$T_ERR" "srun stderr"
 
 t_begin "after all of it no node is drained and no job state is left"

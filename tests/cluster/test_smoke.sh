@@ -53,7 +53,7 @@ if [ "$PLUGINS" = 1 ]; then
 else
 	# The environment wins over cluster.env: blank every project-specific knob.
 	export CLUSTER_PLUGSTACK="" CLUSTER_JOB_SUBMIT="" CLUSTER_PROLOG="" CLUSTER_EPILOG="" \
-		CLUSTER_ENV="" CLUSTER_FEATURES="" CLUSTER_EXTRA_CONF=/dev/null
+		CLUSTER_ENV="" CLUSTER_FEATURES="" CLUSTER_EXTRA_CONF=/dev/null CLUSTER_PLUGIN_DIR=/nonexistent
 fi
 export CLUSTER_NODES=$N
 # Namespace names as the harness resolves them (environment, cluster.env, defaults).

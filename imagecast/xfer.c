@@ -1,0 +1,746 @@
+/*
+ * xfer.c - the transfer engine: manifest, resume, delta, pipelined pull with re-attach, publish.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "transport.h"
+#include "tree.h"
+#include "util.h"
+#include "xfer.h"
+
+#define IC_MANIFEST_MAX (64u << 20)
+
+void xfer_timedwait(struct xfer *x, double deadline)
+{
+	struct timespec ts;
+	double s = floor(deadline);
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((deadline - s) * 1e9);
+	(void)pthread_cond_timedwait(&x->cv, &x->mu, &ts);
+}
+
+bool xfer_wait_chunk(struct xfer *x, uint32_t idx, double deadline)
+{
+	while (x->state != XF_FAILED && !(x->have && x->have[idx])) {
+		if (ic_now() >= deadline)
+			return false;
+		xfer_timedwait(x, deadline);
+	}
+	return x->state != XF_FAILED || (x->have && x->have[idx]);
+}
+
+int xfer_wait_manifest(struct xfer *x, double deadline, struct xerr *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&x->mu);
+	while (x->state == XF_STARTING && ic_now() < deadline)
+		xfer_timedwait(x, deadline);
+	if (x->state == XF_FAILED) {
+		errno = EIO;
+		rc = xerr_set(err, "%s", x->err);
+	} else if (x->state == XF_STARTING) {
+		errno = ETIMEDOUT;
+		rc = xerr_set(err, "image %s on node %s: no manifest yet (timed out)", x->spec.name,
+			      x->d->node);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+static void xfer_free(struct xfer *x)
+{
+	for (size_t i = 0; x->m && i < x->m->nfiles; i++)
+		if (x->fds[i] >= 0)
+			close(x->fds[i]);
+	ic_manifest_free(x->m);
+	free(x->have);
+	ic_spec_clear(&x->spec);
+	pthread_cond_destroy(&x->cv);
+	pthread_mutex_destroy(&x->mu);
+	free(x);
+}
+
+struct xfer *xfer_find(struct icd *d, const char *digest)
+{
+	struct xfer *x;
+
+	pthread_mutex_lock(&d->lock);
+	for (x = d->xfers; x; x = x->next)
+		if (strcmp(x->spec.digest, digest) == 0 && x->state != XF_FAILED)
+			break;
+	if (x)
+		x->refs++;
+	pthread_mutex_unlock(&d->lock);
+	return x;
+}
+
+void xfer_put(struct xfer *x)
+{
+	struct icd *d;
+	struct xfer **pp;
+	bool last;
+
+	if (!x)
+		return;
+	d = x->d;
+	pthread_mutex_lock(&d->lock);
+	last = --x->refs == 0;
+	if (last)
+		for (pp = &d->xfers; *pp; pp = &(*pp)->next)
+			if (*pp == x) {
+				*pp = x->next;
+				break;
+			}
+	pthread_mutex_unlock(&d->lock);
+	if (last)
+		xfer_free(x);
+}
+
+/* Record a failure (first one wins) and wake everyone.  Returns -1. */
+static int fail(struct xfer *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct xfer *x, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&x->mu);
+	if (!x->err[0])
+		snprintf(x->err, sizeof(x->err), "image %s (%s) on node %s: %s", x->spec.name,
+			 x->spec.digest, x->d->node, msg);
+	pthread_mutex_unlock(&x->mu);
+	return -1;
+}
+
+/* The store this transfer reads when it must: the request's, else the daemon's. */
+static const char *store_of(const struct xfer *x)
+{
+	return x->spec.store ? x->spec.store : x->d->store_dir;
+}
+
+/*
+ * Sources to pull from, best first: the tree parent, then its ancestors up to the root; a node
+ * whose parent died or stalls re-attaches one level up.  Returns the count written to out.
+ */
+static size_t sources(const struct xfer *x, long *out, size_t max)
+{
+	size_t n = 0;
+	long p = x->rank;
+
+	while (n < max && (p = ic_tree_parent(x->spec.shape, (unsigned)x->spec.nnodes,
+					      (unsigned)p)) >= 0)
+		out[n++] = p;
+	return n;
+}
+
+/* Connect and authenticate to rank r.  Returns the connection, or NULL with err. */
+static struct ic_conn *dial(struct xfer *x, long r, struct xerr *err)
+{
+	struct ic_conn *c = NULL;
+
+	if (ic_tcp_connect(x->spec.nodes[r], x->d->port, x->d->connect_ms, &c, err) < 0)
+		return NULL;
+	c->t->set_timeout(c, x->d->stall_ms);
+	if (ic_auth_connect(c, &x->d->auth, err) < 0) {
+		ic_conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Ask rank r for the manifest.  Returns it, or NULL with err. */
+static struct ic_manifest *manifest_from_peer(struct xfer *x, long r, struct xerr *err)
+{
+	struct ic_manifest *m = NULL;
+	struct ic_conn *c;
+	char *req = NULL, *text = NULL;
+	uint32_t len;
+	long rlen;
+
+	c = dial(x, r, err);
+	if (!c)
+		return NULL;
+	rlen = ic_spec_format(&x->spec, &req);
+	if (rlen < 0) {
+		xerr_set(err, "out of memory");
+		goto out;
+	}
+	/* The source may be hashing the store for the manifest: allow it the fetch timeout. */
+	c->t->set_timeout(c, (int)x->d->fetch_s * 1000);
+	if (ic_send(c, IC_GET_MANIFEST, req, (size_t)rlen) < 0) {
+		xerr_set(err, "%s: %s", c->peer, strerror(errno));
+		goto out;
+	}
+	if (ic_recv_expect(c, IC_MANIFEST, &text, &len, IC_MANIFEST_MAX, err) < 0)
+		goto out;
+	if (ic_manifest_parse(text, len, &m, err) < 0)
+		goto out;
+	if (strcmp(m->digest, x->spec.digest) != 0 || m->chunk_bytes != x->spec.chunk_bytes) {
+		xerr_set(err, "%s sent a manifest for %s", c->peer, m->digest);
+		ic_manifest_free(m);
+		m = NULL;
+	}
+out:
+	free(req);
+	free(text);
+	ic_conn_close(c);
+	return m;
+}
+
+/* Per-file running hash over the prefix received in order, to avoid re-reading at publish. */
+struct running {
+	struct ic_sha_ctx *ctx[IC_MAX_FILES];
+	uint64_t upto[IC_MAX_FILES];
+	bool broken[IC_MAX_FILES];
+};
+
+/* Advance file fi's running hash over every chunk present from its prefix on. */
+static void running_advance(struct xfer *x, struct running *rh, size_t fi, const uint8_t *data,
+			    uint32_t idx, uint8_t *scratch)
+{
+	const struct ic_file *f = &x->m->files[fi];
+
+	if (rh->broken[fi] || !rh->ctx[fi])
+		return;
+	for (uint32_t c = f->first_chunk + (uint32_t)(rh->upto[fi] / x->m->chunk_bytes);
+	     c < f->first_chunk + f->nchunks; c++) {
+		uint64_t off;
+		uint32_t len;
+		const uint8_t *p;
+
+		pthread_mutex_lock(&x->mu);
+		bool present = x->have[c];
+		pthread_mutex_unlock(&x->mu);
+		if (!present || ic_manifest_chunk(x->m, c, NULL, &off, &len) < 0)
+			return;
+		if (c == idx && data) {
+			p = data;
+		} else if (pread(x->fds[fi], scratch, len, (off_t)off) == (ssize_t)len) {
+			p = scratch;
+		} else {
+			rh->broken[fi] = true;
+			return;
+		}
+		if (ic_sha_update(rh->ctx[fi], p, len) < 0) {
+			rh->broken[fi] = true;
+			return;
+		}
+		rh->upto[fi] = off + len;
+	}
+}
+
+/* Store chunk idx (verified) and wake the servers waiting for it.  Returns 0 or -1 + errno. */
+static int put_chunk(struct xfer *x, struct running *rh, uint32_t idx, const uint8_t *data,
+		     uint32_t len, uint8_t *scratch, bool net)
+{
+	size_t fi;
+	uint64_t off;
+	size_t done = 0;
+
+	if (ic_manifest_chunk(x->m, idx, &fi, &off, NULL) < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n = pwrite(x->fds[fi], data + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		done += (size_t)n;
+	}
+	pthread_mutex_lock(&x->mu);
+	if (!x->have[idx]) {
+		x->have[idx] = true;
+		x->bytes_have += len;
+		if (net)
+			x->bytes_net += len;
+	}
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	running_advance(x, rh, fi, data, idx, scratch);
+	return 0;
+}
+
+/* "a-b,c" ranges of the chunks still missing, into a new string (free()); NULL on ENOMEM. */
+static char *wanted(struct xfer *x, uint32_t *count)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	uint32_t n = 0;
+	bool first = true;
+
+	if (!f)
+		return NULL;
+	pthread_mutex_lock(&x->mu);
+	for (uint32_t c = 0; c < x->m->nchunks; c++) {
+		uint32_t e = c;
+
+		if (x->have[c])
+			continue;
+		while (e + 1 < x->m->nchunks && !x->have[e + 1])
+			e++;
+		fprintf(f, first ? "%u-%u" : ",%u-%u", c, e);
+		first = false;
+		n += e - c + 1;
+		c = e;
+	}
+	pthread_mutex_unlock(&x->mu);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	*count = n;
+	return buf;
+}
+
+/* Position of our rank among r's children (for whole-file turns), or -1. */
+static long child_position(const struct xfer *x, long r)
+{
+	unsigned kids[64];
+	long n = ic_tree_children(x->spec.shape, (unsigned)x->spec.nnodes, (unsigned)r, kids, 64);
+
+	for (long i = 0; i < n && i < 64; i++)
+		if ((long)kids[i] == x->rank)
+			return i;
+	return -1;
+}
+
+/*
+ * Pull every missing chunk from rank r.  Returns 0 when nothing is missing any more, or -1 with
+ * err (the caller moves on to another source).
+ */
+static int pull_from(struct xfer *x, long r, struct running *rh, uint8_t *buf, uint8_t *scratch,
+		     struct xerr *err)
+{
+	struct ic_conn *c = NULL;
+	char *want = NULL, *req = NULL;
+	uint32_t missing = 0;
+	int rc = -1;
+
+	want = wanted(x, &missing);
+	if (!want) {
+		xerr_set(err, "out of memory");
+		return -1;
+	}
+	if (missing == 0) {
+		free(want);
+		return 0;
+	}
+	c = dial(x, r, err);
+	if (!c)
+		goto out;
+	if (asprintf(&req, "digest %s\nmode %s\nposition %ld\nwant %s\n", x->spec.digest,
+		     x->spec.shape == XENVM_CAST_BINOMIAL_WHOLE_FILE ? "whole" : "pipe",
+		     child_position(x, r), want) < 0) {
+		req = NULL;
+		xerr_set(err, "out of memory");
+		goto out;
+	}
+	if (x->spec.shape == XENVM_CAST_BINOMIAL_WHOLE_FILE)
+		c->t->set_timeout(c, (int)x->d->fetch_s * 1000); /* waits for the parent's copy */
+	if (ic_send(c, IC_GET_CHUNKS, req, strlen(req)) < 0) {
+		xerr_set(err, "%s: %s", c->peer, strerror(errno));
+		goto out;
+	}
+	pthread_mutex_lock(&x->mu);
+	snprintf(x->source, sizeof(x->source), "%s", x->spec.nodes[r]);
+	pthread_mutex_unlock(&x->mu);
+	for (;;) {
+		unsigned type;
+		uint32_t len, idx, clen;
+		uint8_t sha[IC_SHA_LEN];
+		char *text = NULL;
+
+		if (ic_recv_hdr(c, &type, &len, err) < 0)
+			goto out;
+		if (type == IC_END && len == 0)
+			break;
+		if (type != IC_CHUNK) {
+			/* ERROR (or junk): read the text for the message. */
+			if (len <= 4096 && (text = malloc(len + 1)) != NULL &&
+			    c->t->recv(c, text, len) == 0) {
+				text[len] = '\0';
+				xerr_set(err, "%s: %s", c->peer, text);
+			} else {
+				xerr_set(err, "%s: unexpected %s frame", c->peer, ic_frame_name(type));
+			}
+			free(text);
+			goto out;
+		}
+		if (len < 4 || len - 4 > x->m->chunk_bytes || c->t->recv(c, &idx, 4) < 0) {
+			xerr_set(err, "%s: bad CHUNK frame", c->peer);
+			goto out;
+		}
+		idx = ntohl(idx);
+		if (ic_manifest_chunk(x->m, idx, NULL, NULL, &clen) < 0 || clen != len - 4) {
+			xerr_set(err, "%s: chunk %u has the wrong length", c->peer, idx);
+			goto out;
+		}
+		if (c->t->recv(c, buf, clen) < 0) {
+			xerr_set(err, "%s: %s", c->peer,
+				 errno == ETIMEDOUT ? "stalled (no data within the stall timeout)"
+						    : strerror(errno));
+			goto out;
+		}
+		if (ic_sha256(buf, clen, sha) < 0 || memcmp(sha, x->m->chunks[idx], IC_SHA_LEN)) {
+			/* A corrupt copy upstream: take it from someone else. */
+			xerr_set(err, "%s: chunk %u fails its sha256", c->peer, idx);
+			goto out;
+		}
+		if (put_chunk(x, rh, idx, buf, clen, scratch, true) < 0) {
+			fail(x, "writing chunk %u: %s", idx, strerror(errno));
+			xerr_set(err, "writing chunk %u: %s", idx, strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(want);
+	free(req);
+	ic_conn_close(c);
+	return rc;
+}
+
+/* Copy every missing chunk from the store (root, or the last resort).  Returns 0 or -1. */
+static int fill_from_store(struct xfer *x, struct running *rh, uint8_t *buf, uint8_t *scratch)
+{
+	char path[PATH_MAX];
+	int fd = -1, rc = -1;
+
+	pthread_mutex_lock(&x->mu);
+	snprintf(x->source, sizeof(x->source), "store %s", store_of(x));
+	pthread_mutex_unlock(&x->mu);
+	for (size_t fi = 0; fi < x->m->nfiles; fi++) {
+		const struct ic_file *f = &x->m->files[fi];
+
+		if (f->path[0] == '/')
+			snprintf(path, sizeof(path), "%s", f->path);
+		else
+			snprintf(path, sizeof(path), "%s/%s", store_of(x), f->path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fail(x, "%s: %s", path, strerror(errno));
+		for (uint32_t c = f->first_chunk; c < f->first_chunk + f->nchunks; c++) {
+			uint64_t off;
+			uint32_t len;
+			uint8_t sha[IC_SHA_LEN];
+			bool present;
+
+			pthread_mutex_lock(&x->mu);
+			present = x->have[c];
+			pthread_mutex_unlock(&x->mu);
+			if (present || ic_manifest_chunk(x->m, c, NULL, &off, &len) < 0)
+				continue;
+			if (pread(fd, buf, len, (off_t)off) != (ssize_t)len) {
+				fail(x, "reading %s: %s", path, strerror(errno ? errno : EIO));
+				goto out;
+			}
+			if (ic_sha256(buf, len, sha) < 0 ||
+			    memcmp(sha, x->m->chunks[c], IC_SHA_LEN) != 0) {
+				errno = EBADMSG;
+				fail(x, "%s changed in the store while it was read", path);
+				goto out;
+			}
+			if (put_chunk(x, rh, c, buf, len, scratch, false) < 0) {
+				fail(x, "writing the cache: %s", strerror(errno));
+				goto out;
+			}
+		}
+		close(fd);
+		fd = -1;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Manifest from the store (hashing every file).  Returns 0, or -1 with the failure recorded. */
+static int manifest_from_store(struct xfer *x, struct ic_manifest **out)
+{
+	struct xerr err;
+
+	if (ic_manifest_new(x->spec.name, x->spec.digest, x->spec.chunk_bytes, x->spec.files,
+			    x->spec.nfiles, out, &err) < 0 ||
+	    ic_manifest_hash_store(*out, store_of(x), &err) < 0) {
+		int e = errno;
+
+		ic_manifest_free(*out);
+		*out = NULL;
+		fail(x, "%s", err.msg);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static bool store_readable(const struct xfer *x)
+{
+	return access(store_of(x), R_OK | X_OK) == 0;
+}
+
+/* The whole transfer.  Returns 0 once published, or -1 with x->err set. */
+static int run(struct xfer *x)
+{
+	struct icd *d = x->d;
+	struct ic_manifest *m = NULL;
+	struct running rh;
+	struct xerr err = {.msg = ""};
+	long src[64];
+	size_t nsrc = sources(x, src, 64);
+	double deadline = x->started + d->fetch_s;
+	uint8_t *buf = NULL, *scratch = NULL;
+	bool verified[IC_MAX_FILES] = {false};
+	bool *have = NULL;
+	int fds[IC_MAX_FILES];
+	uint64_t resumed = 0, seeded = 0;
+	int rc = -1, keep_partial = 0;
+
+	memset(&rh, 0, sizeof(rh));
+	for (size_t i = 0; i < IC_MAX_FILES; i++)
+		fds[i] = -1;
+
+	/* 1. The manifest: the root hashes the store; the others ask up the tree. */
+	if (nsrc == 0) {
+		if (manifest_from_store(x, &m) < 0)
+			goto out;
+	} else {
+		for (double delay = 0.2; !m; delay = delay < 2 ? delay * 2 : 2) {
+			for (size_t i = 0; i < nsrc && !m; i++) {
+				m = manifest_from_peer(x, src[i], &err);
+				if (!m)
+					xwarn("image %s: manifest from %s: %s", x->spec.name,
+					      x->spec.nodes[src[i]], err.msg);
+			}
+			if (!m && ic_now() + delay >= deadline) {
+				if (store_readable(x) && manifest_from_store(x, &m) == 0)
+					break;
+				fail(x, "no source answered (last: %s)", err.msg);
+				goto out;
+			}
+			if (!m)
+				usleep((useconds_t)(delay * 1e6));
+		}
+	}
+
+	/* 2. Room, resume and delta. */
+	if (ic_store_make_room(&d->store, m->total_bytes, m->digest, &err) < 0) {
+		fail(x, "%s", err.msg);
+		goto out;
+	}
+	have = calloc(m->nchunks ? m->nchunks : 1, sizeof(*have));
+	buf = malloc(m->chunk_bytes);
+	scratch = malloc(m->chunk_bytes);
+	if (!have || !buf || !scratch) {
+		fail(x, "out of memory");
+		goto out;
+	}
+	if (ic_store_partial_open(&d->store, m, fds, have, &resumed, &seeded, &err) < 0) {
+		fail(x, "%s", err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < m->nfiles; i++) {
+		rh.ctx[i] = ic_sha_new();
+		if (!rh.ctx[i])
+			rh.broken[i] = true;
+	}
+	pthread_mutex_lock(&x->mu);
+	x->m = m;
+	x->have = have;
+	memcpy(x->fds, fds, sizeof(fds));
+	for (uint32_t c = 0; c < m->nchunks; c++)
+		if (have[c]) {
+			uint32_t len = 0;
+
+			ic_manifest_chunk(m, c, NULL, NULL, &len);
+			x->bytes_have += len;
+		}
+	x->bytes_resumed = resumed;
+	x->bytes_seeded = seeded;
+	x->state = XF_RUNNING;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	m = NULL;
+	have = NULL; /* owned by x now */
+	if (resumed || seeded)
+		xinfo("image %s: %" PRIu64 " bytes resumed from a partial copy, %" PRIu64
+		      " bytes copied from cached images (delta), of %" PRIu64,
+		      x->spec.name, resumed, seeded, x->m->total_bytes);
+	for (size_t i = 0; i < x->m->nfiles; i++)
+		running_advance(x, &rh, i, NULL, UINT32_MAX, scratch);
+
+	/* 3. The chunks. */
+	if (nsrc == 0) {
+		if (fill_from_store(x, &rh, buf, scratch) < 0)
+			goto out;
+	} else {
+		size_t i = 0;
+		double delay = 0.2;
+
+		for (;;) {
+			if (pull_from(x, src[i], &rh, buf, scratch, &err) == 0)
+				break;
+			pthread_mutex_lock(&x->mu);
+			bool failed = x->err[0] != 0;
+			pthread_mutex_unlock(&x->mu);
+			if (failed)
+				goto out; /* a local fault (disk): no other source helps */
+			xwarn("image %s: source %s: %s; re-attaching to %s", x->spec.name,
+			      x->spec.nodes[src[i]], err.msg,
+			      x->spec.nodes[src[(i + 1) % nsrc]]);
+			i = (i + 1) % nsrc;
+			if (i == 0) {
+				/* Every source failed once: back off, then the store as last resort. */
+				if (ic_now() + delay >= deadline) {
+					if (store_readable(x) &&
+					    fill_from_store(x, &rh, buf, scratch) == 0)
+						break;
+					keep_partial = 1;
+					fail(x, "no source left (last: %s)", err.msg);
+					goto out;
+				}
+				usleep((useconds_t)(delay * 1e6));
+				delay = delay < 2 ? delay * 2 : 2;
+			}
+		}
+	}
+
+	/* 4. Verify and publish. */
+	for (size_t i = 0; i < x->m->nfiles; i++) {
+		uint8_t sha[IC_SHA_LEN];
+
+		/* A file hashed in order as it arrived needs no second read. */
+		if (rh.broken[i] || !rh.ctx[i] || rh.upto[i] != x->m->files[i].size)
+			continue;
+		verified[i] = ic_sha_final(rh.ctx[i], sha) == 0 &&
+			      memcmp(sha, x->m->files[i].sha, IC_SHA_LEN) == 0;
+		rh.ctx[i] = NULL;
+	}
+	if (ic_store_publish(&d->store, x->m, x->fds, verified, &err) < 0) {
+		fail(x, "%s", err.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < IC_MAX_FILES; i++)
+		ic_sha_free(rh.ctx[i]);
+	if (rc < 0 && !keep_partial)
+		ic_store_partial_remove(&d->store, x->spec.digest);
+	ic_manifest_free(m);
+	free(have);
+	free(buf);
+	free(scratch);
+	return rc;
+}
+
+static void *xfer_main(void *arg)
+{
+	struct xfer *x = arg;
+	int rc = run(x);
+
+	pthread_mutex_lock(&x->mu);
+	x->finished = ic_now();
+	x->state = rc == 0 ? XF_DONE : XF_FAILED;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	if (rc == 0)
+		xinfo("image %s (%s): published in %.2fs, %" PRIu64 " bytes over the network "
+		      "from %s",
+		      x->spec.name, x->spec.digest, x->finished - x->started, x->bytes_net,
+		      x->source);
+	else
+		xerror("%s", x->err);
+	xfer_put(x);
+	return NULL;
+}
+
+int xfer_get(struct icd *d, const struct ic_spec *spec, struct xfer **out, struct xerr *err)
+{
+	struct xfer *x;
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	pthread_t tid;
+	char *text = NULL;
+	long rank, len;
+	int e;
+
+	if (!d || !spec || !out) {
+		errno = EINVAL;
+		return xerr_set(err, "internal error: bad arguments");
+	}
+	rank = ic_spec_rank(spec, d->node);
+	if (rank < 0) {
+		errno = EINVAL;
+		return xerr_set(err, "image %s: node %s is not in the request's node list",
+				spec->name, d->node);
+	}
+	pthread_mutex_lock(&d->lock);
+	for (x = d->xfers; x; x = x->next)
+		if (strcmp(x->spec.digest, spec->digest) == 0 && x->state != XF_FAILED)
+			break;
+	if (x) {
+		x->refs++;
+		pthread_mutex_unlock(&d->lock);
+		*out = x;
+		return 0;
+	}
+	x = calloc(1, sizeof(*x));
+	len = ic_spec_format(spec, &text);
+	if (!x || len < 0 || ic_spec_parse(text, &x->spec, err) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		free(text);
+		free(x);
+		errno = ENOMEM;
+		return xerr_set(err, "out of memory");
+	}
+	free(text);
+	/* The lease is the requester's, not the transfer's. */
+	free(x->spec.pin);
+	x->spec.pin = NULL;
+	x->d = d;
+	x->rank = rank;
+	x->refs = 2; /* the requester's and the thread's */
+	x->started = ic_now();
+	for (size_t i = 0; i < IC_MAX_FILES; i++)
+		x->fds[i] = -1;
+	pthread_mutex_init(&x->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&x->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&tid, &ta, xfer_main, x);
+	pthread_attr_destroy(&ta);
+	if (e) {
+		pthread_mutex_unlock(&d->lock);
+		xfer_free(x);
+		errno = e;
+		return xerr_set(err, "cannot start a transfer: %s", strerror(e));
+	}
+	x->next = d->xfers;
+	d->xfers = x;
+	pthread_mutex_unlock(&d->lock);
+	xinfo("image %s (%s): transfer started, rank %ld of %zu, shape %s", spec->name,
+	      spec->digest, rank, spec->nnodes, ic_shape_name(spec->shape));
+	*out = x;
+	return 0;
+}
