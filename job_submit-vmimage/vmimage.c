@@ -100,17 +100,32 @@ static int reject(char **err_msg, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Whether any entry is XENVM_*: most jobs ask for no VM and must cost next to nothing. */
+static bool mentions_xenvm(char **v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (v[i] && strncmp(v[i], "XENVM_", 6) == 0)
+			return true;
+	return false;
+}
+
 /* The request from the spank environment (srun/sbatch/salloc), else the job's (slurmrestd). */
 static int read_request(job_desc_msg_t *job, struct xenvm_request *req, struct xerr *err)
 {
 	struct xenvm_envv spank = {job->spank_job_env, job->spank_job_env_size};
 	struct xenvm_envv env = {job->environment, job->env_size};
-	int rc;
+	int rc = 0;
 
-	rc = xenvm_request_from_env(req, "", xenvm_getenv_array, &spank, &xenvm_source_env, err);
-	if (rc != 0)
-		return rc;
-	return xenvm_request_from_env(req, "", xenvm_getenv_array, &env, &xenvm_source_env, err);
+	if (mentions_xenvm(spank.v, spank.n)) {
+		rc = xenvm_request_from_env(req, "", xenvm_getenv_array, &spank, &xenvm_source_env,
+					    err);
+		if (rc != 0)
+			return rc;
+	}
+	if (mentions_xenvm(env.v, env.n))
+		rc = xenvm_request_from_env(req, "", xenvm_getenv_array, &env, &xenvm_source_env,
+					    err);
+	return rc;
 }
 
 static int unknown_image(const struct xenvm_catalog *cat, const char *name, char **err_msg)
