@@ -45,9 +45,12 @@ include $(filter-out lib/module.mk,$(sort $(wildcard */module.mk)))
 .DEFAULT_GOAL := all
 all: $(BINS) $(SBINS) $(LIBEXEC) $(PLUGINS)
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -92,6 +95,5 @@ install: all
 	$(if $(MAN1),$(INSTALL) -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN5),$(INSTALL) -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN8),$(INSTALL) -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
-	$(INSTALL) -m 644 etc/*.example etc/*.service $(DESTDIR)$(DOCDIR)/examples/ 2>/dev/null || \
-	  $(INSTALL) -m 644 $(wildcard etc/*.example etc/*.service etc/*.conf) $(DESTDIR)$(DOCDIR)/examples/
+	$(INSTALL) -m 644 $(wildcard etc/*.example etc/*.service) $(DESTDIR)$(DOCDIR)/examples/
 	@echo "installed; plugins in $(SLURM_PLUGINDIR); example configs in $(DOCDIR)/examples"

@@ -114,7 +114,7 @@ void xfer_put(struct xfer *x)
 static int fail(struct xfer *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct xfer *x, const char *fmt, ...)
 {
-	char msg[900];
+	char msg[700];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -122,7 +122,7 @@ static int fail(struct xfer *x, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&x->mu);
 	if (!x->err[0])
-		snprintf(x->err, sizeof(x->err), "image %s (%s) on node %s: %s", x->spec.name,
+		snprintf(x->err, sizeof(x->err), "image %s (%s) on node %.64s: %s", x->spec.name,
 			 x->spec.digest, x->d->node, msg);
 	pthread_mutex_unlock(&x->mu);
 	return -1;
@@ -164,7 +164,10 @@ static struct ic_conn *dial(struct xfer *x, long r, struct xerr *err)
 	return c;
 }
 
-/* Ask rank r for the manifest.  Returns it, or NULL with err. */
+/*
+ * Ask rank r for the manifest.  Returns it, or NULL with err and errno (EREMOTEIO when the source
+ * answered with an error of its own rather than being unreachable).
+ */
 static struct ic_manifest *manifest_from_peer(struct xfer *x, long r, struct xerr *err)
 {
 	struct ic_manifest *m = NULL;
@@ -197,9 +200,14 @@ static struct ic_manifest *manifest_from_peer(struct xfer *x, long r, struct xer
 		m = NULL;
 	}
 out:
-	free(req);
-	free(text);
-	ic_conn_close(c);
+	{
+		int e = errno; /* EREMOTEIO tells the caller the source itself failed */
+
+		free(req);
+		free(text);
+		ic_conn_close(c);
+		errno = e;
+	}
 	return m;
 }
 
@@ -567,6 +575,12 @@ static int run(struct xfer *x)
 		for (double delay = 0.2; !m; delay = delay < 2 ? delay * 2 : 2) {
 			for (size_t i = 0; i < nsrc && !m; i++) {
 				m = manifest_from_peer(x, src[i], &err);
+				/* The source answered with a failure of its own (the image is not
+				 * in the store, its digest is wrong): no other source does better. */
+				if (!m && errno == EREMOTEIO) {
+					fail(x, "from %s: %s", x->spec.nodes[src[i]], err.msg);
+					goto out;
+				}
 				if (!m)
 					xwarn("image %s: manifest from %s: %s", x->spec.name,
 					      x->spec.nodes[src[i]], err.msg);

@@ -25,6 +25,7 @@ static const char *const allow_keys[] = {"users", "groups", "accounts", "partiti
 /* Indexed by enum xenvm_guest_type. */
 static const char *const guest_names[] = {"pvh", "pv", NULL};
 
+/* Free what an image owns (not the struct); works on a partly filled image. */
 static void image_fini(struct xenvm_image *img)
 {
 	free(img->name);
@@ -102,6 +103,7 @@ static bool valid_feature(const char *s)
 	return *s && !strpbrk(s, "&|,:*![]() \t\n\r\f\v\"'");
 }
 
+/* "missing required key" at the mapping that lacks it; returns -1, errno EINVAL. */
 static int missing(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
                    const char *key, struct xerr *err)
 {
@@ -110,6 +112,10 @@ static int missing(const struct ydoc *d, const yaml_node_t *map, const struct yp
 
 /* ------------------------------------------------------------------ one image */
 
+/*
+ * files.<role> into *f.  Returns 1 (parsed), 0 (absent and not required) or -1 with err filled
+ * and errno EINVAL or ENOMEM.
+ */
 static int parse_file(const struct ydoc *d, const yaml_node_t *files, const struct ypath *at,
                       const char *role, bool required, struct xenvm_image_file *f, struct xerr *err)
 {
@@ -144,6 +150,7 @@ static int parse_file(const struct ydoc *d, const yaml_node_t *files, const stru
 	return 1;
 }
 
+/* files: kernel, initrd and the optional rootdisk.  Returns 0, or -1 (err, errno). */
 static int parse_files(const struct ydoc *d, const yaml_node_t *img_node, const struct ypath *at,
                        struct xenvm_image *img, struct xerr *err)
 {
@@ -160,6 +167,7 @@ static int parse_files(const struct ydoc *d, const yaml_node_t *img_node, const 
 	return 0;
 }
 
+/* memory and vcpus, with default <= max.  Returns 0, or -1 (err, errno). */
 static int parse_limits(const struct ydoc *d, const yaml_node_t *img_node, const struct ypath *at,
                         struct xenvm_image *img, struct xerr *err)
 {
@@ -198,6 +206,7 @@ static int parse_limits(const struct ydoc *d, const yaml_node_t *img_node, const
 	return 0;
 }
 
+/* features, each usable in a Slurm constraint.  Returns 0, or -1 (err, errno). */
 static int parse_features(const struct ydoc *d, const yaml_node_t *img_node, const struct ypath *at,
                           struct xenvm_image *img, struct xerr *err)
 {
@@ -224,6 +233,10 @@ static int parse_features(const struct ydoc *d, const yaml_node_t *img_node, con
 	return 0;
 }
 
+/*
+ * One image: `key` is its name node, `node` its mapping; fills *img (which the caller frees
+ * with image_fini() even on failure).  Returns 0, or -1 with err filled and errno EINVAL or ENOMEM.
+ */
 static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_node_t *node,
                        const struct ypath *images_at, struct xenvm_image *img, struct xerr *err)
 {
@@ -245,6 +258,8 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 		errno = ENOMEM;
 		return xerr_set(err, "%s: out of memory", d->file);
 	}
+	img->limits.default_bytes = 0;      /* the site's vm.default_memory */
+	img->limits.max_bytes = UINT64_MAX; /* no limit of the image's own */
 	img->limits.vcpus_default = 1;
 	img->limits.vcpus_max = VCPUS_MAX;
 	if (ydoc_check_map(d, node, at, image_keys, err) < 0 ||

@@ -3,8 +3,9 @@
  *
  * The catalog maps an image name to its files (with sha256 and size), attributes, limits, the node
  * features it needs and who may use it.  An image's digest ("sha256:<64 hex>") is derived from its
- * files' names, sizes and sha256 in a fixed order, so it changes exactly when what would boot
- * changes; the job_submit plugin pins it into the job at submit time.
+ * files' roles (kernel, initrd, rootdisk), sizes and sha256 in a fixed order -- not their paths --
+ * so it changes exactly when what would boot changes; the job_submit plugin pins it into the job
+ * at submit time.  The exact definition is in images.yaml(5).
  *
  * Lookups are O(1) (hash index); slurmctld calls xenvm_catalog_find() for every job.
  */
@@ -54,12 +55,14 @@ struct xenvm_image {
 	} attributes;
 
 	struct {
-		uint64_t default_bytes; /* memory.default (size) */
-		uint64_t max_bytes;     /* memory.max (size, >= default) */
-		uint32_t vcpus_default; /* vcpus.default (1..512) */
-		uint32_t vcpus_max;     /* vcpus.max (>= default) */
+		uint64_t default_bytes; /* memory.default (size; 0 = absent: use vm.default_memory) */
+		uint64_t max_bytes;     /* memory.max (size, >= default; UINT64_MAX = absent) */
+		uint32_t vcpus_default; /* vcpus.default (1..512)          (1) */
+		uint32_t vcpus_max;     /* vcpus.max (1..512, >= default)  (512) */
 	} limits;
 
+	/* Lists (features, libraries, allow.*) are NULL-terminated arrays of n strings, NULL when
+	 * empty. */
 	char **features; /* node features the image needs, added to the job's constraint */
 	size_t n_features;
 
@@ -88,12 +91,13 @@ struct xenvm_catalog {
 int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr *err);
 void xenvm_catalog_free(struct xenvm_catalog *cat);
 
-/* The image called `name`, or NULL. */
+/* The image called `name`, or NULL (errno ENOENT; EINVAL for a NULL argument).  No allocation. */
 const struct xenvm_image *xenvm_catalog_find(const struct xenvm_catalog *cat, const char *name);
 
 /*
- * Up to `max` names close to `name` (edit distance, then prefix), best first, into out[].
- * Returns how many were written.  Used for "did you mean" in rejections.
+ * Up to `max` names close to `name` (edit distance, then prefix, then substring; ties in file
+ * order), best first, into out[] (pointing into cat).  Returns how many were written.  Used for
+ * "did you mean" in rejections.
  */
 size_t xenvm_catalog_suggest(const struct xenvm_catalog *cat, const char *name, const char **out,
 			     size_t max);
@@ -108,7 +112,8 @@ struct xenvm_requester {
 };
 
 /*
- * 0 if the requester may use the image; -1 with err naming the rule otherwise.
+ * 0 if the requester may use the image; -1 with err naming the rule otherwise (errno EACCES;
+ * EINVAL for a NULL argument; ENOMEM or the NSS error if users or groups cannot be looked up).
  * Group membership is the user's supplementary groups (getgrouplist) plus gid.
  */
 int xenvm_image_permits(const struct xenvm_image *img, const struct xenvm_requester *who,
@@ -119,6 +124,8 @@ int xenvm_image_permits(const struct xenvm_image *img, const struct xenvm_reques
  * copy on a parse error.  xenvm_catalog_cache_get() returns the current catalog (NULL only if no
  * good copy was ever loaded); when a reload failed, *reload_err (if not NULL) is filled and
  * *reload_failed set, once per change of the file, so the caller can log it once.
+ * The returned catalog stays valid until the next xenvm_catalog_cache_get() or _fini().
+ * Not thread-safe: callers serialise.  init returns 0, or -1 with errno EINVAL or ENOMEM.
  */
 struct xenvm_catalog_cache {
 	char *path;

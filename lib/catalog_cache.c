@@ -60,9 +60,9 @@ static bool unchanged(const struct xenvm_catalog_cache *cc, const struct stat *s
 
 /*
  * Returns the current catalog, valid until the next call or xenvm_catalog_cache_fini(); NULL
- * (errno EINVAL for a bad argument, else the last load error's errno) when no good copy was ever
- * loaded.  *reload_failed is true, and *reload_err filled, only on the call that first saw a new
- * state of the file that does not load (or a file that went missing).
+ * when no good copy was ever loaded (errno EINVAL for a NULL cc, else ENOENT).  *reload_failed is
+ * true, and *reload_err filled, only on the call that first saw a new state of the file that does
+ * not load (or a file that went missing).
  */
 const struct xenvm_catalog *xenvm_catalog_cache_get(struct xenvm_catalog_cache *cc,
                                                     bool *reload_failed, struct xerr *reload_err)
@@ -85,11 +85,10 @@ const struct xenvm_catalog *xenvm_catalog_cache_get(struct xenvm_catalog_cache *
 				*reload_failed = true;
 			xerr_set(reload_err, "%s: cannot open: %s", cc->path, strerror(e));
 		}
-		errno = e;
-		return cc->current;
+		goto done;
 	}
 	if (unchanged(cc, &st))
-		return cc->current;
+		goto done;
 	remember(cc, &st);
 	if (xenvm_catalog_load(cc->path, &fresh, reload_err) < 0) {
 		if (reload_failed)
@@ -101,6 +100,9 @@ const struct xenvm_catalog *xenvm_catalog_cache_get(struct xenvm_catalog_cache *
 	/* written while we read it: look again next time rather than trust what was read */
 	if (stat(cc->path, &after) < 0 || !unchanged(cc, &after))
 		cc->have_seen = false;
+done:
+	if (!cc->current)
+		errno = ENOENT;
 	return cc->current;
 }
 

@@ -15,6 +15,8 @@
 #include "editdist.h"
 
 #define EMPTY SIZE_MAX
+/* Shortest name that is matched as a prefix or substring. */
+#define SUGGEST_MIN_PART 3
 
 uint64_t xenvm_catalog_hash(const char *s)
 {
@@ -126,6 +128,8 @@ static bool rank_of(const char *name, size_t len, const char *cand, size_t pos, 
 		*r = (struct rank){.tier = 0, .score = dist, .pos = pos};
 		return true;
 	}
+	if (len < SUGGEST_MIN_PART) /* one or two letters are in too many names */
+		return false;
 	if (strncasecmp(name, cand, len < clen ? len : clen) == 0) {
 		*r = (struct rank){.tier = 1, .score = diff, .pos = pos};
 		return true;

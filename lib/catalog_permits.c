@@ -298,6 +298,9 @@ int xenvm_image_permits(const struct xenvm_image *img, const struct xenvm_reques
 					goto permit;
 		}
 	}
+	/* the refusal names the user, looked up now if the rules did not need the name */
+	if (!user && !pwbuf && user_name(who->uid, &pwbuf, &user) < 0)
+		user = NULL;
 	refuse(img, who, user, err);
 	goto out;
 permit:

@@ -116,7 +116,7 @@ struct xenvm_config *xenvm_config_defaults(void)
 
 /* ------------------------------------------------------------------ value checks */
 
-/* An enum key whose value is kept as its name (log_level, vm.accel). */
+/* An enum key whose value is kept as its name (log_level, vm.accel).  Returns as ydoc_get_enum. */
 static int get_name(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
                     const char *key, const char *const *names, char **out, struct xerr *err)
 {
@@ -135,7 +135,10 @@ static int get_name(const struct ydoc *d, const yaml_node_t *map, const struct y
 	return 1;
 }
 
-/* A network interface name as the kernel accepts it: 1..15 bytes, no '/', ':' or space. */
+/*
+ * A network interface name as the kernel accepts it: 1..15 bytes, no '/', ':' or space.
+ * Returns as ydoc_get_str (1 set, 0 absent, -1 error).
+ */
 static int get_ifname(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
                       const char *key, char **out, struct xerr *err)
 {
@@ -190,6 +193,7 @@ static bool is_address(const char *s, bool prefix)
 	return true;
 }
 
+/* An IP address (or with `prefix` a CIDR subnet).  Returns as ydoc_get_str. */
 static int get_address(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
                        const char *key, bool prefix, char **out, struct xerr *err)
 {
@@ -213,6 +217,10 @@ static int get_address(const struct ydoc *d, const yaml_node_t *map, const struc
 
 /* ------------------------------------------------------------------ sections */
 
+/*
+ * The sections: each reads its keys into cfg (absent keys keep their defaults).  Each returns 0,
+ * or -1 with err filled and errno EINVAL or ENOMEM.
+ */
 static int parse_cache(const struct ydoc *d, const yaml_node_t *root, struct xenvm_config *cfg,
                        struct xerr *err)
 {
@@ -323,6 +331,7 @@ static int parse_vm(const struct ydoc *d, const yaml_node_t *root, struct xenvm_
 	return 0;
 }
 
+/* The whole document.  Returns 0, or -1 with err filled and errno EINVAL or ENOMEM. */
 static int parse_root(const struct ydoc *d, const yaml_node_t *root, struct xenvm_config *cfg,
                       struct xerr *err)
 {

@@ -98,8 +98,10 @@ struct xenvm_config {
 /*
  * Load and validate xenvm.yaml at `path` (NULL: XENVM_CONFIG_DEFAULT_PATH).
  * Returns 0 and sets *out (free with xenvm_config_free), or -1 with err filled:
- * "<file>:<line>:<col>: <key>: <what is wrong>".  A missing file is an error unless
- * `missing_ok` is true, in which case the defaults are returned.
+ * "<file>:<line>:<col>: <key>: <what is wrong>" and errno EINVAL (bad content or argument),
+ * ENOMEM, or the error from opening the file.  A missing file (ENOENT) is an error unless
+ * `missing_ok` is true, in which case the defaults are returned.  Lists are NULL-terminated
+ * arrays of n strings, NULL when empty.
  */
 int xenvm_config_load(const char *path, bool missing_ok, struct xenvm_config **out,
 		      struct xerr *err);

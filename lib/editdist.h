@@ -1,5 +1,5 @@
 /*
- * editdist.h - bounded Levenshtein distance, for "did you mean" hints (internal to libxenvm).
+ * editdist.h - bounded edit distance, for "did you mean" hints (internal to libxenvm).
  */
 #ifndef XENVM_EDITDIST_H
 #define XENVM_EDITDIST_H
@@ -10,7 +10,8 @@
 #define XENVM_EDIT_MAX_LEN 128
 
 /*
- * The Levenshtein distance between a and b, compared without regard to ASCII case, or bound + 1
+ * The edit distance between a and b (Levenshtein plus transposition of neighbours, each costing
+ * 1), compared without regard to ASCII case, or bound + 1
  * when it is larger than `bound` (the computation stops early then).  b must be at most
  * XENVM_EDIT_MAX_LEN characters; a may be any length.  Uses no heap memory.
  * Returns the distance; (size_t)-1 with errno EINVAL if a or b is NULL or b is too long.

@@ -71,6 +71,14 @@ yaml_node_t *ydoc_root(const struct ydoc *d);
 yaml_node_t *ydoc_node(const struct ydoc *d, int i);
 /* True for a null scalar: plain "", "~", "null", "Null", "NULL" (or an explicit !!null tag). */
 bool ydoc_is_null(const yaml_node_t *node);
+/* The scalar's text, or NULL if node is NULL or not a scalar. */
+const char *ydoc_scalar(const yaml_node_t *node);
+/* True if the scalar holds a NUL byte (its text would be cut short). */
+bool ydoc_has_nul(const yaml_node_t *node);
+/* How a node is named in "expected X, found Y": "a mapping", "a list", "'text'"...; uses buf. */
+const char *ydoc_describe(const yaml_node_t *node, char *buf, size_t len);
+/* names (NULL-terminated) joined with ", " into buf, cut at len; returns buf. */
+const char *ydoc_join(const char *const *names, char *buf, size_t len);
 
 /*
  * Format "FILE:LINE:COL: PATH: message" into err for `node` (which may be NULL: no position).

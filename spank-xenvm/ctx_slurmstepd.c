@@ -57,7 +57,8 @@ int xspank_slurmstepd_user_init(spank_t sp)
 		set_pending("%s", err.msg);
 	xenvm_config_free(cfg);
 	if (xspank.have_job && xspank.job.error)
-		set_pending("VM for job on %s: %s", xspank.job.node, xspank.job.error);
+		set_pending("VM for job %u on %s: %s", (unsigned)jobid, xspank.job.node,
+			    xspank.job.error);
 	return 0;
 }
 

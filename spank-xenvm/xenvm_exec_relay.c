@@ -47,7 +47,7 @@ static int signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Write buffered guest bytes to the sink; 0, or -1 when the sink is gone (bytes dropped). */
+/* Write buffered guest bytes to the sink (at most PIPE_BUF: never blocks after POLLOUT). */
 static void stream_drain(struct xvp_conn *c, uint32_t chan, uint16_t id, struct xstream *s)
 {
 	size_t n = s->buf.len > PIPE_BUF ? PIPE_BUF : s->buf.len;
@@ -61,9 +61,14 @@ static void stream_drain(struct xvp_conn *c, uint32_t chan, uint16_t id, struct 
 	if (w < 0 && errno == EAGAIN)
 		return;
 	if (w < 0) {
-		/* Our reader went away (EPIPE): keep the guest flowing, as a closed pipe would. */
+		/*
+		 * Our reader went away (EPIPE): tell the agent, which closes the child's pipe so the
+		 * child gets SIGPIPE as it would locally; later bytes are credited back unread.
+		 */
 		w = (ssize_t)s->buf.len;
 		s->wfd = -1;
+		if (!s->is_sock)
+			xvp_send(c, XVP_EOF, chan, id, NULL, 0);
 	}
 	s->buf.off += (size_t)w;
 	s->buf.len -= (size_t)w;

@@ -83,13 +83,17 @@ static void chan_abandon(struct agent_chan *ch)
 static void link_fail(struct agent_link *l, const char *why)
 {
 	struct agent_chan *c, *next;
+	int n = 0;
 
-	xwarn("link %d: %s; abandoning its execs", l->conn.fd, why);
 	for (c = chans; c; c = next) {
 		next = c->next;
-		if (c->link == l)
+		if (c->link == l) {
 			chan_abandon(c);
+			n++;
+		}
 	}
+	/* A client that hangs up after its exec ended is the normal case. */
+	xlog(n ? XLOG_WARN : XLOG_DEBUG, "link %d: %s; %d exec(s) killed", l->conn.fd, why, n);
 	l->dead = true;
 }
 
@@ -196,11 +200,18 @@ static void handle_frame(struct agent_link *l, const struct xvp_frame *f)
 		handle_data(l, ch, f);
 		break;
 	case XVP_EOF:
-		if (f->stream < ch->nstreams && f->stream != XVP_STREAM_STDOUT &&
-		    f->stream != XVP_STREAM_STDERR) {
-			ch->in[f->stream].eof = true;
-			in_maybe_close(ch, f->stream);
+		if (f->stream >= ch->nstreams)
+			return link_fail(l, "bad EOF");
+		if (f->stream == XVP_STREAM_STDOUT || f->stream == XVP_STREAM_STDERR) {
+			/* The host's reader is gone: the child gets EPIPE/SIGPIPE, as locally. */
+			if (ch->out[f->stream].fd >= 0)
+				close(ch->out[f->stream].fd);
+			ch->out[f->stream].fd = -1;
+			ch->out[f->stream].eof = true;
+			break;
 		}
+		ch->in[f->stream].eof = true;
+		in_maybe_close(ch, f->stream);
 		break;
 	case XVP_CREDIT:
 		if (xvp_get_u32(f, 0, &v) < 0 || f->stream >= ch->nstreams)
@@ -225,7 +236,7 @@ static void link_read(struct agent_link *l)
 {
 	struct xvp_frame f;
 	ssize_t n;
-	int r;
+	int r = 0;
 
 	n = xvp_conn_fill(&l->conn);
 	if (n == 0)

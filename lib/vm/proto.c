@@ -144,21 +144,27 @@ int xvp_send_u32x2(struct xvp_conn *c, uint16_t type, uint32_t chan, uint32_t a,
 int xvp_send_error(struct xvp_conn *c, uint32_t chan, int err, const char *text)
 {
 	uint8_t p[4 + 512];
-	size_t n = strnlen(text ? text : "", 512);
+	size_t n = text ? strlen(text) : 0;
 
+	if (n > 512)
+		n = 512;
 	put32(p, (uint32_t)err);
-	memcpy(p + 4, text ? text : "", n);
+	if (n)
+		memcpy(p + 4, text, n);
 	return xvp_send(c, XVP_ERROR, chan, 0, p, 4 + n);
 }
 
 int xvp_send_hello(struct xvp_conn *c, const char *status)
 {
 	uint8_t p[8 + 512];
-	size_t n = strnlen(status ? status : "", 512);
+	size_t n = status ? strlen(status) : 0;
 
+	if (n > 512)
+		n = 512;
 	put32(p, XVP_VERSION);
 	put32(p + 4, 0);
-	memcpy(p + 8, status ? status : "", n);
+	if (n)
+		memcpy(p + 8, status, n);
 	return xvp_send(c, XVP_HELLO, 0, 0, p, 8 + n);
 }
 

@@ -186,6 +186,13 @@ t_match "xenvm: --vm-mem needs --vm-image=NAME" "$T_ERR" "sbatch stderr"
 t_run_fails as_user env XENVM_IMAGE='bad name' sbatch -N1 --wrap true
 t_match "xenvm: XENVM_IMAGE: invalid image name 'bad name'" "$T_ERR" "sbatch stderr"
 
+t_begin "an option given twice: the same value is fine, a different value is an error"
+t_run_ok as_user srun -N1 --vm-image=ttylinux-mpi --vm-image=ttylinux-mpi true
+t_run_fails as_user srun -N1 --vm-image=ttylinux-mpi --vm-image=other true
+t_match "xenvm: --vm-image was given twice with different values" "$T_ERR" "srun stderr"
+t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpi --vm-mem=512M --vm-mem=1G --wrap true
+t_match "xenvm: --vm-mem was given twice with different values" "$T_ERR" "sbatch stderr"
+
 t_begin "over-limit memory, vCPUs and root are each refused with their own message"
 t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpi --vm-mem=4G --wrap true
 t_match "xenvm: --vm-mem=4G is more than image 'ttylinux-mpi' allows \(1G\)" "$T_ERR" "sbatch stderr"
@@ -242,6 +249,16 @@ for n in 1 2 3 4; do
 	t_run_ok "$CL" exec "node$n" -- sh -c 'ls -A /run/xenvm/job 2>/dev/null | wc -l'
 	t_eq 0 "$T_OUT" "job state directories on node$n"
 done
+
+t_begin "without job_submit/vmimage the job fails with the reason and no node drains"
+# slurmctld without the plugin pins no digest: a site misconfiguration that must not drain nodes.
+sed -i '/^CLUSTER_JOB_SUBMIT=/d' "$BASE/cluster.env"
+t_run_ok "$CL" up
+t_run_fails as_user srun -N2 --vm-image=ttylinux-mpi true
+t_match "xenvm: VM for job [0-9]+ on node[12]: the job's image digest was not pinned at submit: slurmctld must run JobSubmitPlugins=vmimage" "$T_ERR" "srun stderr"
+no_drained_nodes
+t_run_ok as_user srun -N4 true
+t_eq "" "$T_OUT" "output of a job without a VM"
 
 t_begin "the cluster goes down cleanly"
 t_run_ok "$CL" down

@@ -1,0 +1,1 @@
+MAN5 += doc/man/xenvm.yaml.5 doc/man/images.yaml.5

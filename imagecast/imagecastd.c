@@ -1,0 +1,382 @@
+/*
+ * imagecastd - the per-node image cache daemon: owns <cache.dir>, serves chunks to peers in the
+ * job's broadcast tree and fetches images for local clients (the Prolog, the imagecast CLI).
+ *
+ * Runs in the foreground under systemd (etc/imagecastd.service); see imagecastd(8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <munge.h>
+
+#include "config.h"
+#include "icd.h"
+#include "log.h"
+#include "serve.h"
+#include "transport.h"
+#include "tree.h"
+#include "util.h"
+
+struct conn_job {
+	struct icd *d;
+	struct ic_conn *c;
+	bool local;
+};
+
+static void *conn_thread(void *arg)
+{
+	struct conn_job *j = arg;
+
+	serve_conn(j->d, j->c, j->local);
+	free(j);
+	return NULL;
+}
+
+/* Hand a new connection to its own thread.  Returns 0, or -1 (the connection is closed). */
+static int spawn(struct icd *d, struct ic_conn *c, bool local)
+{
+	struct conn_job *j = malloc(sizeof(*j));
+	pthread_attr_t ta;
+	pthread_t tid;
+	int e;
+
+	if (!j) {
+		ic_conn_close(c);
+		return -1;
+	}
+	j->d = d;
+	j->c = c;
+	j->local = local;
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&tid, &ta, conn_thread, j);
+	pthread_attr_destroy(&ta);
+	if (e) {
+		xerror("cannot start a thread: %s", strerror(e));
+		ic_conn_close(c);
+		free(j);
+		return -1;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: imagecastd [OPTION]...\n"
+		"Per-node image cache and broadcast server for slurm-xenvm (see imagecastd(8)).\n\n"
+		"  -f, --config FILE        xenvm.yaml (default " XENVM_CONFIG_DEFAULT_PATH ")\n"
+		"  -n, --node NAME          this node's name in node lists (default: hostname)\n"
+		"  -C, --cache-dir DIR      override cache.dir\n"
+		"  -M, --cache-max SIZE     override cache.max_size\n"
+		"  -s, --store DIR          override imagecast.store\n"
+		"  -p, --port PORT          override imagecast.port\n"
+		"  -S, --socket PATH        override imagecast.socket\n"
+		"  -m, --munge-socket PATH  override munge.socket\n"
+		"  -u, --allow-user USER    accept peers running as USER too (repeatable)\n"
+		"      --stall-timeout SEC  give up on a silent peer after SEC (default 10)\n"
+		"      --fetch-timeout SEC  override timeouts.fetch\n"
+		"      --syslog             log to syslog as well as stderr\n"
+		"  -v, --verbose            more messages (repeat for debug)\n"
+		"  -h, --help\n");
+}
+
+/* Replace *dst by a copy of src.  Returns 0 or -1 (ENOMEM). */
+static int set_str(char **dst, const char *src)
+{
+	char *c = strdup(src);
+
+	if (!c)
+		return -1;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'f'},
+		{"node", required_argument, NULL, 'n'},
+		{"cache-dir", required_argument, NULL, 'C'},
+		{"cache-max", required_argument, NULL, 'M'},
+		{"store", required_argument, NULL, 's'},
+		{"port", required_argument, NULL, 'p'},
+		{"socket", required_argument, NULL, 'S'},
+		{"munge-socket", required_argument, NULL, 'm'},
+		{"allow-user", required_argument, NULL, 'u'},
+		{"stall-timeout", required_argument, NULL, 'T'},
+		{"fetch-timeout", required_argument, NULL, 'F'},
+		{"syslog", no_argument, NULL, 'L'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct xenvm_config *cfg = NULL;
+	struct icd d;
+	struct xerr err;
+	const char *cfg_path = NULL;
+	char *o_cache = NULL, *o_store = NULL, *o_socket = NULL, *o_munge = NULL;
+	char **users = NULL, host[256], sockdir[PATH_MAX];
+	size_t nusers = 0;
+	uint64_t o_max = 0;
+	long o_port = -1, o_fetch = -1;
+	int verbose = 0, use_syslog = 0, opt, lfd = -1, ufd = -1, sfd = -1, rc = 1;
+	enum xlog_level lvl = XLOG_INFO;
+	sigset_t sigs;
+
+	memset(&d, 0, sizeof(d));
+	pthread_mutex_init(&d.lock, NULL);
+	d.stall_ms = 10000;
+	d.connect_ms = 3000;
+	xlog_init("imagecastd", XLOG_INFO);
+	while ((opt = getopt_long(argc, argv, "f:n:C:M:s:p:S:m:u:vh", opts, NULL)) != -1) {
+		char **grown;
+
+		switch (opt) {
+		case 'f':
+			cfg_path = optarg;
+			break;
+		case 'n':
+			if (set_str(&d.node, optarg) < 0)
+				goto nomem;
+			break;
+		case 'C':
+			o_cache = optarg;
+			break;
+		case 'M':
+			if (ic_parse_size(optarg, &o_max) < 0) {
+				xerror("--cache-max: '%s' is not a size", optarg);
+				goto out;
+			}
+			break;
+		case 's':
+			o_store = optarg;
+			break;
+		case 'p':
+			o_port = strtol(optarg, NULL, 10);
+			if (o_port <= 0 || o_port > 65535) {
+				xerror("--port: '%s' is not a port", optarg);
+				goto out;
+			}
+			break;
+		case 'S':
+			o_socket = optarg;
+			break;
+		case 'm':
+			o_munge = optarg;
+			break;
+		case 'u':
+			grown = realloc(users, (nusers + 1) * sizeof(*users));
+			if (!grown)
+				goto nomem;
+			users = grown;
+			users[nusers++] = optarg;
+			break;
+		case 'T':
+			d.stall_ms = (int)(strtod(optarg, NULL) * 1000);
+			if (d.stall_ms <= 0) {
+				xerror("--stall-timeout: '%s' is not a positive number", optarg);
+				goto out;
+			}
+			break;
+		case 'F':
+			o_fetch = strtol(optarg, NULL, 10);
+			if (o_fetch <= 0) {
+				xerror("--fetch-timeout: '%s' is not a positive number", optarg);
+				goto out;
+			}
+			break;
+		case 'L':
+			use_syslog = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		goto out;
+	}
+	if (verbose)
+		lvl = verbose > 1 ? XLOG_DEBUG : XLOG_VERBOSE;
+	if (use_syslog)
+		xlog_open_syslog(LOG_DAEMON);
+
+	/* The configuration: xenvm.yaml (defaults when absent and not named), then options. */
+	if (xenvm_config_load(cfg_path, cfg_path == NULL, &cfg, &err) < 0) {
+		xerror("%s", err.msg);
+		goto out;
+	}
+	if (!verbose && cfg->log_level)
+		(void)xlog_parse_level(cfg->log_level, &lvl);
+	xlog_set_level(lvl);
+	if ((o_cache && set_str(&cfg->cache.dir, o_cache) < 0) ||
+	    (o_store && set_str(&cfg->imagecast.store, o_store) < 0) ||
+	    (o_socket && set_str(&cfg->imagecast.socket, o_socket) < 0) ||
+	    (o_munge && set_str(&cfg->munge.socket, o_munge) < 0))
+		goto nomem;
+	if (o_max)
+		cfg->cache.max_bytes = o_max;
+	if (o_port > 0)
+		cfg->imagecast.port = (uint16_t)o_port;
+	if (o_fetch > 0)
+		cfg->timeouts.fetch_s = (uint32_t)o_fetch;
+	if (!d.node) {
+		if (gethostname(host, sizeof(host)) < 0) {
+			xerror("gethostname: %s", strerror(errno));
+			goto out;
+		}
+		host[sizeof(host) - 1] = '\0';
+		host[strcspn(host, ".")] = '\0'; /* Slurm node names are short names */
+		if (set_str(&d.node, host) < 0)
+			goto nomem;
+	}
+	d.port = cfg->imagecast.port;
+	d.chunk_bytes = cfg->imagecast.chunk_bytes;
+	d.shape = cfg->imagecast.shape;
+	d.fetch_s = cfg->timeouts.fetch_s ? cfg->timeouts.fetch_s : 300;
+	if (set_str(&d.store_dir, cfg->imagecast.store) < 0 ||
+	    set_str(&d.socket_path, cfg->imagecast.socket) < 0)
+		goto nomem;
+
+	/* Peers: root, configured users, and -u users. */
+	{
+		char **all = calloc(cfg->imagecast.n_allowed_users + nusers + 1, sizeof(*all));
+		size_t n = 0;
+
+		if (!all)
+			goto nomem;
+		for (size_t i = 0; i < cfg->imagecast.n_allowed_users; i++)
+			all[n++] = cfg->imagecast.allowed_users[i];
+		for (size_t i = 0; i < nusers; i++)
+			all[n++] = users[i];
+		if (ic_auth_uids(all, n, &d.allowed, &err) < 0) {
+			free(all);
+			xerror("%s", err.msg);
+			goto out;
+		}
+		free(all);
+		d.auth.allowed = d.allowed;
+		d.auth.n_allowed = n;
+	}
+	d.auth.munge_socket = cfg->munge.socket;
+	d.auth.node = d.node;
+
+	/* Refuse to run on a cache or socket directory others could tamper with. */
+	if (ic_store_open(&d.store, cfg->cache.dir, cfg->cache.max_bytes, &err) < 0) {
+		xerror("cache: %s", err.msg);
+		goto out;
+	}
+	snprintf(sockdir, sizeof(sockdir), "%s", d.socket_path);
+	if (ic_check_dir(dirname(sockdir), true, &err) < 0) {
+		xerror("socket directory: %s", err.msg);
+		goto out;
+	}
+	/* Fail now, not at the first peer, if munged is not there. */
+	{
+		munge_ctx_t ctx = munge_ctx_create();
+		char *cred = NULL;
+		munge_err_t me = EMUNGE_NO_MEMORY;
+
+		if (ctx && (!d.auth.munge_socket ||
+			    munge_ctx_set(ctx, MUNGE_OPT_SOCKET, d.auth.munge_socket) ==
+				    EMUNGE_SUCCESS))
+			me = munge_encode(&cred, ctx, NULL, 0);
+		if (me != EMUNGE_SUCCESS)
+			xerror("munge (%s): %s", d.auth.munge_socket ? d.auth.munge_socket
+								      : "default socket",
+			       ctx ? munge_ctx_strerror(ctx) : munge_strerror(me));
+		free(cred);
+		if (ctx)
+			munge_ctx_destroy(ctx);
+		if (me != EMUNGE_SUCCESS)
+			goto out;
+	}
+
+	/* Signals are read from a signalfd in the loop; no thread ever runs a handler. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN); /* sendfile(2) to a closed peer */
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	lfd = ic_tcp_listen(d.port, &err);
+	if (lfd < 0) {
+		xerror("%s", err.msg);
+		goto out;
+	}
+	ufd = ic_unix_listen(d.socket_path, &err);
+	if (ufd < 0 || sfd < 0) {
+		xerror("%s", ufd < 0 ? err.msg : strerror(errno));
+		goto out;
+	}
+	xinfo("node %s: serving port %u and %s; cache %s (max %" PRIu64 " bytes); store %s; "
+	      "default shape %s, chunk %" PRIu64,
+	      d.node, d.port, d.socket_path, d.store.dir, d.store.max_bytes, d.store_dir,
+	      ic_shape_name(d.shape), d.chunk_bytes);
+
+	for (;;) {
+		struct pollfd p[3] = {{.fd = lfd, .events = POLLIN},
+				      {.fd = ufd, .events = POLLIN},
+				      {.fd = sfd, .events = POLLIN}};
+		struct ic_conn *c;
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			xerror("poll: %s", strerror(errno));
+			goto out;
+		}
+		if (p[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
+				/* Partial copies stay on disk: the next run resumes them. */
+				xinfo("signal %u: exiting", si.ssi_signo);
+				rc = 0;
+				goto out;
+			}
+		}
+		if ((p[0].revents & POLLIN) && ic_accept(lfd, &c) == 0)
+			spawn(&d, c, false);
+		if ((p[1].revents & POLLIN) && ic_accept(ufd, &c) == 0)
+			spawn(&d, c, true);
+	}
+nomem:
+	xerror("out of memory");
+out:
+	if (ufd >= 0) {
+		close(ufd);
+		unlink(d.socket_path);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	if (sfd >= 0)
+		close(sfd);
+	/* Transfers may still run in other threads: exit without tearing their state down. */
+	free(users);
+	xenvm_config_free(cfg);
+	return rc;
+}

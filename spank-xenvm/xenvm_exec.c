@@ -1,0 +1,356 @@
+/*
+ * xenvm_exec.c - xenvm-exec: run a command inside the job's VM (see doc/man/xenvm-exec.1).
+ *
+ *   xenvm-exec [--socket PATH] [--cwd DIR] [--root] [--relay-fd N]... [--no-pmi] -- ARGV...
+ *   XENVM_EXEC_ARGV0=/path/app xenvm-exec ARGS...      (task launch: argv[0] was replaced)
+ *
+ * The second form is how slurmstepd runs a task: spank-xenvm's task_init replaces the task's
+ * argv[0] with this program (argv cannot grow) and leaves the original argv[0] in
+ * XENVM_EXEC_ARGV0.  The command runs as the caller's uid, gid and groups, with the caller's
+ * environment (minus XENVM_EXEC_*) and cwd.  PMI_FD, when set and open, is relayed to the
+ * same fd number in the guest.
+ */
+#include "xenvm_exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define XEXEC_DEFAULT_SOCKET_FMT "/run/xenvm/job/%s/agent.sock"
+#define XEXEC_CHAN 1
+
+extern char **environ;
+
+struct xexec_opts {
+	const char *socket;
+	const char *cwd;
+	bool root;
+	bool no_pmi;
+	int relay[XVP_MAX_RELAY];
+	size_t nrelay;
+	int connect_timeout_ms;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xenvm-exec [--socket PATH] [--cwd DIR] [--root] [--relay-fd N]... "
+		   "[--no-pmi] -- COMMAND [ARG]...\n"
+		   "       XENVM_EXEC_ARGV0=COMMAND xenvm-exec [ARG]...\n");
+}
+
+/* Connect to the control socket.  Returns the fd, or -1 with errno and a message printed. */
+static int connect_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "xenvm-exec: socket path too long: %s\n", path);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		fprintf(stderr, "xenvm-exec: cannot reach the VM's agent at %s: %s\n", path,
+			strerror(e));
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Read the HELLO (and its readiness status) within timeout_ms.  Returns 0, or -1 with a
+ * message printed (errno ETIMEDOUT, EPROTO, EPROTONOSUPPORT, EHOSTDOWN when not ready).
+ */
+static int handshake(struct xvp_conn *c, int timeout_ms)
+{
+	struct xvp_frame f;
+	uint32_t version = 0;
+	char status[512];
+	int r;
+
+	for (;;) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		ssize_t n;
+
+		r = xvp_conn_next(c, &f);
+		if (r > 0)
+			break;
+		if (r < 0)
+			goto proto;
+		r = poll(&p, 1, timeout_ms);
+		if (r == 0) {
+			fprintf(stderr, "xenvm-exec: the VM's agent did not answer in %d ms\n",
+				timeout_ms);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (r < 0 && errno != EINTR)
+			return -1;
+		n = xvp_conn_fill(c);
+		if (n == 0) {
+			fprintf(stderr, "xenvm-exec: the VM's agent closed the connection (is this "
+					"your job's VM?)\n");
+			errno = ECONNREFUSED;
+			return -1;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+	}
+	if (xvp_parse_hello(&f, &version, status, sizeof(status)) < 0) {
+		if (errno == EPROTONOSUPPORT)
+			fprintf(stderr, "xenvm-exec: agent speaks protocol %u, we speak %u\n",
+				version, XVP_VERSION);
+		else
+			goto proto;
+		return -1;
+	}
+	if (strcmp(status, "ok") != 0) {
+		fprintf(stderr, "xenvm-exec: the VM is not ready: %s\n", status);
+		errno = EHOSTDOWN;
+		return -1;
+	}
+	return 0;
+proto:
+	fprintf(stderr, "xenvm-exec: not an xenvm agent (bad hello)\n");
+	errno = EPROTO;
+	return -1;
+}
+
+/* Is fd open?  (PMI_FD may name an fd that was not passed to us.) */
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* Fill the request from our own identity and environment.  0, or -1 (ENOMEM). */
+static int build_request(const struct xexec_opts *o, char **argv, size_t argc,
+			 struct xvp_exec *x, char *cwdbuf, size_t cwdlen)
+{
+	static gid_t groups[NGROUPS_MAX];
+	static uint32_t g32[NGROUPS_MAX];
+	size_t envc = 0, i;
+	int ng;
+
+	memset(x, 0, sizeof(*x));
+	x->argv = argv;
+	x->argc = argc;
+	for (i = 0; environ[i]; i++)
+		;
+	x->envp = calloc(i + 1, sizeof(char *));
+	if (!x->envp)
+		return -1;
+	for (i = 0; environ[i]; i++)
+		if (strncmp(environ[i], "XENVM_EXEC_", 11) != 0)
+			x->envp[envc++] = environ[i];
+	x->envc = envc;
+	if (o->cwd) {
+		x->cwd = (char *)o->cwd;
+	} else if (getcwd(cwdbuf, cwdlen)) {
+		x->cwd = cwdbuf;
+	} else {
+		x->cwd = (char *)"/";
+	}
+	x->uid = (uint32_t)getuid();
+	x->gid = (uint32_t)getgid();
+	ng = getgroups(NGROUPS_MAX, groups);
+	for (i = 0; ng > 0 && i < (size_t)ng; i++)
+		g32[i] = (uint32_t)groups[i];
+	x->groups = g32;
+	x->ngroups = ng > 0 ? (size_t)ng : 0;
+	x->flags = o->root ? XVP_EXEC_ROOT : 0;
+	memcpy(x->relay_fds, o->relay, sizeof(o->relay));
+	x->nrelay = o->nrelay;
+	return 0;
+}
+
+/* Wait for STARTED or ERROR.  Returns 0 (started), an exit status > 0, or -1 (link fault). */
+static int wait_started(struct xvp_conn *c)
+{
+	struct xvp_frame f;
+	int r;
+
+	for (;;) {
+		ssize_t n;
+
+		r = xvp_conn_next(c, &f);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			n = xvp_conn_fill(c);
+			if (n == 0) {
+				fprintf(stderr, "xenvm-exec: the VM's agent went away\n");
+				return -1;
+			}
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				return -1;
+			continue;
+		}
+		if (f.chan != XEXEC_CHAN)
+			continue;
+		if (f.type == XVP_STARTED)
+			return 0;
+		if (f.type == XVP_ERROR) {
+			uint32_t e = 0;
+
+			xvp_get_u32(&f, 0, &e);
+			fprintf(stderr, "xenvm-exec: %.*s\n", (int)(f.len > 4 ? f.len - 4 : 0),
+				f.payload + 4);
+			return e == ENOENT && f.len > 4 && memcmp(f.payload + 4, "exec", 4) == 0
+				       ? XEXEC_EXIT_NOTFOUND
+				       : XEXEC_EXIT_NOEXEC;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'}, {"cwd", required_argument, NULL, 'C'},
+		{"root", no_argument, NULL, 'r'},	  {"relay-fd", required_argument, NULL, 'f'},
+		{"no-pmi", no_argument, NULL, 'P'},	  {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct xexec_opts o = {.connect_timeout_ms = 30000};
+	char sockbuf[PATH_MAX], cwdbuf[PATH_MAX];
+	char **cargv = NULL;
+	size_t cargc;
+	struct xvp_exec x = {0};
+	struct xvp_buf req = {0};
+	struct xvp_conn c;
+	const char *argv0 = getenv("XENVM_EXEC_ARGV0"), *v;
+	int fd = -1, opt, rc = XEXEC_EXIT_INTERNAL;
+
+	xvp_conn_init(&c, -1);
+	if (argv0 && *argv0) {
+		/* Task-launch form: no options of ours, the whole argv is the task's. */
+		cargc = (size_t)argc;
+		cargv = calloc(cargc + 1, sizeof(*cargv));
+		if (!cargv)
+			goto nomem;
+		cargv[0] = (char *)argv0;
+		for (int i = 1; i < argc; i++)
+			cargv[i] = argv[i];
+		o.root = (v = getenv("XENVM_EXEC_ROOT")) && strcmp(v, "1") == 0;
+	} else {
+		while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+			switch (opt) {
+			case 's':
+				o.socket = optarg;
+				break;
+			case 'C':
+				o.cwd = optarg;
+				break;
+			case 'r':
+				o.root = true;
+				break;
+			case 'f': {
+				char *end;
+				long n = strtol(optarg, &end, 10);
+
+				if (*end || n < 3 || n > 1023 || o.nrelay >= XVP_MAX_RELAY) {
+					fprintf(stderr, "xenvm-exec: bad --relay-fd %s\n", optarg);
+					return 2;
+				}
+				o.relay[o.nrelay++] = (int)n;
+				break;
+			}
+			case 'P':
+				o.no_pmi = true;
+				break;
+			case 'h':
+				usage(stdout);
+				return 0;
+			default:
+				usage(stderr);
+				return 2;
+			}
+		}
+		if (optind >= argc) {
+			usage(stderr);
+			return 2;
+		}
+		cargc = (size_t)(argc - optind);
+		cargv = calloc(cargc + 1, sizeof(*cargv));
+		if (!cargv)
+			goto nomem;
+		memcpy(cargv, argv + optind, cargc * sizeof(*cargv));
+	}
+	/* srun --mpi=pmi2 gives the task PMI_FD: the guest process gets the same fd number. */
+	if (!o.no_pmi && (v = getenv("PMI_FD")) && o.nrelay < XVP_MAX_RELAY) {
+		int pfd = atoi(v);
+		bool dup = false;
+
+		for (size_t i = 0; i < o.nrelay; i++)
+			dup = dup || o.relay[i] == pfd;
+		if (pfd > 2 && pfd <= 1023 && !dup && fd_open(pfd))
+			o.relay[o.nrelay++] = pfd;
+	}
+	if (!o.socket)
+		o.socket = getenv("XENVM_SOCKET");
+	if (!o.socket) {
+		v = getenv("SLURM_JOB_ID");
+		if (!v) {
+			fprintf(stderr, "xenvm-exec: no --socket, XENVM_SOCKET or SLURM_JOB_ID\n");
+			goto out;
+		}
+		snprintf(sockbuf, sizeof(sockbuf), XEXEC_DEFAULT_SOCKET_FMT, v);
+		o.socket = sockbuf;
+	}
+	fd = connect_socket(o.socket);
+	if (fd < 0)
+		goto out;
+	xvp_conn_init(&c, fd);
+	if (handshake(&c, o.connect_timeout_ms) < 0)
+		goto out;
+	if (build_request(&o, cargv, cargc, &x, cwdbuf, sizeof(cwdbuf)) < 0 ||
+	    xvp_exec_encode(&x, &req) < 0) {
+		if (errno == EMSGSIZE) {
+			fprintf(stderr, "xenvm-exec: argument list and environment too large\n");
+			goto out;
+		}
+		goto nomem;
+	}
+	if (xvp_send(&c, XVP_EXEC, XEXEC_CHAN, 0, req.buf + req.off, req.len) < 0)
+		goto nomem;
+	if (xvp_conn_flush_all(&c) < 0) {
+		fprintf(stderr, "xenvm-exec: sending the request: %s\n", strerror(errno));
+		goto out;
+	}
+	rc = wait_started(&c);
+	if (rc != 0) {
+		if (rc < 0)
+			rc = XEXEC_EXIT_INTERNAL;
+		goto out;
+	}
+	rc = xexec_relay(&c, XEXEC_CHAN, o.relay, o.nrelay);
+	if (rc < 0)
+		rc = XEXEC_EXIT_INTERNAL;
+	goto out;
+nomem:
+	fprintf(stderr, "xenvm-exec: out of memory\n");
+	rc = XEXEC_EXIT_INTERNAL;
+out:
+	xvp_buf_free(&req);
+	free(x.envp);
+	free(cargv);
+	xvp_conn_fini(&c);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
