@@ -41,6 +41,8 @@ all:
 
 include lib/module.mk
 include $(filter-out lib/module.mk,$(sort $(wildcard */module.mk)))
+# Test suites keep their rules beside them (tests/cluster/, tests/imagecast/, ...).
+include $(sort $(wildcard tests/*/module.mk))
 
 .DEFAULT_GOAL := all
 all: $(BINS) $(SBINS) $(LIBEXEC) $(PLUGINS)

@@ -25,7 +25,7 @@ LIBEXEC += $(AGENT)
 IMAGE_DIR := $(B)/images
 .PHONY: image
 image: $(AGENT) guest/mkimage.sh guest/rootfs/init
-	guest/mkimage.sh $(AGENT) $(IMAGE_DIR)
+	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR)
 
 UNIT_TESTS += $(B)/tests/unit/test_vm_proto
 $(B)/tests/unit/test_vm_proto: $(B)/tests/unit/test_vm_proto.o $(LIBXENVM_VM) $(LIBXENVM)

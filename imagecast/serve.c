@@ -192,10 +192,26 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 
 		if (!want[idx])
 			continue;
-		if (!xfer_wait_chunk(x, idx, deadline)) {
-			ic_send_error(c, "%s", x->err[0] ? x->err : "timed out waiting for a chunk");
+		/*
+		 * While we wait for our own source (which may be re-attaching), tell the child we
+		 * are alive, so that it gives up only on a node that is really stuck.
+		 */
+		while (!xfer_wait_chunk(x, idx, ic_now() + d->stall_ms / 2000.0)) {
+			int sent;
+
+			if (x->state == XF_FAILED || ic_now() >= deadline) {
+				ic_send_error(c, "%s",
+					      x->err[0] ? x->err : "timed out waiting for a chunk");
+				pthread_mutex_unlock(&x->mu);
+				goto out;
+			}
 			pthread_mutex_unlock(&x->mu);
-			goto out;
+			sent = ic_send(c, IC_PROGRESS, NULL, 0);
+			pthread_mutex_lock(&x->mu);
+			if (sent < 0) {
+				pthread_mutex_unlock(&x->mu);
+				goto out;
+			}
 		}
 		ic_manifest_chunk(x->m, idx, &fi, &off, &len);
 		fd = x->fds[fi];

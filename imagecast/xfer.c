@@ -380,6 +380,8 @@ static int pull_from(struct xfer *x, long r, struct running *rh, uint8_t *buf, u
 			goto out;
 		if (type == IC_END && len == 0)
 			break;
+		if (type == IC_PROGRESS && len == 0)
+			continue; /* the source waits for its own source: keep-alive */
 		if (type != IC_CHUNK) {
 			/* ERROR (or junk): read the text for the message. */
 			if (len <= 4096 && (text = malloc(len + 1)) != NULL &&

@@ -68,8 +68,10 @@ if [ "$PLUGINS" = 1 ]; then
 	t_need "$CLUSTER_PLUGIN_DIR/spank_xenvm.so" "$CLUSTER_PLUGIN_DIR/job_submit_vmimage.so"
 fi
 
+# Whatever state it was in: start cold, so that the timing of `up` means something.
+t_run_ok "$CLUSTER" down
+
 t_begin "cold cluster up (-n $N)"
-t_run "$CLUSTER" down # whatever state it was in: start cold, so the timing means something
 t_run_ok "$CLUSTER" up -n "$N"
 UP_TIME=$(t_elapsed)
 echo "    timing: cluster up (cold, $N nodes) ${UP_TIME}s"

@@ -1,0 +1,74 @@
+# 20-cache.sh - cache behaviour: hits, shared transfers, status/list, leases, evict, verify, delta.
+
+test_cache_hit_fast() {
+	local t0 t1 ms
+	ic_image hit 8
+	ic_fetch_many "1 2" hit "$IMG_DIGEST" "$(ic_nodes 2)" || { cat "$T"/out.*; return 1; }
+	t0=$(date +%s%N)
+	ic_fetch 2 hit "$IMG_DIGEST" "$(ic_nodes 2)" -q || { cat "$T/out.2"; fail "cache hit failed"; return 1; }
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	echo "  cache hit: ${ms} ms (CLI start, ip netns exec and config load included)"
+	[ "$ms" -le 50 ] || fail "cache hit took $ms ms (> 50)"
+}
+IC_TESTS+=(test_cache_hit_fast)
+
+test_two_fetches_share_one_transfer() {
+	ic_image share 12
+	ic_shape 200mbit
+	# Two Prologs on node 3 ask at once (nodes 1 and 3 are the job).
+	ic_fetch 3 share "$IMG_DIGEST" "10.82.0.1,10.82.0.3" & p1=$!
+	ic_cli 3 fetch share --digest "$IMG_DIGEST" --nodes "10.82.0.1,10.82.0.3" "${IMG_FILES[@]}" \
+		>"$T/out.3b" 2>&1 & p2=$!
+	wait $p1 || { cat "$T/out.3"; fail "first fetch failed"; return 1; }
+	wait $p2 || { cat "$T/out.3b"; fail "second fetch failed"; return 1; }
+	[ "$(grep -c "image share (.*transfer started" "$T/n3/log")" = 1 ] ||
+		fail "node 3 started more than one transfer" || return 1
+	[ "$(grep -c "image share (.*published" "$T/n3/log")" = 1 ] || fail "published twice"
+}
+IC_TESTS+=(test_two_fetches_share_one_transfer)
+
+test_status_list_pin_evict_verify() {
+	local dir out
+	ic_image adm 4
+	ic_fetch 2 adm "$IMG_DIGEST" "$(ic_nodes 2)" --pin job.7 || { cat "$T/out.2"; return 1; }
+	out=$(ic_cli 2 status) || return 1
+	echo "$out" | grep -q "^node 10.82.0.2, cache" || fail "status: no node line" || return 1
+	echo "$out" | grep -q "^adm .* 1 cached" || { echo "$out"; fail "status: adm not listed with its lease"; return 1; }
+	# A leased image is not evicted.
+	out=$(ic_cli 2 evict "$IMG_DIGEST" 2>&1) && fail "evicted a leased image" && return 1
+	echo "$out" | grep -q "in use" || { echo "$out"; fail "no 'in use' message"; return 1; }
+	ic_cli 2 verify "$IMG_DIGEST" >/dev/null || fail "verify of a good image failed" || return 1
+	# A damaged cached file is reported by name.
+	dir=$T/n2/cache/images/${IMG_DIGEST#sha256:}
+	printf 'X' | dd of="$dir/initrd" bs=1 seek=100 conv=notrunc status=none
+	out=$(ic_cli 2 verify "$IMG_DIGEST" 2>&1) && fail "verify missed a damaged file" && return 1
+	echo "$out" | grep -q "initrd does not match" || { echo "$out"; fail "verify: no file named"; return 1; }
+	ic_cli 2 unpin "$IMG_DIGEST" job.7 >/dev/null || fail "unpin" || return 1
+	ic_cli 2 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
+	[ ! -e "$dir" ] || fail "evicted image still there" || return 1
+	ic_cli 2 list | grep -q "^adm " && fail "evicted image still listed"
+	return 0
+}
+IC_TESTS+=(test_status_list_pin_evict_verify)
+
+# A newer version of a cached image: only the chunks that changed cross the network.
+test_delta_moves_only_changed_chunks() {
+	local net chunk=$((1024 * 1024)) v2=$T/store/dv2
+	ic_image dv1 30
+	ic_fetch_many "1 2" dv1 "$IMG_DIGEST" "$(ic_nodes 2)" || { cat "$T"/out.*; return 1; }
+	# v2: the same files with 1% of the rootdisk's 4 KiB blocks rewritten in place, clustered the
+	# way a package update rewrites a file system (here: within one 1 MiB chunk).
+	mkdir -p "$v2"
+	cp "$T/store/dv1/kernel" "$T/store/dv1/initrd" "$T/store/dv1/rootdisk" "$v2/"
+	head -c $((21 * 4096)) /dev/urandom | dd of="$v2/rootdisk" bs=4096 seek=1000 conv=notrunc status=none
+	IMG_FILES=()
+	for r in kernel initrd rootdisk; do ic_add_file dv2 $r dv2/$r; done
+	ic_digest
+	ic_fetch_many "1 2" dv2 "$IMG_DIGEST" "$(ic_nodes 2)" || { cat "$T"/out.*; return 1; }
+	cmp -s "$v2/rootdisk" "$T/n2/cache/images/${IMG_DIGEST#sha256:}/rootdisk" || fail "v2 differs" || return 1
+	net=$(sed -n 's/.*(\([0-9]*\) bytes over the network).*/\1/p' "$T/out.2")
+	echo "  delta: $net bytes moved of $((30 * chunk)) ($(awk -v a="$net" -v b=$((30 * chunk)) 'BEGIN{printf "%.1f", 100*a/b}')%)"
+	[ -n "$net" ] && [ "$net" -le $((2 * chunk)) ] || fail "delta moved $net bytes"
+}
+IC_TESTS+=(test_delta_moves_only_changed_chunks)
