@@ -54,17 +54,18 @@ static int write_catalog(const char *dir, const char *user)
 		return -1;
 	fprintf(f, "images:\n");
 	for (int i = 0; i < N_IMAGES; i++) {
-		fprintf(f,
-			"  img-%04d:\n"
-			"    description: generated image %d\n"
-			"    files:\n"
-			"      kernel: {path: img-%04d/vmlinuz, sha256: %s, size: %d}\n"
-			"      initrd: {path: img-%04d/initrd, sha256: %s, size: %d}\n"
-			"    attributes: {os: debian-12, kernel: 6.1.0, mpi: mpich-4.0.2, ib: true}\n"
-			"    memory: {default: 512M, max: 8G}\n"
-			"    vcpus: {default: 1, max: 64}\n"
-			"    features: [xenvm, ib]\n",
-			i, i, i, SHA, 4000000 + i, i, SHA, 9000000 + i);
+		fprintf(
+		    f,
+		    "  img-%04d:\n"
+		    "    description: generated image %d\n"
+		    "    files:\n"
+		    "      kernel: {path: img-%04d/vmlinuz, sha256: %s, size: %d}\n"
+		    "      initrd: {path: img-%04d/initrd, sha256: %s, size: %d}\n"
+		    "    attributes: {os: debian-12, kernel: 6.1.0, mpi: mpich-4.0.2, ib: true}\n"
+		    "    memory: {default: 512M, max: 8G}\n"
+		    "    vcpus: {default: 1, max: 64}\n"
+		    "    features: [xenvm, ib]\n",
+		    i, i, i, SHA, 4000000 + i, i, SHA, 9000000 + i);
 		/* every other image is restricted to the running user, so permits() does work */
 		if (i % 2)
 			fprintf(f, "    allow: {users: [%s, someone-else]}\n", user);
@@ -89,8 +90,8 @@ static void make_job(job_desc_msg_t *job, const char *image)
 	if (image) {
 		char buf[128];
 
-		job->spank_job_env = x_calloc(2, sizeof(char *), true, false, __FILE__, __LINE__,
-					      __func__);
+		job->spank_job_env =
+		    x_calloc(2, sizeof(char *), true, false, __FILE__, __LINE__, __func__);
 		snprintf(buf, sizeof(buf), "XENVM_IMAGE=%s", image);
 		job->spank_job_env[0] = x_strdup(buf);
 		job->spank_job_env[1] = x_strdup("XENVM_VERBOSE=1");
@@ -118,7 +119,7 @@ static double run(submit_fn submit, const char *image, long iters, int call)
 		make_job(&job, image);
 		if (call && submit(&job, getuid(), &err) != 0) {
 			fprintf(stderr, "bench: job_submit rejected image %s: %s\n", image,
-				err ? err : "?");
+			        err ? err : "?");
 			exit(1);
 		}
 		free_job(&job);
@@ -129,7 +130,7 @@ static double run(submit_fn submit, const char *image, long iters, int call)
 int main(int argc, char **argv)
 {
 	const char *full[] = {"/usr/lib/x86_64-linux-gnu/slurm-wlm/libslurmfull.so",
-			      "/usr/lib64/slurm/libslurmfull.so", "/usr/lib/slurm/libslurmfull.so"};
+	                      "/usr/lib64/slurm/libslurmfull.so", "/usr/lib/slurm/libslurmfull.so"};
 	char dir[] = "/tmp/bench-job-submit.XXXXXX";
 	char cfg[4200], cmd[4300];
 	void *libfull = NULL, *plugin;
@@ -184,8 +185,9 @@ int main(int argc, char **argv)
 	printf("  %-44s %8.2f us/job\n", "VM job, image open to everyone", unrestricted);
 	printf("  %-44s %8.2f us/job\n", "VM job, image restricted to a user list", restricted);
 	printf("  %-44s %8.3f us/job\n", "job without a VM request", novm);
-	printf("bench-job-submit: vm_open=%.2fus vm_restricted=%.2fus no_vm=%.3fus (goal <= 20us)\n",
-	       unrestricted, restricted, novm);
+	printf(
+	    "bench-job-submit: vm_open=%.2fus vm_restricted=%.2fus no_vm=%.3fus (goal <= 20us)\n",
+	    unrestricted, restricted, novm);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : 1;
 }

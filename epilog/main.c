@@ -22,8 +22,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenvm-epilog [-c xenvm.yaml] [-v]\n"
-		   "Run by slurmd as Epilog (see xenvm-epilog(8)); reads the job from its "
-		   "environment.\n");
+	           "Run by slurmd as Epilog (see xenvm-epilog(8)); reads the job from its "
+	           "environment.\n");
 }
 
 int main(int argc, char **argv)

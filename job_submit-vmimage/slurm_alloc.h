@@ -15,6 +15,6 @@ extern char *slurm_xstrdup(const char *str);
 extern char *slurm_xstrdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern void slurm_xfree_ptr(void *ptr);
 extern void *slurm_xrecalloc(void **item, size_t count, size_t size, bool clear, bool try_,
-			     const char *file, int line, const char *func);
+                             const char *file, int line, const char *func);
 
 #endif

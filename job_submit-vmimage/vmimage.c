@@ -32,7 +32,8 @@ int vmimage_init(struct vmimage_plugin *p)
 	memset(p, 0, sizeof(*p));
 	if (!xenvm_config_path(NULL, path, sizeof(path)) ||
 	    xenvm_config_load(path, true, &p->cfg, &err) < 0) {
-		/* slurmctld must keep running for non-VM jobs; VM jobs are refused with the reason. */
+		/* slurmctld must keep running for non-VM jobs; VM jobs are refused with the reason.
+		 */
 		xerror("%s; VM jobs will be rejected until it is fixed and slurmctld reconfigured",
 		       err.msg);
 		p->config_error = strdup(err.msg);
@@ -76,13 +77,13 @@ static int spank_env_set(job_desc_msg_t *job, const char *name, const char *valu
 		}
 	}
 	slurm_xrecalloc((void **)&job->spank_job_env, job->spank_job_env_size + 1, sizeof(char *),
-			true, false, __FILE__, __LINE__, __func__);
+	                true, false, __FILE__, __LINE__, __func__);
 	job->spank_job_env[job->spank_job_env_size++] = entry;
 	return 0;
 }
 
 static int reject(char **err_msg, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int reject(char **err_msg, int code, const char *fmt, ...)
 {
 	char buf[2048];
@@ -118,13 +119,13 @@ static int read_request(job_desc_msg_t *job, struct xenvm_request *req, struct x
 
 	if (mentions_xenvm(spank.v, spank.n)) {
 		rc = xenvm_request_from_env(req, "", xenvm_getenv_array, &spank, &xenvm_source_env,
-					    err);
+		                            err);
 		if (rc != 0)
 			return rc;
 	}
 	if (mentions_xenvm(env.v, env.n))
 		rc = xenvm_request_from_env(req, "", xenvm_getenv_array, &env, &xenvm_source_env,
-					    err);
+		                            err);
 	return rc;
 }
 
@@ -137,13 +138,14 @@ static int unknown_image(const struct xenvm_catalog *cat, const char *name, char
 
 	for (size_t i = 0; i < n && used < sizeof(hint); i++)
 		used += (size_t)snprintf(hint + used, sizeof(hint) - used, "%s%s", i ? ", " : "",
-					 close[i]);
+		                         close[i]);
 	if (n)
 		return reject(err_msg, ESLURM_INVALID_FEATURE,
-			      "unknown VM image '%s'; did you mean: %s?", name, hint);
-	return reject(err_msg, ESLURM_INVALID_FEATURE,
-		      "unknown VM image '%s' (the catalog has %zu images; ask your site which to use)",
-		      name, cat->n_images);
+		              "unknown VM image '%s'; did you mean: %s?", name, hint);
+	return reject(
+	    err_msg, ESLURM_INVALID_FEATURE,
+	    "unknown VM image '%s' (the catalog has %zu images; ask your site which to use)", name,
+	    cat->n_images);
 }
 
 /* Add "&f1&f2" for the image's features, keeping the user's own constraint intact. */
@@ -157,10 +159,10 @@ static void add_features(job_desc_msg_t *job, const struct xenvm_image *img)
 		char *next;
 
 		if (!feat)
-			next = job->features && *job->features
-				       ? slurm_xstrdup_printf("(%s)&%s", job->features,
-							      img->features[i])
-				       : slurm_xstrdup(img->features[i]);
+			next =
+			    job->features && *job->features
+			        ? slurm_xstrdup_printf("(%s)&%s", job->features, img->features[i])
+			        : slurm_xstrdup(img->features[i]);
 		else
 			next = slurm_xstrdup_printf("%s&%s", feat, img->features[i]);
 		if (feat)
@@ -173,7 +175,7 @@ static void add_features(job_desc_msg_t *job, const struct xenvm_image *img)
 }
 
 int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submit_uid,
-		   char **err_msg)
+                   char **err_msg)
 {
 	struct xenvm_request req;
 	const struct xenvm_catalog *cat;
@@ -199,9 +201,10 @@ int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submi
 	if (reload_failed)
 		xerror("%s (keeping the last good catalog)", err.msg);
 	if (!cat)
-		return reject(err_msg, SLURM_ERROR, "VM jobs are unavailable: the image catalog "
-			      "could not be loaded (the site's admins have the details in "
-			      "slurmctld's log)");
+		return reject(err_msg, SLURM_ERROR,
+		              "VM jobs are unavailable: the image catalog "
+		              "could not be loaded (the site's admins have the details in "
+		              "slurmctld's log)");
 	img = xenvm_catalog_find(cat, req.image);
 	if (!img)
 		return unknown_image(cat, req.image, err_msg);
@@ -219,25 +222,25 @@ int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submi
 		mem = p->cfg->vm.default_memory_bytes;
 	if (req.mem_bytes && req.mem_bytes > img->limits.max_bytes)
 		return reject(err_msg, ESLURM_INVALID_TASK_MEMORY,
-			      "--vm-mem=%s is more than image '%s' allows (%s)",
-			      xenvm_format_size(req.mem_bytes, a, sizeof(a)), img->name,
-			      xenvm_format_size(img->limits.max_bytes, b, sizeof(b)));
+		              "--vm-mem=%s is more than image '%s' allows (%s)",
+		              xenvm_format_size(req.mem_bytes, a, sizeof(a)), img->name,
+		              xenvm_format_size(img->limits.max_bytes, b, sizeof(b)));
 	if (req.vcpus && req.vcpus > img->limits.vcpus_max)
 		return reject(err_msg, ESLURM_INVALID_CPU_COUNT,
-			      "--vm-vcpus=%u is more than image '%s' allows (%u)", req.vcpus,
-			      img->name, img->limits.vcpus_max);
+		              "--vm-vcpus=%u is more than image '%s' allows (%u)", req.vcpus,
+		              img->name, img->limits.vcpus_max);
 	if (req.root && !img->allow_root)
 		return reject(err_msg, ESLURM_ACCESS_DENIED,
-			      "--vm-root: image '%s' does not allow root in the guest", img->name);
+		              "--vm-root: image '%s' does not allow root in the guest", img->name);
 
 	need_mb = (mem + p->cfg->vm.memory_overhead_bytes + MB - 1) / MB;
 	if (job->pn_min_memory == NO_VAL64) {
 		job->pn_min_memory = need_mb;
 	} else if (!(job->pn_min_memory & MEM_PER_CPU) && job->pn_min_memory < need_mb) {
 		return reject(err_msg, ESLURM_INVALID_TASK_MEMORY,
-			      "the job asks for %" PRIu64 "M per node but its VM needs %" PRIu64
-			      "M (VM %s + overhead); raise --mem or lower --vm-mem",
-			      job->pn_min_memory, need_mb, xenvm_format_size(mem, a, sizeof(a)));
+		              "the job asks for %" PRIu64 "M per node but its VM needs %" PRIu64
+		              "M (VM %s + overhead); raise --mem or lower --vm-mem",
+		              job->pn_min_memory, need_mb, xenvm_format_size(mem, a, sizeof(a)));
 	}
 	add_features(job, img);
 
@@ -250,7 +253,7 @@ int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submi
 		snprintf(num, sizeof(num), "%u", req.vcpus);
 		spank_env_set(job, XENVM_REQ_VCPUS, num);
 	}
-	xverbose("job for uid %u: image %s %s, %" PRIu64 "M per node", (unsigned)who.uid,
-		 img->name, img->digest, job->pn_min_memory);
+	xverbose("job for uid %u: image %s %s, %" PRIu64 "M per node", (unsigned)who.uid, img->name,
+	         img->digest, job->pn_min_memory);
 	return SLURM_SUCCESS;
 }

@@ -27,6 +27,6 @@ void vmimage_fini(struct vmimage_plugin *p);
  * error code with *err_msg set (xmalloc'ed) to a message the user sees.
  */
 int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submit_uid,
-		   char **err_msg);
+                   char **err_msg);
 
 #endif

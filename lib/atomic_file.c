@@ -53,7 +53,7 @@ static int fsync_parent(const char *path)
 }
 
 int xenvm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
-			    gid_t gid)
+                            gid_t gid)
 {
 	char tmp[PATH_MAX];
 	int fd = -1, rc = -1, saved;
@@ -109,7 +109,7 @@ int xenvm_mkdir_p(const char *path, mode_t mode)
 		return -1;
 	}
 	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; ; p++) {
+	for (char *p = buf + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char c = *p;
 

@@ -16,7 +16,7 @@
  * (no temporary file is left behind on failure).
  */
 int xenvm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
-			    gid_t gid);
+                            gid_t gid);
 
 /*
  * mkdir -p with `mode` for every directory created; existing directories are left alone.

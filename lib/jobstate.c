@@ -52,7 +52,7 @@ int xenvm_parse_id(const char *what, const char *s, uint32_t *out, struct xerr *
 	if (parse_u32(s, 0, out) < 0 || *out == UINT32_MAX) {
 		errno = EINVAL;
 		return xerr_set(err, "%s: '%.40s' is not a numeric user or group id", what,
-				s ? s : "(unset)");
+		                s ? s : "(unset)");
 	}
 	return 0;
 }
@@ -63,7 +63,7 @@ static int has_newline(const char *s)
 }
 
 int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record *rec,
-			   struct xerr *err)
+                           struct xerr *err)
 {
 	char dir[4096], path[4200];
 	char *text = NULL;
@@ -81,7 +81,8 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 		return xerr_set(err, "job %" PRIu32 ": a value contains a newline", rec->jobid);
 	}
 	if (xenvm_job_dir(state_dir, rec->jobid, dir, sizeof(dir)) < 0)
-		return xerr_set(err, "job %" PRIu32 ": state path: %s", rec->jobid, strerror(errno));
+		return xerr_set(err, "job %" PRIu32 ": state path: %s", rec->jobid,
+		                strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s", dir, XENVM_JOB_RECORD);
 	if (xenvm_mkdir_p(dir, 0755) < 0) {
 		xerr_set(err, "%s: cannot create: %s", dir, strerror(errno));
@@ -93,12 +94,12 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 		goto out;
 	}
 	fprintf(f, "version=1\njobid=%" PRIu32 "\nuid=%u\ngid=%u\nuser=%s\nnode=%s\n", rec->jobid,
-		(unsigned)rec->uid, (unsigned)rec->gid, rec->user, rec->node);
+	        (unsigned)rec->uid, (unsigned)rec->gid, rec->user, rec->node);
 	fprintf(f, "nodelist=%s\nnode_index=%" PRIu32 "\nnode_count=%" PRIu32 "\n",
-		rec->nodelist ? rec->nodelist : "", rec->node_index, rec->node_count);
+	        rec->nodelist ? rec->nodelist : "", rec->node_index, rec->node_count);
 	fprintf(f, "image=%s\ndigest=%s\nmem=%" PRIu64 "\nvcpus=%" PRIu32 "\nroot=%d\nverbose=%d\n",
-		rec->req.image, rec->req.digest, rec->req.mem_bytes, rec->req.vcpus,
-		rec->req.root ? 1 : 0, rec->req.verbose ? 1 : 0);
+	        rec->req.image, rec->req.digest, rec->req.mem_bytes, rec->req.vcpus,
+	        rec->req.root ? 1 : 0, rec->req.verbose ? 1 : 0);
 	if (rec->error)
 		fprintf(f, "error=%s\n", rec->error);
 	if (fclose(f) != 0) {
@@ -164,7 +165,7 @@ static int set_field(struct xenvm_job_record *rec, const char *key, const char *
 }
 
 int xenvm_job_record_read(const char *state_dir, uint32_t jobid, struct xenvm_job_record *rec,
-			  struct xerr *err)
+                          struct xerr *err)
 {
 	char dir[4096], path[4200];
 	char *line = NULL;

@@ -28,7 +28,7 @@ struct xenvm_job_record {
 	uint32_t node_index; /* this node's place in the expanded list */
 	uint32_t node_count;
 	struct xenvm_request req;
-	char *error;         /* why the job's VM cannot run here, or NULL (malloc'ed) */
+	char *error; /* why the job's VM cannot run here, or NULL (malloc'ed) */
 };
 
 /* "<state_dir>/job/<jobid>" into buf; returns 0, or -1 with errno ENAMETOOLONG/EINVAL. */
@@ -36,13 +36,13 @@ int xenvm_job_dir(const char *state_dir, uint32_t jobid, char *buf, size_t len);
 
 /* Create the job's directory (0755, root) and write the record.  0, or -1 with err + errno. */
 int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record *rec,
-			   struct xerr *err);
+                           struct xerr *err);
 /*
  * Read a record.  0 and *rec filled (release with xenvm_job_record_clear), -1 with errno
  * ENOENT when the job has no state here, other errno with err filled on a damaged record.
  */
 int xenvm_job_record_read(const char *state_dir, uint32_t jobid, struct xenvm_job_record *rec,
-			  struct xerr *err);
+                          struct xerr *err);
 void xenvm_job_record_clear(struct xenvm_job_record *rec);
 
 /* Remove the job's directory and all in it; missing is success.  0, or -1 with errno. */

@@ -12,7 +12,7 @@
 #define XENVM_NODELIST_MAX 65536
 
 int xenvm_nodelist_expand(const char *what, const char *expr, struct xenvm_nodelist *out,
-			  struct xerr *err)
+                          struct xerr *err)
 {
 	hostlist_t hl = NULL;
 	char *host = NULL;
@@ -45,7 +45,7 @@ int xenvm_nodelist_expand(const char *what, const char *expr, struct xenvm_nodel
 	if (count <= 0 || count > XENVM_NODELIST_MAX) {
 		errno = EINVAL;
 		xerr_set(err, "%s: '%.200s' names %d nodes (1 to %d allowed)", what, expr, count,
-			 XENVM_NODELIST_MAX);
+		         XENVM_NODELIST_MAX);
 		goto out;
 	}
 	names = calloc((size_t)count, sizeof(*names));

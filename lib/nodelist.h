@@ -22,7 +22,7 @@ struct xenvm_nodelist {
  * `what` names the source of `expr` for the message.
  */
 int xenvm_nodelist_expand(const char *what, const char *expr, struct xenvm_nodelist *out,
-			  struct xerr *err);
+                          struct xerr *err);
 /* Index of `name` in the list, or -1. */
 long xenvm_nodelist_index(const struct xenvm_nodelist *nl, const char *name);
 void xenvm_nodelist_free(struct xenvm_nodelist *nl);

@@ -9,13 +9,13 @@
 #include "units.h"
 
 const struct xenvm_request_source xenvm_source_options = {
-	"--vm-image", "--vm-mem", "--vm-vcpus", "--vm-root", "--vm-verbose", "digest"};
-const struct xenvm_request_source xenvm_source_env = {
-	XENVM_REQ_IMAGE, XENVM_REQ_MEM,     XENVM_REQ_VCPUS,
-	XENVM_REQ_ROOT,  XENVM_REQ_VERBOSE, XENVM_REQ_DIGEST};
+    "--vm-image", "--vm-mem", "--vm-vcpus", "--vm-root", "--vm-verbose", "digest"};
+const struct xenvm_request_source xenvm_source_env = {XENVM_REQ_IMAGE,   XENVM_REQ_MEM,
+                                                      XENVM_REQ_VCPUS,   XENVM_REQ_ROOT,
+                                                      XENVM_REQ_VERBOSE, XENVM_REQ_DIGEST};
 const struct xenvm_request_source xenvm_source_spank = {
-	"SPANK_" XENVM_REQ_IMAGE, "SPANK_" XENVM_REQ_MEM,     "SPANK_" XENVM_REQ_VCPUS,
-	"SPANK_" XENVM_REQ_ROOT,  "SPANK_" XENVM_REQ_VERBOSE, "SPANK_" XENVM_REQ_DIGEST};
+    "SPANK_" XENVM_REQ_IMAGE, "SPANK_" XENVM_REQ_MEM,     "SPANK_" XENVM_REQ_VCPUS,
+    "SPANK_" XENVM_REQ_ROOT,  "SPANK_" XENVM_REQ_VERBOSE, "SPANK_" XENVM_REQ_DIGEST};
 
 static int image_char_ok(char c, int first)
 {
@@ -30,17 +30,18 @@ int xenvm_parse_image_name(const char *what, const char *s, char *out, struct xe
 
 	if (!s || !*s)
 		return xerr_set(err, "%s: an image name is required (e.g. %s=ttylinux-mpi)", what,
-				what);
+		                what);
 	len = strlen(s);
 	if (len > XENVM_IMAGE_NAME_MAX)
-		return xerr_set(err, "%s: image name is %zu characters long; at most %d are allowed",
-				what, len, XENVM_IMAGE_NAME_MAX);
+		return xerr_set(err,
+		                "%s: image name is %zu characters long; at most %d are allowed",
+		                what, len, XENVM_IMAGE_NAME_MAX);
 	for (size_t i = 0; i < len; i++) {
 		if (!image_char_ok(s[i], i == 0))
 			return xerr_set(err,
-					"%s: invalid image name '%.80s': use letters, digits and "
-					"'.', '_', '-' (not first)",
-					what, s);
+			                "%s: invalid image name '%.80s': use letters, digits and "
+			                "'.', '_', '-' (not first)",
+			                what, s);
 	}
 	memcpy(out, s, len + 1);
 	return 0;
@@ -52,7 +53,7 @@ int xenvm_parse_mem(const char *what, const char *s, uint64_t *out, struct xerr 
 
 	if (!s || xenvm_parse_size(s, &v) < 0)
 		return xerr_set(err, "%s: '%.80s' is not a memory size (use e.g. 512M or 2G)", what,
-				s ? s : "");
+		                s ? s : "");
 	if (v < (16ULL << 20))
 		return xerr_set(err, "%s: %.80s is too small; a VM needs at least 16M", what, s);
 	*out = v;
@@ -74,7 +75,7 @@ int xenvm_parse_vcpus(const char *what, const char *s, uint32_t *out, struct xer
 	return 0;
 bad:
 	return xerr_set(err, "%s: '%.80s' is not a vCPU count (a whole number from 1 to %d)", what,
-			s ? s : "", XENVM_VCPUS_MAX);
+	                s ? s : "", XENVM_VCPUS_MAX);
 }
 
 int xenvm_parse_flag(const char *what, const char *s, bool *out, struct xerr *err)
@@ -104,7 +105,7 @@ int xenvm_parse_digest(const char *what, const char *s, char *out, struct xerr *
 	return 0;
 bad:
 	return xerr_set(err, "%s: '%.80s' is not an image digest (sha256:<64 hex digits>)", what,
-			s ? s : "");
+	                s ? s : "");
 }
 
 static const char *lookup(xenvm_getenv_fn get, void *ctx, const char *prefix, const char *name)
@@ -116,7 +117,7 @@ static const char *lookup(xenvm_getenv_fn get, void *ctx, const char *prefix, co
 }
 
 int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_getenv_fn get,
-			   void *ctx, const struct xenvm_request_source *src, struct xerr *err)
+                           void *ctx, const struct xenvm_request_source *src, struct xerr *err)
 {
 	struct xenvm_request r;
 	const char *image, *mem, *vcpus, *root, *verbose, *digest;
@@ -139,7 +140,7 @@ int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_
 		memset(req, 0, sizeof(*req));
 		if (orphan)
 			return xerr_set(err, "%s needs %s: it sizes or configures the job's VM",
-					orphan, src->image);
+			                orphan, src->image);
 		return 0;
 	}
 	if (xenvm_parse_image_name(src->image, image, r.image, err) < 0)

@@ -63,7 +63,7 @@ typedef const char *(*xenvm_getenv_fn)(void *ctx, const char *name);
  * A --vm-* value without an image is an error.
  */
 int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_getenv_fn get,
-			   void *ctx, const struct xenvm_request_source *src, struct xerr *err);
+                           void *ctx, const struct xenvm_request_source *src, struct xerr *err);
 
 /* getenv(3) as an xenvm_getenv_fn. */
 const char *xenvm_getenv_process(void *ctx, const char *name);

@@ -29,8 +29,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenvm-prolog [-c xenvm.yaml] [-v]\n"
-		   "Run by slurmd as Prolog (see xenvm-prolog(8)); reads the job from its "
-		   "environment.\n");
+	           "Run by slurmd as Prolog (see xenvm-prolog(8)); reads the job from its "
+	           "environment.\n");
 }
 
 /* Record a fault of the job's own making, for task launch to report; the node stays up. */
@@ -119,14 +119,14 @@ int main(int argc, char **argv)
 
 	/* Everything below comes from the user's request: faults are the job's, not the node's. */
 	if (xenvm_request_from_env(&rec.req, "SPANK_", xenvm_getenv_process, NULL,
-				   &xenvm_source_spank, &err) < 0) {
+	                           &xenvm_source_spank, &err) < 0) {
 		rc = job_fault(cfg->state_dir, &rec, err.msg);
 		goto out;
 	}
 	if (!rec.req.digest[0]) {
 		rc = job_fault(cfg->state_dir, &rec,
-			       "the job's image digest was not pinned at submit: slurmctld must "
-			       "run JobSubmitPlugins=vmimage");
+		               "the job's image digest was not pinned at submit: slurmctld must "
+		               "run JobSubmitPlugins=vmimage");
 		goto out;
 	}
 	if (xenvm_job_record_write(cfg->state_dir, &rec, &err) < 0) {

@@ -32,8 +32,9 @@ int xspank_args_parse(int ac, char **av, struct xspank_args *out)
 			if (set_path("exec", a + 5, &out->exec) < 0)
 				return -1;
 		} else {
-			xerror("plugstack.conf: unknown argument '%s' (known: config=PATH, exec=PATH)",
-			       a);
+			xerror(
+			    "plugstack.conf: unknown argument '%s' (known: config=PATH, exec=PATH)",
+			    a);
 			return -1;
 		}
 	}

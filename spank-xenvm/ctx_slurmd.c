@@ -20,12 +20,13 @@ int xspank_slurmd_init(spank_t sp)
 		return -1;
 	}
 	if (xenvm_config_load(path, true, &cfg, &err) < 0) {
-		/* Not fatal for slurmd: non-VM jobs must keep running; VM jobs fail in the Prolog. */
+		/* Not fatal for slurmd: non-VM jobs must keep running; VM jobs fail in the Prolog.
+		 */
 		xerror("%s", err.msg);
 		return 0;
 	}
 	xverbose("configuration %s: driver %s, state in %s", path,
-		 cfg->driver == XENVM_DRIVER_XEN ? "xen" : "qemu", cfg->state_dir);
+	         cfg->driver == XENVM_DRIVER_XEN ? "xen" : "qemu", cfg->state_dir);
 	xenvm_config_free(cfg);
 	return 0;
 }

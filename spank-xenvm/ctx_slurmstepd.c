@@ -58,7 +58,7 @@ int xspank_slurmstepd_user_init(spank_t sp)
 	xenvm_config_free(cfg);
 	if (xspank.have_job && xspank.job.error)
 		set_pending("VM for job %u on %s: %s", (unsigned)jobid, xspank.job.node,
-			    xspank.job.error);
+		            xspank.job.error);
 	return 0;
 }
 

@@ -31,7 +31,7 @@ static int opt_image(int val, const char *arg, int remote)
 		return -1;
 	}
 	if (remember(&xspank.opts.have_image, "--vm-image",
-		     strcmp(name, xspank.opts.req.image) == 0) < 0)
+	             strcmp(name, xspank.opts.req.image) == 0) < 0)
 		return -1;
 	memcpy(xspank.opts.req.image, name, sizeof(name));
 	return 0;
@@ -82,16 +82,14 @@ static int opt_verbose(int val, const char *arg, int remote)
 }
 
 static struct spank_option options[] = {
-	{"vm-image", "NAME", "Run the job's tasks inside VMs booted from image NAME (one VM per node).",
-	 1, 0, opt_image},
-	{"vm-mem", "SIZE", "Memory of each VM, e.g. 2G (default: the image's default).", 1, 0,
-	 opt_mem},
-	{"vm-vcpus", "N", "vCPUs of each VM (default: the job's CPUs on the node).", 1, 0,
-	 opt_vcpus},
-	{"vm-root", NULL, "Ask for root inside the VM (granted only where the image allows it).", 0,
-	 0, opt_root},
-	{"vm-verbose", NULL, "Report what happened on each node: cache, boot and readiness times.",
-	 0, 0, opt_verbose},
+    {"vm-image", "NAME", "Run the job's tasks inside VMs booted from image NAME (one VM per node).",
+     1, 0, opt_image},
+    {"vm-mem", "SIZE", "Memory of each VM, e.g. 2G (default: the image's default).", 1, 0, opt_mem},
+    {"vm-vcpus", "N", "vCPUs of each VM (default: the job's CPUs on the node).", 1, 0, opt_vcpus},
+    {"vm-root", NULL, "Ask for root inside the VM (granted only where the image allows it).", 0, 0,
+     opt_root},
+    {"vm-verbose", NULL, "Report what happened on each node: cache, boot and readiness times.", 0,
+     0, opt_verbose},
 };
 
 int xspank_options_register(spank_t sp)
@@ -160,9 +158,9 @@ int xspank_request_submit(spank_t sp, bool inside_allocation)
 		return -1;
 	if (!*r.image) {
 		const char *orphan = o->have_mem     ? "--vm-mem"
-				     : o->have_vcpus ? "--vm-vcpus"
-				     : o->have_root  ? "--vm-root"
-						     : NULL;
+		                     : o->have_vcpus ? "--vm-vcpus"
+		                     : o->have_root  ? "--vm-root"
+		                                     : NULL;
 		if (orphan) {
 			xerror("%s needs --vm-image=NAME (or XENVM_IMAGE in the environment)",
 			       orphan);

@@ -95,8 +95,10 @@ static void record_roundtrip(void **state)
 	xenvm_job_record_clear(&r);
 
 	/* no temporary files are left beside the record */
-	snprintf(path, sizeof(path), "ls -A %s/job/42 | grep -v '^job.state$' | wc -l | "
-				     "grep -qx 0", dir);
+	snprintf(path, sizeof(path),
+	         "ls -A %s/job/42 | grep -v '^job.state$' | wc -l | "
+	         "grep -qx 0",
+	         dir);
 	assert_int_equal(system(path), 0);
 
 	/* removal is idempotent */
@@ -273,12 +275,12 @@ static void config_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(record_roundtrip, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(record_rejects_bad_input, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(atomic_write_and_tree, setup_dir, teardown_dir),
-		cmocka_unit_test(nodelists),
-		cmocka_unit_test(script_env),
-		cmocka_unit_test_setup_teardown(config_paths, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(record_roundtrip, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(record_rejects_bad_input, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(atomic_write_and_tree, setup_dir, teardown_dir),
+	    cmocka_unit_test(nodelists),
+	    cmocka_unit_test(script_env),
+	    cmocka_unit_test_setup_teardown(config_paths, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests_name("jobstate", tests, NULL, NULL);
 }

@@ -24,17 +24,17 @@ static void image_names(void **state)
 
 	assert_int_equal(xenvm_parse_image_name("--vm-image", "", out, &err), -1);
 	assert_string_equal(err.msg,
-			    "--vm-image: an image name is required (e.g. --vm-image=ttylinux-mpi)");
+	                    "--vm-image: an image name is required (e.g. --vm-image=ttylinux-mpi)");
 	assert_int_equal(xenvm_parse_image_name("--vm-image", "-x", out, &err), -1);
 	assert_string_equal(err.msg, "--vm-image: invalid image name '-x': use letters, digits and "
-				     "'.', '_', '-' (not first)");
+	                             "'.', '_', '-' (not first)");
 	assert_int_equal(xenvm_parse_image_name("XENVM_IMAGE", "a/../b", out, &err), -1);
 	assert_non_null(strstr(err.msg, "XENVM_IMAGE: invalid image name 'a/../b'"));
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	assert_int_equal(xenvm_parse_image_name("--vm-image", longname, out, &err), -1);
 	assert_string_equal(err.msg,
-			    "--vm-image: image name is 79 characters long; at most 64 are allowed");
+	                    "--vm-image: image name is 79 characters long; at most 64 are allowed");
 	assert_string_equal(out, "a.b_c-1"); /* untouched on failure */
 }
 
@@ -58,7 +58,8 @@ static void mem_vcpus_flags(void **state)
 	const char *bad[] = {"0", "-1", "+2", "4x", "", "513", "99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(xenvm_parse_vcpus("--vm-vcpus", bad[i], &n, &err), -1);
-		assert_non_null(strstr(err.msg, "is not a vCPU count (a whole number from 1 to 512)"));
+		assert_non_null(
+		    strstr(err.msg, "is not a vCPU count (a whole number from 1 to 512)"));
 	}
 	assert_int_equal(n, 4);
 
@@ -78,7 +79,8 @@ static void digests(void **state)
 	assert_int_equal(xenvm_parse_digest("d", DIGEST, out, &err), 0);
 	assert_string_equal(out, DIGEST);
 	assert_int_equal(xenvm_parse_digest("d", "sha256:ABC", out, &err), -1);
-	assert_string_equal(err.msg, "d: 'sha256:ABC' is not an image digest (sha256:<64 hex digits>)");
+	assert_string_equal(err.msg,
+	                    "d: 'sha256:ABC' is not an image digest (sha256:<64 hex digits>)");
 	/* uppercase hex is not canonical and must not pin a different-looking digest */
 	char upper[] = DIGEST;
 	upper[10] = 'A';
@@ -88,15 +90,14 @@ static void digests(void **state)
 
 static void from_env_array(void **state)
 {
-	char *v[] = {"XENVM_IMAGE=old", "XENVM_IMAGE=ttylinux-mpi", "XENVM_MEM=1G",
-		     "XENVM_VCPUS=2", "XENVM_ROOT=1", "XENVM_DIGEST=" DIGEST, "OTHER=x"};
+	char *v[] = {"XENVM_IMAGE=old", "XENVM_IMAGE=ttylinux-mpi", "XENVM_MEM=1G", "XENVM_VCPUS=2",
+	             "XENVM_ROOT=1",    "XENVM_DIGEST=" DIGEST,     "OTHER=x"};
 	struct xenvm_envv e = {v, 7};
 	struct xenvm_request r;
 	struct xerr err;
 
-	assert_int_equal(xenvm_request_from_env(&r, "", xenvm_getenv_array, &e, &xenvm_source_env,
-						&err),
-			 1);
+	assert_int_equal(
+	    xenvm_request_from_env(&r, "", xenvm_getenv_array, &e, &xenvm_source_env, &err), 1);
 	assert_string_equal(r.image, "ttylinux-mpi"); /* last assignment wins */
 	assert_int_equal(r.mem_bytes, 1ULL << 30);
 	assert_int_equal(r.vcpus, 2);
@@ -106,24 +107,21 @@ static void from_env_array(void **state)
 
 	char *none[] = {"XENVM_IMAGEX=a", "PATH=/bin"};
 	struct xenvm_envv e2 = {none, 2};
-	assert_int_equal(xenvm_request_from_env(&r, "", xenvm_getenv_array, &e2, &xenvm_source_env,
-						&err),
-			 0);
+	assert_int_equal(
+	    xenvm_request_from_env(&r, "", xenvm_getenv_array, &e2, &xenvm_source_env, &err), 0);
 	assert_string_equal(r.image, "");
 
 	char *orphan[] = {"XENVM_MEM=1G"};
 	struct xenvm_envv e3 = {orphan, 1};
-	assert_int_equal(xenvm_request_from_env(&r, "", xenvm_getenv_array, &e3, &xenvm_source_env,
-						&err),
-			 -1);
+	assert_int_equal(
+	    xenvm_request_from_env(&r, "", xenvm_getenv_array, &e3, &xenvm_source_env, &err), -1);
 	assert_string_equal(err.msg, "XENVM_MEM needs XENVM_IMAGE: it sizes or configures the "
-				     "job's VM");
+	                             "job's VM");
 
 	char *badmem[] = {"XENVM_IMAGE=x", "XENVM_MEM=2Q"};
 	struct xenvm_envv e4 = {badmem, 2};
-	assert_int_equal(xenvm_request_from_env(&r, "", xenvm_getenv_array, &e4, &xenvm_source_env,
-						&err),
-			 -1);
+	assert_int_equal(
+	    xenvm_request_from_env(&r, "", xenvm_getenv_array, &e4, &xenvm_source_env, &err), -1);
 	assert_string_equal(err.msg, "XENVM_MEM: '2Q' is not a memory size (use e.g. 512M or 2G)");
 }
 
@@ -136,32 +134,32 @@ static void from_process_env_with_prefix(void **state)
 	setenv("SPANK_XENVM_VERBOSE", "1", 1);
 	setenv("SPANK_XENVM_DIGEST", "sha256:nothex", 1);
 	assert_int_equal(xenvm_request_from_env(&r, "SPANK_", xenvm_getenv_process, NULL,
-						&xenvm_source_spank, &err),
-			 -1);
+	                                        &xenvm_source_spank, &err),
+	                 -1);
 	assert_string_equal(err.msg, "SPANK_XENVM_DIGEST: 'sha256:nothex' is not an image digest "
-				     "(sha256:<64 hex digits>)");
+	                             "(sha256:<64 hex digits>)");
 	unsetenv("SPANK_XENVM_DIGEST");
 	assert_int_equal(xenvm_request_from_env(&r, "SPANK_", xenvm_getenv_process, NULL,
-						&xenvm_source_spank, &err),
-			 1);
+	                                        &xenvm_source_spank, &err),
+	                 1);
 	assert_string_equal(r.image, "img");
 	assert_true(r.verbose);
 	assert_string_equal(r.digest, "");
 	unsetenv("SPANK_XENVM_IMAGE");
 	unsetenv("SPANK_XENVM_VERBOSE");
-	assert_int_equal(xenvm_request_from_env(NULL, "", xenvm_getenv_process, NULL,
-						&xenvm_source_env, &err),
-			 -1);
+	assert_int_equal(
+	    xenvm_request_from_env(NULL, "", xenvm_getenv_process, NULL, &xenvm_source_env, &err),
+	    -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(image_names),
-		cmocka_unit_test(mem_vcpus_flags),
-		cmocka_unit_test(digests),
-		cmocka_unit_test(from_env_array),
-		cmocka_unit_test(from_process_env_with_prefix),
+	    cmocka_unit_test(image_names),
+	    cmocka_unit_test(mem_vcpus_flags),
+	    cmocka_unit_test(digests),
+	    cmocka_unit_test(from_env_array),
+	    cmocka_unit_test(from_process_env_with_prefix),
 	};
 	return cmocka_run_group_tests_name("request", tests, NULL, NULL);
 }
