@@ -49,7 +49,7 @@ int ic_auth_connect(struct ic_conn *c, const struct ic_auth *a, struct xerr *err
 	if (!ctx)
 		return -1;
 	snprintf(payload, sizeof(payload), "imagecast %d %s", IC_PROTO_VERSION,
-		 a->node ? a->node : "?");
+	         a->node ? a->node : "?");
 	me = munge_encode(&cred, ctx, payload, (int)strlen(payload));
 	if (me != EMUNGE_SUCCESS) {
 		errno = EACCES;
@@ -91,9 +91,10 @@ int ic_auth_accept(struct ic_conn *c, const struct ic_auth *a, uid_t *uid, struc
 	if (ic_recv(c, &type, &cred, NULL, IC_HELLO_MAX, err) < 0)
 		return -1;
 	if (type != IC_HELLO) {
-		ic_send_error(c, "authentication required: the first frame must be HELLO with a "
-				 "munge credential, not %s",
-			      ic_frame_name(type));
+		ic_send_error(c,
+		              "authentication required: the first frame must be HELLO with a "
+		              "munge credential, not %s",
+		              ic_frame_name(type));
 		errno = EPROTO;
 		xerr_set(err, "%s: unauthenticated %s refused", c->peer, ic_frame_name(type));
 		goto out;
@@ -104,7 +105,7 @@ int ic_auth_accept(struct ic_conn *c, const struct ic_auth *a, uid_t *uid, struc
 	me = munge_decode(cred, ctx, &data, &dlen, &u, &g);
 	if (me != EMUNGE_SUCCESS) {
 		ic_send_error(c, "munge credential refused by %s: %s", a->node ? a->node : "peer",
-			      munge_ctx_strerror(ctx));
+		              munge_ctx_strerror(ctx));
 		errno = EACCES;
 		xerr_set(err, "%s: munge credential refused: %s", c->peer, munge_ctx_strerror(ctx));
 		goto out;
@@ -121,9 +122,10 @@ int ic_auth_accept(struct ic_conn *c, const struct ic_auth *a, uid_t *uid, struc
 		for (i = 0; i < a->n_allowed && a->allowed[i] != u; i++)
 			;
 		if (i == a->n_allowed) {
-			ic_send_error(c, "uid %u may not talk to imagecastd on %s (root or "
-					 "imagecast.allowed_users only)",
-				      (unsigned)u, a->node ? a->node : "?");
+			ic_send_error(c,
+			              "uid %u may not talk to imagecastd on %s (root or "
+			              "imagecast.allowed_users only)",
+			              (unsigned)u, a->node ? a->node : "?");
 			errno = EACCES;
 			xerr_set(err, "%s: uid %u refused", c->peer, (unsigned)u);
 			goto out;
@@ -171,7 +173,8 @@ int ic_auth_uids(char *const *names, size_t n, uid_t **out, struct xerr *err)
 		if (errno || end == names[i] || *end) {
 			free(v);
 			errno = ENOENT;
-			return xerr_set(err, "imagecast.allowed_users: unknown user '%s'", names[i]);
+			return xerr_set(err, "imagecast.allowed_users: unknown user '%s'",
+			                names[i]);
 		}
 		v[i] = (uid_t)u;
 	}

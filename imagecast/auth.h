@@ -4,9 +4,9 @@
  * The connecting side sends HELLO whose payload is a munge credential (encoded by its munged)
  * carrying "imagecast <version> <node>"; the accepting side decodes it with its own munged, so both
  * must share the munge key, and accepts only uid 0 or a configured user (SlurmUser).  munged's own
- * replay cache rejects a credential seen twice, and its TTL bounds how long one is good.  The answer
- * is WELCOME (payload: the accepting node's name) or ERROR with the reason.  Nothing else is read
- * from a connection before it is authenticated.
+ * replay cache rejects a credential seen twice, and its TTL bounds how long one is good.  The
+ * answer is WELCOME (payload: the accepting node's name) or ERROR with the reason.  Nothing else is
+ * read from a connection before it is authenticated.
  */
 #ifndef IC_AUTH_H
 #define IC_AUTH_H

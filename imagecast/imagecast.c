@@ -41,16 +41,17 @@ struct cli {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: imagecast [-f xenvm.yaml] [-S socket] COMMAND ...\n"
-		"  fetch IMAGE --nodes HOSTLIST [--digest D] [--file ROLE=PATH:SHA256:SIZE]...\n"
-		"        [--catalog FILE] [--store DIR] [--shape SHAPE] [--chunk-size SIZE]\n"
-		"        [--pin HOLDER] [-q]\n"
-		"  status | list\n"
-		"  evict DIGEST | verify DIGEST | pin DIGEST HOLDER | unpin DIGEST HOLDER\n"
-		"  broadcast FILE... --to HOSTLIST [--name NAME] [--shape SHAPE] [--chunk-size SIZE]\n"
-		"  ping HOST                   check munge authentication with HOST's imagecastd\n"
-		"Shapes: pipelined-binomial (default), pipelined-chain, binomial (whole file).\n");
+	fprintf(
+	    f,
+	    "Usage: imagecast [-f xenvm.yaml] [-S socket] COMMAND ...\n"
+	    "  fetch IMAGE --nodes HOSTLIST [--digest D] [--file ROLE=PATH:SHA256:SIZE]...\n"
+	    "        [--catalog FILE] [--store DIR] [--shape SHAPE] [--chunk-size SIZE]\n"
+	    "        [--pin HOLDER] [-q]\n"
+	    "  status | list\n"
+	    "  evict DIGEST | verify DIGEST | pin DIGEST HOLDER | unpin DIGEST HOLDER\n"
+	    "  broadcast FILE... --to HOSTLIST [--name NAME] [--shape SHAPE] [--chunk-size SIZE]\n"
+	    "  ping HOST                   check munge authentication with HOST's imagecastd\n"
+	    "Shapes: pipelined-binomial (default), pipelined-chain, binomial (whole file).\n");
 }
 
 /* Receive PROGRESS frames until DONE.  Returns 0 and *done (free()), or -1 with err. */
@@ -149,11 +150,16 @@ static int add_catalog_file(struct ic_spec *s, const char *role, const struct xe
 static int cmd_fetch(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"nodes", required_argument, NULL, 'N'},   {"digest", required_argument, NULL, 'd'},
-		{"file", required_argument, NULL, 'F'},	   {"catalog", required_argument, NULL, 'c'},
-		{"store", required_argument, NULL, 's'},   {"shape", required_argument, NULL, 'x'},
-		{"chunk-size", required_argument, NULL, 'k'}, {"pin", required_argument, NULL, 'P'},
-		{"quiet", no_argument, NULL, 'q'},	   {NULL, 0, NULL, 0},
+	    {"nodes", required_argument, NULL, 'N'},
+	    {"digest", required_argument, NULL, 'd'},
+	    {"file", required_argument, NULL, 'F'},
+	    {"catalog", required_argument, NULL, 'c'},
+	    {"store", required_argument, NULL, 's'},
+	    {"shape", required_argument, NULL, 'x'},
+	    {"chunk-size", required_argument, NULL, 'k'},
+	    {"pin", required_argument, NULL, 'P'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ic_spec spec;
 	struct xenvm_catalog *cat = NULL;
@@ -199,7 +205,7 @@ static int cmd_fetch(struct cli *cli, int argc, char **argv)
 		case 'k':
 			if (ic_parse_size(optarg, &spec.chunk_bytes) < 0) {
 				fprintf(stderr, "imagecast: --chunk-size: '%s' is not a size\n",
-					optarg);
+				        optarg);
 				goto out;
 			}
 			break;
@@ -263,7 +269,8 @@ static int cmd_fetch(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "imagecast: out of memory\n");
 		goto out;
 	} else {
-		/* Check here what the daemon will check, for an error message without a round trip. */
+		/* Check here what the daemon will check, for an error message without a round trip.
+		 */
 		struct ic_spec check;
 
 		if (ic_spec_parse(req, &check, &err) < 0) {
@@ -290,8 +297,8 @@ static int cmd_fetch(struct cli *cli, int argc, char **argv)
 		char net[32];
 
 		fprintf(stderr, "imagecast: %s ready in %ss (%s bytes over the network)\n",
-			spec.name, reply_get(done, "seconds", net, sizeof(net)),
-			reply_get(done, "bytes_net", buf, sizeof(buf)));
+		        spec.name, reply_get(done, "seconds", net, sizeof(net)),
+		        reply_get(done, "bytes_net", buf, sizeof(buf)));
 	}
 	rc = 0;
 out:
@@ -348,20 +355,20 @@ static int cmd_table(struct cli *cli, bool status)
 		int pins;
 		double secs;
 
-		if (sscanf(l, "image %79s %79s %" SCNu64 " %lld %d %15s", name, digest, &bytes, &last,
-			   &pins, state) == 6) {
+		if (sscanf(l, "image %79s %79s %" SCNu64 " %lld %d %15s", name, digest, &bytes,
+		           &last, &pins, state) == 6) {
 			time_t t = (time_t)last;
 
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
 			printf("%-20s %-20.19s %10s %-19s %4d %s\n", name, digest,
 			       ic_fmt_bytes((double)bytes, sz, sizeof(sz)), when, pins, state);
 		} else if (sscanf(l, "transfer %79s %79s %" SCNu64 " %" SCNu64 " %lf %15s %127s",
-				  name, digest, &have, &bytes, &secs, state, src) == 7) {
+		                  name, digest, &have, &bytes, &secs, state, src) == 7) {
 			printf("transfer %s %.19s: %s of %s, %.1fs, %s, from %s\n", name, digest,
 			       ic_fmt_bytes((double)have, h, sizeof(h)),
 			       ic_fmt_bytes((double)bytes, sz, sizeof(sz)), secs, state, src);
 		} else if (sscanf(l, "node %79s cache %127s used %lld max %" SCNu64, name, src,
-				  &used, &bytes) == 4) {
+		                  &used, &bytes) == 4) {
 			printf("node %s, cache %s: %s used of %s\n", name, src,
 			       ic_fmt_bytes((double)used, h, sizeof(h)),
 			       bytes ? ic_fmt_bytes((double)bytes, sz, sizeof(sz)) : "unbounded");
@@ -429,9 +436,11 @@ out:
 static int cmd_broadcast(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"to", required_argument, NULL, 't'},	  {"name", required_argument, NULL, 'n'},
-		{"shape", required_argument, NULL, 'x'}, {"chunk-size", required_argument, NULL, 'k'},
-		{NULL, 0, NULL, 0},
+	    {"to", required_argument, NULL, 't'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"shape", required_argument, NULL, 'x'},
+	    {"chunk-size", required_argument, NULL, 'k'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ic_spec spec;
 	struct bcast_job *jobs = NULL;
@@ -475,7 +484,7 @@ static int cmd_broadcast(struct cli *cli, int argc, char **argv)
 	}
 	if (!to || optind >= argc || argc - optind > IC_MAX_FILES) {
 		fprintf(stderr, "imagecast: broadcast needs 1..%d FILEs and --to HOSTLIST\n",
-			IC_MAX_FILES);
+		        IC_MAX_FILES);
 		goto out;
 	}
 	/* The files are the store (absolute paths): the first node of the list must read them. */
@@ -489,7 +498,8 @@ static int cmd_broadcast(struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "imagecast: %s: %s\n", argv[i], strerror(errno));
 			goto out;
 		}
-		if (fstat(fd, &st) < 0 || ic_sha256_fd_range(fd, 0, (uint64_t)st.st_size, f->sha) < 0) {
+		if (fstat(fd, &st) < 0 ||
+		    ic_sha256_fd_range(fd, 0, (uint64_t)st.st_size, f->sha) < 0) {
 			fprintf(stderr, "imagecast: %s: %s\n", argv[i], strerror(errno));
 			close(fd);
 			goto out;
@@ -558,10 +568,12 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'f'}, {"socket", required_argument, NULL, 'S'},
-		{"munge-socket", required_argument, NULL, 'm'},
-		{"port", required_argument, NULL, 'p'},	  {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'f'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"munge-socket", required_argument, NULL, 'm'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct cli cli = {0};
 	struct xerr err;

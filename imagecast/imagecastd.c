@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <munge.h>
@@ -75,22 +76,22 @@ static int spawn(struct icd *d, struct ic_conn *c, bool local)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: imagecastd [OPTION]...\n"
-		"Per-node image cache and broadcast server for slurm-xenvm (see imagecastd(8)).\n\n"
-		"  -f, --config FILE        xenvm.yaml (default " XENVM_CONFIG_DEFAULT_PATH ")\n"
-		"  -n, --node NAME          this node's name in node lists (default: hostname)\n"
-		"  -C, --cache-dir DIR      override cache.dir\n"
-		"  -M, --cache-max SIZE     override cache.max_size\n"
-		"  -s, --store DIR          override imagecast.store\n"
-		"  -p, --port PORT          override imagecast.port\n"
-		"  -S, --socket PATH        override imagecast.socket\n"
-		"  -m, --munge-socket PATH  override munge.socket\n"
-		"  -u, --allow-user USER    accept peers running as USER too (repeatable)\n"
-		"      --stall-timeout SEC  give up on a silent peer after SEC (default 10)\n"
-		"      --fetch-timeout SEC  override timeouts.fetch\n"
-		"      --syslog             log to syslog as well as stderr\n"
-		"  -v, --verbose            more messages (repeat for debug)\n"
-		"  -h, --help\n");
+	        "Usage: imagecastd [OPTION]...\n"
+	        "Per-node image cache and broadcast server for slurm-xenvm (see imagecastd(8)).\n\n"
+	        "  -f, --config FILE        xenvm.yaml (default " XENVM_CONFIG_DEFAULT_PATH ")\n"
+	        "  -n, --node NAME          this node's name in node lists (default: hostname)\n"
+	        "  -C, --cache-dir DIR      override cache.dir\n"
+	        "  -M, --cache-max SIZE     override cache.max_size\n"
+	        "  -s, --store DIR          override imagecast.store\n"
+	        "  -p, --port PORT          override imagecast.port\n"
+	        "  -S, --socket PATH        override imagecast.socket\n"
+	        "  -m, --munge-socket PATH  override munge.socket\n"
+	        "  -u, --allow-user USER    accept peers running as USER too (repeatable)\n"
+	        "      --stall-timeout SEC  give up on a silent peer after SEC (default 10)\n"
+	        "      --fetch-timeout SEC  override timeouts.fetch\n"
+	        "      --syslog             log to syslog as well as stderr\n"
+	        "  -v, --verbose            more messages (repeat for debug)\n"
+	        "  -h, --help\n");
 }
 
 /* Replace *dst by a copy of src.  Returns 0 or -1 (ENOMEM). */
@@ -108,21 +109,21 @@ static int set_str(char **dst, const char *src)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'f'},
-		{"node", required_argument, NULL, 'n'},
-		{"cache-dir", required_argument, NULL, 'C'},
-		{"cache-max", required_argument, NULL, 'M'},
-		{"store", required_argument, NULL, 's'},
-		{"port", required_argument, NULL, 'p'},
-		{"socket", required_argument, NULL, 'S'},
-		{"munge-socket", required_argument, NULL, 'm'},
-		{"allow-user", required_argument, NULL, 'u'},
-		{"stall-timeout", required_argument, NULL, 'T'},
-		{"fetch-timeout", required_argument, NULL, 'F'},
-		{"syslog", no_argument, NULL, 'L'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'f'},
+	    {"node", required_argument, NULL, 'n'},
+	    {"cache-dir", required_argument, NULL, 'C'},
+	    {"cache-max", required_argument, NULL, 'M'},
+	    {"store", required_argument, NULL, 's'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"munge-socket", required_argument, NULL, 'm'},
+	    {"allow-user", required_argument, NULL, 'u'},
+	    {"stall-timeout", required_argument, NULL, 'T'},
+	    {"fetch-timeout", required_argument, NULL, 'F'},
+	    {"syslog", no_argument, NULL, 'L'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct xenvm_config *cfg = NULL;
 	struct icd d;
@@ -139,6 +140,15 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	pthread_mutex_init(&d.lock, NULL);
+	pthread_mutex_init(&d.wf_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&d.wf_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	d.stall_ms = 10000;
 	d.connect_ms = 3000;
 	xlog_init("imagecastd", XLOG_INFO);
@@ -299,13 +309,13 @@ int main(int argc, char **argv)
 		char *cred = NULL;
 		munge_err_t me = EMUNGE_NO_MEMORY;
 
-		if (ctx && (!d.auth.munge_socket ||
-			    munge_ctx_set(ctx, MUNGE_OPT_SOCKET, d.auth.munge_socket) ==
-				    EMUNGE_SUCCESS))
+		if (ctx &&
+		    (!d.auth.munge_socket ||
+		     munge_ctx_set(ctx, MUNGE_OPT_SOCKET, d.auth.munge_socket) == EMUNGE_SUCCESS))
 			me = munge_encode(&cred, ctx, NULL, 0);
 		if (me != EMUNGE_SUCCESS)
-			xerror("munge (%s): %s", d.auth.munge_socket ? d.auth.munge_socket
-								      : "default socket",
+			xerror("munge (%s): %s",
+			       d.auth.munge_socket ? d.auth.munge_socket : "default socket",
 			       ctx ? munge_ctx_strerror(ctx) : munge_strerror(me));
 		free(cred);
 		if (ctx)
@@ -339,8 +349,8 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		struct pollfd p[3] = {{.fd = lfd, .events = POLLIN},
-				      {.fd = ufd, .events = POLLIN},
-				      {.fd = sfd, .events = POLLIN}};
+		                      {.fd = ufd, .events = POLLIN},
+		                      {.fd = sfd, .events = POLLIN}};
 		struct ic_conn *c;
 
 		if (poll(p, 3, -1) < 0) {

@@ -17,7 +17,8 @@ int ic_valid_name(const char *s)
 {
 	size_t n;
 
-	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+	if (!s ||
+	    !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
 		goto bad;
 	for (n = 0; s[n]; n++) {
 		char c = s[n];
@@ -99,7 +100,7 @@ int ic_digest_of(const struct ic_file *files, size_t n, char out[IC_DIGEST_LEN +
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		int len = snprintf(line, sizeof(line), "%s %s %" PRIu64 "\n", files[i].role,
-				   ic_sha_to_hex(files[i].sha, hex), files[i].size);
+		                   ic_sha_to_hex(files[i].sha, hex), files[i].size);
 
 		if (ic_sha_update(c, line, (size_t)len) < 0) {
 			ic_sha_free(c);
@@ -135,8 +136,8 @@ static int layout(struct ic_manifest *m)
 }
 
 int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
-		    const struct ic_file *files, size_t nfiles, struct ic_manifest **out,
-		    struct xerr *err)
+                    const struct ic_file *files, size_t nfiles, struct ic_manifest **out,
+                    struct xerr *err)
 {
 	struct ic_manifest *m = NULL;
 	char computed[IC_DIGEST_LEN + 1];
@@ -150,26 +151,27 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
 	if (ic_valid_name(name) < 0)
 		return xerr_set(err, "invalid image name '%s'", name ? name : "(null)");
 	if (ic_valid_digest(digest) < 0)
-		return xerr_set(err, "image %s: invalid digest '%s'", name, digest ? digest : "(null)");
+		return xerr_set(err, "image %s: invalid digest '%s'", name,
+		                digest ? digest : "(null)");
 	if (chunk_bytes < IC_CHUNK_MIN || chunk_bytes > IC_CHUNK_MAX) {
 		errno = EINVAL;
 		return xerr_set(err, "chunk size %" PRIu64 " outside %u..%u", chunk_bytes,
-				IC_CHUNK_MIN, IC_CHUNK_MAX);
+		                IC_CHUNK_MIN, IC_CHUNK_MAX);
 	}
 	if (nfiles == 0 || nfiles > IC_MAX_FILES) {
 		errno = EINVAL;
 		return xerr_set(err, "image %s: %zu files (1..%d allowed)", name, nfiles,
-				IC_MAX_FILES);
+		                IC_MAX_FILES);
 	}
 	for (size_t i = 0; i < nfiles; i++) {
 		if (ic_valid_role(files[i].role) < 0 || ic_valid_path(files[i].path) < 0)
 			return xerr_set(err, "image %s: invalid file '%s' '%s'", name,
-					files[i].role, files[i].path ? files[i].path : "(null)");
+			                files[i].role, files[i].path ? files[i].path : "(null)");
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(files[i].role, files[j].role) == 0) {
 				errno = EINVAL;
 				return xerr_set(err, "image %s: file role '%s' twice", name,
-						files[i].role);
+				                files[i].role);
 			}
 	}
 	if (ic_digest_of(files, nfiles, computed) < 0)
@@ -177,7 +179,7 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
 	if (strcmp(computed, digest) != 0) {
 		errno = EINVAL;
 		return xerr_set(err, "image %s: files give digest %s, not the requested %s", name,
-				computed, digest);
+		                computed, digest);
 	}
 
 	m = calloc(1, sizeof(*m));
@@ -231,20 +233,22 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 
 		if (f->path[0] == '/')
 			snprintf(path, sizeof(path), "%s", f->path);
-		else if (snprintf(path, sizeof(path), "%s/%s", store, f->path) >= (int)sizeof(path)) {
+		else if (snprintf(path, sizeof(path), "%s/%s", store, f->path) >=
+		         (int)sizeof(path)) {
 			errno = ENAMETOOLONG;
 			xerr_set(err, "image %s: path too long", m->name);
 			goto out;
 		}
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0) {
-			xerr_set(err, "image %s: %s %s: %s", m->name, f->role, path, strerror(errno));
+			xerr_set(err, "image %s: %s %s: %s", m->name, f->role, path,
+			         strerror(errno));
 			goto out;
 		}
 		if ((uint64_t)st.st_size != f->size) {
 			errno = EBADMSG;
 			xerr_set(err, "image %s: %s %s is %lld bytes, the catalog says %" PRIu64,
-				 m->name, f->role, path, (long long)st.st_size, f->size);
+			         m->name, f->role, path, (long long)st.st_size, f->size);
 			goto out;
 		}
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -261,7 +265,7 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 		for (uint32_t c = 0; c < f->nchunks; c++) {
 			uint64_t off = (uint64_t)c * m->chunk_bytes;
 			size_t len = (size_t)(f->size - off < m->chunk_bytes ? f->size - off
-									      : m->chunk_bytes);
+			                                                     : m->chunk_bytes);
 			size_t got = 0;
 
 			while (got < len) {
@@ -273,7 +277,7 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 					if (n == 0)
 						errno = EIO;
 					xerr_set(err, "image %s: reading %s: %s", m->name, path,
-						 strerror(errno));
+					         strerror(errno));
 					ic_sha_free(whole);
 					free(buf);
 					goto out;
@@ -283,7 +287,7 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 			if (ic_sha256(buf, len, m->chunks[f->first_chunk + c]) < 0 ||
 			    ic_sha_update(whole, buf, len) < 0) {
 				xerr_set(err, "image %s: hashing %s: %s", m->name, path,
-					 strerror(errno));
+				         strerror(errno));
 				ic_sha_free(whole);
 				free(buf);
 				goto out;
@@ -296,8 +300,9 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 		}
 		if (memcmp(sha, f->sha, IC_SHA_LEN) != 0) {
 			errno = EBADMSG;
-			xerr_set(err, "image %s: %s %s has sha256 %s, not the catalog's (digest %s)",
-				 m->name, f->role, path, ic_sha_to_hex(sha, hex), m->digest);
+			xerr_set(err,
+			         "image %s: %s %s has sha256 %s, not the catalog's (digest %s)",
+			         m->name, f->role, path, ic_sha_to_hex(sha, hex), m->digest);
 			goto out;
 		}
 		close(fd);
@@ -311,7 +316,7 @@ out:
 }
 
 int ic_manifest_chunk(const struct ic_manifest *m, uint32_t idx, size_t *file, uint64_t *off,
-		      uint32_t *len)
+                      uint32_t *len)
 {
 	if (!m || idx >= m->nchunks) {
 		errno = ERANGE;
@@ -329,7 +334,7 @@ int ic_manifest_chunk(const struct ic_manifest *m, uint32_t idx, size_t *file, u
 				*off = o;
 			if (len)
 				*len = (uint32_t)(f->size - o < m->chunk_bytes ? f->size - o
-									    : m->chunk_bytes);
+				                                               : m->chunk_bytes);
 			return 0;
 		}
 	}
@@ -352,10 +357,10 @@ long ic_manifest_format(const struct ic_manifest *m, char **out)
 	if (!f)
 		return -1;
 	fprintf(f, "imagecast-manifest 1\nname %s\ndigest %s\nchunk_bytes %" PRIu64 "\n", m->name,
-		m->digest, m->chunk_bytes);
+	        m->digest, m->chunk_bytes);
 	for (size_t i = 0; i < m->nfiles; i++)
 		fprintf(f, "file %s %" PRIu64 " %s %s\n", m->files[i].role, m->files[i].size,
-			ic_sha_to_hex(m->files[i].sha, hex), m->files[i].path);
+		        ic_sha_to_hex(m->files[i].sha, hex), m->files[i].path);
 	for (uint32_t c = 0; c < m->nchunks; c++)
 		fprintf(f, "chunk %s\n", ic_sha_to_hex(m->chunks[c], hex));
 	if (fclose(f) != 0) {
@@ -397,7 +402,8 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 		lineno++;
 		if (!have_magic) {
 			if (strcmp(line, "imagecast-manifest 1") != 0) {
-				xerr_set(err, "manifest line 1: not an imagecast manifest version 1");
+				xerr_set(err,
+				         "manifest line 1: not an imagecast manifest version 1");
 				goto bad;
 			}
 			have_magic = 1;
@@ -406,7 +412,8 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 		} else if (sscanf(line, "chunk_bytes %" SCNu64, &chunk_bytes) == 1 && !m) {
 		} else if (strncmp(line, "file ", 5) == 0 && !m) {
 			if (nfiles == IC_MAX_FILES ||
-			    sscanf(line, "file %31s %" SCNu64 " %65s %4095s", a, &u, c, path) != 4 ||
+			    sscanf(line, "file %31s %" SCNu64 " %65s %4095s", a, &u, c, path) !=
+			        4 ||
 			    ic_sha_from_hex(c, files[nfiles].sha) < 0) {
 				xerr_set(err, "manifest line %zu: bad file line", lineno);
 				goto bad;
@@ -422,8 +429,8 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 			nfiles++;
 		} else if (sscanf(line, "chunk %65s", b) == 1) {
 			/* The first chunk line ends the header: build the manifest once. */
-			if (!m && ic_manifest_new(name, digest, chunk_bytes, files, nfiles, &m,
-						  err) < 0)
+			if (!m &&
+			    ic_manifest_new(name, digest, chunk_bytes, files, nfiles, &m, err) < 0)
 				goto out;
 			if (nchunk >= m->nchunks || ic_sha_from_hex(b, m->chunks[nchunk]) < 0) {
 				xerr_set(err, "manifest line %zu: bad or extra chunk line", lineno);

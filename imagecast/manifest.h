@@ -60,7 +60,8 @@ int ic_valid_path(const char *s); /* no white space, no ".." component, not empt
 int ic_valid_digest(const char *s);
 
 /*
- * The digest of files[0..n) into out[IC_DIGEST_LEN + 1].  Returns 0, or -1 with errno EINVAL/ENOMEM.
+ * The digest of files[0..n) into out[IC_DIGEST_LEN + 1].  Returns 0, or -1 with errno
+ * EINVAL/ENOMEM.
  */
 int ic_digest_of(const struct ic_file *files, size_t n, char out[IC_DIGEST_LEN + 1]);
 
@@ -70,8 +71,8 @@ int ic_digest_of(const struct ic_file *files, size_t n, char out[IC_DIGEST_LEN +
  * with err filled (errno EINVAL for bad input, ENOMEM).
  */
 int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
-		    const struct ic_file *files, size_t nfiles, struct ic_manifest **out,
-		    struct xerr *err);
+                    const struct ic_file *files, size_t nfiles, struct ic_manifest **out,
+                    struct xerr *err);
 
 /*
  * Read every file from the store (paths relative to `store`, unless absolute), hash its chunks into
@@ -82,7 +83,7 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 
 /* Where chunk idx lives.  Returns 0, or -1 with errno ERANGE. */
 int ic_manifest_chunk(const struct ic_manifest *m, uint32_t idx, size_t *file, uint64_t *off,
-		      uint32_t *len);
+                      uint32_t *len);
 
 /* Text form, NUL-terminated, into *out (free()).  Returns its length, or -1 with errno ENOMEM. */
 long ic_manifest_format(const struct ic_manifest *m, char **out);

@@ -31,12 +31,12 @@ void ic_progress_update(struct ic_progress *p, uint64_t have, uint64_t total, co
 	ic_fmt_bytes((double)total, t, sizeof(t));
 	ic_fmt_bytes(rate, r, sizeof(r));
 	if (p->tty) {
-		fprintf(p->out, "\r\033[K%s: %s / %s  %s/s  ETA %s  from %s", p->label, h, t, r, eta,
-			source && *source ? source : "-");
+		fprintf(p->out, "\r\033[K%s: %s / %s  %s/s  ETA %s  from %s", p->label, h, t, r,
+		        eta, source && *source ? source : "-");
 		p->drawn = true;
 	} else {
 		fprintf(p->out, "%s: %s of %s, %s/s, eta %s, from %s\n", p->label, h, t, r, eta,
-			source && *source ? source : "-");
+		        source && *source ? source : "-");
 	}
 	fflush(p->out);
 }

@@ -11,11 +11,13 @@
 #include "proto.h"
 
 static const char *const names[IC_FRAME_TYPE_MAX] = {
-	[IC_HELLO] = "HELLO",	   [IC_WELCOME] = "WELCOME", [IC_ERROR] = "ERROR",
-	[IC_GET_MANIFEST] = "GET_MANIFEST", [IC_MANIFEST] = "MANIFEST",
-	[IC_GET_CHUNKS] = "GET_CHUNKS", [IC_CHUNK] = "CHUNK", [IC_END] = "END",
-	[IC_FETCH] = "FETCH",	   [IC_PROGRESS] = "PROGRESS", [IC_DONE] = "DONE",
-	[IC_COMMAND] = "COMMAND",  [IC_REPLY] = "REPLY",
+    [IC_HELLO] = "HELLO",       [IC_WELCOME] = "WELCOME",
+    [IC_ERROR] = "ERROR",       [IC_GET_MANIFEST] = "GET_MANIFEST",
+    [IC_MANIFEST] = "MANIFEST", [IC_GET_CHUNKS] = "GET_CHUNKS",
+    [IC_CHUNK] = "CHUNK",       [IC_END] = "END",
+    [IC_FETCH] = "FETCH",       [IC_PROGRESS] = "PROGRESS",
+    [IC_DONE] = "DONE",         [IC_COMMAND] = "COMMAND",
+    [IC_REPLY] = "REPLY",
 };
 
 const char *ic_frame_name(unsigned type)
@@ -36,7 +38,7 @@ void ic_hdr_pack(uint8_t out[IC_FRAME_HDR], unsigned version, unsigned type, uin
 }
 
 int ic_hdr_unpack(const uint8_t in[IC_FRAME_HDR], unsigned *type, uint32_t *length,
-		  struct xerr *err)
+                  struct xerr *err)
 {
 	uint32_t magic, len;
 
@@ -49,7 +51,7 @@ int ic_hdr_unpack(const uint8_t in[IC_FRAME_HDR], unsigned *type, uint32_t *leng
 	if (in[4] != IC_PROTO_VERSION) {
 		errno = EPROTO;
 		return xerr_set(err, "unsupported protocol version %u; this node speaks %u", in[4],
-				IC_PROTO_VERSION);
+		                IC_PROTO_VERSION);
 	}
 	if (in[5] == 0 || in[5] >= IC_FRAME_TYPE_MAX) {
 		errno = EPROTO;
@@ -58,7 +60,7 @@ int ic_hdr_unpack(const uint8_t in[IC_FRAME_HDR], unsigned *type, uint32_t *leng
 	if (ntohl(len) > IC_FRAME_MAX) {
 		errno = EPROTO;
 		return xerr_set(err, "frame of %u bytes exceeds the limit %u", ntohl(len),
-				IC_FRAME_MAX);
+		                IC_FRAME_MAX);
 	}
 	*type = in[5];
 	*length = ntohl(len);
@@ -121,7 +123,7 @@ int ic_recv_hdr(struct ic_conn *c, unsigned *type, uint32_t *length, struct xerr
 		int e = errno;
 
 		xerr_set(err, "%s: %s", c->peer,
-			 e == ECONNRESET ? "connection closed" : strerror(e));
+		         e == ECONNRESET ? "connection closed" : strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -132,7 +134,7 @@ int ic_recv_hdr(struct ic_conn *c, unsigned *type, uint32_t *length, struct xerr
 		/* Tell a peer of another version why we hang up, in a frame it can parse. */
 		if (hdr[4] != IC_PROTO_VERSION && ntohl(magic) == IC_PROTO_MAGIC)
 			ic_send_error(c, "unsupported protocol version %u; this node speaks %u",
-				      hdr[4], IC_PROTO_VERSION);
+			              hdr[4], IC_PROTO_VERSION);
 		errno = EPROTO;
 		return -1;
 	}
@@ -140,7 +142,7 @@ int ic_recv_hdr(struct ic_conn *c, unsigned *type, uint32_t *length, struct xerr
 }
 
 int ic_recv(struct ic_conn *c, unsigned *type, char **payload, uint32_t *len, uint32_t max,
-	    struct xerr *err)
+            struct xerr *err)
 {
 	uint32_t n;
 	char *buf;
@@ -155,7 +157,7 @@ int ic_recv(struct ic_conn *c, unsigned *type, char **payload, uint32_t *len, ui
 	if (n > max) {
 		errno = EPROTO;
 		return xerr_set(err, "%s: %s frame of %u bytes is too large", c->peer,
-				ic_frame_name(*type), n);
+		                ic_frame_name(*type), n);
 	}
 	buf = malloc((size_t)n + 1);
 	if (!buf) {
@@ -168,7 +170,7 @@ int ic_recv(struct ic_conn *c, unsigned *type, char **payload, uint32_t *len, ui
 		free(buf);
 		errno = e;
 		return xerr_set(err, "%s: %s", c->peer,
-				e == ECONNRESET ? "connection closed" : strerror(e));
+		                e == ECONNRESET ? "connection closed" : strerror(e));
 	}
 	buf[n] = '\0';
 	if (*type == IC_ERROR) {
@@ -184,7 +186,7 @@ int ic_recv(struct ic_conn *c, unsigned *type, char **payload, uint32_t *len, ui
 }
 
 int ic_recv_expect(struct ic_conn *c, unsigned want, char **payload, uint32_t *len, uint32_t max,
-		   struct xerr *err)
+                   struct xerr *err)
 {
 	unsigned type;
 
@@ -195,7 +197,7 @@ int ic_recv_expect(struct ic_conn *c, unsigned want, char **payload, uint32_t *l
 		*payload = NULL;
 		errno = EPROTO;
 		return xerr_set(err, "%s: expected %s, got %s", c->peer, ic_frame_name(want),
-				ic_frame_name(type));
+		                ic_frame_name(type));
 	}
 	return 0;
 }

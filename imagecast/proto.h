@@ -54,7 +54,7 @@ const char *ic_frame_name(unsigned type);
 /* Pack/unpack a header.  ic_hdr_unpack returns 0, or -1 with err and errno EPROTO. */
 void ic_hdr_pack(uint8_t out[IC_FRAME_HDR], unsigned version, unsigned type, uint32_t length);
 int ic_hdr_unpack(const uint8_t in[IC_FRAME_HDR], unsigned *type, uint32_t *length,
-		  struct xerr *err);
+                  struct xerr *err);
 
 /* Send one frame.  Returns 0, or -1 with errno from the transport. */
 int ic_send(struct ic_conn *c, unsigned type, const void *payload, size_t len);
@@ -77,10 +77,10 @@ int ic_recv_hdr(struct ic_conn *c, unsigned *type, uint32_t *length, struct xerr
  * (free()).  An ERROR frame fails with errno EREMOTEIO and its text in err.  Returns 0, or -1.
  */
 int ic_recv(struct ic_conn *c, unsigned *type, char **payload, uint32_t *len, uint32_t max,
-	    struct xerr *err);
+            struct xerr *err);
 
 /* Receive a frame that must be of type `want`; anything else is an error.  Returns 0 or -1. */
 int ic_recv_expect(struct ic_conn *c, unsigned want, char **payload, uint32_t *len, uint32_t max,
-		   struct xerr *err);
+                   struct xerr *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -90,10 +91,73 @@ static int parse_want(const char *s, bool *want, uint32_t n)
 	return 0;
 }
 
+/* Whole-file mode: wait until the image is complete here.  Call with x->mu held. */
+static int whole_file_ready(struct xfer *x, double deadline)
+{
+	while (x->state != XF_DONE) {
+		if (x->state == XF_FAILED || ic_now() >= deadline)
+			return -1;
+		xfer_timedwait(x, deadline);
+	}
+	return 0;
+}
+
+/*
+ * Whole-file mode: wait for this child's turn; the lowest position waiting goes first when the
+ * node is free.  Returns 0 (turn taken: call wf_leave), or -1 at the deadline.
+ */
+static int wf_enter(struct icd *d, long position, double deadline)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&d->wf_lock);
+	if (d->wf_nwaiting == sizeof(d->wf_waiting) / sizeof(d->wf_waiting[0]))
+		position = -1; /* too many waiters to order: first come, first served */
+	else
+		d->wf_waiting[d->wf_nwaiting++] = position;
+	for (;;) {
+		bool first = true;
+
+		for (size_t i = 0; i < d->wf_nwaiting; i++)
+			if (d->wf_waiting[i] < position)
+				first = false;
+		if (!d->wf_busy && first) {
+			d->wf_busy = true;
+			rc = 0;
+			break;
+		}
+		if (ic_now() >= deadline)
+			break;
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 1;
+			(void)pthread_cond_timedwait(&d->wf_cv, &d->wf_lock, &ts);
+		}
+	}
+	for (size_t i = 0; i < d->wf_nwaiting; i++)
+		if (d->wf_waiting[i] == position) {
+			d->wf_waiting[i] = d->wf_waiting[--d->wf_nwaiting];
+			break;
+		}
+	pthread_mutex_unlock(&d->wf_lock);
+	return rc;
+}
+
+static void wf_leave(struct icd *d)
+{
+	pthread_mutex_lock(&d->wf_lock);
+	d->wf_busy = false;
+	pthread_cond_broadcast(&d->wf_cv);
+	pthread_mutex_unlock(&d->wf_lock);
+}
+
 /* Serve the wanted chunks of a published image straight from its files. */
 static void serve_published(struct icd *d, struct ic_conn *c, const char *digest,
-			    const char *wantstr)
+                            const char *wantstr, bool whole, long position)
 {
+	bool turn = false;
 	struct ic_manifest *m = NULL;
 	int fds[IC_MAX_FILES];
 	bool *want = NULL;
@@ -112,12 +176,19 @@ static void serve_published(struct icd *d, struct ic_conn *c, const char *digest
 	}
 	for (size_t i = 0; i < m->nfiles; i++) {
 		if (ic_store_path(&d->store, "images", digest, m->files[i].role, path,
-				  sizeof(path)) < 0 ||
+		                  sizeof(path)) < 0 ||
 		    (fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 			ic_send_error(c, "image %s on node %s: %s: %s", m->name, d->node, path,
-				      strerror(errno));
+			              strerror(errno));
 			goto out;
 		}
+	}
+	if (whole) {
+		if (wf_enter(d, position, ic_now() + d->fetch_s) < 0) {
+			ic_send_error(c, "node %s: timed out waiting for a turn", d->node);
+			goto out;
+		}
+		turn = true;
 	}
 	for (uint32_t idx = 0; idx < m->nchunks; idx++) {
 		size_t fi;
@@ -132,6 +203,8 @@ static void serve_published(struct icd *d, struct ic_conn *c, const char *digest
 	(void)ic_send(c, IC_END, NULL, 0);
 	(void)ic_store_touch(&d->store, digest);
 out:
+	if (turn)
+		wf_leave(d);
 	for (size_t i = 0; i < IC_MAX_FILES; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -139,27 +212,9 @@ out:
 	ic_manifest_free(m);
 }
 
-/* Whole-file mode: wait for the complete image, then for this child's turn. */
-static int whole_file_turn(struct xfer *x, long position, double deadline)
-{
-	double grace = ic_now() + x->d->stall_ms / 1000.0;
-
-	while (x->state != XF_DONE) {
-		if (x->state == XF_FAILED || ic_now() >= deadline)
-			return -1;
-		xfer_timedwait(x, deadline);
-	}
-	/* Biggest subtree first; a child that never comes does not hold the others up. */
-	while (position > x->wf_turn && (x->wf_active > 0 || ic_now() < grace) &&
-	       ic_now() < deadline)
-		xfer_timedwait(x, ic_now() + 0.2);
-	x->wf_active++;
-	return 0;
-}
-
 /* Serve chunks of a transfer in flight as they arrive: this is the pipeline. */
 static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const char *wantstr,
-		       bool whole, long position)
+                       bool whole, long position)
 {
 	double deadline = ic_now() + d->fetch_s;
 	bool *want = NULL, turn = false;
@@ -177,12 +232,18 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 	}
 	pthread_mutex_lock(&x->mu);
 	if (whole) {
-		if (whole_file_turn(x, position, deadline) < 0) {
+		if (whole_file_ready(x, deadline) < 0) {
 			ic_send_error(c, "%s", x->err[0] ? x->err : "timed out");
 			pthread_mutex_unlock(&x->mu);
 			goto out;
 		}
+		pthread_mutex_unlock(&x->mu);
+		if (wf_enter(d, position, deadline) < 0) {
+			ic_send_error(c, "node %s: timed out waiting for a turn", d->node);
+			goto out;
+		}
 		turn = true;
+		pthread_mutex_lock(&x->mu);
 	}
 	for (uint32_t idx = 0; idx < x->m->nchunks; idx++) {
 		size_t fi;
@@ -201,7 +262,7 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 
 			if (x->state == XF_FAILED || ic_now() >= deadline) {
 				ic_send_error(c, "%s",
-					      x->err[0] ? x->err : "timed out waiting for a chunk");
+				              x->err[0] ? x->err : "timed out waiting for a chunk");
 				pthread_mutex_unlock(&x->mu);
 				goto out;
 			}
@@ -221,7 +282,7 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 		pthread_mutex_lock(&x->mu);
 		if (rc < 0) {
 			xverbose("image %s: child %s went away: %s", x->spec.name, c->peer,
-				 strerror(errno));
+			         strerror(errno));
 			pthread_mutex_unlock(&x->mu);
 			goto out;
 		}
@@ -229,14 +290,8 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 	pthread_mutex_unlock(&x->mu);
 	(void)ic_send(c, IC_END, NULL, 0);
 out:
-	if (turn) {
-		pthread_mutex_lock(&x->mu);
-		x->wf_active--;
-		if (x->wf_turn <= position)
-			x->wf_turn = position + 1;
-		pthread_cond_broadcast(&x->cv);
-		pthread_mutex_unlock(&x->mu);
-	}
+	if (turn)
+		wf_leave(d);
 	free(want);
 }
 
@@ -248,7 +303,8 @@ static void do_get_chunks(struct icd *d, struct ic_conn *c, char *body)
 	struct xfer *x;
 
 	for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n")) {
-		if (sscanf(line, "digest %71s", digest) == 1 || sscanf(line, "mode %15s", mode) == 1 ||
+		if (sscanf(line, "digest %71s", digest) == 1 ||
+		    sscanf(line, "mode %15s", mode) == 1 ||
 		    sscanf(line, "position %ld", &position) == 1)
 			continue;
 		if (strncmp(line, "want ", 5) == 0)
@@ -264,7 +320,7 @@ static void do_get_chunks(struct icd *d, struct ic_conn *c, char *body)
 		xfer_put(x);
 		return;
 	}
-	serve_published(d, c, digest, want);
+	serve_published(d, c, digest, want, strcmp(mode, "whole") == 0, position);
 }
 
 /* Where a published image's files are: "<cache>/images/<hex>". */
@@ -274,20 +330,20 @@ static void image_dir(struct icd *d, const char *digest, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static void reply_done(struct icd *d, struct ic_conn *c, const struct ic_spec *spec,
-		       uint64_t net, double secs)
+static void reply_done(struct icd *d, struct ic_conn *c, const struct ic_spec *spec, uint64_t net,
+                       double secs)
 {
 	char dir[PATH_MAX], msg[PATH_MAX + 256];
 
 	if (spec->pin && ic_store_pin(&d->store, spec->digest, spec->pin) < 0) {
 		ic_send_error(c, "image %s on node %s: cannot take lease %s: %s", spec->name,
-			      d->node, spec->pin, strerror(errno));
+		              d->node, spec->pin, strerror(errno));
 		return;
 	}
 	(void)ic_store_touch(&d->store, spec->digest);
 	image_dir(d, spec->digest, dir, sizeof(dir));
 	snprintf(msg, sizeof(msg), "path %s\nnode %s\nbytes_net %" PRIu64 "\nseconds %.3f\n", dir,
-		 d->node, net, secs);
+	         d->node, net, secs);
 	(void)ic_send(c, IC_DONE, msg, strlen(msg));
 }
 
@@ -327,8 +383,8 @@ static void do_fetch(struct icd *d, struct ic_conn *c, const char *body)
 		if (x->state == XF_DONE || x->state == XF_FAILED)
 			break;
 		snprintf(msg, sizeof(msg),
-			 "have %" PRIu64 "\ntotal %" PRIu64 "\nnet %" PRIu64 "\nsource %s\n",
-			 x->bytes_have, total, x->bytes_net, x->source);
+		         "have %" PRIu64 "\ntotal %" PRIu64 "\nnet %" PRIu64 "\nsource %s\n",
+		         x->bytes_have, total, x->bytes_net, x->source);
 		pthread_mutex_unlock(&x->mu);
 		if (ic_send(c, IC_PROGRESS, msg, strlen(msg)) < 0)
 			goto put; /* the client left; the transfer goes on for the others */
@@ -369,21 +425,22 @@ static void do_status(struct icd *d, struct ic_conn *c, bool transfers)
 	}
 	if (transfers)
 		fprintf(f, "node %s cache %s used %lld max %" PRIu64 "\n", d->node, d->store.dir,
-			used, d->store.max_bytes);
+		        used, d->store.max_bytes);
 	for (long i = 0; i < n; i++)
 		fprintf(f, "image %s %s %" PRIu64 " %lld %d %s\n", v[i].name, v[i].digest,
-			v[i].bytes, (long long)v[i].last_use, v[i].pins,
-			v[i].partial ? "partial" : "cached");
+		        v[i].bytes, (long long)v[i].last_use, v[i].pins,
+		        v[i].partial ? "partial" : "cached");
 	if (transfers) {
 		pthread_mutex_lock(&d->lock);
 		for (struct xfer *x = d->xfers; x; x = x->next) {
 			pthread_mutex_lock(&x->mu);
 			fprintf(f, "transfer %s %s %" PRIu64 " %" PRIu64 " %.1f %s %s\n",
-				x->spec.name, x->spec.digest, x->bytes_have,
-				x->m ? x->m->total_bytes : 0, ic_now() - x->started,
-				x->state == XF_DONE ? "done" : x->state == XF_FAILED ? "failed"
-										   : "running",
-				x->source[0] ? x->source : "-");
+			        x->spec.name, x->spec.digest, x->bytes_have,
+			        x->m ? x->m->total_bytes : 0, ic_now() - x->started,
+			        x->state == XF_DONE     ? "done"
+			        : x->state == XF_FAILED ? "failed"
+			                                : "running",
+			        x->source[0] ? x->source : "-");
 			pthread_mutex_unlock(&x->mu);
 		}
 		pthread_mutex_unlock(&d->lock);
@@ -406,7 +463,7 @@ static void do_command(struct icd *d, struct ic_conn *c, const char *body)
 		return do_status(d, c, false);
 	if (n < 2 || ic_valid_digest(digest) < 0) {
 		ic_send_error(c, "usage: status | list | evict|verify DIGEST | pin|unpin DIGEST "
-				 "HOLDER");
+		                 "HOLDER");
 		return;
 	}
 	if (strcmp(verb, "evict") == 0) {
@@ -417,13 +474,13 @@ static void do_command(struct icd *d, struct ic_conn *c, const char *body)
 		if (ic_store_verify(&d->store, digest, &err) < 0)
 			return ic_send_error(c, "node %s: %s", d->node, err.msg);
 	} else if (strcmp(verb, "pin") == 0 || strcmp(verb, "unpin") == 0) {
-		int rc = n < 3 ? -1
-			 : verb[0] == 'p' ? ic_store_pin(&d->store, digest, holder)
-					  : ic_store_unpin(&d->store, digest, holder);
+		int rc = n < 3            ? -1
+		         : verb[0] == 'p' ? ic_store_pin(&d->store, digest, holder)
+		                          : ic_store_unpin(&d->store, digest, holder);
 
 		if (rc < 0)
 			return ic_send_error(c, "node %s: %s %s %s: %s", d->node, verb, digest,
-					     holder, n < 3 ? "no holder" : strerror(errno));
+			                     holder, n < 3 ? "no holder" : strerror(errno));
 	} else {
 		return ic_send_error(c, "unknown command '%s'", verb);
 	}
@@ -456,33 +513,21 @@ void serve_conn(struct icd *d, struct ic_conn *c, bool local)
 	}
 	/* Sending waits on the network, not on the peer: generous timeout for large chunks. */
 	c->t->set_timeout(c, (int)d->fetch_s * 1000);
-	switch (type) {
-	case IC_GET_MANIFEST:
-		if (!local) {
-			do_get_manifest(d, c, body);
-			break;
-		}
-		/* fall through */
-	case IC_GET_CHUNKS:
-		if (!local) {
-			do_get_chunks(d, c, body);
-			break;
-		}
+	/* Peers fetch manifests and chunks; only local root clients run commands. */
+	if (local && (type == IC_GET_MANIFEST || type == IC_GET_CHUNKS))
 		ic_send_error(c, "%s is a peer request", ic_frame_name(type));
-		break;
-	case IC_FETCH:
+	else if (!local && type == IC_COMMAND)
+		ic_send_error(c, "commands are for local clients only");
+	else if (type == IC_GET_MANIFEST)
+		do_get_manifest(d, c, body);
+	else if (type == IC_GET_CHUNKS)
+		do_get_chunks(d, c, body);
+	else if (type == IC_FETCH)
 		do_fetch(d, c, body);
-		break;
-	case IC_COMMAND:
-		if (local)
-			do_command(d, c, body);
-		else
-			ic_send_error(c, "commands are for local clients only");
-		break;
-	default:
+	else if (type == IC_COMMAND)
+		do_command(d, c, body);
+	else
 		ic_send_error(c, "unexpected %s request", ic_frame_name(type));
-		break;
-	}
 out:
 	free(body);
 	ic_conn_close(c);

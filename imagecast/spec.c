@@ -26,7 +26,7 @@ long ic_spec_format(const struct ic_spec *s, char **out)
 	if (!f)
 		return -1;
 	fprintf(f, "name %s\ndigest %s\nshape %s\nchunk_bytes %" PRIu64 "\n", s->name, s->digest,
-		ic_shape_name(s->shape), s->chunk_bytes);
+	        ic_shape_name(s->shape), s->chunk_bytes);
 	if (s->store)
 		fprintf(f, "store %s\n", s->store);
 	if (s->pin)
@@ -35,7 +35,7 @@ long ic_spec_format(const struct ic_spec *s, char **out)
 		fprintf(f, "node %s\n", s->nodes[i]);
 	for (size_t i = 0; i < s->nfiles; i++)
 		fprintf(f, "file %s %" PRIu64 " %s %s\n", s->files[i].role, s->files[i].size,
-			ic_sha_to_hex(s->files[i].sha, hex), s->files[i].path);
+		        ic_sha_to_hex(s->files[i].sha, hex), s->files[i].path);
 	if (fclose(f) != 0) {
 		free(buf);
 		errno = ENOMEM;
@@ -118,7 +118,7 @@ int ic_spec_parse(const char *text, struct ic_spec *s, struct xerr *err)
 			if (errno || *end || s->chunk_bytes < IC_CHUNK_MIN ||
 			    s->chunk_bytes > IC_CHUNK_MAX) {
 				xerr_set(err, "request: chunk_bytes '%s' outside %u..%u", val,
-					 IC_CHUNK_MIN, IC_CHUNK_MAX);
+				         IC_CHUNK_MIN, IC_CHUNK_MAX);
 				goto bad;
 			}
 		} else if (strcmp(line, "store") == 0) {
@@ -154,8 +154,8 @@ int ic_spec_parse(const char *text, struct ic_spec *s, struct xerr *err)
 			char role[IC_ROLE_MAX], hex[IC_SHA_HEX + 2], path[PATH_MAX];
 
 			if (s->nfiles == IC_MAX_FILES ||
-			    sscanf(val, "%31s %" SCNu64 " %65s %4095s", role, &f->size, hex, path) !=
-				    4 ||
+			    sscanf(val, "%31s %" SCNu64 " %65s %4095s", role, &f->size, hex,
+			           path) != 4 ||
 			    ic_valid_role(role) < 0 || ic_sha_from_hex(hex, f->sha) < 0 ||
 			    ic_valid_path(path) < 0) {
 				xerr_set(err, "request: bad file line %zu", lineno);
@@ -189,13 +189,12 @@ nomem:
 	goto fail;
 bad:
 	errno = EINVAL;
-fail:
-	{
-		int e = errno;
+fail : {
+	int e = errno;
 
-		ic_spec_clear(s);
-		errno = e;
-	}
+	ic_spec_clear(s);
+	errno = e;
+}
 out:
 	free(copy);
 	return rc;

@@ -42,13 +42,14 @@ int ic_check_dir(const char *path, bool create, struct xerr *err)
 	if (st.st_uid != geteuid()) {
 		errno = EPERM;
 		return xerr_set(err, "%s is owned by uid %u, not %u", path, (unsigned)st.st_uid,
-				(unsigned)geteuid());
+		                (unsigned)geteuid());
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		errno = EPERM;
-		return xerr_set(err, "%s has loose permissions %04o: it must not be writable by "
-				     "group or others",
-				path, (unsigned)(st.st_mode & 07777));
+		return xerr_set(err,
+		                "%s has loose permissions %04o: it must not be writable by "
+		                "group or others",
+		                path, (unsigned)(st.st_mode & 07777));
 	}
 	/* Whoever can rename an ancestor can swap the whole tree: check up to '/'. */
 	if (!realpath(path, real))
@@ -63,10 +64,11 @@ int ic_check_dir(const char *path, bool create, struct xerr *err)
 		if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
 		    ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))) {
 			errno = EPERM;
-			return xerr_set(err, "%s (an ancestor of %s) is owned by uid %u with mode %04o: "
-					     "another user could replace it",
-					real, path, (unsigned)st.st_uid,
-					(unsigned)(st.st_mode & 07777));
+			return xerr_set(err,
+			                "%s (an ancestor of %s) is owned by uid %u with mode %04o: "
+			                "another user could replace it",
+			                real, path, (unsigned)st.st_uid,
+			                (unsigned)(st.st_mode & 07777));
 		}
 		if (strcmp(real, "/") == 0)
 			break;
@@ -108,7 +110,7 @@ void ic_store_close(struct ic_store *s)
 }
 
 int ic_store_path(const struct ic_store *s, const char *sub, const char *digest, const char *leaf,
-		  char *buf, size_t len)
+                  char *buf, size_t len)
 {
 	int n;
 
@@ -241,7 +243,7 @@ static int fsync_dir(const char *path)
 }
 
 int ic_store_lookup(const struct ic_store *s, const char *digest, struct ic_manifest **m,
-		    struct xerr *err)
+                    struct xerr *err)
 {
 	char path[PATH_MAX], *text = NULL;
 	struct ic_manifest *parsed = NULL;
@@ -293,7 +295,7 @@ struct known_chunk {
 static int known_cmp(const void *a, const void *b)
 {
 	return memcmp(((const struct known_chunk *)a)->sha, ((const struct known_chunk *)b)->sha,
-		      IC_SHA_LEN);
+	              IC_SHA_LEN);
 }
 
 /*
@@ -302,7 +304,7 @@ static int known_cmp(const void *a, const void *b)
  * Returns the bytes copied, or -1 with errno (ENOSPC, EIO...).
  */
 static long long seed_from_cache(const struct ic_store *s, const struct ic_manifest *m, int *fds,
-				 bool *have)
+                                 bool *have)
 {
 	struct ic_manifest **mans = NULL;
 	struct known_chunk *known = NULL;
@@ -379,7 +381,7 @@ static long long seed_from_cache(const struct ic_store *s, const struct ic_manif
 		    ic_manifest_chunk(pm, k->chunk, &pfi, &poff, &plen) < 0 || plen != len)
 			continue;
 		if (ic_store_path(s, "images", pm->digest, pm->files[pfi].role, path,
-				  sizeof(path)) < 0)
+		                  sizeof(path)) < 0)
 			continue;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -412,7 +414,7 @@ out:
 }
 
 int ic_store_partial_open(const struct ic_store *s, const struct ic_manifest *m, int *fds,
-			  bool *have, uint64_t *resumed, uint64_t *seeded, struct xerr *err)
+                          bool *have, uint64_t *resumed, uint64_t *seeded, struct xerr *err)
 {
 	char dir[PATH_MAX], path[PATH_MAX], *want = NULL, *old = NULL;
 	bool resume = false;
@@ -475,8 +477,8 @@ int ic_store_partial_open(const struct ic_store *s, const struct ic_manifest *m,
 				e = ftruncate(fds[i], (off_t)f->size) < 0 ? errno : 0;
 			if (e) {
 				errno = e;
-				xerr_set(err, "cannot allocate %" PRIu64 " bytes for %s: %s", f->size,
-					 path, strerror(e));
+				xerr_set(err, "cannot allocate %" PRIu64 " bytes for %s: %s",
+				         f->size, path, strerror(e));
 				goto fail;
 			}
 		}
@@ -501,25 +503,24 @@ int ic_store_partial_open(const struct ic_store *s, const struct ic_manifest *m,
 	seed = seed_from_cache(s, m, fds, have);
 	if (seed < 0) {
 		xerr_set(err, "image %s: copying chunks from the cache: %s", m->name,
-			 strerror(errno));
+		         strerror(errno));
 		goto fail;
 	}
 	if (seeded)
 		*seeded = (uint64_t)seed;
 	rc = 0;
 	goto out;
-fail:
-	{
-		int saved = errno;
+fail : {
+	int saved = errno;
 
-		for (size_t i = 0; i < m->nfiles; i++) {
-			if (fds[i] >= 0)
-				close(fds[i]);
-			fds[i] = -1;
-		}
-		rm_tree(dir);
-		errno = saved;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
 	}
+	rm_tree(dir);
+	errno = saved;
+}
 out:
 	free(want);
 	return rc;
@@ -535,7 +536,7 @@ int ic_store_partial_remove(const struct ic_store *s, const char *digest)
 }
 
 int ic_store_publish(const struct ic_store *s, const struct ic_manifest *m, int *fds,
-		     const bool *verified, struct xerr *err)
+                     const bool *verified, struct xerr *err)
 {
 	char from[PATH_MAX], to[PATH_MAX], images[PATH_MAX], hex[IC_SHA_HEX + 1];
 
@@ -550,17 +551,17 @@ int ic_store_publish(const struct ic_store *s, const struct ic_manifest *m, int 
 		if (!(verified && verified[i])) {
 			if (ic_sha256_fd_range(fds[i], 0, f->size, sha) < 0)
 				return xerr_set(err, "image %s: reading %s: %s", m->name, f->role,
-						strerror(errno));
+				                strerror(errno));
 			if (memcmp(sha, f->sha, IC_SHA_LEN) != 0) {
 				errno = EBADMSG;
 				return xerr_set(err, "image %s: %s has sha256 %s, expected %s",
-						m->name, f->role, ic_sha_to_hex(sha, hex),
-						ic_sha_to_hex(f->sha, from));
+				                m->name, f->role, ic_sha_to_hex(sha, hex),
+				                ic_sha_to_hex(f->sha, from));
 			}
 		}
 		if (fdatasync(fds[i]) < 0)
 			return xerr_set(err, "image %s: syncing %s: %s", m->name, f->role,
-					strerror(errno));
+			                strerror(errno));
 	}
 	if (ic_store_path(s, "partial", m->digest, NULL, from, sizeof(from)) < 0 ||
 	    ic_store_path(s, "images", m->digest, NULL, to, sizeof(to)) < 0)
@@ -597,7 +598,8 @@ int ic_store_pin(const struct ic_store *s, const char *digest, const char *holde
 	char dir[PATH_MAX], path[PATH_MAX];
 	int fd;
 
-	if (valid_holder(holder) < 0 || ic_store_path(s, "pins", digest, NULL, dir, sizeof(dir)) < 0 ||
+	if (valid_holder(holder) < 0 ||
+	    ic_store_path(s, "pins", digest, NULL, dir, sizeof(dir)) < 0 ||
 	    ic_store_path(s, "pins", digest, holder, path, sizeof(path)) < 0) {
 		errno = EINVAL;
 		return -1;
@@ -615,7 +617,8 @@ int ic_store_unpin(const struct ic_store *s, const char *digest, const char *hol
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 
-	if (valid_holder(holder) < 0 || ic_store_path(s, "pins", digest, NULL, dir, sizeof(dir)) < 0 ||
+	if (valid_holder(holder) < 0 ||
+	    ic_store_path(s, "pins", digest, NULL, dir, sizeof(dir)) < 0 ||
 	    ic_store_path(s, "pins", digest, holder, path, sizeof(path)) < 0) {
 		errno = EINVAL;
 		return -1;
@@ -652,20 +655,21 @@ int ic_store_evict(const struct ic_store *s, const char *digest, struct xerr *er
 	int pins = ic_store_pins(s, digest);
 
 	if (pins < 0)
-		return xerr_set(err, "image %s: cannot read its leases: %s", digest, strerror(errno));
+		return xerr_set(err, "image %s: cannot read its leases: %s", digest,
+		                strerror(errno));
 	if (pins > 0) {
 		errno = EBUSY;
 		return xerr_set(err, "image %s is in use (%d lease%s)", digest, pins,
-				pins == 1 ? "" : "s");
+		                pins == 1 ? "" : "s");
 	}
 	if (ic_store_path(s, "images", digest, NULL, from, sizeof(from)) < 0 ||
 	    snprintf(to, sizeof(to), "%s/trash/%s.%ld.%lu", s->dir, digest + 7, (long)getpid(),
-		     __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED)) >= (int)sizeof(to))
+	             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED)) >= (int)sizeof(to))
 		return xerr_set(err, "image %s: path too long", digest);
 	/* Rename first: the image vanishes at once; readers that have files open keep them. */
 	if (rename(from, to) < 0)
 		return xerr_set(err, "image %s: %s", digest,
-				errno == ENOENT ? "not in the cache" : strerror(errno));
+		                errno == ENOENT ? "not in the cache" : strerror(errno));
 	if (rm_tree(to) < 0)
 		xwarn("cannot remove %s: %s", to, strerror(errno));
 	return 0;
@@ -692,7 +696,8 @@ int ic_store_verify(const struct ic_store *s, const char *digest, struct xerr *e
 			goto out;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0) {
-			xerr_set(err, "image %s (%s): %s: %s", m->name, digest, path, strerror(errno));
+			xerr_set(err, "image %s (%s): %s: %s", m->name, digest, path,
+			         strerror(errno));
 			goto out;
 		}
 		if ((uint64_t)st.st_size != m->files[i].size ||
@@ -700,7 +705,7 @@ int ic_store_verify(const struct ic_store *s, const char *digest, struct xerr *e
 		    memcmp(sha, m->files[i].sha, IC_SHA_LEN) != 0) {
 			errno = EBADMSG;
 			xerr_set(err, "image %s (%s): %s does not match its sha256 %s", m->name,
-				 digest, path, ic_sha_to_hex(m->files[i].sha, hex));
+			         digest, path, ic_sha_to_hex(m->files[i].sha, hex));
 			goto out;
 		}
 		close(fd);
@@ -837,9 +842,10 @@ int ic_store_make_room(const struct ic_store *s, uint64_t need, const char *keep
 	}
 	if ((uint64_t)used + need > s->max_bytes) {
 		errno = ENOSPC;
-		xerr_set(err, "cache %s is full: %lld bytes held by images in use or in transfer, "
-			      "%" PRIu64 " more needed, cache.max_size is %" PRIu64,
-			 s->dir, used, need, s->max_bytes);
+		xerr_set(err,
+		         "cache %s is full: %lld bytes held by images in use or in transfer, "
+		         "%" PRIu64 " more needed, cache.max_size is %" PRIu64,
+		         s->dir, used, need, s->max_bytes);
 		goto out;
 	}
 	rc = 0;

@@ -43,14 +43,14 @@ void ic_store_close(struct ic_store *s);
 
 /* Write "<dir>/<sub>/<hex of digest>[/<leaf>]" into buf.  Returns 0, or -1 with ENAMETOOLONG. */
 int ic_store_path(const struct ic_store *s, const char *sub, const char *digest, const char *leaf,
-		  char *buf, size_t len);
+                  char *buf, size_t len);
 
 /*
  * Is the image published?  Returns 1 and *m (if m is not NULL; free with ic_manifest_free) when it
  * is, 0 when it is not, -1 with err filled when its manifest cannot be read.
  */
 int ic_store_lookup(const struct ic_store *s, const char *digest, struct ic_manifest **m,
-		    struct xerr *err);
+                    struct xerr *err);
 
 /* Mark the image used now (LRU).  Returns 0, or -1 with errno from utimensat. */
 int ic_store_touch(const struct ic_store *s, const char *digest);
@@ -66,7 +66,7 @@ int ic_store_touch(const struct ic_store *s, const char *digest);
  * removed).
  */
 int ic_store_partial_open(const struct ic_store *s, const struct ic_manifest *m, int *fds,
-			  bool *have, uint64_t *resumed, uint64_t *seeded, struct xerr *err);
+                          bool *have, uint64_t *resumed, uint64_t *seeded, struct xerr *err);
 
 /* Remove the partial copy of `digest`, if any.  Returns 0, or -1 with errno. */
 int ic_store_partial_remove(const struct ic_store *s, const char *digest);
@@ -77,7 +77,7 @@ int ic_store_partial_remove(const struct ic_store *s, const char *digest);
  * the file that is wrong (errno EBADMSG) or the failing call.
  */
 int ic_store_publish(const struct ic_store *s, const struct ic_manifest *m, int *fds,
-		     const bool *verified, struct xerr *err);
+                     const bool *verified, struct xerr *err);
 
 /*
  * Make room for `need` more bytes by evicting the least recently used unpinned images, never the

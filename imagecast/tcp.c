@@ -109,12 +109,12 @@ static void s_close(struct ic_conn *c)
 }
 
 const struct ic_transport ic_tcp_transport = {
-	.name = "tcp",
-	.send = s_send,
-	.recv = s_recv,
-	.send_file = s_send_file,
-	.set_timeout = s_set_timeout,
-	.close = s_close,
+    .name = "tcp",
+    .send = s_send,
+    .recv = s_recv,
+    .send_file = s_send_file,
+    .set_timeout = s_set_timeout,
+    .close = s_close,
 };
 
 struct ic_conn *ic_conn_wrap(int fd, const char *peer)
@@ -143,7 +143,7 @@ static void tune(int fd)
 }
 
 int ic_tcp_connect(const char *host, uint16_t port, int timeout_ms, struct ic_conn **out,
-		   struct xerr *err)
+                   struct xerr *err)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
 	char portstr[8], peer[64];
@@ -187,7 +187,7 @@ int ic_tcp_connect(const char *host, uint16_t port, int timeout_ms, struct ic_co
 			goto next;
 		}
 		break;
-next:
+	next:
 		close(fd);
 		fd = -1;
 	}
@@ -205,10 +205,10 @@ next:
 
 int ic_tcp_listen(uint16_t port, struct xerr *err)
 {
-	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port),
-				  .sin6_addr = IN6ADDR_ANY_INIT};
-	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_ANY)};
+	struct sockaddr_in6 a6 = {
+	    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
+	struct sockaddr_in a4 = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_ANY)};
 	int one = 1, zero = 0, fd;
 
 	/* Dual-stack when IPv6 exists; plain IPv4 otherwise. */

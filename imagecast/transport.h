@@ -17,11 +17,13 @@ struct ic_transport {
 	const char *name;
 	/* Send all len bytes; `more` hints that another send follows at once.  0, or -1 + errno. */
 	int (*send)(struct ic_conn *c, const void *buf, size_t len, int more);
-	/* Receive exactly len bytes.  0, or -1 with errno (ECONNRESET on EOF, EAGAIN on timeout). */
+	/* Receive exactly len bytes.  0, or -1 with errno (ECONNRESET on EOF, EAGAIN on timeout).
+	 */
 	int (*recv)(struct ic_conn *c, void *buf, size_t len);
 	/* Send len bytes of fd from off, zero-copy where possible.  0, or -1 with errno. */
 	int (*send_file)(struct ic_conn *c, int fd, uint64_t off, size_t len);
-	/* Fail sends and receives that make no progress for ms milliseconds (0: never).  0 or -1. */
+	/* Fail sends and receives that make no progress for ms milliseconds (0: never).  0 or -1.
+	 */
 	int (*set_timeout)(struct ic_conn *c, int ms);
 	/* Close and free (NULL is ignored). */
 	void (*close)(struct ic_conn *c);
@@ -41,7 +43,7 @@ extern const struct ic_transport ic_tcp_transport;
  * naming the host (errno ETIMEDOUT, ECONNREFUSED, EHOSTUNREACH...).
  */
 int ic_tcp_connect(const char *host, uint16_t port, int timeout_ms, struct ic_conn **out,
-		   struct xerr *err);
+                   struct xerr *err);
 /* Listen on every address, port `port`.  Returns the socket, or -1 with err. */
 int ic_tcp_listen(uint16_t port, struct xerr *err);
 /* Listen on a Unix socket at path, mode 0600 (local clients are root).  Returns fd or -1 + err. */

@@ -55,7 +55,7 @@ int xfer_wait_manifest(struct xfer *x, double deadline, struct xerr *err)
 	} else if (x->state == XF_STARTING) {
 		errno = ETIMEDOUT;
 		rc = xerr_set(err, "image %s on node %s: no manifest yet (timed out)", x->spec.name,
-			      x->d->node);
+		              x->d->node);
 	}
 	pthread_mutex_unlock(&x->mu);
 	return rc;
@@ -123,7 +123,7 @@ static int fail(struct xfer *x, const char *fmt, ...)
 	pthread_mutex_lock(&x->mu);
 	if (!x->err[0])
 		snprintf(x->err, sizeof(x->err), "image %s (%s) on node %.64s: %s", x->spec.name,
-			 x->spec.digest, x->d->node, msg);
+		         x->spec.digest, x->d->node, msg);
 	pthread_mutex_unlock(&x->mu);
 	return -1;
 }
@@ -138,15 +138,23 @@ static const char *store_of(const struct xfer *x)
  * Sources to pull from, best first: the tree parent, then its ancestors up to the root; a node
  * whose parent died or stalls re-attaches one level up.  Returns the count written to out.
  */
-static size_t sources(const struct xfer *x, long *out, size_t max)
+static size_t sources(const struct xfer *x, int tree, long *out, size_t max)
 {
-	size_t n = 0;
+	unsigned n = (unsigned)x->spec.nnodes;
+	size_t count = 0;
 	long p = x->rank;
 
-	while (n < max && (p = ic_tree_parent(x->spec.shape, (unsigned)x->spec.nnodes,
-					      (unsigned)p)) >= 0)
-		out[n++] = p;
-	return n;
+	/* For two-tree: the ancestors in tree `tree` (0 or 1). */
+	while (count < max) {
+		if (x->spec.shape == IC_CAST_TWO_TREE)
+			p = ic_two_tree_parent(n, (unsigned)p, tree);
+		else
+			p = ic_tree_parent(x->spec.shape, n, (unsigned)p);
+		if (p < 0)
+			break;
+		out[count++] = p;
+	}
+	return count;
 }
 
 /* Connect and authenticate to rank r.  Returns the connection, or NULL with err. */
@@ -199,20 +207,20 @@ static struct ic_manifest *manifest_from_peer(struct xfer *x, long r, struct xer
 		ic_manifest_free(m);
 		m = NULL;
 	}
-out:
-	{
-		int e = errno; /* EREMOTEIO tells the caller the source itself failed */
+out : {
+	int e = errno; /* EREMOTEIO tells the caller the source itself failed */
 
-		free(req);
-		free(text);
-		ic_conn_close(c);
-		errno = e;
-	}
+	free(req);
+	free(text);
+	ic_conn_close(c);
+	errno = e;
+}
 	return m;
 }
 
 /* Per-file running hash over the prefix received in order, to avoid re-reading at publish. */
 struct running {
+	pthread_mutex_t mu; /* two pulls (two-tree) feed it */
 	struct ic_sha_ctx *ctx[IC_MAX_FILES];
 	uint64_t upto[IC_MAX_FILES];
 	bool broken[IC_MAX_FILES];
@@ -220,12 +228,13 @@ struct running {
 
 /* Advance file fi's running hash over every chunk present from its prefix on. */
 static void running_advance(struct xfer *x, struct running *rh, size_t fi, const uint8_t *data,
-			    uint32_t idx, uint8_t *scratch)
+                            uint32_t idx, uint8_t *scratch)
 {
 	const struct ic_file *f = &x->m->files[fi];
 
+	pthread_mutex_lock(&rh->mu);
 	if (rh->broken[fi] || !rh->ctx[fi])
-		return;
+		goto out;
 	for (uint32_t c = f->first_chunk + (uint32_t)(rh->upto[fi] / x->m->chunk_bytes);
 	     c < f->first_chunk + f->nchunks; c++) {
 		uint64_t off;
@@ -236,26 +245,28 @@ static void running_advance(struct xfer *x, struct running *rh, size_t fi, const
 		bool present = x->have[c];
 		pthread_mutex_unlock(&x->mu);
 		if (!present || ic_manifest_chunk(x->m, c, NULL, &off, &len) < 0)
-			return;
+			goto out;
 		if (c == idx && data) {
 			p = data;
 		} else if (pread(x->fds[fi], scratch, len, (off_t)off) == (ssize_t)len) {
 			p = scratch;
 		} else {
 			rh->broken[fi] = true;
-			return;
+			goto out;
 		}
 		if (ic_sha_update(rh->ctx[fi], p, len) < 0) {
 			rh->broken[fi] = true;
-			return;
+			goto out;
 		}
 		rh->upto[fi] = off + len;
 	}
+out:
+	pthread_mutex_unlock(&rh->mu);
 }
 
 /* Store chunk idx (verified) and wake the servers waiting for it.  Returns 0 or -1 + errno. */
 static int put_chunk(struct xfer *x, struct running *rh, uint32_t idx, const uint8_t *data,
-		     uint32_t len, uint8_t *scratch, bool net)
+                     uint32_t len, uint8_t *scratch, bool net)
 {
 	size_t fi;
 	uint64_t off;
@@ -272,12 +283,17 @@ static int put_chunk(struct xfer *x, struct running *rh, uint32_t idx, const uin
 			return -1;
 		done += (size_t)n;
 	}
+	/* Start the write-back now, so that the fdatasync before publishing finds little to do. */
+	(void)sync_file_range(x->fds[fi], (off64_t)off, len, SYNC_FILE_RANGE_WRITE);
 	pthread_mutex_lock(&x->mu);
 	if (!x->have[idx]) {
 		x->have[idx] = true;
 		x->bytes_have += len;
+		if (net && !x->bytes_net)
+			x->first_byte = ic_now();
 		if (net)
 			x->bytes_net += len;
+		x->last_byte = ic_now();
 	}
 	pthread_cond_broadcast(&x->cv);
 	pthread_mutex_unlock(&x->mu);
@@ -285,8 +301,12 @@ static int put_chunk(struct xfer *x, struct running *rh, uint32_t idx, const uin
 	return 0;
 }
 
-/* "a-b,c" ranges of the chunks still missing, into a new string (free()); NULL on ENOMEM. */
-static char *wanted(struct xfer *x, uint32_t *count)
+/*
+ * "a-b,c-c" ranges of the chunks still missing (only those of one parity when parity >= 0: the
+ * two trees of two-tree carry the even and the odd chunks), into a new string (free()); NULL on
+ * ENOMEM.
+ */
+static char *wanted(struct xfer *x, int parity, uint32_t *count)
 {
 	char *buf = NULL;
 	size_t size = 0;
@@ -299,10 +319,9 @@ static char *wanted(struct xfer *x, uint32_t *count)
 	pthread_mutex_lock(&x->mu);
 	for (uint32_t c = 0; c < x->m->nchunks; c++) {
 		uint32_t e = c;
-
-		if (x->have[c])
+		if (x->have[c] || (parity >= 0 && (int)(c % 2) != parity))
 			continue;
-		while (e + 1 < x->m->nchunks && !x->have[e + 1])
+		while (parity < 0 && e + 1 < x->m->nchunks && !x->have[e + 1])
 			e++;
 		fprintf(f, first ? "%u-%u" : ",%u-%u", c, e);
 		first = false;
@@ -334,15 +353,15 @@ static long child_position(const struct xfer *x, long r)
  * Pull every missing chunk from rank r.  Returns 0 when nothing is missing any more, or -1 with
  * err (the caller moves on to another source).
  */
-static int pull_from(struct xfer *x, long r, struct running *rh, uint8_t *buf, uint8_t *scratch,
-		     struct xerr *err)
+static int pull_from(struct xfer *x, long r, int parity, struct running *rh, uint8_t *buf,
+                     uint8_t *scratch, struct xerr *err)
 {
 	struct ic_conn *c = NULL;
 	char *want = NULL, *req = NULL;
 	uint32_t missing = 0;
 	int rc = -1;
 
-	want = wanted(x, &missing);
+	want = wanted(x, parity, &missing);
 	if (!want) {
 		xerr_set(err, "out of memory");
 		return -1;
@@ -355,8 +374,8 @@ static int pull_from(struct xfer *x, long r, struct running *rh, uint8_t *buf, u
 	if (!c)
 		goto out;
 	if (asprintf(&req, "digest %s\nmode %s\nposition %ld\nwant %s\n", x->spec.digest,
-		     x->spec.shape == XENVM_CAST_BINOMIAL_WHOLE_FILE ? "whole" : "pipe",
-		     child_position(x, r), want) < 0) {
+	             x->spec.shape == XENVM_CAST_BINOMIAL_WHOLE_FILE ? "whole" : "pipe",
+	             child_position(x, r), want) < 0) {
 		req = NULL;
 		xerr_set(err, "out of memory");
 		goto out;
@@ -389,7 +408,8 @@ static int pull_from(struct xfer *x, long r, struct running *rh, uint8_t *buf, u
 				text[len] = '\0';
 				xerr_set(err, "%s: %s", c->peer, text);
 			} else {
-				xerr_set(err, "%s: unexpected %s frame", c->peer, ic_frame_name(type));
+				xerr_set(err, "%s: unexpected %s frame", c->peer,
+				         ic_frame_name(type));
 			}
 			free(text);
 			goto out;
@@ -405,8 +425,8 @@ static int pull_from(struct xfer *x, long r, struct running *rh, uint8_t *buf, u
 		}
 		if (c->t->recv(c, buf, clen) < 0) {
 			xerr_set(err, "%s: %s", c->peer,
-				 errno == ETIMEDOUT ? "stalled (no data within the stall timeout)"
-						    : strerror(errno));
+			         errno == ETIMEDOUT ? "stalled (no data within the stall timeout)"
+			                            : strerror(errno));
 			goto out;
 		}
 		if (ic_sha256(buf, clen, sha) < 0 || memcmp(sha, x->m->chunks[idx], IC_SHA_LEN)) {
@@ -435,7 +455,7 @@ static int fill_from_store(struct xfer *x, struct running *rh, uint8_t *buf, uin
 	int fd = -1, rc = -1;
 
 	pthread_mutex_lock(&x->mu);
-	snprintf(x->source, sizeof(x->source), "store %s", store_of(x));
+	snprintf(x->source, sizeof(x->source), "store:%s", store_of(x));
 	pthread_mutex_unlock(&x->mu);
 	for (size_t fi = 0; fi < x->m->nfiles; fi++) {
 		const struct ic_file *f = &x->m->files[fi];
@@ -483,13 +503,87 @@ out:
 	return rc;
 }
 
+static bool store_readable(const struct xfer *x)
+{
+	return access(store_of(x), R_OK | X_OK) == 0;
+}
+
+/*
+ * Pull the missing chunks (of one parity, or all with parity -1) from the sources, re-attaching
+ * up the tree when one dies or stalls, the store being the last resort.  Returns 0, or -1 with the
+ * failure recorded in x (and *keep_partial set when the chunks held so far are worth keeping).
+ */
+static int pull_all(struct xfer *x, int parity, struct running *rh, double deadline,
+                    int *keep_partial)
+{
+	struct xerr err = {.msg = ""};
+	long src[64];
+	size_t nsrc = sources(x, parity < 0 ? 0 : parity, src, 64), i = 0;
+	uint8_t *buf = malloc(x->m->chunk_bytes), *scratch = malloc(x->m->chunk_bytes);
+	double delay = 0.2;
+	int rc = -1;
+
+	if (!buf || !scratch || nsrc == 0) {
+		fail(x, "%s", nsrc ? "out of memory" : "no source");
+		goto out;
+	}
+	for (;;) {
+		bool failed;
+
+		if (pull_from(x, src[i], parity, rh, buf, scratch, &err) == 0)
+			break;
+		pthread_mutex_lock(&x->mu);
+		failed = x->err[0] != 0;
+		pthread_mutex_unlock(&x->mu);
+		if (failed)
+			goto out; /* a local fault (disk), or the other tree's pull failed */
+		xwarn("image %s: source %s: %s; re-attaching to %s", x->spec.name,
+		      x->spec.nodes[src[i]], err.msg, x->spec.nodes[src[(i + 1) % nsrc]]);
+		i = (i + 1) % nsrc;
+		if (i == 0) {
+			/* Every source failed once: back off, then the store as last resort. */
+			if (ic_now() + delay >= deadline) {
+				if (store_readable(x) && fill_from_store(x, rh, buf, scratch) == 0)
+					break;
+				*keep_partial = 1;
+				fail(x, "no source left (last: %s)", err.msg);
+				goto out;
+			}
+			usleep((useconds_t)(delay * 1e6));
+			delay = delay < 2 ? delay * 2 : 2;
+		}
+	}
+	rc = 0;
+out:
+	free(buf);
+	free(scratch);
+	return rc;
+}
+
+struct pull_job {
+	struct xfer *x;
+	struct running *rh;
+	double deadline;
+	int keep_partial;
+	int rc;
+};
+
+/* The odd chunks' pull of a two-tree transfer. */
+static void *pull_thread(void *arg)
+{
+	struct pull_job *j = arg;
+
+	j->rc = pull_all(j->x, 1, j->rh, j->deadline, &j->keep_partial);
+	return NULL;
+}
+
 /* Manifest from the store (hashing every file).  Returns 0, or -1 with the failure recorded. */
 static int manifest_from_store(struct xfer *x, struct ic_manifest **out)
 {
 	struct xerr err;
 
 	if (ic_manifest_new(x->spec.name, x->spec.digest, x->spec.chunk_bytes, x->spec.files,
-			    x->spec.nfiles, out, &err) < 0 ||
+	                    x->spec.nfiles, out, &err) < 0 ||
 	    ic_manifest_hash_store(*out, store_of(x), &err) < 0) {
 		int e = errno;
 
@@ -500,11 +594,6 @@ static int manifest_from_store(struct xfer *x, struct ic_manifest **out)
 		return -1;
 	}
 	return 0;
-}
-
-static bool store_readable(const struct xfer *x)
-{
-	return access(store_of(x), R_OK | X_OK) == 0;
 }
 
 /* If the image is already published, make x serve it.  Returns 0, or -1 if it is not. */
@@ -521,7 +610,7 @@ static int adopt_published(struct xfer *x)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		fds[i] = -1;
 		if (have && ic_store_path(&x->d->store, "images", m->digest, m->files[i].role, path,
-					  sizeof(path)) == 0)
+		                          sizeof(path)) == 0)
 			fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0) {
 			for (size_t j = 0; j <= i; j++)
@@ -552,7 +641,7 @@ static int run(struct xfer *x)
 	struct running rh;
 	struct xerr err = {.msg = ""};
 	long src[64];
-	size_t nsrc = sources(x, src, 64);
+	size_t nsrc = sources(x, 0, src, 64);
 	double deadline = x->started + d->fetch_s;
 	uint8_t *buf = NULL, *scratch = NULL;
 	bool verified[IC_MAX_FILES] = {false};
@@ -560,8 +649,8 @@ static int run(struct xfer *x)
 	int fds[IC_MAX_FILES];
 	uint64_t resumed = 0, seeded = 0;
 	int rc = -1, keep_partial = 0;
-
 	memset(&rh, 0, sizeof(rh));
+	pthread_mutex_init(&rh.mu, NULL);
 	for (size_t i = 0; i < IC_MAX_FILES; i++)
 		fds[i] = -1;
 
@@ -578,7 +667,8 @@ static int run(struct xfer *x)
 			for (size_t i = 0; i < nsrc && !m; i++) {
 				m = manifest_from_peer(x, src[i], &err);
 				/* The source answered with a failure of its own (the image is not
-				 * in the store, its digest is wrong): no other source does better. */
+				 * in the store, its digest is wrong): no other source does better.
+				 */
 				if (!m && errno == EREMOTEIO) {
 					fail(x, "from %s: %s", x->spec.nodes[src[i]], err.msg);
 					goto out;
@@ -644,40 +734,26 @@ static int run(struct xfer *x)
 	for (size_t i = 0; i < x->m->nfiles; i++)
 		running_advance(x, &rh, i, NULL, UINT32_MAX, scratch);
 
-	/* 3. The chunks. */
+	/* 3. The chunks: from the store at the root; up one tree, or both trees at once. */
 	if (nsrc == 0) {
 		if (fill_from_store(x, &rh, buf, scratch) < 0)
 			goto out;
-	} else {
-		size_t i = 0;
-		double delay = 0.2;
+	} else if (x->spec.shape == IC_CAST_TWO_TREE) {
+		struct pull_job odd = {.x = x, .rh = &rh, .deadline = deadline};
+		pthread_t tid;
+		int even;
 
-		for (;;) {
-			if (pull_from(x, src[i], &rh, buf, scratch, &err) == 0)
-				break;
-			pthread_mutex_lock(&x->mu);
-			bool failed = x->err[0] != 0;
-			pthread_mutex_unlock(&x->mu);
-			if (failed)
-				goto out; /* a local fault (disk): no other source helps */
-			xwarn("image %s: source %s: %s; re-attaching to %s", x->spec.name,
-			      x->spec.nodes[src[i]], err.msg,
-			      x->spec.nodes[src[(i + 1) % nsrc]]);
-			i = (i + 1) % nsrc;
-			if (i == 0) {
-				/* Every source failed once: back off, then the store as last resort. */
-				if (ic_now() + delay >= deadline) {
-					if (store_readable(x) &&
-					    fill_from_store(x, &rh, buf, scratch) == 0)
-						break;
-					keep_partial = 1;
-					fail(x, "no source left (last: %s)", err.msg);
-					goto out;
-				}
-				usleep((useconds_t)(delay * 1e6));
-				delay = delay < 2 ? delay * 2 : 2;
-			}
+		if (pthread_create(&tid, NULL, pull_thread, &odd) != 0) {
+			fail(x, "cannot start a thread");
+			goto out;
 		}
+		even = pull_all(x, 0, &rh, deadline, &keep_partial);
+		pthread_join(tid, NULL);
+		keep_partial |= odd.keep_partial;
+		if (even < 0 || odd.rc < 0)
+			goto out;
+	} else if (pull_all(x, -1, &rh, deadline, &keep_partial) < 0) {
+		goto out;
 	}
 
 	/* 4. Verify and publish. */
@@ -688,7 +764,7 @@ static int run(struct xfer *x)
 		if (rh.broken[i] || !rh.ctx[i] || rh.upto[i] != x->m->files[i].size)
 			continue;
 		verified[i] = ic_sha_final(rh.ctx[i], sha) == 0 &&
-			      memcmp(sha, x->m->files[i].sha, IC_SHA_LEN) == 0;
+		              memcmp(sha, x->m->files[i].sha, IC_SHA_LEN) == 0;
 		rh.ctx[i] = NULL;
 	}
 	if (ic_store_publish(&d->store, x->m, x->fds, verified, &err) < 0) {
@@ -699,6 +775,7 @@ static int run(struct xfer *x)
 out:
 	for (size_t i = 0; i < IC_MAX_FILES; i++)
 		ic_sha_free(rh.ctx[i]);
+	pthread_mutex_destroy(&rh.mu);
 	if (rc < 0 && !keep_partial)
 		ic_store_partial_remove(&d->store, x->spec.digest);
 	ic_manifest_free(m);
@@ -719,10 +796,11 @@ static void *xfer_main(void *arg)
 	pthread_cond_broadcast(&x->cv);
 	pthread_mutex_unlock(&x->mu);
 	if (rc == 0)
-		xinfo("image %s (%s): published in %.2fs, %" PRIu64 " bytes over the network "
-		      "from %s",
-		      x->spec.name, x->spec.digest, x->finished - x->started, x->bytes_net,
-		      x->source);
+		xinfo("image %s (%s): published in %.2fs (first chunk at %.2fs, last at %.2fs), "
+		      "%" PRIu64 " bytes over the network from %s",
+		      x->spec.name, x->spec.digest, x->finished - x->started,
+		      x->first_byte > 0 ? x->first_byte - x->started : 0,
+		      x->last_byte > 0 ? x->last_byte - x->started : 0, x->bytes_net, x->source);
 	else
 		xerror("%s", x->err);
 	xfer_put(x);
@@ -747,7 +825,7 @@ int xfer_get(struct icd *d, const struct ic_spec *spec, struct xfer **out, struc
 	if (rank < 0) {
 		errno = EINVAL;
 		return xerr_set(err, "image %s: node %s is not in the request's node list",
-				spec->name, d->node);
+		                spec->name, d->node);
 	}
 	pthread_mutex_lock(&d->lock);
 	for (x = d->xfers; x; x = x->next)

@@ -43,9 +43,7 @@ struct xfer {
 	char source[128];
 	char err[1024];
 	double started, finished;
-	/* whole-file mode: children are served one at a time, in tree order */
-	long wf_turn;
-	int wf_active;
+	double first_byte, last_byte; /* for the log: pipeline fill and drain */
 };
 
 /*

@@ -18,8 +18,9 @@ static const char *const cache_keys[] = {"dir", "max_size", NULL};
 static const char *const cast_keys[] = {"store", "port",          "socket", "chunk_size",
                                         "shape", "allowed_users", NULL};
 static const char *const net_keys[] = {"bridge", "interface", "subnet", "gateway", "mtu", NULL};
-static const char *const ib_keys[] = {"devices",         "vfs_per_device", "fallback",
-                                      "partitions_file", "pkey",           NULL};
+static const char *const ib_keys[] = {
+    "devices", "vfs_per_device", "fallback",        "partitions_file",
+    "pkey",    "guid_prefix",    "opensm_pid_file", NULL};
 static const char *const munge_keys[] = {"socket", NULL};
 static const char *const timeout_keys[] = {"fetch", "boot", "ready", "shutdown_grace", NULL};
 static const char *const vm_keys[] = {"memory_overhead", "default_memory", "qemu_binary", "accel",
@@ -51,6 +52,7 @@ void xenvm_config_free(struct xenvm_config *cfg)
 	free(cfg->network.gateway);
 	ydoc_strv_free(cfg->ib.devices, cfg->ib.n_devices);
 	free(cfg->ib.partitions_file);
+	free(cfg->ib.opensm_pid_file);
 	free(cfg->munge.socket);
 	free(cfg->vm.qemu_binary);
 	free(cfg->vm.accel);
@@ -91,6 +93,7 @@ static struct xenvm_config *defaults_for(const char *path)
 	dup_into(&cfg->network.bridge, "xenvmbr0", &ok);
 	cfg->network.mtu = 1500;
 	cfg->ib.fallback = XENVM_IB_FALLBACK_RXE;
+	cfg->ib.guid_prefix = 0x0200; /* top byte 0x02: a locally administered EUI-64 */
 	dup_into(&cfg->munge.socket, "/run/munge/munge.socket.2", &ok);
 	cfg->timeouts.fetch_s = 300;
 	cfg->timeouts.boot_s = 60;
@@ -280,7 +283,7 @@ static int parse_ib(const struct ydoc *d, const yaml_node_t *root, struct xenvm_
 {
 	const struct ypath *at = YPATH_KEY(NULL, "ib");
 	yaml_node_t *m = NULL;
-	uint64_t vfs = cfg->ib.vfs_per_device, pkey = cfg->ib.pkey;
+	uint64_t vfs = cfg->ib.vfs_per_device, pkey = cfg->ib.pkey, prefix = cfg->ib.guid_prefix;
 	int fallback = (int)cfg->ib.fallback;
 
 	if (ydoc_get_map(d, root, NULL, "ib", ib_keys, &m, err) < 0 ||
@@ -290,8 +293,12 @@ static int parse_ib(const struct ydoc *d, const yaml_node_t *root, struct xenvm_
 	    ydoc_get_enum(d, m, at, "fallback", fallback_names, &fallback, err) < 0 ||
 	    ydoc_get_str(d, m, at, "partitions_file", YDOC_ABSPATH, &cfg->ib.partitions_file, err) <
 	        0 ||
-	    ydoc_get_uint(d, m, at, "pkey", 0x0001, 0x7fff, YDOC_HEX, &pkey, err) < 0)
+	    ydoc_get_uint(d, m, at, "pkey", 0x0001, 0x7fff, YDOC_HEX, &pkey, err) < 0 ||
+	    ydoc_get_uint(d, m, at, "guid_prefix", 0x0001, 0xfffe, YDOC_HEX, &prefix, err) < 0 ||
+	    ydoc_get_str(d, m, at, "opensm_pid_file", YDOC_ABSPATH, &cfg->ib.opensm_pid_file, err) <
+	        0)
 		return -1;
+	cfg->ib.guid_prefix = (uint16_t)prefix;
 	cfg->ib.vfs_per_device = (uint32_t)vfs;
 	cfg->ib.fallback = (enum xenvm_ib_fallback)fallback;
 	cfg->ib.pkey = (uint16_t)pkey;

@@ -69,6 +69,8 @@ struct xenvm_config {
 		enum xenvm_ib_fallback fallback; /* ib.fallback: rxe | none          (rxe) */
 		char *partitions_file;           /* ib.partitions_file (OpenSM)      (NULL = none) */
 		uint16_t pkey;                   /* ib.pkey (0x0001..0x7fff)         (0 = default) */
+		uint16_t guid_prefix;            /* ib.guid_prefix: VF GUIDs' top 16 bits (0x0200) */
+		char *opensm_pid_file;           /* ib.opensm_pid_file: HUP after edits (NULL = none) */
 	} ib;
 
 	struct {

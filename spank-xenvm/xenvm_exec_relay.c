@@ -191,6 +191,14 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 	for (;;) {
 		nfds_t n = 0;
 		bool drained = true;
+		int more;
+
+		/* Frames may already wait in the buffer (read along with STARTED). */
+		while ((more = xvp_conn_next(c, &f)) > 0)
+			if (on_frame(c, chan, &f, st, ns, &exit_status) < 0)
+				goto out;
+		if (more < 0)
+			goto lost;
 
 		for (i = 0; i < ns; i++)
 			if (st[i].buf.len > 0)
@@ -226,7 +234,6 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 				continue;
 			if (kind[k] == -1) {
 				ssize_t r;
-				int more;
 
 				if (pfd[k].revents & POLLOUT && xvp_conn_flush(c) < 0)
 					goto lost;
@@ -234,11 +241,6 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 					continue;
 				r = xvp_conn_fill(c);
 				if (r == 0 || (r < 0 && errno != EAGAIN))
-					goto lost;
-				while ((more = xvp_conn_next(c, &f)) > 0)
-					if (on_frame(c, chan, &f, st, ns, &exit_status) < 0)
-						goto out;
-				if (more < 0)
 					goto lost;
 			} else if (kind[k] == -2) {
 				struct signalfd_siginfo si;

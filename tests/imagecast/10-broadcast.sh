@@ -66,3 +66,13 @@ test_cli_broadcast_files() {
 	done
 }
 IC_TESTS+=(test_cli_broadcast_files)
+
+test_broadcast_8_two_tree() {
+	ic_image t8 12
+	ic_fetch_many "1 2 3 4 5 6 7 8" t8 "$IMG_DIGEST" "$(ic_nodes 8)" --shape two-tree ||
+		{ cat "$T"/out.*; fail "a fetch failed"; return 1; }
+	check_all t8 "$IMG_DIGEST" 8 || return 1
+	# Both trees carried data: every non-root node pulled from two sources.
+	grep -q "image t8 .*transfer started, rank 3 of 8, shape two-tree" "$T/n4/log" || fail "no two-tree transfer on node 4"
+}
+IC_TESTS+=(test_broadcast_8_two_tree)

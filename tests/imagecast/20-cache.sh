@@ -72,3 +72,35 @@ test_delta_moves_only_changed_chunks() {
 	[ -n "$net" ] && [ "$net" -le $((2 * chunk)) ] || fail "delta moved $net bytes"
 }
 IC_TESTS+=(test_delta_moves_only_changed_chunks)
+
+# The Prolog's way: files and digest from the catalog named in xenvm.yaml, a lease for the job.
+test_fetch_from_catalog() {
+	local k a role rest sha sz pids=() out
+	ic_image cat1 6
+	{
+		echo "images:"
+		echo "  cat1:"
+		echo "    files:"
+		for a in "${IMG_FILES[@]}"; do
+			[ "$a" = --file ] && continue
+			role=${a%%=*} rest=${a#*=}
+			sz=${rest##*:} sha=${rest%:*}
+			sha=${sha##*:}
+			echo "      $role: {path: cat1/$role, sha256: $sha, size: $sz}"
+		done
+	} > "$T/images.yaml"
+	for k in 1 2 3; do
+		ic_cli "$k" fetch cat1 --nodes "$(ic_nodes 3)" --pin job.99 >"$T/out.$k" 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || { cat "$T"/out.*; fail "catalog fetch failed"; return 1; }; done
+	for k in 1 2 3; do
+		ic_verify "$k" cat1 "$IMG_DIGEST" || return 1
+		[ "$(tail -1 "$T/out.$k")" = "$T/n$k/cache/images/${IMG_DIGEST#sha256:}" ] ||
+			fail "node $k: last line is not the image directory" || return 1
+		[ -e "$T/n$k/cache/pins/${IMG_DIGEST#sha256:}/job.99" ] || fail "node $k: no lease" || return 1
+	done
+	out=$(ic_cli 1 fetch nosuch --nodes "$(ic_nodes 3)" 2>&1) && fail "fetched an unknown image" && return 1
+	echo "$out" | grep -q "image nosuch is not in $T/images.yaml" || fail "unclear: $out"
+}
+IC_TESTS+=(test_fetch_from_catalog)

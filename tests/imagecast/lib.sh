@@ -55,8 +55,8 @@ ic_net() {
 ic_shape() {
 	local k
 	for k in $(seq 1 "$IC_N"); do
-		ip netns exec $IC_PFX$k tc qdisc replace dev eth0 root tbf rate "$1" burst 64kb latency 100ms
-		ip netns exec $IC_HUB tc qdisc replace dev h$k root tbf rate "$1" burst 64kb latency 100ms
+		ip netns exec $IC_PFX$k tc qdisc replace dev eth0 root tbf rate "$1" burst "${IC_TBF_BURST:-32kb}" latency "${IC_TBF_LATENCY:-10ms}"
+		ip netns exec $IC_HUB tc qdisc replace dev h$k root tbf rate "$1" burst "${IC_TBF_BURST:-32kb}" latency "${IC_TBF_LATENCY:-10ms}"
 	done
 }
 
@@ -75,6 +75,7 @@ ic_conf() {
 	mkdir -p "$d/run" && chmod 755 "$d" && chmod 700 "$d/run"
 	cat > "$d/xenvm.yaml" <<YAML
 log_level: info
+catalog: $T/images.yaml
 cache:
   dir: ${IC_CACHE_DIR[$k]:-$d/cache}
   max_size: ${IC_CACHE_MAX:-20G}

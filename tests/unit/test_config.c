@@ -114,6 +114,8 @@ static void assert_defaults(const struct xenvm_config *c)
 	assert_int_equal(c->ib.fallback, XENVM_IB_FALLBACK_RXE);
 	assert_null(c->ib.partitions_file);
 	assert_int_equal(c->ib.pkey, 0);
+	assert_int_equal(c->ib.guid_prefix, 0x0200);
+	assert_null(c->ib.opensm_pid_file);
 	assert_string_equal(c->munge.socket, "/run/munge/munge.socket.2");
 	assert_int_equal(c->timeouts.fetch_s, 300);
 	assert_int_equal(c->timeouts.boot_s, 60);
@@ -248,6 +250,15 @@ static void test_edges(void **state)
 	assert_int_equal(c->ib.pkey, 0x7fff);
 	assert_int_equal(c->imagecast.port, 65535);
 	assert_int_equal(c->driver, XENVM_DRIVER_QEMU);
+	xenvm_config_free(c);
+
+	/* the VF GUID prefix at both ends of its range, and OpenSM's pid file */
+	c = load_ok(write_yaml("ib: {guid_prefix: 0xfffe, opensm_pid_file: /run/opensm.pid}\n"));
+	assert_int_equal(c->ib.guid_prefix, 0xfffe);
+	assert_string_equal(c->ib.opensm_pid_file, "/run/opensm.pid");
+	xenvm_config_free(c);
+	c = load_ok(write_yaml("ib: {guid_prefix: 1}\n"));
+	assert_int_equal(c->ib.guid_prefix, 1);
 	xenvm_config_free(c);
 
 	/* anchors and aliases are plain YAML and work */
@@ -443,6 +454,12 @@ static const struct err_case err_cases[] = {
      ":1:12: ib.pkey: '0xzz' is not an integer (decimal, or hexadecimal with 0x)"},
     {"pkey empty hex", "ib: {pkey: 0x}\n",
      ":1:12: ib.pkey: '0x' is not an integer (decimal, or hexadecimal with 0x)"},
+    {"guid_prefix zero", "ib: {guid_prefix: 0}\n",
+     ":1:19: ib.guid_prefix: '0' is out of range (0x0001..0xfffe)"},
+    {"guid_prefix all ones", "ib: {guid_prefix: 0xffff}\n",
+     ":1:19: ib.guid_prefix: '0xffff' is out of range (0x0001..0xfffe)"},
+    {"relative opensm_pid_file", "ib: {opensm_pid_file: opensm.pid}\n",
+     ":1:23: ib.opensm_pid_file: 'opensm.pid' is not an absolute path"},
     {"not a duration", "timeouts:\n  boot: 5x\n",
      ":2:9: timeouts.boot: '5x' is not a duration (use e.g. 90, 60s, 2m, 1h)"},
     {"duration zero", "timeouts: {ready: 0s}\n",

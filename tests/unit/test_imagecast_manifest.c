@@ -36,7 +36,7 @@ static int remove_store(void **state)
 
 /* Write `size` bytes of a pattern into store/name and describe it in f. */
 static void put_file(struct ic_file *f, const char *role, const char *name, size_t size,
-		     unsigned seed)
+                     unsigned seed)
 {
 	char path[256];
 	uint8_t *buf = malloc(size ? size : 1);
@@ -75,7 +75,7 @@ static void test_digest_formula(void **state)
 	memset(f[0].sha, 0xab, IC_SHA_LEN);
 	memset(f[1].sha, 0x01, IC_SHA_LEN);
 	snprintf(line, sizeof(line), "kernel %s 123\ninitrd %s 0\n", ic_sha_to_hex(f[0].sha, hex),
-		 ic_sha_to_hex(f[1].sha, hex2));
+	         ic_sha_to_hex(f[1].sha, hex2));
 	assert_int_equal(ic_sha256(line, strlen(line), sha), 0);
 	snprintf(want, sizeof(want), "sha256:%s", ic_sha_to_hex(sha, hex));
 	assert_int_equal(ic_digest_of(f, 2, got), 0);
@@ -156,7 +156,8 @@ static void test_hash_store_and_text(void **state)
 		snprintf(path, sizeof(path), "%s/k", store);
 		fd = open(path, O_RDONLY);
 		assert_true(fd >= 0);
-		assert_int_equal(ic_sha256_fd_range(fd, IC_CHUNK_MIN, 100000 - IC_CHUNK_MIN, sha), 0);
+		assert_int_equal(ic_sha256_fd_range(fd, IC_CHUNK_MIN, 100000 - IC_CHUNK_MIN, sha),
+		                 0);
 		close(fd);
 		assert_memory_equal(sha, m->chunks[1], IC_SHA_LEN);
 	}
@@ -217,10 +218,10 @@ static void test_validators(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_digest_formula),
-		cmocka_unit_test(test_layout),
-		cmocka_unit_test_setup_teardown(test_hash_store_and_text, make_store, remove_store),
-		cmocka_unit_test(test_validators),
+	    cmocka_unit_test(test_digest_formula),
+	    cmocka_unit_test(test_layout),
+	    cmocka_unit_test_setup_teardown(test_hash_store_and_text, make_store, remove_store),
+	    cmocka_unit_test(test_validators),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

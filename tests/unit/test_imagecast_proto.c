@@ -175,10 +175,10 @@ static void test_spec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_header),
-		cmocka_unit_test(test_roundtrip_and_error),
-		cmocka_unit_test(test_chunk_frame),
-		cmocka_unit_test(test_spec),
+	    cmocka_unit_test(test_header),
+	    cmocka_unit_test(test_roundtrip_and_error),
+	    cmocka_unit_test(test_chunk_frame),
+	    cmocka_unit_test(test_spec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

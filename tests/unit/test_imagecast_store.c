@@ -72,7 +72,7 @@ static struct ic_manifest *image(unsigned nchunks, unsigned seed, int changed, u
 
 /* Write the chunks [from, to) of data into the partial copy. */
 static void write_chunks(const struct ic_manifest *m, int *fds, const uint8_t *data, unsigned from,
-			 unsigned to)
+                         unsigned to)
 {
 	for (unsigned c = from; c < to && c < m->nchunks; c++)
 		assert_int_equal(pwrite(fds[0], data + (size_t)c * CB, CB, (off_t)c * CB), CB);
@@ -224,7 +224,7 @@ static void test_lru_and_pins(void **state)
 	old[0].tv_sec = old[1].tv_sec = time(NULL) - 3600;
 	old[0].tv_nsec = old[1].tv_nsec = 0;
 	assert_int_equal(ic_store_path(&s, "images", m[0]->digest, "manifest", path, sizeof(path)),
-			 0);
+	                 0);
 	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
 	assert_int_equal(ic_store_list(&s, &v), 2);
 	assert_string_equal(v[0].digest, m[0]->digest);
@@ -263,10 +263,10 @@ static void test_lru_and_pins(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_check_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publish_atomic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resume_and_delta, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lru_and_pins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publish_atomic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resume_and_delta, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lru_and_pins, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
