@@ -63,7 +63,8 @@ check "argv preserved byte for byte" "$exp" "$got"
 
 check "environment passed" "bar baz=1" "$(FOO='bar baz=1' X -- printenv FOO)"
 check "XENVM_EXEC_* not passed" "" "$(XENVM_EXEC_SECRET=1 X -- printenv XENVM_EXEC_SECRET)"
-check "PATH search uses the task's PATH" "$W/noexec" "$(PATH=$W:/usr/bin:/bin X -- sh -c 'command -v noexec')"
+mkdir -p "$W/bin"; printf '#!/bin/sh\necho found-in-path\n' > "$W/bin/myprog"; chmod 755 "$W/bin/myprog"
+check "PATH search uses the task's PATH" "found-in-path" "$(PATH=$W/bin:/usr/bin:/bin X -- myprog)"
 check "cwd inherited" "/usr/share" "$(cd /usr/share && X -- pwd)"
 check "--cwd" "/var" "$(X --cwd /var -- pwd)"
 
@@ -94,26 +95,32 @@ got=$(timeout 20 "$EXEC" --socket "$SOCK" -- yes | head -1; echo "rc=${PIPESTATU
 check "closed stdout -> SIGPIPE in the guest" "y rc=141" "$(echo $got)"
 
 # SIGTERM sent to xenvm-exec reaches the guest process
-X -- sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done' > "$W/t" &
+# (xenvm-exec itself in the background, not a subshell, so that $! is its pid)
+"$EXEC" --socket "$SOCK" -- sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done' > "$W/t" &
 xp=$!
 for _ in $(seq 100); do grep -q ready "$W/t" 2>/dev/null && break; sleep 0.05; done
 kill -TERM $xp
+( sleep 20; kill -KILL $xp 2>/dev/null ) & # never hang the suite
+wd=$!
 wait $xp; rc=$?
+{ kill $wd && wait $wd; } 2>/dev/null
 check "SIGTERM forwarded (trap ran, exit 7)" "ready got-term 7" "$(echo $(cat "$W/t") $rc)"
 
 # SIGKILL of xenvm-exec (cannot be forwarded): the agent kills the guest process group
-X -- sh -c 'sleep 1000 & sleep 1001' &
+timeout -s KILL 60 "$EXEC" --socket "$SOCK" -- sh -c 'sleep 1000 & sleep 1001' &
 xp=$!
-sleep 0.5
-kill -KILL $xp; wait $xp 2>/dev/null
+for _ in $(seq 100); do pgrep -f 'sleep 1001' >/dev/null && break; sleep 0.05; done
+pkill -KILL -P $xp; wait $xp 2>/dev/null
 for _ in $(seq 50); do pgrep -f 'sleep 100[01]' >/dev/null || break; sleep 0.1; done
 pgrep -f 'sleep 100[01]' >/dev/null && ko "client killed -> guest group killed" || ok "client killed -> guest group killed"
 
 # 50 concurrent execs
+pids=
 for i in $(seq 50); do
-	X -- sh -c "sleep 0.3; echo n$i" > "$W/c.$i" &
+	timeout -s KILL 120 "$EXEC" --socket "$SOCK" -- sh -c "sleep 0.3; echo n$i" > "$W/c.$i" &
+	pids="$pids $!"
 done
-wait
+wait $pids
 bad=
 for i in $(seq 50); do [ "$(cat "$W/c.$i")" = "n$i" ] || bad="$bad $i"; done
 check "50 concurrent execs" "" "$bad"

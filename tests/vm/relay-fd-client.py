@@ -11,7 +11,7 @@ env = dict(os.environ, PMI_FD="11")
 # In the guest: read a line from fd 11, answer on fd 11, report what fd 11 is.
 script = ('read l <&11; echo "got:$l" >&11; '
           'case $(readlink /proc/self/fd/11) in socket:*) echo fd11=socket;; *) echo fd11=other;; esac')
-p = subprocess.Popen([exe, "--socket", sock, "--", "sh", "-c", script], pass_fds=(11,), env=env,
+p = subprocess.Popen([exe, "--socket", sock, "--", os.environ.get("RELAY_SH", "bash"), "-c", script], pass_fds=(11,), env=env,
                      stdout=subprocess.PIPE)
 os.close(11)
 a.sendall(b"cmd=init pmi_version=1\n")

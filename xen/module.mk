@@ -1,0 +1,23 @@
+# xen/: the Xen side of the VM layer, through libxenlight (see xen/README.md).
+#   $(B)/xen/libxenvm_xen.a   xl_domain.h: create/start/stop/list domains (wrapped by lib/vm/)
+#   $(B)/xen/xenvm-xl-test    a CLI over it, for the Xen tests and benchmarks (runs in dom0)
+XEN_CFLAGS := $(shell $(PKG_CONFIG) --cflags xenlight xentoollog 2>/dev/null)
+XEN_LIBS   := $(shell $(PKG_CONFIG) --libs xenlight xentoollog 2>/dev/null || echo -lxenlight -lxentoollog)
+
+LIBXENVM_XEN     := $(B)/xen/libxenvm_xen.a
+LIBXENVM_XEN_SRC := xen/xl_ctx.c xen/xl_spec.c xen/xl_create.c xen/xl_stop.c xen/xl_list.c
+LIBXENVM_XEN_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_XEN_SRC))
+XENVM_XL_TEST    := $(B)/xen/xenvm-xl-test
+
+$(LIBXENVM_XEN_OBJ) $(B)/xen/xenvm-xl-test.o: CFLAGS += -Ixen $(XEN_CFLAGS)
+
+$(LIBXENVM_XEN): $(LIBXENVM_XEN_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(XENVM_XL_TEST): $(B)/xen/xenvm-xl-test.o $(LIBXENVM_XEN) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM) $(XEN_LIBS) $(LIBXENVM_LIBS)
+
+.PHONY: xen
+xen: $(LIBXENVM_XEN) $(XENVM_XL_TEST)
+all: $(LIBXENVM_XEN) $(XENVM_XL_TEST)

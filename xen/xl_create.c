@@ -1,0 +1,192 @@
+/*
+ * xl_create.c - building a libxl_domain_config from a spec, creating and starting the domain.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xl_priv.h"
+
+/* strdup into a libxl config field; libxl_domain_config_dispose() frees it.  NULL stays NULL.
+ * Returns 0, or -1 with errno ENOMEM. */
+static int dup_field(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -1;
+}
+
+/* Fill dc (initialised by the caller) from spec.  Returns 0, or -1 with errno ENOMEM/EINVAL. */
+static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec,
+                        libxl_domain_config *dc, struct xerr *err)
+{
+	libxl_domain_type type =
+	    spec->type == XL_DOMAIN_PVH ? LIBXL_DOMAIN_TYPE_PVH : LIBXL_DOMAIN_TYPE_PV;
+	libxl_device_nic *nic;
+	unsigned int mac[6];
+	int i;
+
+	dc->c_info.type = type;
+	libxl_domain_build_info_init_type(&dc->b_info, type);
+	if (dup_field(&dc->c_info.name, spec->name) ||
+	    dup_field(&dc->b_info.kernel, spec->kernel) ||
+	    dup_field(&dc->b_info.ramdisk, spec->ramdisk) ||
+	    dup_field(&dc->b_info.cmdline, spec->cmdline))
+		goto nomem;
+	dc->b_info.max_vcpus = (int)spec->vcpus;
+	if (libxl_cpu_bitmap_alloc(ctx->libxl, &dc->b_info.avail_vcpus, (int)spec->vcpus))
+		goto nomem;
+	libxl_bitmap_set_none(&dc->b_info.avail_vcpus);
+	for (i = 0; i < (int)spec->vcpus; i++)
+		libxl_bitmap_set(&dc->b_info.avail_vcpus, i);
+	dc->b_info.max_memkb = (uint64_t)spec->memory_mib * 1024;
+	dc->b_info.target_memkb = dc->b_info.max_memkb;
+	/* Nobody watches the domain (no xl monitor), so these only matter to a later `xl`; a VM
+	 * that stops is over either way: the Epilog destroys whatever is left. */
+	dc->on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
+	dc->on_reboot = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
+	dc->on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
+	dc->on_crash = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
+
+	if (type == LIBXL_DOMAIN_TYPE_PVH && spec->pvh_no_rdtscp) {
+		dc->b_info.tsc_mode = LIBXL_TSC_MODE_NATIVE;
+		if (libxl_cpuid_parse_config(&dc->b_info.cpuid, "host,rdtscp=0")) {
+			errno = EINVAL;
+			return xerr_set(err, "%s: cannot build the cpuid policy", spec->name);
+		}
+	}
+
+	if (spec->bridge) {
+		dc->nics = calloc(1, sizeof(*dc->nics));
+		if (!dc->nics)
+			goto nomem;
+		dc->num_nics = 1;
+		nic = &dc->nics[0];
+		libxl_device_nic_init(nic);
+		nic->devid = 0;
+		nic->nictype = LIBXL_NIC_TYPE_VIF;
+		if (dup_field(&nic->bridge, spec->bridge) ||
+		    dup_field(&nic->script, spec->vif_script))
+			goto nomem;
+		/* Checked by xl_domain_spec_check(); all-zero lets libxl pick a random MAC. */
+		if (spec->mac && sscanf(spec->mac, "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2],
+		                        &mac[3], &mac[4], &mac[5]) == 6)
+			for (i = 0; i < 6; i++)
+				nic->mac[i] = (uint8_t)mac[i];
+	}
+	return 0;
+nomem:
+	errno = ENOMEM;
+	return xerr_set(err, "%s: out of memory building the domain config", spec->name);
+}
+
+int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec, uint32_t *domid,
+                     struct xerr *err)
+{
+	libxl_domain_config dc;
+	uint32_t id = INVALID_DOMID, existing;
+	int rc, ret = -1, saved;
+
+	libxl_domain_config_init(&dc);
+	if (!ctx || !domid) {
+		errno = EINVAL;
+		xerr_set(err, "xl_domain_create: no context or result pointer");
+		goto out;
+	}
+	*domid = INVALID_DOMID;
+	if (xl_domain_spec_check(spec, err) == -1)
+		goto out;
+	/* libxl refuses a duplicate name too, but only after building half a domain. */
+	if (libxl_name_to_domid(ctx->libxl, spec->name, &existing) == 0) {
+		errno = EEXIST;
+		xerr_set(err, "%s: a domain of that name exists (domid %u)", spec->name, existing);
+		goto out;
+	}
+	if (build_config(ctx, spec, &dc, err) == -1)
+		goto out;
+
+	ctx->log.last_error[0] = '\0';
+	rc = libxl_domain_create_new(ctx->libxl, &dc, &id, NULL, NULL);
+	if (rc) {
+		xl_fail(ctx, err, rc, spec->name);
+		/* libxl normally destroys what it built on failure; make sure, by name. */
+		if (libxl_name_to_domid(ctx->libxl, spec->name, &existing) == 0) {
+			xwarn("%s: create failed but domain %u exists; destroying it", spec->name,
+			      existing);
+			saved = errno;
+			libxl_domain_destroy(ctx->libxl, existing, NULL);
+			errno = saved;
+		}
+		goto out;
+	}
+	*domid = id;
+	xverbose("%s: created domain %u (%s, paused)", spec->name, id,
+	         spec->type == XL_DOMAIN_PVH ? "pvh" : "pv");
+	ret = 0;
+out:
+	saved = errno;
+	libxl_domain_config_dispose(&dc);
+	errno = saved;
+	return ret;
+}
+
+int xl_domain_unpause(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *err)
+{
+	char what[64];
+	int rc;
+
+	ctx->log.last_error[0] = '\0';
+	rc = libxl_domain_unpause(ctx->libxl, domid, NULL);
+	if (rc == ERROR_DOMAIN_NOTFOUND) {
+		errno = ESRCH;
+		return xerr_set(err, "unpause domain %u: no such domain", domid);
+	}
+	if (rc) {
+		snprintf(what, sizeof(what), "unpause domain %u", domid);
+		return xl_fail(ctx, err, rc, what);
+	}
+	return 0;
+}
+
+int xl_domain_wait_running(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int timeout_ms,
+                           struct xerr *err)
+{
+	uint64_t deadline = xl_now_ms() + timeout_ms;
+	libxl_dominfo info;
+	int rc, done;
+
+	for (;;) {
+		rc = xl_info(ctx, domid, &info);
+		if (rc == ERROR_DOMAIN_NOTFOUND || (rc == 0 && info.dying)) {
+			libxl_dominfo_dispose(&info);
+			errno = ESRCH;
+			return xerr_set(err, "domain %u is gone", domid);
+		}
+		if (rc) {
+			libxl_dominfo_dispose(&info);
+			return xl_fail(ctx, err, rc, "domain info");
+		}
+		if (info.shutdown) {
+			rc = info.shutdown_reason;
+			libxl_dominfo_dispose(&info);
+			errno = ECANCELED;
+			return xerr_set(err, "domain %u shut down (%s) instead of running", domid,
+			                libxl_shutdown_reason_to_string(rc));
+		}
+		/* cpu_time > 0: the vCPU has been scheduled, i.e. the guest really started. */
+		done = !info.paused && info.cpu_time > 0;
+		libxl_dominfo_dispose(&info);
+		if (done)
+			return 0;
+		if (xl_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return xerr_set(err, "domain %u not running after %u ms", domid,
+			                timeout_ms);
+		}
+		xl_sleep_ms(20);
+	}
+}

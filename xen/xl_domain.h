@@ -1,0 +1,111 @@
+/*
+ * xl_domain.h - Xen domains for VMs, through libxenlight: the narrow API the generic VM driver
+ * interface (lib/vm/) wraps for its `xen` driver.
+ *
+ * One job's VM on one node is one domain named xenvm-<jobid>-<node>; the name is how a VM is
+ * found again after a crash (xl_domain_list with the job's prefix).  A domain is created paused
+ * (libxenlight leaves it so), then unpaused; stopping is a clean shutdown with a grace period,
+ * then destroy, then waiting until the hypervisor has really released it (a destroyed domain
+ * lingers as "dying" for a short while and still holds its name and memory).
+ *
+ * No process watches a domain (there is no xl-style monitor): a guest that powers off or
+ * crashes stays as a shut-down domain until xl_domain_stop()/xl_domain_destroy() removes it.
+ * The console is logged by xenconsoled (`--log=guest`) to <log-dir>/guest-<name>.log.
+ *
+ * Every function that can fail returns 0 on success or -1 with errno set and, when err is not
+ * NULL, a one-line message in err.  Not thread-safe per context: use one context per thread.
+ */
+#ifndef XENVM_XL_DOMAIN_H
+#define XENVM_XL_DOMAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct xl_domain_ctx;
+
+enum xl_domain_type {
+	XL_DOMAIN_PV = 0,
+	XL_DOMAIN_PVH,
+};
+
+struct xl_domain_spec {
+	const char *name;         /* domain name, e.g. from xl_domain_name(); required */
+	enum xl_domain_type type; /* PV or PVH */
+	const char *kernel;       /* kernel image path in dom0; required */
+	const char *ramdisk;      /* initramfs path, or NULL */
+	const char *cmdline;      /* kernel command line, or NULL */
+	unsigned int memory_mib;  /* 16 .. 1048576 */
+	unsigned int vcpus;       /* 1 .. 128 */
+	const char *bridge;       /* dom0 bridge for one vif, or NULL for no network */
+	const char *mac;          /* "xx:xx:xx:xx:xx:xx" for the vif, or NULL: libxl picks one */
+	const char *vif_script;   /* hotplug script, or NULL for libxl's default (vif-bridge) */
+	/* PVH under nested, emulated SVM (QEMU TCG) only: native TSC and no RDTSCP, without which
+	 * the guest loops on an RDTSCP intercept Xen cannot decode.  Leave 0 on real hardware. */
+	int pvh_no_rdtscp;
+};
+
+/* What xl_domain_list() reports about one domain. */
+struct xl_domain_entry {
+	uint32_t domid;
+	char *name;   /* allocated; freed by xl_domain_list_free() */
+	int paused;   /* nonzero when paused (e.g. created and not yet unpaused) */
+	int shutdown; /* nonzero when the guest shut down or crashed and awaits destroy */
+	int dying;    /* nonzero while the hypervisor is still releasing a destroyed domain */
+};
+
+/* Open a libxenlight context (dom0 only; needs /dev/xen/privcmd and xenstored).
+ * verbose: nonzero passes libxenlight's own debug log to stderr.  Returns 0 with *out set, or -1
+ * (errno EACCES/ENOENT when Xen is not reachable, ENOMEM). */
+int xl_domain_open(struct xl_domain_ctx **out, int verbose, struct xerr *err);
+/* Close a context from xl_domain_open(); NULL is allowed. */
+void xl_domain_close(struct xl_domain_ctx *ctx);
+
+/* Format the name of job jobid's VM on node into buf ("xenvm-<jobid>-<node>").  node must be
+ * non-empty and made of [A-Za-z0-9_.-].  Returns 0, or -1 with errno EINVAL (bad node) or
+ * ENAMETOOLONG (buf too small). */
+int xl_domain_name(char *buf, size_t len, uint32_t jobid, const char *node);
+
+/* Check a spec without touching Xen: required fields, ranges, that kernel and ramdisk are
+ * readable regular files and the ramdisk starts like an initramfs (cpio or a compressed
+ * stream the kernel unpacks), the MAC's syntax.  Returns 0, or -1 with errno EINVAL, ENOENT,
+ * EACCES or ENOEXEC (ramdisk not an initramfs). */
+int xl_domain_spec_check(const struct xl_domain_spec *spec, struct xerr *err);
+
+/* Create the domain of spec, paused.  On failure nothing is left behind: a domain libxenlight
+ * created half-way is destroyed before returning.  Returns 0 with *domid set, or -1 with errno
+ * EEXIST (name in use), as xl_domain_spec_check(), or EIO (libxenlight failed). */
+int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec, uint32_t *domid,
+                     struct xerr *err);
+/* Unpause a domain.  Returns 0, or -1 with errno ESRCH (no such domain) or EIO. */
+int xl_domain_unpause(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *err);
+/* Wait until the domain runs: unpaused, not shut down, and its vCPUs have consumed CPU time.
+ * Returns 0, or -1 with errno ESRCH (gone), ECANCELED (shut down or crashed) or ETIMEDOUT. */
+int xl_domain_wait_running(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int timeout_ms,
+                           struct xerr *err);
+
+/* Ask the guest to shut down (PV control node), give it grace_ms to do so, then destroy the
+ * domain and wait up to gone_ms until it is gone.  A domain already gone is success.
+ * Returns 0, or -1 with errno ETIMEDOUT (still there) or EIO. */
+int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace_ms,
+                   unsigned int gone_ms, struct xerr *err);
+/* Destroy at once (no shutdown request); does not wait.  A domain already gone is success.
+ * Returns 0, or -1 with errno EIO. */
+int xl_domain_destroy(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *err);
+/* Wait until the domain is gone, dying state included.  Returns 0, or -1 with errno ETIMEDOUT
+ * or EIO. */
+int xl_domain_wait_gone(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int timeout_ms,
+                        struct xerr *err);
+
+/* Find a domain by name.  Returns 0 with *domid set, or -1 with errno ESRCH. */
+int xl_domain_find(struct xl_domain_ctx *ctx, const char *name, uint32_t *domid, struct xerr *err);
+/* List the domains whose name starts with prefix ("" for all but Domain-0; e.g.
+ * "xenvm-42-" for job 42's VMs).  Returns 0 with *out (free with xl_domain_list_free(); NULL
+ * when *n is 0) and *n set, or -1 with errno ENOMEM or EIO. */
+int xl_domain_list(struct xl_domain_ctx *ctx, const char *prefix, struct xl_domain_entry **out,
+                   size_t *n, struct xerr *err);
+/* Free a list from xl_domain_list(); NULL is allowed. */
+void xl_domain_list_free(struct xl_domain_entry *list, size_t n);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * xl_stop.c - ending a domain: shutdown request, grace period, destroy, waiting until gone.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "xl_priv.h"
+
+int xl_domain_destroy(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *err)
+{
+	char what[64];
+	int rc;
+
+	ctx->log.last_error[0] = '\0';
+	rc = libxl_domain_destroy(ctx->libxl, domid, NULL);
+	if (rc == ERROR_DOMAIN_NOTFOUND || rc == ERROR_INVAL)
+		return 0; /* already gone: destroy is idempotent for the Epilog */
+	if (rc) {
+		snprintf(what, sizeof(what), "destroy domain %u", domid);
+		return xl_fail(ctx, err, rc, what);
+	}
+	return 0;
+}
+
+int xl_domain_wait_gone(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int timeout_ms,
+                        struct xerr *err)
+{
+	uint64_t deadline = xl_now_ms() + timeout_ms;
+	libxl_dominfo info;
+	int rc;
+
+	/* A destroyed domain stays visible with dying=1 while Xen frees its memory (~0.1 s here);
+	 * its name and memory are only free for reuse once libxl_domain_info no longer finds it. */
+	for (;;) {
+		rc = xl_info(ctx, domid, &info);
+		libxl_dominfo_dispose(&info);
+		if (rc == ERROR_DOMAIN_NOTFOUND)
+			return 0;
+		if (rc)
+			return xl_fail(ctx, err, rc, "domain info");
+		if (xl_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return xerr_set(err, "domain %u still present after %u ms", domid,
+			                timeout_ms);
+		}
+		xl_sleep_ms(20);
+	}
+}
+
+/* Whether the domain has shut down or is gone.  Returns 1, 0 (still running), or -1 (error). */
+static int stopped(struct xl_domain_ctx *ctx, uint32_t domid)
+{
+	libxl_dominfo info;
+	int rc, ret;
+
+	rc = xl_info(ctx, domid, &info);
+	if (rc == ERROR_DOMAIN_NOTFOUND)
+		ret = 1;
+	else if (rc)
+		ret = -1;
+	else
+		ret = info.shutdown || info.dying;
+	libxl_dominfo_dispose(&info);
+	return ret;
+}
+
+int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace_ms,
+                   unsigned int gone_ms, struct xerr *err)
+{
+	uint64_t deadline = xl_now_ms() + grace_ms;
+	int rc;
+
+	if (grace_ms > 0) {
+		ctx->log.last_error[0] = '\0';
+		rc = libxl_domain_shutdown(ctx->libxl, domid, NULL);
+		if (rc == ERROR_DOMAIN_NOTFOUND)
+			return 0;
+		/* A guest without PV control (or not yet booted far enough) cannot be asked:
+		 * that is no error, the destroy below ends it. */
+		if (rc)
+			xverbose("domain %u: shutdown request failed (%s); destroying", domid,
+			         libxl_error_to_string(rc));
+		while (rc == 0 && stopped(ctx, domid) == 0 && xl_now_ms() < deadline)
+			xl_sleep_ms(20);
+	}
+	if (xl_domain_destroy(ctx, domid, err) == -1)
+		return -1;
+	return xl_domain_wait_gone(ctx, domid, gone_ms, err);
+}
