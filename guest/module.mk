@@ -40,3 +40,14 @@ check-vm-agent:
 	  build/asan/spank-xenvm/xenvm-exec
 	tests/vm/agent-host.sh build/asan/guest/xenvm-agent build/asan/spank-xenvm/xenvm-exec
 CHECKS += check-vm-agent
+
+# The VM suite: real QEMU/TCG boots of the image through the qemu driver.
+VMCTL := $(B)/tests/vm/vmctl
+$(VMCTL): $(B)/tests/vm/vmctl.o $(LIBXENVM_VM) $(LIBXENVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+.PHONY: check-vm
+check-vm: $(VMCTL) $(XENVM_EXEC) image
+	tests/vm/run.sh $(VMCTL) $(XENVM_EXEC) $(IMAGE_DIR)/ttylinux-mpi
+CHECKS += check-vm

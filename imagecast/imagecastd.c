@@ -73,6 +73,35 @@ static int spawn(struct icd *d, struct ic_conn *c, bool local)
 	return 0;
 }
 
+/*
+ * SIGHUP: re-read xenvm.yaml and apply what can change under running transfers: log_level,
+ * cache.max_size and timeouts.fetch (unless the command line fixed them).  Directories, port,
+ * socket, munge and peers need a restart; a bad file keeps the running configuration.
+ */
+static void reload(struct icd *d, const char *path, bool keep_level, bool keep_max,
+		   bool keep_fetch)
+{
+	struct xenvm_config *cfg = NULL;
+	enum xlog_level lvl;
+	struct xerr err;
+
+	if (xenvm_config_load(path, path == NULL, &cfg, &err) < 0) {
+		xerror("SIGHUP: %s; keeping the running configuration", err.msg);
+		return;
+	}
+	if (!keep_level && cfg->log_level && xlog_parse_level(cfg->log_level, &lvl) == 0)
+		xlog_set_level(lvl);
+	/* Read without a lock by the transfers: single aligned stores. */
+	if (!keep_max)
+		__atomic_store_n(&d->store.max_bytes, cfg->cache.max_bytes, __ATOMIC_RELAXED);
+	if (!keep_fetch && cfg->timeouts.fetch_s)
+		__atomic_store_n(&d->fetch_s, cfg->timeouts.fetch_s, __ATOMIC_RELAXED);
+	xinfo("SIGHUP: reloaded %s (log_level, cache.max_size, timeouts.fetch; other keys need a "
+	      "restart)",
+	      cfg->path ? cfg->path : XENVM_CONFIG_DEFAULT_PATH);
+	xenvm_config_free(cfg);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -362,7 +391,11 @@ int main(int argc, char **argv)
 		if (p[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				reload(&d, cfg_path, verbose > 0, o_max != 0, o_fetch > 0);
+			} else {
 				/* Partial copies stay on disk: the next run resumes them. */
 				xinfo("signal %u: exiting", si.ssi_signo);
 				rc = 0;

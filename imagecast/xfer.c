@@ -649,14 +649,15 @@ static int run(struct xfer *x)
 	int fds[IC_MAX_FILES];
 	uint64_t resumed = 0, seeded = 0;
 	int rc = -1, keep_partial = 0;
-	memset(&rh, 0, sizeof(rh));
-	pthread_mutex_init(&rh.mu, NULL);
-	for (size_t i = 0; i < IC_MAX_FILES; i++)
-		fds[i] = -1;
 
 	/* 0. Published meanwhile (a transfer that just ended): serve and report that copy. */
 	if (adopt_published(x) == 0)
 		return 0;
+
+	memset(&rh, 0, sizeof(rh));
+	pthread_mutex_init(&rh.mu, NULL);
+	for (size_t i = 0; i < IC_MAX_FILES; i++)
+		fds[i] = -1;
 
 	/* 1. The manifest: the root hashes the store; the others ask up the tree. */
 	if (nsrc == 0) {

@@ -4,7 +4,7 @@
  *
  *   xenvm-xl-test create --name NAME --kernel FILE [--ramdisk FILE] [--cmdline STR] [--pvh]
  *                        [--memory MiB] [--vcpus N] [--bridge BR [--mac MAC] [--vif-script P]]
- *                        [--no-rdtscp] [--timeout-ms MS]
+ *                        [--nested-tcg] [--timeout-ms MS]
  *   xenvm-xl-test stop NAME [--grace-ms MS]
  *   xenvm-xl-test list [PREFIX]
  *
@@ -28,7 +28,7 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: xenvm-xl-test [-v] create --name NAME --kernel FILE [--ramdisk FILE]\n"
 	        "         [--cmdline STR] [--pvh] [--memory MiB] [--vcpus N] [--bridge BR]\n"
-	        "         [--mac MAC] [--vif-script PATH] [--no-rdtscp] [--timeout-ms MS]\n"
+	        "         [--mac MAC] [--vif-script PATH] [--nested-tcg] [--timeout-ms MS]\n"
 	        "       xenvm-xl-test [-v] stop NAME [--grace-ms MS]\n"
 	        "       xenvm-xl-test [-v] list [PREFIX]\n");
 	exit(2);
@@ -70,7 +70,7 @@ static int cmd_create(struct xl_domain_ctx *ctx, int argc, char **argv)
 	    {"bridge", required_argument, NULL, 'b'},
 	    {"mac", required_argument, NULL, 'a'},
 	    {"vif-script", required_argument, NULL, 's'},
-	    {"no-rdtscp", no_argument, NULL, 'R'},
+	    {"nested-tcg", no_argument, NULL, 'R'},
 	    {"timeout-ms", required_argument, NULL, 't'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -115,7 +115,7 @@ static int cmd_create(struct xl_domain_ctx *ctx, int argc, char **argv)
 			spec.vif_script = optarg;
 			break;
 		case 'R':
-			spec.pvh_no_rdtscp = 1;
+			spec.nested_tcg = 1;
 			break;
 		case 't':
 			timeout_ms = parse_uint("--timeout-ms", optarg, 3600000);
@@ -190,9 +190,9 @@ static int cmd_list(struct xl_domain_ctx *ctx, int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < n; i++)
-		printf("%" PRIu32 " %s%s%s%s\n", list[i].domid, list[i].name,
+		printf("%" PRIu32 " %s%s%s%s%s\n", list[i].domid, list[i].name,
 		       list[i].paused ? " paused" : "", list[i].shutdown ? " shutdown" : "",
-		       list[i].dying ? " dying" : "");
+		       list[i].crashed ? " crashed" : "", list[i].dying ? " dying" : "");
 	xl_domain_list_free(list, n);
 	return 0;
 }

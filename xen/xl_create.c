@@ -52,9 +52,11 @@ static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *
 	dc->on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	dc->on_crash = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 
-	if (type == LIBXL_DOMAIN_TYPE_PVH && spec->pvh_no_rdtscp) {
+	/* One "feature=value" per call: the function does not split xl's comma lists. */
+	if (type == LIBXL_DOMAIN_TYPE_PVH && spec->nested_tcg) {
 		dc->b_info.tsc_mode = LIBXL_TSC_MODE_NATIVE;
-		if (libxl_cpuid_parse_config(&dc->b_info.cpuid, "host,rdtscp=0")) {
+		if (libxl_cpuid_parse_config(&dc->b_info.cpuid, "rdtscp=0") ||
+		    libxl_cpuid_parse_config(&dc->b_info.cpuid, "xsave=0")) {
 			errno = EINVAL;
 			return xerr_set(err, "%s: cannot build the cpuid policy", spec->name);
 		}

@@ -41,9 +41,10 @@ struct xl_domain_spec {
 	const char *bridge;       /* dom0 bridge for one vif, or NULL for no network */
 	const char *mac;          /* "xx:xx:xx:xx:xx:xx" for the vif, or NULL: libxl picks one */
 	const char *vif_script;   /* hotplug script, or NULL for libxl's default (vif-bridge) */
-	/* PVH under nested, emulated SVM (QEMU TCG) only: native TSC and no RDTSCP, without which
-	 * the guest loops on an RDTSCP intercept Xen cannot decode.  Leave 0 on real hardware. */
-	int pvh_no_rdtscp;
+	/* PVH under nested, emulated SVM (Xen inside QEMU TCG) only; leave 0 on real hardware.
+	 * Native TSC and no RDTSCP (else the guest loops on an RDTSCP intercept Xen cannot
+	 * decode), and no XSAVE (else XRSTOR faults and the guest's init dies on its FPU state). */
+	int nested_tcg;
 };
 
 /* What xl_domain_list() reports about one domain. */
@@ -52,6 +53,7 @@ struct xl_domain_entry {
 	char *name;   /* allocated; freed by xl_domain_list_free() */
 	int paused;   /* nonzero when paused (e.g. created and not yet unpaused) */
 	int shutdown; /* nonzero when the guest shut down or crashed and awaits destroy */
+	int crashed;  /* nonzero when that shutdown was a crash (e.g. the guest panicked) */
 	int dying;    /* nonzero while the hypervisor is still releasing a destroyed domain */
 };
 
@@ -85,8 +87,9 @@ int xl_domain_unpause(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *er
 int xl_domain_wait_running(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int timeout_ms,
                            struct xerr *err);
 
-/* Ask the guest to shut down (PV control node), give it grace_ms to do so, then destroy the
- * domain and wait up to gone_ms until it is gone.  A domain already gone is success.
+/* Ask the guest to power off (its xenstore control/shutdown node) unless it already shut down,
+ * give it grace_ms to do so, then destroy the domain and wait up to gone_ms until it is gone.
+ * A domain already gone is success.
  * Returns 0, or -1 with errno ETIMEDOUT (still there) or EIO. */
 int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace_ms,
                    unsigned int gone_ms, struct xerr *err);

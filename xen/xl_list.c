@@ -73,6 +73,8 @@ int xl_domain_list(struct xl_domain_ctx *ctx, const char *prefix, struct xl_doma
 		list[count].paused = info[i].paused;
 		list[count].shutdown = info[i].shutdown;
 		list[count].dying = info[i].dying;
+		list[count].crashed =
+		    info[i].shutdown && info[i].shutdown_reason == LIBXL_SHUTDOWN_REASON_CRASH;
 		name = NULL;
 		count++;
 	}

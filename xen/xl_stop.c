@@ -3,6 +3,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+
+#include <xenstore.h>
 
 #include "log.h"
 #include "xl_priv.h"
@@ -65,24 +68,45 @@ static int stopped(struct xl_domain_ctx *ctx, uint32_t domid)
 	return ret;
 }
 
+/* Ask the guest to power off by writing its PV control node, the request a Linux guest's
+ * xenbus watch acts on.  libxl_domain_shutdown() is not used because it waits (up to 60 s) for
+ * the guest to acknowledge, which would not honour a shorter grace period for a hung guest.
+ * Returns 0, or -1 with errno (the caller destroys the domain anyway). */
+static int request_poweroff(uint32_t domid)
+{
+	struct xs_handle *xs = NULL;
+	char path[64];
+	int ret = -1, saved;
+
+	xs = xs_open(0);
+	if (!xs)
+		goto out;
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
+	if (!xs_write(xs, XBT_NULL, path, "poweroff", strlen("poweroff")))
+		goto out;
+	ret = 0;
+out:
+	saved = errno;
+	xs_close(xs);
+	errno = saved;
+	return ret;
+}
+
 int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace_ms,
                    unsigned int gone_ms, struct xerr *err)
 {
 	uint64_t deadline = xl_now_ms() + grace_ms;
-	int rc;
+	int st;
 
-	if (grace_ms > 0) {
-		ctx->log.last_error[0] = '\0';
-		rc = libxl_domain_shutdown(ctx->libxl, domid, NULL);
-		if (rc == ERROR_DOMAIN_NOTFOUND)
-			return 0;
-		/* A guest without PV control (or not yet booted far enough) cannot be asked:
-		 * that is no error, the destroy below ends it. */
-		if (rc)
-			xverbose("domain %u: shutdown request failed (%s); destroying", domid,
-			         libxl_error_to_string(rc));
-		while (rc == 0 && stopped(ctx, domid) == 0 && xl_now_ms() < deadline)
-			xl_sleep_ms(20);
+	st = stopped(ctx, domid);
+	/* A guest that already shut down or crashed has nothing left to be asked. */
+	if (grace_ms > 0 && st == 0) {
+		if (request_poweroff(domid) == -1)
+			xverbose("domain %u: cannot request poweroff (%s); destroying", domid,
+			         strerror(errno));
+		else
+			while ((st = stopped(ctx, domid)) == 0 && xl_now_ms() < deadline)
+				xl_sleep_ms(20);
 	}
 	if (xl_domain_destroy(ctx, domid, err) == -1)
 		return -1;

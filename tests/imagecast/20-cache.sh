@@ -104,3 +104,38 @@ test_fetch_from_catalog() {
 	echo "$out" | grep -q "image nosuch is not in $T/images.yaml" || fail "unclear: $out"
 }
 IC_TESTS+=(test_fetch_from_catalog)
+
+# Like munged: a cache or socket directory that others could tamper with stops the daemon.
+test_loose_permissions_refused() {
+	local loose=$T/loose out
+	mkdir -p "$loose/cache" "$loose/run"
+	chmod 0777 "$loose/cache"
+	chmod 0700 "$loose/run"
+	out=$(ip netns exec ${IC_PFX}8 "$ICB/imagecastd" -f "$T/n8/xenvm.yaml" -n x -p 7999 \
+		-C "$loose/cache" -S "$loose/run/s.sock" 2>&1) && fail "started on a 0777 cache" && return 1
+	echo "  $out"
+	echo "$out" | grep -q "cache: $loose/cache has loose permissions 0777" || fail "unclear: $out" || return 1
+	chmod 0700 "$loose/cache"
+	chmod 0777 "$loose/run"
+	out=$(ip netns exec ${IC_PFX}8 "$ICB/imagecastd" -f "$T/n8/xenvm.yaml" -n x -p 7999 \
+		-C "$loose/cache" -S "$loose/run/s.sock" 2>&1) && fail "started with a 0777 socket directory" && return 1
+	echo "$out" | grep -q "socket directory: $loose/run has loose permissions" || fail "unclear: $out"
+}
+IC_TESTS+=(test_loose_permissions_refused)
+
+test_sighup_reload() {
+	local conf=$T/n8/xenvm.yaml pid
+	pid=$(cat "$T/n8/pid")
+	cp "$conf" "$conf.good"
+	echo "bogus_key: 1" >> "$conf"
+	kill -HUP "$pid"
+	sleep 0.3
+	grep -q "SIGHUP: .*bogus_key.*keeping the running configuration" "$T/n8/log" ||
+		{ tail -3 "$T/n8/log"; fail "bad file not reported"; return 1; }
+	mv "$conf.good" "$conf"
+	kill -HUP "$pid"
+	sleep 0.3
+	grep -q "SIGHUP: reloaded $conf" "$T/n8/log" || fail "no reload" || return 1
+	ic_cli 8 list >/dev/null || fail "daemon unusable after SIGHUP"
+}
+IC_TESTS+=(test_sighup_reload)

@@ -60,6 +60,7 @@ test_restart_resumes() {
 	ic_shape 50mbit
 	ic_fetch 6 resume "$IMG_DIGEST" "10.82.0.1,10.82.0.6" & pid=$!
 	ic_wait_bytes 6 $((5 * 1024 * 1024)) 30 || fail "no progress" || return 1
+	ic_cli 6 status | grep "^transfer resume" || fail "status does not show the transfer" || return 1
 	ic_stop 6 KILL
 	wait $pid && fail "fetch survived its daemon" && return 1
 	ic_unshape
@@ -130,3 +131,20 @@ test_digest_mismatch() {
 	echo "$out" | grep -q "image mism: files give digest" || fail "unclear: $out"
 }
 IC_TESTS+=(test_digest_mismatch)
+
+# A corrupt copy upstream: the chunk fails its sha256 and comes from another source instead.
+test_bad_chunk_refetched_elsewhere() {
+	local dir
+	ic_image badc 6
+	ic_fetch_many "1 2" badc "$IMG_DIGEST" "10.82.0.1,10.82.0.2" || { cat "$T"/out.*; return 1; }
+	# Damage node 2's cached rootdisk (bypassing imagecastd, as a failing disk would).
+	dir=$T/n2/cache/images/${IMG_DIGEST#sha256:}
+	printf 'X' | dd of="$dir/rootdisk" bs=1 seek=1000 conv=notrunc status=none
+	# In a binomial tree of 4, node 4 (rank 3) pulls from node 2 (rank 1).
+	ic_fetch 4 badc "$IMG_DIGEST" "$(ic_nodes 4)" || { cat "$T/out.4"; fail "fetch on node 4"; return 1; }
+	ic_verify 4 badc "$IMG_DIGEST" || return 1
+	grep "image badc: source 10.82.0.2" "$T/n4/log" | head -1
+	grep -q "image badc: source 10.82.0.2: .*fails its sha256; re-attaching to 10.82.0.1" "$T/n4/log" ||
+		fail "node 4 did not reject node 2's chunk"
+}
+IC_TESTS+=(test_bad_chunk_refetched_elsewhere)

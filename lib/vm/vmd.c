@@ -1,0 +1,444 @@
+/*
+ * vmd.c - the per-VM supervisor's multiplexer (see vmd.h).
+ *
+ * Clients speak the agent protocol with their own channel ids; each exec gets a fresh id on the
+ * VM link and frames are rewritten both ways.  The supervisor forwards stream data as it is,
+ * so the agent's and the client's credits bound what it ever buffers.  Before forwarding an
+ * EXEC it checks the request's uid/gid/groups against the client's SO_PEERCRED identity.
+ */
+#include "vm/vmd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vm/proto.h"
+
+#define VMD_MAX_CLIENTS 1024
+
+struct route {
+	uint32_t client_chan, vm_chan;
+};
+
+struct client {
+	struct xvp_conn conn;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	bool dead, greeted;
+	struct route *routes;
+	size_t nroutes;
+};
+
+static struct client *clients[VMD_MAX_CLIENTS];
+static uint32_t next_vm_chan = 1;
+
+int vmd_write_status(const char *path, const char *text)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	f = fopen(tmp, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "%s\n", text);
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+void vmd_console_tail(const char *path, char *buf, size_t len)
+{
+	char raw[2048];
+	size_t n = 0, o = 0;
+	int fd;
+	off_t end;
+
+	buf[0] = '\0';
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return;
+	end = lseek(fd, 0, SEEK_END);
+	if (end > (off_t)sizeof(raw))
+		lseek(fd, end - (off_t)sizeof(raw), SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	ssize_t r = read(fd, raw, sizeof(raw));
+	close(fd);
+	if (r <= 0)
+		return;
+	n = (size_t)r;
+	/* the last ~6 lines, joined with " | " */
+	size_t start = n, lines = 0;
+	while (start > 0 && lines < 7)
+		if (raw[--start] == '\n')
+			lines++;
+	for (size_t i = start; i < n && o + 4 < len; i++) {
+		char ch = raw[i];
+
+		if (ch == '\n') {
+			if (o > 0 && i + 1 < n) {
+				memcpy(buf + o, " | ", 3);
+				o += 3;
+			}
+		} else if (ch >= 0x20 && ch < 0x7f) {
+			buf[o++] = ch;
+		}
+	}
+	buf[o] = '\0';
+}
+
+static struct client *route_owner(uint32_t vm_chan, uint32_t *client_chan)
+{
+	for (size_t i = 0; i < VMD_MAX_CLIENTS; i++) {
+		struct client *c = clients[i];
+
+		if (!c)
+			continue;
+		for (size_t r = 0; r < c->nroutes; r++)
+			if (c->routes[r].vm_chan == vm_chan) {
+				*client_chan = c->routes[r].client_chan;
+				return c;
+			}
+	}
+	return NULL;
+}
+
+static struct route *route_of(struct client *c, uint32_t client_chan)
+{
+	for (size_t r = 0; r < c->nroutes; r++)
+		if (c->routes[r].client_chan == client_chan)
+			return &c->routes[r];
+	return NULL;
+}
+
+static void route_drop(struct client *c, uint32_t vm_chan)
+{
+	for (size_t r = 0; r < c->nroutes; r++)
+		if (c->routes[r].vm_chan == vm_chan) {
+			c->routes[r] = c->routes[--c->nroutes];
+			return;
+		}
+}
+
+/* May the peer run this request?  0, or -1 with msg filled. */
+static int check_exec(const struct client *c, const struct xvp_frame *f, bool allow_root,
+		      char *msg, size_t len)
+{
+	struct xvp_exec x;
+	int rc = -1;
+
+	if (xvp_exec_decode(f->payload, f->len, &x) < 0) {
+		snprintf(msg, len, "malformed exec request");
+		return -1;
+	}
+	if (x.flags & XVP_EXEC_ROOT) {
+		if (!allow_root && c->uid != 0) {
+			snprintf(msg, len, "root in the guest was not granted to this job");
+			goto out;
+		}
+	} else if (c->uid != 0 && (x.uid != c->uid || x.gid != c->gid)) {
+		snprintf(msg, len, "request for uid %u gid %u from uid %u refused", x.uid, x.gid,
+			 (unsigned)c->uid);
+		goto out;
+	}
+	rc = 0;
+out:
+	xvp_exec_free(&x);
+	return rc;
+}
+
+static void client_frame(struct client *c, struct xvp_conn *vm, const struct xvp_frame *f,
+			 bool allow_root)
+{
+	struct route *r;
+	char msg[256];
+
+	if (f->type == XVP_HELLO)
+		return;
+	if (f->type == XVP_SHUTDOWN) {
+		if (c->uid == 0 && xvp_send(vm, XVP_SHUTDOWN, 0, 0, NULL, 0) < 0)
+			c->dead = true;
+		return;
+	}
+	if (f->type == XVP_EXEC) {
+		struct route *nr;
+
+		if (route_of(c, f->chan) || check_exec(c, f, allow_root, msg, sizeof(msg)) < 0) {
+			if (route_of(c, f->chan))
+				snprintf(msg, sizeof(msg), "channel in use");
+			xwarn("client pid %d uid %u: %s", (int)c->pid, (unsigned)c->uid, msg);
+			if (xvp_send_error(&c->conn, f->chan, EPERM, msg) < 0)
+				c->dead = true;
+			return;
+		}
+		nr = realloc(c->routes, (c->nroutes + 1) * sizeof(*nr));
+		if (!nr) {
+			c->dead = true;
+			return;
+		}
+		c->routes = nr;
+		nr[c->nroutes].client_chan = f->chan;
+		nr[c->nroutes].vm_chan = next_vm_chan++;
+		if (next_vm_chan == 0)
+			next_vm_chan = 1;
+		r = &nr[c->nroutes++];
+	} else {
+		r = route_of(c, f->chan);
+		if (!r)
+			return;
+	}
+	if (xvp_send(vm, f->type, r->vm_chan, f->stream, f->payload, f->len) < 0)
+		c->dead = true;
+}
+
+static void vm_frame(struct xvp_conn *vm, const struct xvp_frame *f)
+{
+	struct client *c;
+	uint32_t cc;
+
+	c = route_owner(f->chan, &cc);
+	if (!c) {
+		/* Its client is gone: stop the exec (a CLOSE was sent; this covers races). */
+		if (f->type == XVP_STARTED)
+			xvp_send(vm, XVP_CLOSE, f->chan, 0, NULL, 0);
+		return;
+	}
+	if (xvp_send(&c->conn, f->type, cc, f->stream, f->payload, f->len) < 0)
+		c->dead = true;
+	if (f->type == XVP_EXIT || f->type == XVP_ERROR)
+		route_drop(c, f->chan);
+}
+
+static void client_free(struct client *c, struct xvp_conn *vm)
+{
+	for (size_t r = 0; r < c->nroutes; r++)
+		xvp_send(vm, XVP_CLOSE, c->routes[r].vm_chan, 0, NULL, 0);
+	close(c->conn.fd);
+	xvp_conn_fini(&c->conn);
+	free(c->routes);
+	free(c);
+}
+
+static void accept_client(int lfd, uid_t owner, bool ready, const char *status)
+{
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	struct client *c;
+	size_t i;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+	    (cr.uid != 0 && cr.uid != owner)) {
+		/* The socket's mode should have stopped it; refuse without a word. */
+		xwarn("refused a client of uid %u (VM belongs to uid %u)", (unsigned)cr.uid,
+		      (unsigned)owner);
+		close(fd);
+		return;
+	}
+	for (i = 0; i < VMD_MAX_CLIENTS && clients[i]; i++)
+		;
+	c = i < VMD_MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		close(fd);
+		return;
+	}
+	xvp_conn_init(&c->conn, fd);
+	c->uid = cr.uid;
+	c->gid = cr.gid;
+	c->pid = cr.pid;
+	if (ready) {
+		xvp_send_hello(&c->conn, status);
+		c->greeted = true;
+	}
+	clients[i] = c;
+}
+
+int vmd_run(const struct vmd_config *cfg)
+{
+	struct xvp_conn vm;
+	char status[512] = "", msg[1024], tail[700];
+	bool ready = false, stop = false;
+	sigset_t set;
+	int sfd, rc = -1;
+
+	xvp_conn_init(&vm, cfg->agent_fd);
+	fcntl(cfg->agent_fd, F_SETFL, O_NONBLOCK);
+	fcntl(cfg->listen_fd, F_SETFL, O_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return -1;
+	while (!stop) {
+		struct pollfd pfd[2 + 1 + VMD_MAX_CLIENTS];
+		int idx[2 + 1 + VMD_MAX_CLIENTS];
+		nfds_t n = 0;
+		struct xvp_frame f;
+
+		pfd[n] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		idx[n++] = -1;
+		pfd[n] = (struct pollfd){.fd = vm.fd, .events = POLLIN};
+		if (xvp_conn_pending(&vm))
+			pfd[n].events |= POLLOUT;
+		idx[n++] = -2;
+		pfd[n] = (struct pollfd){.fd = cfg->listen_fd, .events = POLLIN};
+		idx[n++] = -3;
+		for (size_t i = 0; i < VMD_MAX_CLIENTS; i++)
+			if (clients[i]) {
+				pfd[n] = (struct pollfd){.fd = clients[i]->conn.fd, .events = POLLIN};
+				if (xvp_conn_pending(&clients[i]->conn))
+					pfd[n].events |= POLLOUT;
+				idx[n++] = (int)i;
+			}
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (nfds_t k = 0; k < n; k++) {
+			if (!pfd[k].revents)
+				continue;
+			if (idx[k] == -1) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					if (si.ssi_signo != SIGCHLD) {
+						snprintf(msg, sizeof(msg), "destroyed");
+						stop = true;
+					} else if (waitpid(cfg->child, NULL, WNOHANG) == cfg->child) {
+						vmd_console_tail(cfg->console_log, tail, sizeof(tail));
+						snprintf(msg, sizeof(msg),
+							 "the VM exited%s: %s",
+							 ready ? "" : " before its agent was ready",
+							 tail);
+						stop = true;
+					}
+				}
+			} else if (idx[k] == -2) {
+				ssize_t r;
+				int more;
+
+				if ((pfd[k].revents & POLLOUT) && xvp_conn_flush(&vm) < 0)
+					goto vm_lost;
+				if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				r = xvp_conn_fill(&vm);
+				if (r == 0 || (r < 0 && errno != EAGAIN))
+					goto vm_lost;
+				while ((more = xvp_conn_next(&vm, &f)) > 0) {
+					uint32_t ver;
+
+					if (f.type == XVP_HELLO && f.chan == 0) {
+						if (xvp_parse_hello(&f, &ver, status,
+								    sizeof(status)) < 0)
+							snprintf(status, sizeof(status),
+								 "agent speaks protocol %u", ver);
+						if (!ready) {
+							ready = true;
+							vmd_write_status(cfg->status_path,
+									 strcmp(status, "ok") == 0
+										 ? "ready"
+										 : status);
+						}
+						continue;
+					}
+					vm_frame(&vm, &f);
+				}
+				if (more < 0)
+					goto vm_lost;
+				continue;
+			vm_lost:
+				vmd_console_tail(cfg->console_log, tail, sizeof(tail));
+				snprintf(msg, sizeof(msg), "lost the agent channel: %s", tail);
+				stop = true;
+			} else if (idx[k] == -3) {
+				accept_client(cfg->listen_fd, cfg->owner_uid, ready, status);
+			} else {
+				struct client *c = clients[idx[k]];
+				ssize_t r;
+				int more = 0;
+
+				if (!c || c->dead)
+					continue;
+				if ((pfd[k].revents & POLLOUT) && xvp_conn_flush(&c->conn) < 0) {
+					c->dead = true;
+					continue;
+				}
+				if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				r = xvp_conn_fill(&c->conn);
+				if (r == 0 || (r < 0 && errno != EAGAIN)) {
+					c->dead = true;
+					continue;
+				}
+				while (!c->dead && (more = xvp_conn_next(&c->conn, &f)) > 0)
+					client_frame(c, &vm, &f, cfg->allow_root);
+				if (more < 0)
+					c->dead = true;
+			}
+		}
+		for (size_t i = 0; i < VMD_MAX_CLIENTS; i++) {
+			struct client *c = clients[i];
+
+			if (!c)
+				continue;
+			if (ready && !c->greeted) {
+				xvp_send_hello(&c->conn, status);
+				c->greeted = true;
+			}
+			if (!c->dead && xvp_conn_flush(&c->conn) < 0)
+				c->dead = true;
+			if (c->dead) {
+				client_free(c, &vm);
+				clients[i] = NULL;
+			}
+		}
+		if (xvp_conn_flush(&vm) < 0 && !stop) {
+			snprintf(msg, sizeof(msg), "lost the agent channel");
+			stop = true;
+		}
+	}
+	xinfo("VM ends: %s", msg);
+	if (!ready) {
+		char line[1200];
+
+		snprintf(line, sizeof(line), "failed: %s", msg);
+		vmd_write_status(cfg->status_path, line);
+	} else {
+		rc = 0;
+	}
+	for (size_t i = 0; i < VMD_MAX_CLIENTS; i++)
+		if (clients[i]) {
+			close(clients[i]->conn.fd);
+			xvp_conn_fini(&clients[i]->conn);
+			free(clients[i]->routes);
+			free(clients[i]);
+			clients[i] = NULL;
+		}
+	xvp_conn_fini(&vm);
+	close(sfd);
+	return rc;
+}

@@ -1,0 +1,195 @@
+#!/bin/bash
+# run.sh - the VM suite: boot ttylinux-mpi under QEMU/TCG through the qemu driver and run
+# commands in it with xenvm-exec.  Fails (never skips) when something it needs is missing.
+# Usage: tests/vm/run.sh VMCTL XENVM_EXEC IMAGE_DIR
+# Uses bridge xvgbr0 (10.83.0.0/24, no route out) and job ids 8300x; removes all it creates.
+# Last line: "vm: N passed, N failed"; exit 1 on any failure.
+set -u
+VMCTL=$(readlink -f "${1:?vmctl}")
+EXEC=$(readlink -f "${2:?xenvm-exec}")
+IMG=$(readlink -f "${3:?image dir}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+BR=xvgbr0
+J=83001
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL - $1${2:+: $2}"; }
+check() { if [ "$2" == "$3" ]; then ok "$1"; else ko "$1" "expected [$2] got [$3]"; fi; }
+finish() { echo "vm: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }
+now() { date +%s.%N; }
+el() { echo "$2 - $1" | bc; }
+
+for t in qemu-system-x86_64 setpriv python3 ip sha256sum bc cpio busybox; do
+	command -v $t >/dev/null || { ko "prerequisite $t"; finish; }
+done
+[ "$(id -u)" = 0 ] || { ko "must run as root (bridge, taps, uid switching)"; finish; }
+for f in vmlinuz initrd.zst; do [ -r "$IMG/$f" ] || { ko "image file $IMG/$f (make image)"; finish; }; done
+
+W=$(mktemp -d /tmp/xvg-vm.XXXXXX)
+chmod 755 "$W"
+cleanup() {
+	for d in "$W"/st*; do [ -d "$d" ] && "$VMCTL" destroy "$d" 2>/dev/null; done
+	for j in $J $((J + 1)) $((J + 2)) $((J + 3)) $((J + 4)); do "$VMCTL" kill $j 2>/dev/null; done
+	ip link del $BR 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+ip link add $BR type bridge && ip addr add 10.83.0.1/24 dev $BR && ip link set $BR up ||
+	{ ko "create bridge $BR"; finish; }
+mkdir -p "$W/share" && chown 65534:65534 "$W/share"
+
+# ---------------------------------------------------------------- a good VM, owned by nobody
+ST=$W/st1
+mkdir -p "$ST"
+t0=$(now)
+VMCTL_SHARE=$W/share "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $J 65534 65534 $BR 10.83.0.10/24 ||
+	{ ko "boot"; finish; }
+if "$VMCTL" wait "$ST" 120; then
+	ok "boot to ready ($(el $t0 $(now)) s)"
+else
+	ko "boot to ready"; cat "$ST/console.log" | tail -20; finish
+fi
+S=$ST/agent.sock
+check "control socket owned by the job user, 0600" "65534 600" "$(stat -c '%u %a' "$S")"
+U() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp "$@"; }
+
+t0=$(now)
+check "echo hello" "hello" "$(U -- echo hello)"
+echo "     (exec round trip incl. xenvm-exec start: $(el $t0 $(now)) s)"
+t0=$(now)
+for i in $(seq 20); do U -- true; done
+echo "     (20 x true: $(el $t0 $(now)) s)"
+bad=
+for i in $(seq 0 255); do U -- sh -c "exit $i"; r=$?; [ $r = $i ] || bad="$bad $i:$r"; done
+check "exit codes 0..255" "" "$bad"
+U -- sh -c 'kill -KILL $$'; check "death by SIGKILL -> 137" 137 $?
+U -- sh -c 'kill -SEGV $$'; check "death by SIGSEGV -> 139" 139 $?
+U -- no-such-cmd 2>/dev/null; check "missing command -> 127" 127 $?
+check "guest kernel" "$(ls /lib/modules | sort -V | tail -1)" "$(U -- uname -r)"
+check "uid/gid in the guest" "65534 65534" "$(U -- sh -c 'echo $(id -u) $(id -g)')"
+check "env passed" "a b" "$(FOO='a b' U -- sh -c 'echo "$FOO"')"
+check "cwd" "/proc" "$(setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /proc -- pwd)"
+exp=$(printf '[%s]' "a b" '"q"' "" $'\xc3\xa9' $'\xff')
+check "argv byte for byte" "$exp" "$(U -- sh -c 'for a; do printf "[%s]" "$a"; done' sh "a b" '"q"' "" $'\xc3\xa9' $'\xff')"
+U --root -- id -u 2> "$W/err"; rc=$?
+[ $rc != 0 ] && grep -q "root" "$W/err" && ok "root refused (not granted)" || ko "root refused" "rc=$rc $(cat "$W/err")"
+
+# SIGTERM reaches the guest process
+setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp -- \
+	sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done' > "$W/t" &
+xp=$!
+for _ in $(seq 200); do grep -q ready "$W/t" 2>/dev/null && break; sleep 0.05; done
+kill -TERM $xp
+( sleep 30; kill -KILL $xp 2>/dev/null ) & wd=$!
+wait $xp; rc=$?
+{ kill $wd && wait $wd; } 2>/dev/null
+check "SIGTERM forwarded" "ready got-term 7" "$(echo $(cat "$W/t") $rc)"
+
+# 100 MB stdin -> stdout
+head -c 100000000 /dev/urandom > "$W/big"
+want=$(sha256sum < "$W/big" | cut -d' ' -f1)
+t0=$(now)
+got=$(U -- cat < "$W/big" | sha256sum | cut -d' ' -f1)
+t=$(el $t0 $(now))
+check "100 MB stdin->stdout sha256" "$want" "$got"
+echo "     (100 MB through the VM and back in $t s: $(echo "scale=1; 200 / $t" | bc) MB/s both ways)"
+t0=$(now)
+U -- dd if=/dev/zero bs=65536 count=1526 2>/dev/null | wc -c > "$W/n"
+t=$(el $t0 $(now))
+check "100 MB stdout" "100007936" "$(cat "$W/n" | tr -d ' ')"
+echo "     (stdout relay: $(echo "scale=1; 100 / $t" | bc) MB/s)"
+rm -f "$W/big"
+
+# 50 concurrent execs
+pids=
+t0=$(now)
+for i in $(seq 50); do
+	timeout -s KILL 300 setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp -- sh -c "sleep 1; echo n$i" > "$W/c.$i" 2>&1 &
+	pids="$pids $!"
+done
+wait $pids
+bad=
+for i in $(seq 50); do [ "$(cat "$W/c.$i")" = "n$i" ] || bad="$bad $i"; done
+check "50 concurrent execs ($(el $t0 $(now)) s)" "" "$bad"
+
+# PMI_FD relay into the guest (busybox sh reads fd 11)
+got=$(cd /tmp && RELAY_SH=sh python3 "$HERE/relay-fd-client.py" "$EXEC" "$S" 2>&1 | sed 's/--cwd.*//')
+check "PMI_FD relay (socketpair fd 11 both ways)" "got:cmd=init pmi_version=1 fd11=socket" "$got"
+
+# another uid is refused: by the socket's mode, and by SO_PEERCRED if the mode were wrong
+setpriv --reuid 4242 --regid 4242 --clear-groups "$EXEC" --socket "$S" -- true 2> "$W/err"; rc=$?
+[ $rc = 255 ] && grep -q "Permission denied" "$W/err" && ok "other uid refused (mode 0600)" || ko "other uid refused (mode)" "rc=$rc $(cat "$W/err")"
+chmod 666 "$S"
+setpriv --reuid 4242 --regid 4242 --clear-groups "$EXEC" --socket "$S" -- true 2> "$W/err"; rc=$?
+chmod 600 "$S"
+[ $rc = 255 ] && ok "other uid refused (peer credentials)" || ko "other uid refused (peer credentials)" "rc=$rc $(cat "$W/err")"
+
+# network and 9p
+busybox ping -c1 -W5 10.83.0.10 >/dev/null && ok "guest reachable on $BR" || ko "guest reachable on $BR"
+U --cwd "$W/share" -- sh -c 'echo from-guest > out.txt'
+check "9p share read-write at the same path" "from-guest 65534" "$(cat "$W/share/out.txt" 2>/dev/null) $(stat -c %u "$W/share/out.txt" 2>/dev/null)"
+U -- sh -c 'grep -E "^(MemTotal|MemAvailable)" /proc/meminfo' | awk '{print $2}' | tr '\n' ' ' > "$W/mem"
+read -r mt ma < "$W/mem"
+echo "     (guest memory used, MemTotal-MemAvailable: $(((mt - ma) / 1024)) MB of $((mt / 1024)) MB)"
+
+# list by job (crash recovery) sees it
+check "list-by-job finds the VM" "xenvm-job$J-vm0" "$("$VMCTL" list $J | cut -d' ' -f1)"
+
+t0=$(now)
+"$VMCTL" shutdown "$ST" 20 && ok "shutdown ($(el $t0 $(now)) s)" || ko "shutdown"
+nothing_left() { # JOB STATEDIR
+	local left=
+	[ -n "$("$VMCTL" list $1)" ] && left="$left process"
+	[ -e "$2/agent.sock" ] && left="$left socket"
+	[ -e "$2/.qemu-agent.sock" ] && left="$left qemu-socket"
+	ip link show "xv$1vm0" >/dev/null 2>&1 && left="$left tap"
+	pgrep -f "xenvm-job$1-" >/dev/null && left="$left qemu"
+	echo "$left"
+}
+check "after shutdown nothing left" "" "$(nothing_left $J "$ST")"
+
+# ---------------------------------------------------------------- destroy, and kill by job
+ST=$W/st2; mkdir -p "$ST"
+"$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 1)) 0 0 $BR 10.83.0.11/24 && sleep 1 &&
+	"$VMCTL" destroy "$ST" && ok "destroy while booting" || ko "destroy while booting"
+check "after destroy nothing left" "" "$(nothing_left $((J + 1)) "$ST")"
+ST=$W/st3; mkdir -p "$ST"
+"$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 2)) 0 0 && sleep 1 &&
+	"$VMCTL" kill $((J + 2)) && ok "kill by job id (recovery without state)" || ko "kill by job id"
+sleep 0.5
+check "after kill-by-job nothing left" "" "$(nothing_left $((J + 2)) "$ST")"
+
+# ---------------------------------------------------------------- bad input
+ST=$W/st4; mkdir -p "$ST"
+out=$("$VMCTL" boot "$ST" "$W/no-such-kernel" "$IMG/initrd.zst" $((J + 3)) 0 0 2>&1); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "kernel .*No such file" && ok "missing kernel: clear error at once" ||
+	ko "missing kernel" "rc=$rc $out"
+check "missing kernel: nothing left" "" "$(nothing_left $((J + 3)) "$ST")$(ls "$ST" | grep -v -E '^(status|console.log|vmd.log)$')"
+
+head -c 3000000 /dev/urandom > "$W/corrupt.zst"
+"$VMCTL" boot "$ST" "$IMG/vmlinuz" "$W/corrupt.zst" $((J + 3)) 0 0
+t0=$(now)
+out=$("$VMCTL" wait "$ST" 60 2>&1); rc=$?
+t=$(el $t0 $(now))
+[ $rc != 0 ] && [ "$(echo "$t < 60" | bc)" = 1 ] && ok "corrupt initrd: error in $t s" || ko "corrupt initrd" "rc=$rc after $t s: $out"
+echo "     ($out)" | cut -c1-300
+"$VMCTL" destroy "$ST"
+check "corrupt initrd: nothing left" "" "$(nothing_left $((J + 3)) "$ST")"
+
+# a guest that never gets ready: /init sleeps forever
+mkdir -p "$W/hang/bin"
+cp /bin/busybox "$W/hang/bin/busybox"
+printf '#!/bin/busybox sh\n/bin/busybox sleep 100000\n' > "$W/hang/init"
+chmod 755 "$W/hang/init"
+(cd "$W/hang" && find . | cpio -o -H newc --quiet | gzip -1) > "$W/hang.gz"
+ST=$W/st5; mkdir -p "$ST"
+"$VMCTL" boot "$ST" "$IMG/vmlinuz" "$W/hang.gz" $((J + 4)) 0 0
+t0=$(now)
+out=$("$VMCTL" wait "$ST" 25 2>&1); rc=$?
+t=$(el $t0 $(now))
+[ $rc != 0 ] && echo "$out" | grep -q "did not become ready in 25 s" && ok "never-ready guest: timeout error after $t s" ||
+	ko "never-ready guest" "rc=$rc: $out"
+"$VMCTL" destroy "$ST"
+check "never-ready guest: nothing left after destroy" "" "$(nothing_left $((J + 4)) "$ST")"
+
+finish

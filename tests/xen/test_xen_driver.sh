@@ -1,0 +1,136 @@
+#!/bin/bash
+# test_xen_driver.sh - the xen driver (xen/xl_domain.h) for real: boots one Xen node
+# (tests/xen/xen-node) with the project's binaries and the ttylinux-mpi image in dom0, and from
+# dom0 creates, checks and stops PV and PVH domains through the driver (xenvm-xl-test), then
+# feeds it bad input.  A missing prerequisite is a failure, never a skip.
+# Last line: "xen: N passed, N failed"; exit status 0 only when nothing failed.
+
+# ok() and bad() always succeed, so `CHECK && ok ... || bad ...` is an if-then-else here.
+# shellcheck disable=SC2015
+set -uo pipefail
+
+SUITE=xen
+JOB=9001
+# shellcheck source=tests/xen/testlib.sh
+. "$(dirname "$0")/testlib.sh"
+x() { xn 1 "$@"; }
+
+prereqs
+
+# ---------------------------------------------------------------- the Xen node
+WORK=$(mktemp -d /tmp/xvx-test.XXXXXX)
+OV=$WORK/overlay
+overlay "$OV"
+mkdir -p "$OV/images/bad"
+# Bad images: a ramdisk that is no initramfs at all, and a zstd stream cut short.
+yes 'not an initramfs' | head -c 65536 >"$OV/images/bad/garbage.img"
+head -c 1048576 "$IMG/initrd.zst" >"$OV/images/bad/truncated.zst"
+
+t=$EPOCHREALTIME
+STARTED=1
+"$XN" up --overlay "$OV" || fatal "xen-node up"
+echo "timing: Xen node boot (image build + boot to dom0 ready): $(secs "$t") s"
+x xl info | grep -q 'xen_version *: 4.17' && ok "Xen 4.17 running, dom0 toolstack up" ||
+	bad "xl info in dom0"
+
+K=/images/ttylinux-mpi/vmlinuz
+R=/images/ttylinux-mpi/initrd.zst
+
+# ---------------------------------------------------------------- PV, with a vif on xenbr0
+NAME=xenvm-$JOB-n1
+out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk $R --memory 256 \
+	--cmdline "console=hvc0 xenvm.ip=10.84.0.101/24 xenvm.hostname=n1" \
+	--bridge xenbr0 --mac 52:54:00:84:01:01 --vif-script /etc/xen/scripts/vif-xvx 2>&1)
+if [[ "$out" =~ domid=([0-9]+)\ create_ms=([0-9]+)\ running_ms=([0-9]+) ]]; then
+	domid=${BASH_REMATCH[1]}
+	ok "PV domain $NAME created and running (domid $domid)"
+	echo "timing: PV create-to-running through the driver: ${BASH_REMATCH[3]} ms" \
+		"(domain build ${BASH_REMATCH[2]} ms)"
+else
+	domid=
+	bad "PV create: $out"
+fi
+x xl list | grep -qE "^$NAME +[0-9]+ +256 +1 +[rb]" && ok "xl list shows $NAME running, 256 MiB" ||
+	bad "xl list does not show $NAME running"
+[ -n "$domid" ] && x ls /sys/class/net/xenbr0/brif | grep -qx "vif$domid.0" &&
+	ok "vif$domid.0 joined xenbr0 (vif-xvx hotplug)" || bad "vif not on xenbr0"
+t=$EPOCHREALTIME
+wait_console 1 "$NAME" 'Hypervisor detected: Xen PV' 60 && ok "PV console: kernel says Xen PV" ||
+	bad "PV console: no 'Hypervisor detected: Xen PV'"
+wait_console 1 "$NAME" 'xenvm-init: .*eth0 10.84.0.101/24 up' 120 &&
+	ok "PV console: ttylinux-mpi init ran and configured eth0" || bad "PV guest init"
+echo "timing: PV running to guest network up: $(secs "$t") s"
+pinged=0
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	ip netns exec xvxen busybox ping -c1 -W2 10.84.0.101 >/dev/null 2>&1 && {
+		pinged=1
+		break
+	}
+	sleep 1
+done
+[ "$pinged" = 1 ] && ok "domU 10.84.0.101 answers ping from the node's L2 (xvxbr0)" ||
+	bad "domU does not answer ping"
+x xenvm-xl-test list "xenvm-$JOB-" | grep -q " $NAME" && ok "list by job prefix finds $NAME" ||
+	bad "list xenvm-$JOB- misses $NAME"
+[ -z "$(x xenvm-xl-test list "xenvm-${JOB}0-")" ] && ok "list by another job's prefix is empty" ||
+	bad "list xenvm-${JOB}0- is not empty"
+out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk $R 2>&1)
+[[ "$out" == *"a domain of that name exists"* ]] && ok "duplicate name refused: $out" ||
+	bad "duplicate name: $out"
+out=$(x xenvm-xl-test stop "$NAME" --grace-ms 2000 2>&1) && ok "stop $NAME: $out" ||
+	bad "stop $NAME: $out"
+only_dom0 1 && ok "after stop, xl list shows only Domain-0" || bad "domains left after stop"
+
+# ---------------------------------------------------------------- PVH
+NAME=xenvm-$JOB-n2
+out=$(x xenvm-xl-test create --pvh --nested-tcg --name "$NAME" --kernel $K --ramdisk $R \
+	--memory 256 --cmdline "console=hvc0 xenvm.hostname=n2" 2>&1)
+if [[ "$out" =~ domid=([0-9]+)\ create_ms=([0-9]+)\ running_ms=([0-9]+) ]]; then
+	ok "PVH domain $NAME created and running (domid ${BASH_REMATCH[1]})"
+	echo "timing: PVH create-to-running through the driver: ${BASH_REMATCH[3]} ms"
+else
+	bad "PVH create: $out"
+fi
+wait_console 1 "$NAME" 'Booting kernel on Xen PVH' 60 && ok "PVH console: kernel says Xen PVH" ||
+	bad "PVH console: no 'Booting kernel on Xen PVH'"
+wait_console 1 "$NAME" 'xenvm-init: .*starting agent' 120 &&
+	ok "PVH console: ttylinux-mpi init reached the agent" || bad "PVH guest init"
+out=$(x xenvm-xl-test stop "$NAME" --grace-ms 2000 2>&1) && ok "stop $NAME: $out" ||
+	bad "stop $NAME: $out"
+only_dom0 1 && ok "after stop, xl list shows only Domain-0" || bad "domains left after PVH stop"
+
+# ---------------------------------------------------------------- bad input
+out=$(x xenvm-xl-test create --name "xenvm-$JOB-bad1" --kernel /images/none --ramdisk $R 2>&1)
+rc=$?
+[ $rc = 1 ] && [[ "$out" == *"kernel /images/none: No such file or directory"* ]] &&
+	ok "missing kernel: $out" || bad "missing kernel (rc $rc): $out"
+out=$(x xenvm-xl-test create --name "xenvm-$JOB-bad2" --kernel $K \
+	--ramdisk /images/bad/garbage.img 2>&1)
+rc=$?
+[ $rc = 1 ] && [[ "$out" == *"not an initramfs"* ]] && ok "garbage initrd: $out" ||
+	bad "garbage initrd (rc $rc): $out"
+only_dom0 1 && ok "no domain left by refused input" || bad "domain left by refused input"
+# A stream cut short passes every check dom0 can make cheaply: the guest kernel finds it, and
+# the domain crashes; the driver reports the crash and stop removes it.
+NAME=xenvm-$JOB-bad3
+out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk /images/bad/truncated.zst \
+	--memory 128 2>&1) || true
+crashed=0
+for _ in $(seq 1 60); do
+	x xenvm-xl-test list "$NAME" | grep -q crashed && {
+		crashed=1
+		break
+	}
+	sleep 1
+done
+[ "$crashed" = 1 ] && wait_console 1 "$NAME" 'Initramfs unpacking failed' 5 &&
+	ok "truncated initrd: guest kernel reports 'Initramfs unpacking failed', domain crashed" ||
+	bad "truncated initrd: no crash seen ($out)"
+out=$(x xenvm-xl-test stop "$NAME" --grace-ms 1000 2>&1) && ok "stop crashed $NAME: $out" ||
+	bad "stop crashed $NAME: $out"
+only_dom0 1 && ok "after the bad inputs, xl list shows only Domain-0" || bad "domains left"
+
+# ---------------------------------------------------------------- teardown leaves nothing
+STARTED=0
+"$XN" down || bad "xen-node down"
+check_nothing_left
