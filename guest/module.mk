@@ -24,7 +24,9 @@ LIBEXEC += $(AGENT)
 
 IMAGE_DIR := $(B)/images
 .PHONY: image
-image: $(AGENT) guest/mkimage.sh guest/rootfs/init
+image: $(IMAGE_DIR)/images.yaml
+# Rebuilt when the agent or the recipe changes (a Debian package update needs `make -B image`).
+$(IMAGE_DIR)/images.yaml: $(AGENT) guest/mkimage.sh guest/rootfs/init
 	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR)
 
 UNIT_TESTS += $(B)/tests/unit/test_vm_proto

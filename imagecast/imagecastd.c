@@ -78,8 +78,7 @@ static int spawn(struct icd *d, struct ic_conn *c, bool local)
  * cache.max_size and timeouts.fetch (unless the command line fixed them).  Directories, port,
  * socket, munge and peers need a restart; a bad file keeps the running configuration.
  */
-static void reload(struct icd *d, const char *path, bool keep_level, bool keep_max,
-		   bool keep_fetch)
+static void reload(struct icd *d, const char *path, bool keep_level, bool keep_max, bool keep_fetch)
 {
 	struct xenvm_config *cfg = NULL;
 	enum xlog_level lvl;

@@ -43,8 +43,8 @@ struct xexec_opts {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenvm-exec [--socket PATH] [--cwd DIR] [--root] [--relay-fd N]... "
-		   "[--no-pmi] -- COMMAND [ARG]...\n"
-		   "       XENVM_EXEC_ARGV0=COMMAND xenvm-exec [ARG]...\n");
+	           "[--no-pmi] -- COMMAND [ARG]...\n"
+	           "       XENVM_EXEC_ARGV0=COMMAND xenvm-exec [ARG]...\n");
 }
 
 /* Connect to the control socket.  Returns the fd, or -1 with errno and a message printed. */
@@ -64,7 +64,7 @@ static int connect_socket(const char *path)
 		int e = errno;
 
 		fprintf(stderr, "xenvm-exec: cannot reach the VM's agent at %s: %s\n", path,
-			strerror(e));
+		        strerror(e));
 		if (fd >= 0)
 			close(fd);
 		errno = e;
@@ -96,7 +96,7 @@ static int handshake(struct xvp_conn *c, int timeout_ms)
 		r = poll(&p, 1, timeout_ms);
 		if (r == 0) {
 			fprintf(stderr, "xenvm-exec: the VM's agent did not answer in %d ms\n",
-				timeout_ms);
+			        timeout_ms);
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -105,7 +105,7 @@ static int handshake(struct xvp_conn *c, int timeout_ms)
 		n = xvp_conn_fill(c);
 		if (n == 0) {
 			fprintf(stderr, "xenvm-exec: the VM's agent closed the connection (is this "
-					"your job's VM?)\n");
+			                "your job's VM?)\n");
 			errno = ECONNREFUSED;
 			return -1;
 		}
@@ -115,7 +115,7 @@ static int handshake(struct xvp_conn *c, int timeout_ms)
 	if (xvp_parse_hello(&f, &version, status, sizeof(status)) < 0) {
 		if (errno == EPROTONOSUPPORT)
 			fprintf(stderr, "xenvm-exec: agent speaks protocol %u, we speak %u\n",
-				version, XVP_VERSION);
+			        version, XVP_VERSION);
 		else
 			goto proto;
 		return -1;
@@ -139,8 +139,8 @@ static bool fd_open(int fd)
 }
 
 /* Fill the request from our own identity and environment.  0, or -1 (ENOMEM). */
-static int build_request(const struct xexec_opts *o, char **argv, size_t argc,
-			 struct xvp_exec *x, char *cwdbuf, size_t cwdlen)
+static int build_request(const struct xexec_opts *o, char **argv, size_t argc, struct xvp_exec *x,
+                         char *cwdbuf, size_t cwdlen)
 {
 	static gid_t groups[NGROUPS_MAX];
 	static uint32_t g32[NGROUPS_MAX];
@@ -210,10 +210,10 @@ static int wait_started(struct xvp_conn *c)
 
 			xvp_get_u32(&f, 0, &e);
 			fprintf(stderr, "xenvm-exec: %.*s\n", (int)(f.len > 4 ? f.len - 4 : 0),
-				f.payload + 4);
+			        f.payload + 4);
 			return e == ENOENT && f.len > 4 && memcmp(f.payload + 4, "exec", 4) == 0
-				       ? XEXEC_EXIT_NOTFOUND
-				       : XEXEC_EXIT_NOEXEC;
+			           ? XEXEC_EXIT_NOTFOUND
+			           : XEXEC_EXIT_NOEXEC;
 		}
 	}
 }
@@ -221,10 +221,13 @@ static int wait_started(struct xvp_conn *c)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'}, {"cwd", required_argument, NULL, 'C'},
-		{"root", no_argument, NULL, 'r'},	  {"relay-fd", required_argument, NULL, 'f'},
-		{"no-pmi", no_argument, NULL, 'P'},	  {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"cwd", required_argument, NULL, 'C'},
+	    {"root", no_argument, NULL, 'r'},
+	    {"relay-fd", required_argument, NULL, 'f'},
+	    {"no-pmi", no_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct xexec_opts o = {.connect_timeout_ms = 30000};
 	char sockbuf[PATH_MAX], cwdbuf[PATH_MAX];

@@ -12,7 +12,7 @@
 
 /* Exit statuses of xenvm-exec itself (the command's own status otherwise, 128+n for signal n). */
 #define XEXEC_EXIT_INTERNAL 255 /* cannot reach the VM, protocol fault, VM not ready */
-#define XEXEC_EXIT_NOEXEC 126	/* the command exists but could not start (EACCES, chdir ...) */
+#define XEXEC_EXIT_NOEXEC 126   /* the command exists but could not start (EACCES, chdir ...) */
 #define XEXEC_EXIT_NOTFOUND 127 /* the command was not found in the guest */
 
 /*

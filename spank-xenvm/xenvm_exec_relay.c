@@ -20,18 +20,18 @@
 
 /* One stream as seen from the host. */
 struct xstream {
-	int rfd, wfd;	   /* read: our source for the guest; write: our sink for the guest's data */
-	uint32_t credit;   /* bytes we may still send */
-	bool sent_eof;	   /* we sent EOF (or have nothing to send) */
-	bool got_eof;	   /* the guest sent EOF */
+	int rfd, wfd;    /* read: our source for the guest; write: our sink for the guest's data */
+	uint32_t credit; /* bytes we may still send */
+	bool sent_eof;   /* we sent EOF (or have nothing to send) */
+	bool got_eof;    /* the guest sent EOF */
 	struct xvp_buf buf; /* guest bytes waiting for wfd */
-	uint32_t done;	   /* bytes written to wfd, not yet credited back */
-	bool is_sock;	   /* relay fd: shut down one direction at a time */
+	uint32_t done;      /* bytes written to wfd, not yet credited back */
+	bool is_sock;       /* relay fd: shut down one direction at a time */
 };
 
 /* Signals a task gets from slurmstepd or a shell that must reach the guest process. */
-static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-				  SIGCONT, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH};
+static const int fwd_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
+                                  SIGCONT, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH};
 
 static int signals_fd(void)
 {
@@ -62,8 +62,8 @@ static void stream_drain(struct xvp_conn *c, uint32_t chan, uint16_t id, struct 
 		return;
 	if (w < 0) {
 		/*
-		 * Our reader went away (EPIPE): tell the agent, which closes the child's pipe so the
-		 * child gets SIGPIPE as it would locally; later bytes are credited back unread.
+		 * Our reader went away (EPIPE): tell the agent, which closes the child's pipe so
+		 * the child gets SIGPIPE as it would locally; later bytes are credited back unread.
 		 */
 		w = (ssize_t)s->buf.len;
 		s->wfd = -1;
@@ -107,7 +107,7 @@ static int stream_pump(struct xvp_conn *c, uint32_t chan, uint16_t id, struct xs
 
 /* Handle one frame for our channel; sets *exit_status when the exec ended.  0 or -1 (EPROTO). */
 static int on_frame(struct xvp_conn *c, uint32_t chan, const struct xvp_frame *f,
-		    struct xstream *st, size_t ns, int *exit_status)
+                    struct xstream *st, size_t ns, int *exit_status)
 {
 	uint32_t a, b;
 
@@ -147,7 +147,7 @@ static int on_frame(struct xvp_conn *c, uint32_t chan, const struct xvp_frame *f
 		return 0;
 	case XVP_ERROR:
 		fprintf(stderr, "xenvm-exec: agent: %.*s\n", (int)(f->len > 4 ? f->len - 4 : 0),
-			f->payload + 4);
+		        f->payload + 4);
 		errno = EPROTO;
 		return -1;
 	default:
@@ -261,7 +261,7 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 	}
 lost:
 	fprintf(stderr, "xenvm-exec: lost the connection to the VM's agent%s%s\n",
-		errno ? ": " : "", errno ? strerror(errno) : "");
+	        errno ? ": " : "", errno ? strerror(errno) : "");
 	errno = ECONNRESET;
 	rc = -1;
 out:

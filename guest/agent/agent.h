@@ -16,7 +16,7 @@
 
 /* Host -> child direction of one stream: bytes wait in buf until the child's fd takes them. */
 struct agent_in {
-	int fd;	       /* pipe write end / relay socket; -1 when closed or not used */
+	int fd; /* pipe write end / relay socket; -1 when closed or not used */
 	struct xvp_buf buf;
 	bool eof;      /* the host sent EOF: close (or shut down) fd once buf is empty */
 	uint32_t done; /* bytes written to fd and not yet credited back to the host */
@@ -24,9 +24,9 @@ struct agent_in {
 
 /* Child -> host direction: read from fd while the host granted credit. */
 struct agent_out {
-	int fd;		 /* pipe read end / relay socket; -1 when closed or not used */
+	int fd;          /* pipe read end / relay socket; -1 when closed or not used */
 	uint32_t credit; /* bytes we may still send */
-	bool eof;	 /* EOF sent to the host */
+	bool eof;        /* EOF sent to the host */
 };
 
 struct agent_link;
@@ -57,7 +57,7 @@ struct agent_link {
  * to a short word naming the step that failed.
  */
 struct agent_chan *agent_spawn(struct agent_link *l, uint32_t id, const struct xvp_exec *x,
-			       const char **stage);
+                               const char **stage);
 
 /* Close every fd of the channel and free it (the child must already be reaped or abandoned). */
 void agent_chan_free(struct agent_chan *ch);

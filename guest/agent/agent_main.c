@@ -125,7 +125,7 @@ static void handle_exec(struct agent_link *l, const struct xvp_frame *f)
 		int e = errno;
 
 		snprintf(msg, sizeof(msg), "%s: %s: %s", stage,
-			 strcmp(stage, "chdir") == 0 ? x.cwd : x.argv[0], strerror(e));
+		         strcmp(stage, "chdir") == 0 ? x.cwd : x.argv[0], strerror(e));
 		SEND(l, xvp_send_error(&l->conn, f->chan, e, msg));
 	} else {
 		ch->next = chans;
@@ -283,7 +283,8 @@ static void chan_write_in(struct agent_chan *ch, size_t s)
 	if (in->buf.len == 0)
 		in->buf.off = 0;
 	if (ch->link && in->done > 0 && (in->done >= CREDIT_BATCH || in->buf.len == 0)) {
-		SEND(ch->link, xvp_send_u32(&ch->link->conn, XVP_CREDIT, ch->id, (uint16_t)s, in->done));
+		SEND(ch->link,
+		     xvp_send_u32(&ch->link->conn, XVP_CREDIT, ch->id, (uint16_t)s, in->done));
 		in->done = 0;
 	}
 	in_maybe_close(ch, s);
@@ -456,8 +457,9 @@ static int listen_unix(const char *path)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xenvm-agent (--device DEV | --listen PATH | --fd N) [--status TEXT] "
-			"[--debug]\n");
+	fprintf(stderr,
+	        "usage: xenvm-agent (--device DEV | --listen PATH | --fd N) [--status TEXT] "
+	        "[--debug]\n");
 }
 
 /* One pass of the loop: build the poll set, wait, dispatch.  Returns 0, or -1 to stop. */
@@ -490,7 +492,8 @@ static int run_once(int sfd, int lfd)
 				pfd[n] = (struct pollfd){.fd = c->in[s].fd, .events = POLLOUT};
 				owner[n] = c, strm[n] = (int)s, kind[n++] = 3;
 			}
-			if (c->link && c->out[s].fd >= 0 && !c->out[s].eof && c->out[s].credit > 0) {
+			if (c->link && c->out[s].fd >= 0 && !c->out[s].eof &&
+			    c->out[s].credit > 0) {
 				pfd[n] = (struct pollfd){.fd = c->out[s].fd, .events = POLLIN};
 				owner[n] = c, strm[n] = (int)s, kind[n++] = 4;
 			}
@@ -557,9 +560,9 @@ static int run_once(int sfd, int lfd)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"device", required_argument, NULL, 'd'}, {"listen", required_argument, NULL, 'l'},
-		{"fd", required_argument, NULL, 'f'},	  {"status", required_argument, NULL, 's'},
-		{"debug", no_argument, NULL, 'D'},	  {NULL, 0, NULL, 0},
+	    {"device", required_argument, NULL, 'd'}, {"listen", required_argument, NULL, 'l'},
+	    {"fd", required_argument, NULL, 'f'},     {"status", required_argument, NULL, 's'},
+	    {"debug", no_argument, NULL, 'D'},        {NULL, 0, NULL, 0},
 	};
 	const char *listen_path = NULL;
 	int fd = -1, lfd = -1, sfd, opt, rc = 1;

@@ -41,8 +41,8 @@ extern char **environ;
  * In the child: move the child ends to their target numbers and become the requested user.
  * Never returns; writes {errno, stage} to errfd on failure and _exits 127.
  */
-static void __attribute__((noreturn)) child(const struct xvp_exec *x, const int *src,
-					    const int *dst, size_t n, int errfd)
+static void __attribute__((noreturn))
+child(const struct xvp_exec *x, const int *src, const int *dst, size_t n, int errfd)
 {
 	int staged[XVP_MAX_STREAMS];
 	int report[2], maxdst = 2, sig;
@@ -138,7 +138,7 @@ void agent_chan_free(struct agent_chan *ch)
 }
 
 struct agent_chan *agent_spawn(struct agent_link *l, uint32_t id, const struct xvp_exec *x,
-			       const char **stage)
+                               const char **stage)
 {
 	struct agent_chan *ch = NULL;
 	int src[XVP_MAX_STREAMS], dst[XVP_MAX_STREAMS], child_end[XVP_MAX_STREAMS];

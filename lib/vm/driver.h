@@ -27,28 +27,28 @@
 #define XVM_MAX_SHARES 8
 
 struct xvm_share {
-	const char *host_path; /* exported directory (absolute) */
+	const char *host_path;  /* exported directory (absolute) */
 	const char *guest_path; /* mount point in the guest (usually the same path) */
 };
 
 struct xvm_spec {
-	const char *name;	/* short VM name within the job, e.g. "vm0" ([A-Za-z0-9_-]{1,16}) */
+	const char *name; /* short VM name within the job, e.g. "vm0" ([A-Za-z0-9_-]{1,16}) */
 	uint32_t job_id;
-	uid_t uid;		/* job user: owns the control socket */
+	uid_t uid; /* job user: owns the control socket */
 	gid_t gid;
-	bool allow_root;	/* the job may run commands as root in the guest */
-	const char *kernel;	/* bzImage (or an uncompressed vmlinux) */
+	bool allow_root;    /* the job may run commands as root in the guest */
+	const char *kernel; /* bzImage (or an uncompressed vmlinux) */
 	const char *initrd;
-	const char *cmdline;	/* extra kernel command line (the image's), may be NULL */
+	const char *cmdline; /* extra kernel command line (the image's), may be NULL */
 	uint64_t mem_bytes;
 	uint32_t vcpus;
-	const char *state_dir;	/* exists, owned by root; the driver creates files inside */
+	const char *state_dir;   /* exists, owned by root; the driver creates files inside */
 	const char *console_log; /* NULL: <state_dir>/console.log */
 	/* network: a tap on `bridge` (NULL: no network); guest address for xenvm.ip= */
 	const char *bridge;
-	const char *ip_cidr;	/* "10.83.0.10/24" or NULL */
-	const char *gateway;	/* or NULL */
-	const char *hostname;	/* or NULL */
+	const char *ip_cidr;  /* "10.83.0.10/24" or NULL */
+	const char *gateway;  /* or NULL */
+	const char *hostname; /* or NULL */
 	struct xvm_share shares[XVM_MAX_SHARES];
 	size_t n_shares;
 };

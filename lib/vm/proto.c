@@ -104,7 +104,7 @@ void xvp_conn_fini(struct xvp_conn *c)
 }
 
 int xvp_send(struct xvp_conn *c, uint16_t type, uint32_t chan, uint16_t stream, const void *payload,
-	     size_t len)
+             size_t len)
 {
 	uint8_t hdr[XVP_HDR_LEN];
 
@@ -467,10 +467,10 @@ void xvp_exec_free(struct xvp_exec *x)
 const char *xvp_type_name(uint16_t type)
 {
 	static const char *const names[] = {
-		[XVP_HELLO] = "HELLO", [XVP_EXEC] = "EXEC",	    [XVP_STARTED] = "STARTED",
-		[XVP_DATA] = "DATA",   [XVP_EOF] = "EOF",	    [XVP_CREDIT] = "CREDIT",
-		[XVP_SIGNAL] = "SIGNAL", [XVP_EXIT] = "EXIT",	    [XVP_ERROR] = "ERROR",
-		[XVP_CLOSE] = "CLOSE", [XVP_SHUTDOWN] = "SHUTDOWN",
+	    [XVP_HELLO] = "HELLO",   [XVP_EXEC] = "EXEC",         [XVP_STARTED] = "STARTED",
+	    [XVP_DATA] = "DATA",     [XVP_EOF] = "EOF",           [XVP_CREDIT] = "CREDIT",
+	    [XVP_SIGNAL] = "SIGNAL", [XVP_EXIT] = "EXIT",         [XVP_ERROR] = "ERROR",
+	    [XVP_CLOSE] = "CLOSE",   [XVP_SHUTDOWN] = "SHUTDOWN",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])

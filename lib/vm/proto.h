@@ -42,16 +42,16 @@
 #define XVP_MAX_STREAMS (XVP_STREAM_RELAY0 + XVP_MAX_RELAY)
 
 enum xvp_type {
-	XVP_HELLO = 1,    /* u32 version, u32 flags, status text ("ok" when ready) */
-	XVP_EXEC = 2,     /* TLV request, see struct xvp_exec */
-	XVP_STARTED = 3,  /* u32 pid (in the guest) */
-	XVP_DATA = 4,     /* bytes of `stream` */
-	XVP_EOF = 5,      /* no more bytes on `stream` from the sender */
-	XVP_CREDIT = 6,   /* u32 more bytes the receiver accepts on `stream` */
-	XVP_SIGNAL = 7,   /* u32 signal number (Linux numbering on both sides) */
-	XVP_EXIT = 8,     /* u32 kind (enum xvp_exit_kind), u32 code or signal */
-	XVP_ERROR = 9,    /* i32 errno, text: the exec could not start, or a protocol fault */
-	XVP_CLOSE = 10,   /* host gives the channel up: kill and forget */
+	XVP_HELLO = 1,     /* u32 version, u32 flags, status text ("ok" when ready) */
+	XVP_EXEC = 2,      /* TLV request, see struct xvp_exec */
+	XVP_STARTED = 3,   /* u32 pid (in the guest) */
+	XVP_DATA = 4,      /* bytes of `stream` */
+	XVP_EOF = 5,       /* no more bytes on `stream` from the sender */
+	XVP_CREDIT = 6,    /* u32 more bytes the receiver accepts on `stream` */
+	XVP_SIGNAL = 7,    /* u32 signal number (Linux numbering on both sides) */
+	XVP_EXIT = 8,      /* u32 kind (enum xvp_exit_kind), u32 code or signal */
+	XVP_ERROR = 9,     /* i32 errno, text: the exec could not start, or a protocol fault */
+	XVP_CLOSE = 10,    /* host gives the channel up: kill and forget */
 	XVP_SHUTDOWN = 11, /* chan 0: sync and power the guest off */
 };
 
@@ -89,7 +89,8 @@ struct xvp_conn {
 
 /* An exec request, decoded or to encode.  Strings are NUL-terminated. */
 struct xvp_exec {
-	char **argv; /* argc entries, no NULL terminator needed on encode; NULL-terminated on decode */
+	char **
+	    argv; /* argc entries, no NULL terminator needed on encode; NULL-terminated on decode */
 	size_t argc;
 	char **envp; /* "NAME=value" */
 	size_t envc;
@@ -113,7 +114,7 @@ void xvp_conn_fini(struct xvp_conn *c);
 
 /* Queue one frame.  Returns 0, or -1 with errno EMSGSIZE (len too large) or ENOMEM. */
 int xvp_send(struct xvp_conn *c, uint16_t type, uint32_t chan, uint16_t stream, const void *payload,
-	     size_t len);
+             size_t len);
 /* Queue a frame whose payload is one or two u32 values. Same returns as xvp_send. */
 int xvp_send_u32(struct xvp_conn *c, uint16_t type, uint32_t chan, uint16_t stream, uint32_t v);
 int xvp_send_u32x2(struct xvp_conn *c, uint16_t type, uint32_t chan, uint32_t a, uint32_t b);

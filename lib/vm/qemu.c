@@ -88,7 +88,8 @@ static bool kvm_usable(void)
 	if (!f)
 		return false;
 	while (!flag && fgets(line, sizeof(line), f))
-		if (strncmp(line, "flags", 5) == 0 && (strstr(line, " vmx") || strstr(line, " svm")))
+		if (strncmp(line, "flags", 5) == 0 &&
+		    (strstr(line, " vmx") || strstr(line, " svm")))
 			flag = true;
 	fclose(f);
 	if (!flag)
@@ -148,7 +149,10 @@ static int extract_xz_payload(const char *kernel, const char *out)
 	signal(SIGPIPE, old);
 	f = fopen(out, "re");
 	if (f) {
-		if (fread(elf, 1, 4, f) == 4 && memcmp(elf, "\x7f" "ELF", 4) == 0)
+		if (fread(elf, 1, 4, f) == 4 && memcmp(elf,
+		                                       "\x7f"
+		                                       "ELF",
+		                                       4) == 0)
 			rc = 0;
 		fclose(f);
 	}
@@ -282,7 +286,7 @@ static int connect_retry(const char *path, pid_t qemu, int ms)
 
 /* Build QEMU's argv into args (strings in pool).  Returns argc. */
 static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char *kernel, int tapfd,
-		     char **args, char pool[][ARG_LEN])
+                     char **args, char pool[][ARG_LEN])
 {
 	int n = 0, p = 0, off;
 	char *cmd;
@@ -311,14 +315,14 @@ static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char 
 	ARG("-append");
 	cmd = pool[p];
 	off = snprintf(cmd, ARG_LEN, "%s quiet panic=-1 console=ttyS0 xenvm.hostname=%s",
-		       s->cmdline ? s->cmdline : "", s->hostname ? s->hostname : s->name);
+	               s->cmdline ? s->cmdline : "", s->hostname ? s->hostname : s->name);
 	if (s->ip_cidr)
 		off += snprintf(cmd + off, ARG_LEN - (size_t)off, " xenvm.ip=%s", s->ip_cidr);
 	if (s->gateway)
 		off += snprintf(cmd + off, ARG_LEN - (size_t)off, " xenvm.gw=%s", s->gateway);
 	for (size_t i = 0; i < s->n_shares; i++)
 		off += snprintf(cmd + off, ARG_LEN - (size_t)off, "%sxs%zu@%s",
-				i ? "," : " xenvm.9p=", i, s->shares[i].guest_path);
+		                i ? "," : " xenvm.9p=", i, s->shares[i].guest_path);
 	args[n++] = pool[p++];
 	ARG("-serial");
 	ARG("file:%s", vm->console);
@@ -347,8 +351,8 @@ static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char 
 }
 
 /* The supervisor: never returns. */
-static void __attribute__((noreturn)) supervise(const struct xvm_spec *s, struct xvm *vm,
-						 const char *kernel, int lfd)
+static void __attribute__((noreturn))
+supervise(const struct xvm_spec *s, struct xvm *vm, const char *kernel, int lfd)
 {
 	static char pool[MAX_ARGS][ARG_LEN];
 	char *args[MAX_ARGS + 1], ifname[IFNAMSIZ] = "", tap[IFNAMSIZ], msg[1200];
@@ -405,7 +409,7 @@ static void __attribute__((noreturn)) supervise(const struct xvm_spec *s, struct
 
 		vmd_console_tail(msg, tail, sizeof(tail));
 		snprintf(msg, sizeof(msg), "failed: QEMU did not start (see %s/vmd.log): %s",
-			 vm->state_dir, tail);
+		         vm->state_dir, tail);
 		vmd_write_status(vm->status, msg);
 		rc = 1;
 		goto out;
@@ -439,8 +443,9 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 	pid_t mid;
 
 	*out = NULL;
-	if (!s->name || !*s->name || strlen(s->name) > 16 || strspn(s->name,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(s->name)) {
+	if (!s->name || !*s->name || strlen(s->name) > 16 ||
+	    strspn(s->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+	        strlen(s->name)) {
 		errno = EINVAL;
 		return xerr_set(err, "bad VM name '%s'", s->name ? s->name : "");
 	}
@@ -567,7 +572,7 @@ static int qemu_wait_ready(struct xvm *vm, unsigned timeout_ms, struct xerr *err
 		    (strcmp(line, "booting") != 0 && line[0] && strcmp(line, "ready") != 0)) {
 			errno = EHOSTDOWN;
 			return xerr_set(err, "VM in %s did not become ready: %s", vm->state_dir,
-					strncmp(line, "failed: ", 8) == 0 ? line + 8 : line);
+			                strncmp(line, "failed: ", 8) == 0 ? line + 8 : line);
 		}
 		if (vm->vmd && !pid_alive(vm->vmd)) {
 			errno = EHOSTDOWN;
@@ -579,7 +584,7 @@ static int qemu_wait_ready(struct xvm *vm, unsigned timeout_ms, struct xerr *err
 			vmd_console_tail(vm->console, tail, sizeof(tail));
 			errno = ETIMEDOUT;
 			return xerr_set(err, "VM in %s did not become ready in %u s: %s",
-					vm->state_dir, timeout_ms / 1000, tail);
+			                vm->state_dir, timeout_ms / 1000, tail);
 		}
 		usleep(50000);
 	}
@@ -604,8 +609,8 @@ static int qemu_destroy(struct xvm *vm, struct xerr *err)
 			kill(vm->vmd, SIGKILL);
 			if (wait_gone(vm->vmd, 2000) < 0) {
 				errno = EBUSY;
-				return xerr_set(err, "supervisor %d of %s does not die", (int)vm->vmd,
-						vm->state_dir);
+				return xerr_set(err, "supervisor %d of %s does not die",
+				                (int)vm->vmd, vm->state_dir);
 			}
 		}
 	}
@@ -725,16 +730,16 @@ static void qemu_release(struct xvm *vm)
 }
 
 const struct xvm_driver xvm_driver_qemu = {
-	.name = "qemu",
-	.probe = qemu_probe,
-	.boot = qemu_boot,
-	.wait_ready = qemu_wait_ready,
-	.shutdown = qemu_shutdown,
-	.destroy = qemu_destroy,
-	.attach = qemu_attach,
-	.list_job = qemu_list_job,
-	.kill_info = qemu_kill_info,
-	.release = qemu_release,
+    .name = "qemu",
+    .probe = qemu_probe,
+    .boot = qemu_boot,
+    .wait_ready = qemu_wait_ready,
+    .shutdown = qemu_shutdown,
+    .destroy = qemu_destroy,
+    .attach = qemu_attach,
+    .list_job = qemu_list_job,
+    .kill_info = qemu_kill_info,
+    .release = qemu_release,
 };
 
 const struct xvm_driver *xvm_driver_find(const char *name)

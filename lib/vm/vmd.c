@@ -63,37 +63,14 @@ int vmd_write_status(const char *path, const char *text)
 	return 0;
 }
 
-void vmd_console_tail(const char *path, char *buf, size_t len)
+/* Append raw[from, to) to buf as printable text, lines joined with " | ". */
+static size_t append_lines(char *buf, size_t o, size_t len, const char *raw, size_t from, size_t to)
 {
-	char raw[2048];
-	size_t n = 0, o = 0;
-	int fd;
-	off_t end;
-
-	buf[0] = '\0';
-	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0)
-		return;
-	end = lseek(fd, 0, SEEK_END);
-	if (end > (off_t)sizeof(raw))
-		lseek(fd, end - (off_t)sizeof(raw), SEEK_SET);
-	else
-		lseek(fd, 0, SEEK_SET);
-	ssize_t r = read(fd, raw, sizeof(raw));
-	close(fd);
-	if (r <= 0)
-		return;
-	n = (size_t)r;
-	/* the last ~6 lines, joined with " | " */
-	size_t start = n, lines = 0;
-	while (start > 0 && lines < 7)
-		if (raw[--start] == '\n')
-			lines++;
-	for (size_t i = start; i < n && o + 4 < len; i++) {
+	for (size_t i = from; i < to && o + 4 < len; i++) {
 		char ch = raw[i];
 
 		if (ch == '\n') {
-			if (o > 0 && i + 1 < n) {
+			if (o > 0 && i + 1 < to) {
 				memcpy(buf + o, " | ", 3);
 				o += 3;
 			}
@@ -102,6 +79,67 @@ void vmd_console_tail(const char *path, char *buf, size_t len)
 		}
 	}
 	buf[o] = '\0';
+	return o;
+}
+
+/* The start of the last line containing `what` in raw[0, n), or n. */
+static size_t last_line_with(const char *raw, size_t n, const char *what)
+{
+	size_t found = n, wl = strlen(what);
+
+	for (size_t i = 0; i + wl <= n; i++)
+		if (memcmp(raw + i, what, wl) == 0)
+			found = i;
+	while (found < n && found > 0 && raw[found - 1] != '\n')
+		found--;
+	return found;
+}
+
+void vmd_console_tail(const char *path, char *buf, size_t len)
+{
+	static const char *const why[] = {"Kernel panic", "xenvm-init: FAILED",
+	                                  "xenvm-agent: error"};
+	char raw[16384];
+	size_t n, o = 0, start, lines = 0;
+	ssize_t r;
+	off_t end;
+	int fd;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return;
+	end = lseek(fd, 0, SEEK_END);
+	lseek(fd, end > (off_t)sizeof(raw) ? end - (off_t)sizeof(raw) : 0, SEEK_SET);
+	r = read(fd, raw, sizeof(raw));
+	close(fd);
+	if (r <= 0)
+		return;
+	n = (size_t)r;
+	/* The reason first (a panic or init's own FAILED line), then the last lines. */
+	for (size_t w = 0; w < sizeof(why) / sizeof(why[0]); w++) {
+		size_t at = last_line_with(raw, n, why[w]);
+
+		if (at < n) {
+			size_t eol = at;
+
+			while (eol < n && raw[eol] != '\n')
+				eol++;
+			o = append_lines(buf, o, len, raw, at, eol);
+			if (o + 8 < len) {
+				memcpy(buf + o, " ... ", 5);
+				o += 5;
+			}
+			break;
+		}
+	}
+	start = n;
+	while (start > 0 && lines < 5)
+		if (raw[--start] == '\n' && start + 1 < n)
+			lines++;
+	append_lines(buf, o, len, raw, start, n);
 }
 
 static struct client *route_owner(uint32_t vm_chan, uint32_t *client_chan)
@@ -138,8 +176,8 @@ static void route_drop(struct client *c, uint32_t vm_chan)
 }
 
 /* May the peer run this request?  0, or -1 with msg filled. */
-static int check_exec(const struct client *c, const struct xvp_frame *f, bool allow_root,
-		      char *msg, size_t len)
+static int check_exec(const struct client *c, const struct xvp_frame *f, bool allow_root, char *msg,
+                      size_t len)
 {
 	struct xvp_exec x;
 	int rc = -1;
@@ -155,7 +193,7 @@ static int check_exec(const struct client *c, const struct xvp_frame *f, bool al
 		}
 	} else if (c->uid != 0 && (x.uid != c->uid || x.gid != c->gid)) {
 		snprintf(msg, len, "request for uid %u gid %u from uid %u refused", x.uid, x.gid,
-			 (unsigned)c->uid);
+		         (unsigned)c->uid);
 		goto out;
 	}
 	rc = 0;
@@ -165,7 +203,7 @@ out:
 }
 
 static void client_frame(struct client *c, struct xvp_conn *vm, const struct xvp_frame *f,
-			 bool allow_root)
+                         bool allow_root)
 {
 	struct route *r;
 	char msg[256];
@@ -308,7 +346,8 @@ int vmd_run(const struct vmd_config *cfg)
 		idx[n++] = -3;
 		for (size_t i = 0; i < VMD_MAX_CLIENTS; i++)
 			if (clients[i]) {
-				pfd[n] = (struct pollfd){.fd = clients[i]->conn.fd, .events = POLLIN};
+				pfd[n] =
+				    (struct pollfd){.fd = clients[i]->conn.fd, .events = POLLIN};
 				if (xvp_conn_pending(&clients[i]->conn))
 					pfd[n].events |= POLLOUT;
 				idx[n++] = (int)i;
@@ -328,12 +367,13 @@ int vmd_run(const struct vmd_config *cfg)
 					if (si.ssi_signo != SIGCHLD) {
 						snprintf(msg, sizeof(msg), "destroyed");
 						stop = true;
-					} else if (waitpid(cfg->child, NULL, WNOHANG) == cfg->child) {
-						vmd_console_tail(cfg->console_log, tail, sizeof(tail));
-						snprintf(msg, sizeof(msg),
-							 "the VM exited%s: %s",
-							 ready ? "" : " before its agent was ready",
-							 tail);
+					} else if (waitpid(cfg->child, NULL, WNOHANG) ==
+					           cfg->child) {
+						vmd_console_tail(cfg->console_log, tail,
+						                 sizeof(tail));
+						snprintf(msg, sizeof(msg), "the VM exited%s: %s",
+						         ready ? "" : " before its agent was ready",
+						         tail);
 						stop = true;
 					}
 				}
@@ -353,15 +393,15 @@ int vmd_run(const struct vmd_config *cfg)
 
 					if (f.type == XVP_HELLO && f.chan == 0) {
 						if (xvp_parse_hello(&f, &ver, status,
-								    sizeof(status)) < 0)
+						                    sizeof(status)) < 0)
 							snprintf(status, sizeof(status),
-								 "agent speaks protocol %u", ver);
+							         "agent speaks protocol %u", ver);
 						if (!ready) {
 							ready = true;
 							vmd_write_status(cfg->status_path,
-									 strcmp(status, "ok") == 0
-										 ? "ready"
-										 : status);
+							                 strcmp(status, "ok") == 0
+							                     ? "ready"
+							                     : status);
 						}
 						continue;
 					}

@@ -13,11 +13,11 @@
 #include <sys/types.h>
 
 struct vmd_config {
-	int agent_fd;	   /* connected to the guest agent's channel */
-	int listen_fd;	   /* the control socket, listening */
-	uid_t owner_uid;   /* the only non-root uid admitted */
-	bool allow_root;   /* EXEC with XVP_EXEC_ROOT is allowed */
-	pid_t child;	   /* the hypervisor process: its exit ends the VM */
+	int agent_fd;            /* connected to the guest agent's channel */
+	int listen_fd;           /* the control socket, listening */
+	uid_t owner_uid;         /* the only non-root uid admitted */
+	bool allow_root;         /* EXEC with XVP_EXEC_ROOT is allowed */
+	pid_t child;             /* the hypervisor process: its exit ends the VM */
 	const char *status_path; /* written "ready" / "failed: ..." */
 	const char *console_log; /* its tail goes into failure messages */
 };

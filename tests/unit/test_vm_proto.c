@@ -108,9 +108,18 @@ static void test_exec_roundtrip(void **state)
 	char *argv[] = {"prog", "", "a b", "\xff\xfe"};
 	char *envp[] = {"A=1", "EMPTY="};
 	uint32_t groups[] = {4, 100};
-	struct xvp_exec x = {.argv = argv, .argc = 4, .envp = envp, .envc = 2, .cwd = "/home/u",
-			     .uid = 1001, .gid = 1002, .groups = groups, .ngroups = 2,
-			     .flags = XVP_EXEC_ROOT, .relay_fds = {11}, .nrelay = 1};
+	struct xvp_exec x = {.argv = argv,
+	                     .argc = 4,
+	                     .envp = envp,
+	                     .envc = 2,
+	                     .cwd = "/home/u",
+	                     .uid = 1001,
+	                     .gid = 1002,
+	                     .groups = groups,
+	                     .ngroups = 2,
+	                     .flags = XVP_EXEC_ROOT,
+	                     .relay_fds = {11},
+	                     .nrelay = 1};
 	struct xvp_buf b = {0};
 	struct xvp_exec y;
 
@@ -148,7 +157,8 @@ static void test_exec_decode_rejects(void **state)
 	/* ENV without '=' */
 	const uint8_t env[] = {1, 0, 1, 0, 0, 0, 'x', 2, 0, 1, 0, 0, 0, 'A', 3, 0, 1, 0, 0, 0, '/'};
 	/* RELAY of fd 1 (stdio cannot be relayed) */
-	const uint8_t rel[] = {1, 0, 1, 0, 0, 0, 'x', 3, 0, 1, 0, 0, 0, '/', 8, 0, 4, 0, 0, 0, 1, 0, 0, 0};
+	const uint8_t rel[] = {1, 0,   1, 0, 0, 0, 'x', 3, 0, 1, 0, 0,
+	                       0, '/', 8, 0, 4, 0, 0,   0, 1, 0, 0, 0};
 	/* length beyond the payload */
 	const uint8_t over[] = {1, 0, 0xff, 0, 0, 0, 'x'};
 
@@ -196,12 +206,12 @@ static void test_partial_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frames_roundtrip),
-		cmocka_unit_test(test_oversized_frame_rejected),
-		cmocka_unit_test(test_hello_version_mismatch),
-		cmocka_unit_test(test_exec_roundtrip),
-		cmocka_unit_test(test_exec_decode_rejects),
-		cmocka_unit_test(test_partial_input),
+	    cmocka_unit_test(test_frames_roundtrip),
+	    cmocka_unit_test(test_oversized_frame_rejected),
+	    cmocka_unit_test(test_hello_version_mismatch),
+	    cmocka_unit_test(test_exec_roundtrip),
+	    cmocka_unit_test(test_exec_decode_rejects),
+	    cmocka_unit_test(test_partial_input),
 	};
 
 	return cmocka_run_group_tests_name("vm_proto", tests, NULL, NULL);

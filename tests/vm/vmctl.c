@@ -25,10 +25,15 @@ int main(int argc, char **argv)
 
 	xlog_init("vmctl", XLOG_INFO);
 	if (argc >= 8 && strcmp(argv[1], "boot") == 0) {
-		struct xvm_spec s = {.name = "vm0", .state_dir = argv[2], .kernel = argv[3],
-				     .initrd = argv[4], .job_id = (uint32_t)atoi(argv[5]),
-				     .uid = (uid_t)atoi(argv[6]), .gid = (gid_t)atoi(argv[7]),
-				     .mem_bytes = 256u << 20, .vcpus = 1};
+		struct xvm_spec s = {.name = "vm0",
+		                     .state_dir = argv[2],
+		                     .kernel = argv[3],
+		                     .initrd = argv[4],
+		                     .job_id = (uint32_t)atoi(argv[5]),
+		                     .uid = (uid_t)atoi(argv[6]),
+		                     .gid = (gid_t)atoi(argv[7]),
+		                     .mem_bytes = 256u << 20,
+		                     .vcpus = 1};
 		const char *share = getenv("VMCTL_SHARE");
 
 		if (argc >= 10) {
