@@ -25,7 +25,7 @@
  * <= ceil(log2 n) + 1.  T is about S/B plus a fill of O(log n) chunk times (Sanders, Speck and
  * Traeff, "Two-tree algorithms for full bandwidth broadcast", 2009).
  */
-#define IC_CAST_TWO_TREE ((enum xenvm_cast_shape)(XENVM_CAST_BINOMIAL_WHOLE_FILE + 1))
+#define IC_CAST_TWO_TREE XENVM_CAST_TWO_TREE
 
 /* Parent of rank r in tree t (0 or 1) of the two-tree shape; -1 for rank 0; -2 + EINVAL. */
 long ic_two_tree_parent(unsigned n, unsigned r, int t);

@@ -29,7 +29,7 @@ static const char *const vm_keys[] = {"memory_overhead", "default_memory", "qemu
 /* Indexed by the enums in config.h. */
 static const char *const driver_names[] = {"qemu", "xen", NULL};
 static const char *const shape_names[] = {"pipelined-binomial", "pipelined-chain", "binomial",
-                                          NULL};
+                                          "two-tree", NULL};
 static const char *const fallback_names[] = {"rxe", "none", NULL};
 static const char *const accel_names[] = {"auto", "kvm", "tcg", NULL};
 static const char *const level_names[] = {"error", "warn", "info", "verbose", "debug", NULL};
@@ -89,7 +89,7 @@ static struct xenvm_config *defaults_for(const char *path)
 	cfg->imagecast.port = 7420;
 	dup_into(&cfg->imagecast.socket, "/run/xenvm/imagecast.sock", &ok);
 	cfg->imagecast.chunk_bytes = 4 * MiB;
-	cfg->imagecast.shape = XENVM_CAST_PIPELINED_BINOMIAL;
+	cfg->imagecast.shape = XENVM_CAST_TWO_TREE;
 	dup_into(&cfg->network.bridge, "xenvmbr0", &ok);
 	cfg->network.mtu = 1500;
 	cfg->ib.fallback = XENVM_IB_FALLBACK_RXE;

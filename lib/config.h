@@ -27,9 +27,10 @@ enum xenvm_ib_fallback {
 };
 
 enum xenvm_cast_shape {
-	XENVM_CAST_PIPELINED_BINOMIAL = 0, /* default */
+	XENVM_CAST_PIPELINED_BINOMIAL = 0,
 	XENVM_CAST_PIPELINED_CHAIN,
 	XENVM_CAST_BINOMIAL_WHOLE_FILE, /* the ICS'06 paper's scheme, kept for comparison */
+	XENVM_CAST_TWO_TREE, /* default: two pipelined trees, each carrying half the chunks */
 };
 
 struct xenvm_config {
@@ -49,7 +50,7 @@ struct xenvm_config {
 		uint16_t port;         /* imagecast.port                         (7420) */
 		char *socket;          /* imagecast.socket (local clients)       (/run/xenvm/imagecast.sock) */
 		uint64_t chunk_bytes;  /* imagecast.chunk_size (size, 64K..64M)  (4M) */
-		enum xenvm_cast_shape shape; /* imagecast.shape                  (pipelined-binomial) */
+		enum xenvm_cast_shape shape; /* imagecast.shape                  (two-tree) */
 		char **allowed_users;  /* imagecast.allowed_users: peers' uids besides root (SlurmUser) */
 		size_t n_allowed_users;
 	} imagecast;

@@ -100,7 +100,7 @@ static void assert_defaults(const struct xenvm_config *c)
 	assert_int_equal(c->imagecast.port, 7420);
 	assert_string_equal(c->imagecast.socket, "/run/xenvm/imagecast.sock");
 	assert_true(c->imagecast.chunk_bytes == 4 * MiB);
-	assert_int_equal(c->imagecast.shape, XENVM_CAST_PIPELINED_BINOMIAL);
+	assert_int_equal(c->imagecast.shape, XENVM_CAST_TWO_TREE);
 	assert_null(c->imagecast.allowed_users);
 	assert_int_equal(c->imagecast.n_allowed_users, 0);
 	assert_string_equal(c->network.bridge, "xenvmbr0");
@@ -396,7 +396,7 @@ static const struct err_case err_cases[] = {
      ":1:12: log_level: 'loud' is not one of error, warn, info, verbose, debug"},
     {"shape", "imagecast:\n  shape: chain\n",
      ":2:10: imagecast.shape: 'chain' is not one of pipelined-binomial, pipelined-chain, "
-     "binomial"},
+     "binomial, two-tree"},
     {"fallback", "ib: {fallback: soft}\n", ":1:16: ib.fallback: 'soft' is not one of rxe, none"},
     {"accel", "vm: {accel: xen}\n", ":1:13: vm.accel: 'xen' is not one of auto, kvm, tcg"},
     {"relative path", "state_dir: run/xenvm\n",
