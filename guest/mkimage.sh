@@ -22,7 +22,7 @@ KVER=${KVER:-$(ls -1 /lib/modules 2>/dev/null | sort -V | tail -1)}
 KIMG=/boot/vmlinuz-$KVER
 [ -r "$KIMG" ] || die "missing $KIMG"
 [ -x "$AGENT" ] || die "missing agent binary $AGENT"
-for t in cpio busybox ldd modinfo depmod strip; do command -v $t >/dev/null || die "missing tool: $t"; done
+for t in cpio busybox ldd modinfo depmod strip mksquashfs; do command -v $t >/dev/null || die "missing tool: $t"; done
 file -L "$AGENT" | grep -q 'statically linked' || die "$AGENT is not statically linked"
 MA=/usr/lib/x86_64-linux-gnu
 [ -r $MA/libmpich.so.12 ] || die "MPICH missing (apt-get install mpich)"
@@ -31,8 +31,15 @@ MA=/usr/lib/x86_64-linux-gnu
 W=$(mktemp -d "${TMPDIR:-/tmp}/xvg-mkimage.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 R=$W/root
-mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,run,etc/libibverbs.d,lib64,lib/x86_64-linux-gnu,usr/bin}
-mkdir -p "$R/usr/lib/x86_64-linux-gnu/libibverbs" "$R/usr/lib/x86_64-linux-gnu/ucx" "$R/lib/modules/$KVER"
+# Two parts: the initramfs (busybox, agent, modules, /init: ~3 MB, lives in guest RAM) and a
+# read-only squashfs root disk mounted on /usr (MPI, UCX, verbs, every shared library: read on
+# demand, its page cache reclaimable, so it costs the guest almost no memory when idle).
+# /lib and /lib64 point into /usr, as on a merged-/usr Debian.
+U=$W/usr
+mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,run,usr,etc/libibverbs.d,lib/modules/$KVER}
+mkdir -p "$U"/{bin,lib64,lib/x86_64-linux-gnu/libibverbs,lib/x86_64-linux-gnu/ucx}
+ln -s ../usr/lib/x86_64-linux-gnu "$R/lib/x86_64-linux-gnu"
+ln -s usr/lib64 "$R/lib64"
 
 # --- busybox (static) and the agent; applet links are made at build time (no runtime cost)
 cp /bin/busybox "$R/bin/busybox"
@@ -46,8 +53,8 @@ strip --strip-all "$R/sbin/xenvm-agent"
 # virtio: PCI (q35/pc) and MMIO (microvm) transports, net, console (the agent channel), 9p.
 # Xen: netfront, pcifront (VF passthrough), 9pnet_xen (9pfs), blkfront; hvc_xen is built in.
 # RDMA: rdma_rxe + crc32_generic (rxe asks the crypto API for "crc32"; without it rdma link add fails).
-ROOTS="virtio_pci virtio_mmio virtio_net virtio_console 9p 9pnet_virtio 9pnet_xen xen-netfront
-       xen-pcifront xen-blkfront rdma_rxe crc32_generic ib_uverbs af_packet"
+ROOTS="virtio_pci virtio_mmio virtio_net virtio_console virtio_blk squashfs 9p 9pnet_virtio 9pnet_xen
+       xen-netfront xen-pcifront xen-blkfront rdma_rxe crc32_generic ib_uverbs af_packet"
 declare -A seen=()
 order=()
 add_mod() { # depth-first so that dependencies come first in modules.order
@@ -71,25 +78,25 @@ printf '%s\n' "${order[@]}" > "$R/etc/modules.load"
 BINS="/usr/bin/mpiexec.hydra /usr/bin/hydra_pmi_proxy /usr/bin/rdma /usr/bin/ibv_devinfo"
 LIBS="$MA/libmpich.so.12 $MA/libibverbs/librxe-rdmav34.so"
 UCXMODS="$MA/ucx/libuct_ib.so.0 $MA/ucx/libuct_rdmacm.so.0 $MA/ucx/libuct_cma.so.0"
-for b in $BINS; do cp -L "$b" "$R/usr/bin/"; done
-ln -s mpiexec.hydra "$R/usr/bin/mpiexec"
-ln -s mpiexec.hydra "$R/usr/bin/mpirun"
-cp -L $MA/libibverbs/librxe-rdmav34.so "$R/usr/lib/x86_64-linux-gnu/libibverbs/"
+for b in $BINS; do cp -L "$b" "$U/bin/"; done
+ln -s mpiexec.hydra "$U/bin/mpiexec"
+ln -s mpiexec.hydra "$U/bin/mpirun"
+cp -L $MA/libibverbs/librxe-rdmav34.so "$U/lib/x86_64-linux-gnu/libibverbs/"
 echo "driver rxe" > "$R/etc/libibverbs.d/rxe.driver"
-for u in $UCXMODS; do [ -r "$u" ] && cp -L "$u" "$R/usr/lib/x86_64-linux-gnu/ucx/"; done
+for u in $UCXMODS; do [ -r "$u" ] && cp -L "$u" "$U/lib/x86_64-linux-gnu/ucx/"; done
 # Every shared library any of these needs, with its soname as the file name.
 for lib in $(ldd $BINS $LIBS $UCXMODS 2>/dev/null | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | sort -u); do
 	case "$lib" in
-	/lib64/*) cp -L "$lib" "$R/lib64/" ;;
-	*) cp -L "$lib" "$R/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
+	/lib64/*) cp -L "$lib" "$U/lib64/" ;;
+	*) cp -L "$lib" "$U/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
 	esac
 done
-cp -L $MA/libmpich.so.12 "$R/lib/x86_64-linux-gnu/libmpich.so.12"
+cp -L $MA/libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpich.so.12"
 # libmpi.so.12 is the name mpicc.mpich links against on the host (ldd of a user's program)
-ln -sf libmpich.so.12 "$R/lib/x86_64-linux-gnu/libmpi.so.12"
+ln -sf libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpi.so.12"
 # glibc dlopen()s libgcc_s for pthread_cancel / unwinding; ldd does not list it
-cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/lib/x86_64-linux-gnu/"
-find "$R/lib" "$R/usr/lib" "$R/usr/bin" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
+cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$U/lib/x86_64-linux-gnu/"
+find "$U" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
 
 # --- configuration
 cat > "$R/etc/passwd" <<'EOF'
@@ -103,7 +110,7 @@ install -m 0755 "$HERE/rootfs/init" "$R/init"
 mkdir -p "$R/root"
 
 # --- pack; reproducible order and timestamps
-find "$R" -exec touch -h -d @0 {} +
+find "$R" "$U" -exec touch -h -d @0 {} +
 mkdir -p "$OUT/$NAME"
 case "$COMP" in
 zst) INITRD=initrd.zst; PACK="zstd -19 -T0 -q --check" ;;
@@ -113,8 +120,12 @@ xz) INITRD=initrd.xz; PACK="xz -9e --check=crc32 -T1" ;;
 esac
 (cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) | $PACK > "$W/$INITRD"
 UNC=$(du -sb "$R" | cut -f1)
-rm -f "$OUT/$NAME"/initrd.*
+rm -f "$OUT/$NAME"/initrd.* "$OUT/$NAME"/rootdisk.*
 mv "$W/$INITRD" "$OUT/$NAME/$INITRD"
+# xz with the x86 BCJ filter: the smallest; squashfs decompresses blocks on demand only
+mksquashfs "$U" "$OUT/$NAME/rootdisk.sqfs" -comp xz -Xbcj x86 -b 1M -all-root -noappend \
+	-mkfs-time 0 -all-time 0 -quiet -no-progress >/dev/null
+UNC=$((UNC + $(du -sb "$U" | cut -f1)))
 cp "$KIMG" "$OUT/$NAME/vmlinuz"
 
 # --- catalog fragment (images.yaml syntax, see lib/catalog.h)
@@ -122,6 +133,8 @@ ksha=$(sha256sum "$OUT/$NAME/vmlinuz" | cut -d' ' -f1)
 isha=$(sha256sum "$OUT/$NAME/$INITRD" | cut -d' ' -f1)
 ksz=$(stat -c %s "$OUT/$NAME/vmlinuz")
 isz=$(stat -c %s "$OUT/$NAME/$INITRD")
+rsha=$(sha256sum "$OUT/$NAME/rootdisk.sqfs" | cut -d' ' -f1)
+rsz=$(stat -c %s "$OUT/$NAME/rootdisk.sqfs")
 mpiver=$(dpkg-query -W -f='${Version}' libmpich12 | sed 's/-.*//')
 ucxver=$(dpkg-query -W -f='${Version}' libucx0 | sed 's/-.*//')
 ibvver=$(dpkg-query -W -f='${Version}' libibverbs1 | sed 's/-.*//')
@@ -134,6 +147,7 @@ images:
     files:
       kernel: {path: $NAME/vmlinuz, sha256: $ksha, size: $ksz}
       initrd: {path: $NAME/$INITRD, sha256: $isha, size: $isz}
+      rootdisk: {path: $NAME/rootdisk.sqfs, sha256: $rsha, size: $rsz}
     cmdline: "console=ttyS0 console=hvc0 quiet panic=-1"
     attributes:
       os: $osver
@@ -146,4 +160,4 @@ images:
     features: [xenvm]
     root_allowed: false
 EOF
-echo "mkimage: $NAME: kernel $ksz + initrd ($COMP) $isz = $((ksz + isz)) bytes (initrd uncompressed $UNC)"
+echo "mkimage: $NAME: kernel $ksz + initrd ($COMP) $isz + rootdisk (squashfs xz) $rsz = $((ksz + isz + rsz)) bytes (uncompressed $UNC)"

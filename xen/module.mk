@@ -21,3 +21,9 @@ $(XENVM_XL_TEST): $(B)/xen/xenvm-xl-test.o $(LIBXENVM_XEN) $(LIBXENVM)
 .PHONY: xen
 xen: $(LIBXENVM_XEN) $(XENVM_XL_TEST)
 all: $(LIBXENVM_XEN) $(XENVM_XL_TEST)
+
+# Create/boot/stop times through the driver vs xl, on a Xen node (bench/xen-boot.sh).
+.PHONY: bench-xen
+bench-xen: $(XENVM_XL_TEST)
+	bench/xen-boot.sh
+BENCHES += bench-xen

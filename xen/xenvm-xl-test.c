@@ -42,16 +42,17 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Parse an unsigned decimal option value in 1..max, or exit with a usage error. */
-static unsigned int parse_uint(const char *opt, const char *s, unsigned long max)
+/* Parse an unsigned decimal option value in min..max, or exit with a usage error. */
+static unsigned int parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max)
 {
 	unsigned long v;
 	char *end;
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > max) {
-		fprintf(stderr, "xenvm-xl-test: %s: '%s' is not a number in 1..%lu\n", opt, s, max);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "xenvm-xl-test: %s: '%s' is not a number in %lu..%lu\n", opt, s,
+		        min, max);
 		exit(2);
 	}
 	return (unsigned int)v;
@@ -100,10 +101,10 @@ static int cmd_create(struct xl_domain_ctx *ctx, int argc, char **argv)
 			spec.type = XL_DOMAIN_PVH;
 			break;
 		case 'm':
-			spec.memory_mib = parse_uint("--memory", optarg, 1048576);
+			spec.memory_mib = parse_uint("--memory", optarg, 1, 1048576);
 			break;
 		case 'u':
-			spec.vcpus = parse_uint("--vcpus", optarg, 128);
+			spec.vcpus = parse_uint("--vcpus", optarg, 1, 128);
 			break;
 		case 'b':
 			spec.bridge = optarg;
@@ -118,7 +119,7 @@ static int cmd_create(struct xl_domain_ctx *ctx, int argc, char **argv)
 			spec.nested_tcg = 1;
 			break;
 		case 't':
-			timeout_ms = parse_uint("--timeout-ms", optarg, 3600000);
+			timeout_ms = parse_uint("--timeout-ms", optarg, 1, 3600000);
 			break;
 		default:
 			usage();
@@ -163,7 +164,7 @@ static int cmd_stop(struct xl_domain_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'g')
 			usage();
-		grace_ms = parse_uint("--grace-ms", optarg, 3600000);
+		grace_ms = parse_uint("--grace-ms", optarg, 0, 3600000);
 	}
 	if (optind != argc - 1)
 		usage();

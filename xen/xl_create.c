@@ -141,6 +141,11 @@ int xl_domain_unpause(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *er
 	char what[64];
 	int rc;
 
+	if (!ctx) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: no context", __func__);
+	}
+
 	ctx->log.last_error[0] = '\0';
 	rc = libxl_domain_unpause(ctx->libxl, domid, NULL);
 	if (rc == ERROR_DOMAIN_NOTFOUND) {
@@ -160,6 +165,11 @@ int xl_domain_wait_running(struct xl_domain_ctx *ctx, uint32_t domid, unsigned i
 	uint64_t deadline = xl_now_ms() + timeout_ms;
 	libxl_dominfo info;
 	int rc, done;
+
+	if (!ctx) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: no context", __func__);
+	}
 
 	for (;;) {
 		rc = xl_info(ctx, domid, &info);

@@ -52,16 +52,20 @@ static void logger_destroy(xentoollog_logger *lg)
 int xl_domain_open(struct xl_domain_ctx **out, int verbose, struct xerr *err)
 {
 	struct xl_domain_ctx *ctx = NULL;
-	int rc, saved;
+	int rc, saved = 0, ret = -1;
 
 	if (!out) {
-		errno = EINVAL;
-		return xerr_set(err, "xl_domain_open: no result pointer");
+		saved = EINVAL;
+		xerr_set(err, "xl_domain_open: no result pointer");
+		goto out;
 	}
 	*out = NULL;
 	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return xerr_set(err, "xl_domain_open: %s", strerror(errno));
+	if (!ctx) {
+		saved = errno;
+		xerr_set(err, "xl_domain_open: %s", strerror(saved));
+		goto out;
+	}
 	ctx->log.vtable.vmessage = logger_vmessage;
 	ctx->log.vtable.progress = logger_progress;
 	ctx->log.vtable.destroy = logger_destroy;
@@ -75,12 +79,17 @@ int xl_domain_open(struct xl_domain_ctx **out, int verbose, struct xerr *err)
 		         "cannot open libxenlight (%s)%s%s: is this dom0, as root, with xenstored?",
 		         libxl_error_to_string(rc), ctx->log.last_error[0] ? ": " : "",
 		         ctx->log.last_error);
-		free(ctx);
-		errno = saved;
-		return -1;
+		ctx->libxl = NULL;
+		goto out;
 	}
 	*out = ctx;
-	return 0;
+	ctx = NULL;
+	ret = 0;
+out:
+	xl_domain_close(ctx);
+	if (ret)
+		errno = saved;
+	return ret;
 }
 
 void xl_domain_close(struct xl_domain_ctx *ctx)

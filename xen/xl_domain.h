@@ -2,8 +2,9 @@
  * xl_domain.h - Xen domains for VMs, through libxenlight: the narrow API the generic VM driver
  * interface (lib/vm/) wraps for its `xen` driver.
  *
- * One job's VM on one node is one domain named xenvm-<jobid>-<node>; the name is how a VM is
- * found again after a crash (xl_domain_list with the job's prefix).  A domain is created paused
+ * One job's VM on one node is one domain named xenvm-job<jobid>-<vm>, the name lib/vm/driver.h
+ * gives a job's VMs; it is how a VM is found again after a crash (xl_domain_list with the
+ * job's prefix).  A domain is created paused
  * (libxenlight leaves it so), then unpaused; stopping is a clean shutdown with a grace period,
  * then destroy, then waiting until the hypervisor has really released it (a destroyed domain
  * lingers as "dying" for a short while and still holds its name and memory).
@@ -64,9 +65,9 @@ int xl_domain_open(struct xl_domain_ctx **out, int verbose, struct xerr *err);
 /* Close a context from xl_domain_open(); NULL is allowed. */
 void xl_domain_close(struct xl_domain_ctx *ctx);
 
-/* Format the name of job jobid's VM on node into buf ("xenvm-<jobid>-<node>").  node must be
- * non-empty and made of [A-Za-z0-9_.-].  Returns 0, or -1 with errno EINVAL (bad node) or
- * ENAMETOOLONG (buf too small). */
+/* Format the name of job jobid's VM `node` (e.g. "vm0") into buf ("xenvm-job<jobid>-<vm>").
+ * node must be non-empty and made of [A-Za-z0-9_.-].  Returns 0, or -1 with errno EINVAL (bad node)
+ * or ENAMETOOLONG (buf too small). */
 int xl_domain_name(char *buf, size_t len, uint32_t jobid, const char *node);
 
 /* Check a spec without touching Xen: required fields, ranges, that kernel and ramdisk are
@@ -104,7 +105,7 @@ int xl_domain_wait_gone(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int 
 /* Find a domain by name.  Returns 0 with *domid set, or -1 with errno ESRCH. */
 int xl_domain_find(struct xl_domain_ctx *ctx, const char *name, uint32_t *domid, struct xerr *err);
 /* List the domains whose name starts with prefix ("" for all but Domain-0; e.g.
- * "xenvm-42-" for job 42's VMs).  Returns 0 with *out (free with xl_domain_list_free(); NULL
+ * "xenvm-job42-" for job 42's VMs).  Returns 0 with *out (free with xl_domain_list_free(); NULL
  * when *n is 0) and *n set, or -1 with errno ENOMEM or EIO. */
 int xl_domain_list(struct xl_domain_ctx *ctx, const char *prefix, struct xl_domain_entry **out,
                    size_t *n, struct xerr *err);

@@ -9,9 +9,9 @@
 
 int xl_domain_find(struct xl_domain_ctx *ctx, const char *name, uint32_t *domid, struct xerr *err)
 {
-	if (!name || !domid) {
+	if (!ctx || !name || !domid) {
 		errno = EINVAL;
-		return xerr_set(err, "xl_domain_find: no name or result pointer");
+		return xerr_set(err, "xl_domain_find: missing argument");
 	}
 	if (libxl_name_to_domid(ctx->libxl, name, domid) != 0) {
 		errno = ESRCH;

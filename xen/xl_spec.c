@@ -23,7 +23,7 @@ int xl_domain_name(char *buf, size_t len, uint32_t jobid, const char *node)
 		errno = EINVAL;
 		return -1;
 	}
-	n = snprintf(buf, len, "xenvm-%u-%s", jobid, node);
+	n = snprintf(buf, len, "xenvm-job%u-%s", jobid, node);
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;

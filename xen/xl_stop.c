@@ -15,6 +15,11 @@ int xl_domain_destroy(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *er
 	char what[64];
 	int rc;
 
+	if (!ctx) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: no context", __func__);
+	}
+
 	ctx->log.last_error[0] = '\0';
 	rc = libxl_domain_destroy(ctx->libxl, domid, NULL);
 	if (rc == ERROR_DOMAIN_NOTFOUND || rc == ERROR_INVAL)
@@ -32,6 +37,11 @@ int xl_domain_wait_gone(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int 
 	uint64_t deadline = xl_now_ms() + timeout_ms;
 	libxl_dominfo info;
 	int rc;
+
+	if (!ctx) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: no context", __func__);
+	}
 
 	/* A destroyed domain stays visible with dying=1 while Xen frees its memory (~0.1 s here);
 	 * its name and memory are only free for reuse once libxl_domain_info no longer finds it. */
@@ -97,6 +107,11 @@ int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace
 {
 	uint64_t deadline = xl_now_ms() + grace_ms;
 	int st;
+
+	if (!ctx) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: no context", __func__);
+	}
 
 	st = stopped(ctx, domid);
 	/* A guest that already shut down or crashed has nothing left to be asked. */

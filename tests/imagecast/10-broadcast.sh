@@ -12,7 +12,7 @@ check_all() {
 
 test_broadcast_8_pipelined_binomial() {
 	ic_image b8 30
-	ic_fetch_many "1 2 3 4 5 6 7 8" b8 "$IMG_DIGEST" "$(ic_nodes 8)" ||
+	ic_fetch_many "1 2 3 4 5 6 7 8" b8 "$IMG_DIGEST" "$(ic_nodes 8)" --shape pipelined-binomial ||
 		{ cat "$T"/out.*; fail "a fetch failed"; return 1; }
 	check_all b8 "$IMG_DIGEST" 8 || return 1
 	ic_cli 5 list | grep -q "^b8 .* cached" || fail "list does not show b8"
@@ -43,7 +43,8 @@ IC_TESTS+=(test_broadcast_8_whole_file_binomial)
 # A child may ask before its parent's own Prolog did: the parent joins on the first request.
 test_parent_joins_on_request() {
 	ic_image late 6
-	ic_fetch 4 late "$IMG_DIGEST" "$(ic_nodes 4)" || { cat "$T/out.4"; fail "fetch on node 4"; return 1; }
+	ic_fetch 4 late "$IMG_DIGEST" "$(ic_nodes 4)" --shape pipelined-binomial ||
+		{ cat "$T/out.4"; fail "fetch on node 4"; return 1; }
 	# In a binomial tree of 4 (0 -> 1 -> 3, 0 -> 2) node 4's ancestors are nodes 2 and 1: they
 	# joined on its request; node 3 is nobody's ancestor here and was not asked.
 	ic_verify 4 late "$IMG_DIGEST" && ic_verify 2 late "$IMG_DIGEST" && ic_verify 1 late "$IMG_DIGEST" ||

@@ -11,3 +11,11 @@ CHECKS += check-xen
 .PHONY: check-xen-2nodes
 check-xen-2nodes: $(XENVM_XL_TEST)
 	tests/xen/test_xen_2nodes.sh
+CHECKS += check-xen-2nodes
+
+# Unit test of the driver's checks before any Xen call (no Xen needed; runs in check-unit).
+XL_SPEC_TEST := $(B)/tests/xen/test_xl_spec
+UNIT_TESTS += $(XL_SPEC_TEST)
+$(XL_SPEC_TEST).o: CFLAGS += -Ixen $(CMOCKA_CFLAGS)
+$(XL_SPEC_TEST): $(XL_SPEC_TEST).o $(B)/xen/xl_spec.o $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)

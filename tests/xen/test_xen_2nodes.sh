@@ -22,7 +22,7 @@ echo "timing: 2 Xen nodes boot: $(secs "$t") s"
 # Both domUs are created at once, one per node (each node is its own QEMU).
 t=$EPOCHREALTIME
 for n in 1 2; do
-	xn "$n" xenvm-xl-test create --name "xenvm-$JOB-n$n" \
+	xn "$n" xenvm-xl-test create --name "xenvm-job$JOB-n$n" \
 		--kernel /images/ttylinux-mpi/vmlinuz --ramdisk /images/ttylinux-mpi/initrd.zst \
 		--memory 256 --bridge xenbr0 --mac "52:54:00:84:02:0$n" \
 		--vif-script /etc/xen/scripts/vif-xvx \
@@ -35,7 +35,7 @@ for n in 1 2; do
 		bad "node $n create: $(cat "$WORK/create$n")"
 done
 for n in 1 2; do
-	wait_console "$n" "xenvm-$JOB-n$n" 'xenvm-init: .*eth0 10.84.0.20[12]/24 up' 180 &&
+	wait_console "$n" "xenvm-job$JOB-n$n" 'xenvm-init: .*eth0 10.84.0.20[12]/24 up' 180 &&
 		ok "node $n: domU eth0 up" || bad "node $n: domU init did not bring eth0 up"
 done
 echo "timing: both domUs created and networked: $(secs "$t") s"
@@ -55,7 +55,7 @@ ip netns exec xvxen busybox ping -c1 -W2 10.84.0.201 >/dev/null &&
 	ok "both domUs answer on the shared L2 (xvxbr0)" || bad "domUs not reachable from xvxbr0"
 
 for n in 1 2; do
-	xn "$n" xenvm-xl-test stop "xenvm-$JOB-n$n" --grace-ms 1000 >/dev/null &&
+	xn "$n" xenvm-xl-test stop "xenvm-job$JOB-n$n" --grace-ms 1000 >/dev/null &&
 		only_dom0 "$n" && ok "node $n: stopped, only Domain-0 left" ||
 		bad "node $n: stop"
 done

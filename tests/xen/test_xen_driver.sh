@@ -37,7 +37,7 @@ K=/images/ttylinux-mpi/vmlinuz
 R=/images/ttylinux-mpi/initrd.zst
 
 # ---------------------------------------------------------------- PV, with a vif on xenbr0
-NAME=xenvm-$JOB-n1
+NAME=xenvm-job$JOB-n1
 out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk $R --memory 256 \
 	--cmdline "console=hvc0 xenvm.ip=10.84.0.101/24 xenvm.hostname=n1" \
 	--bridge xenbr0 --mac 52:54:00:84:01:01 --vif-script /etc/xen/scripts/vif-xvx 2>&1)
@@ -70,10 +70,10 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 done
 [ "$pinged" = 1 ] && ok "domU 10.84.0.101 answers ping from the node's L2 (xvxbr0)" ||
 	bad "domU does not answer ping"
-x xenvm-xl-test list "xenvm-$JOB-" | grep -q " $NAME" && ok "list by job prefix finds $NAME" ||
-	bad "list xenvm-$JOB- misses $NAME"
-[ -z "$(x xenvm-xl-test list "xenvm-${JOB}0-")" ] && ok "list by another job's prefix is empty" ||
-	bad "list xenvm-${JOB}0- is not empty"
+x xenvm-xl-test list "xenvm-job$JOB-" | grep -q " $NAME" && ok "list by job prefix finds $NAME" ||
+	bad "list xenvm-job$JOB- misses $NAME"
+[ -z "$(x xenvm-xl-test list "xenvm-job${JOB}0-")" ] && ok "list by another job's prefix is empty" ||
+	bad "list xenvm-job${JOB}0- is not empty"
 out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk $R 2>&1)
 [[ "$out" == *"a domain of that name exists"* ]] && ok "duplicate name refused: $out" ||
 	bad "duplicate name: $out"
@@ -82,7 +82,7 @@ out=$(x xenvm-xl-test stop "$NAME" --grace-ms 2000 2>&1) && ok "stop $NAME: $out
 only_dom0 1 && ok "after stop, xl list shows only Domain-0" || bad "domains left after stop"
 
 # ---------------------------------------------------------------- PVH
-NAME=xenvm-$JOB-n2
+NAME=xenvm-job$JOB-n2
 out=$(x xenvm-xl-test create --pvh --nested-tcg --name "$NAME" --kernel $K --ramdisk $R \
 	--memory 256 --cmdline "console=hvc0 xenvm.hostname=n2" 2>&1)
 if [[ "$out" =~ domid=([0-9]+)\ create_ms=([0-9]+)\ running_ms=([0-9]+) ]]; then
@@ -100,11 +100,11 @@ out=$(x xenvm-xl-test stop "$NAME" --grace-ms 2000 2>&1) && ok "stop $NAME: $out
 only_dom0 1 && ok "after stop, xl list shows only Domain-0" || bad "domains left after PVH stop"
 
 # ---------------------------------------------------------------- bad input
-out=$(x xenvm-xl-test create --name "xenvm-$JOB-bad1" --kernel /images/none --ramdisk $R 2>&1)
+out=$(x xenvm-xl-test create --name "xenvm-job$JOB-bad1" --kernel /images/none --ramdisk $R 2>&1)
 rc=$?
 [ $rc = 1 ] && [[ "$out" == *"kernel /images/none: No such file or directory"* ]] &&
 	ok "missing kernel: $out" || bad "missing kernel (rc $rc): $out"
-out=$(x xenvm-xl-test create --name "xenvm-$JOB-bad2" --kernel $K \
+out=$(x xenvm-xl-test create --name "xenvm-job$JOB-bad2" --kernel $K \
 	--ramdisk /images/bad/garbage.img 2>&1)
 rc=$?
 [ $rc = 1 ] && [[ "$out" == *"not an initramfs"* ]] && ok "garbage initrd: $out" ||
@@ -112,7 +112,7 @@ rc=$?
 only_dom0 1 && ok "no domain left by refused input" || bad "domain left by refused input"
 # A stream cut short passes every check dom0 can make cheaply: the guest kernel finds it, and
 # the domain crashes; the driver reports the crash and stop removes it.
-NAME=xenvm-$JOB-bad3
+NAME=xenvm-job$JOB-bad3
 out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk /images/bad/truncated.zst \
 	--memory 128 2>&1) || true
 crashed=0
