@@ -53,3 +53,9 @@ $(VMCTL): $(B)/tests/vm/vmctl.o $(LIBXENVM_VM) $(LIBXENVM)
 check-vm: $(VMCTL) $(XENVM_EXEC) image
 	tests/vm/run.sh $(VMCTL) $(XENVM_EXEC) $(IMAGE_DIR)/ttylinux-mpi
 CHECKS += check-vm
+
+# Issue 3's VM figures (boot ratio, shutdown, exec round trip, relay throughput, idle memory, size).
+.PHONY: bench-vm
+bench-vm: $(VMCTL) $(XENVM_EXEC) image
+	bench/vm-bench.sh $(VMCTL) $(XENVM_EXEC) $(IMAGE_DIR)/ttylinux-mpi
+BENCHES += bench-vm

@@ -4,7 +4,7 @@
  *
  *   xenvm-xl-test create --name NAME --kernel FILE [--ramdisk FILE] [--cmdline STR] [--pvh]
  *                        [--memory MiB] [--vcpus N] [--bridge BR [--mac MAC] [--vif-script P]]
- *                        [--nested-tcg] [--timeout-ms MS]
+ *                        [--disk FILE [--disk-script P]] [--nested-tcg] [--timeout-ms MS]
  *   xenvm-xl-test stop NAME [--grace-ms MS]
  *   xenvm-xl-test list [PREFIX]
  *
@@ -28,7 +28,8 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: xenvm-xl-test [-v] create --name NAME --kernel FILE [--ramdisk FILE]\n"
 	        "         [--cmdline STR] [--pvh] [--memory MiB] [--vcpus N] [--bridge BR]\n"
-	        "         [--mac MAC] [--vif-script PATH] [--nested-tcg] [--timeout-ms MS]\n"
+	        "         [--mac MAC] [--vif-script PATH] [--disk FILE [--disk-script PATH]]\n"
+	        "         [--nested-tcg] [--timeout-ms MS]\n"
 	        "       xenvm-xl-test [-v] stop NAME [--grace-ms MS]\n"
 	        "       xenvm-xl-test [-v] list [PREFIX]\n");
 	exit(2);
@@ -72,6 +73,8 @@ static int cmd_create(struct xl_domain_ctx *ctx, int argc, char **argv)
 	    {"mac", required_argument, NULL, 'a'},
 	    {"vif-script", required_argument, NULL, 's'},
 	    {"nested-tcg", no_argument, NULL, 'R'},
+	    {"disk", required_argument, NULL, 'd'},
+	    {"disk-script", required_argument, NULL, 'D'},
 	    {"timeout-ms", required_argument, NULL, 't'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -117,6 +120,12 @@ static int cmd_create(struct xl_domain_ctx *ctx, int argc, char **argv)
 			break;
 		case 'R':
 			spec.nested_tcg = 1;
+			break;
+		case 'd':
+			spec.disk = optarg;
+			break;
+		case 'D':
+			spec.disk_script = optarg;
 			break;
 		case 't':
 			timeout_ms = parse_uint("--timeout-ms", optarg, 1, 3600000);

@@ -2,9 +2,12 @@
  * xl_create.c - building a libxl_domain_config from a spec, creating and starting the domain.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xl_priv.h"
@@ -20,6 +23,37 @@ static int dup_field(char **dst, const char *src)
 	return *dst ? 0 : -1;
 }
 
+/*
+ * The kernel to hand libxenlight: "<kernel>.vmlinux" when the image build derived that
+ * uncompressed ELF next to the bzImage (as it does for lib/vm's qemu driver), else kernel.
+ * libxenlight's domain builder decompresses a bzImage in dom0 user space; measured under nested
+ * TCG: create 15.4 s with the bzImage, 2.1 s with the vmlinux (bench/xen-boot.sh).
+ * Returns kernel or buf (filled).
+ */
+static const char *pick_kernel(const char *kernel, char *buf, size_t len)
+{
+	static const unsigned char elf_magic[4] = {0x7f, 'E', 'L', 'F'};
+	unsigned char magic[4];
+	struct stat st;
+	const char *ret = kernel;
+	int fd = -1, n;
+
+	n = snprintf(buf, len, "%s.vmlinux", kernel);
+	if (n < 0 || (size_t)n >= len)
+		goto out;
+	fd = open(buf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		goto out;
+	if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+	    memcmp(magic, elf_magic, sizeof(magic)) != 0)
+		goto out;
+	ret = buf;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 /* Fill dc (initialised by the caller) from spec.  Returns 0, or -1 with errno ENOMEM/EINVAL. */
 static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec,
                         libxl_domain_config *dc, struct xerr *err)
@@ -28,12 +62,16 @@ static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *
 	    spec->type == XL_DOMAIN_PVH ? LIBXL_DOMAIN_TYPE_PVH : LIBXL_DOMAIN_TYPE_PV;
 	libxl_device_nic *nic;
 	unsigned int mac[6];
+	char vmlinux[4096];
+	const char *kernel;
 	int i;
 
 	dc->c_info.type = type;
 	libxl_domain_build_info_init_type(&dc->b_info, type);
-	if (dup_field(&dc->c_info.name, spec->name) ||
-	    dup_field(&dc->b_info.kernel, spec->kernel) ||
+	kernel = pick_kernel(spec->kernel, vmlinux, sizeof(vmlinux));
+	if (kernel != spec->kernel)
+		xverbose("%s: using the uncompressed %s", spec->name, kernel);
+	if (dup_field(&dc->c_info.name, spec->name) || dup_field(&dc->b_info.kernel, kernel) ||
 	    dup_field(&dc->b_info.ramdisk, spec->ramdisk) ||
 	    dup_field(&dc->b_info.cmdline, spec->cmdline))
 		goto nomem;
@@ -60,6 +98,24 @@ static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *
 			errno = EINVAL;
 			return xerr_set(err, "%s: cannot build the cpuid policy", spec->name);
 		}
+	}
+
+	if (spec->disk) {
+		dc->disks = calloc(1, sizeof(*dc->disks));
+		if (!dc->disks)
+			goto nomem;
+		dc->num_disks = 1;
+		libxl_device_disk_init(&dc->disks[0]);
+		/* A file through blkback: the hotplug script binds it to a loop device.  PHY plus
+		 * a script is what libxl accepts for a file without a QEMU disk backend in dom0. */
+		dc->disks[0].backend = LIBXL_DISK_BACKEND_PHY;
+		dc->disks[0].format = LIBXL_DISK_FORMAT_RAW;
+		dc->disks[0].readwrite = 0;
+		if (dup_field(&dc->disks[0].pdev_path, spec->disk) ||
+		    dup_field(&dc->disks[0].vdev, "xvda") ||
+		    dup_field(&dc->disks[0].script,
+		              spec->disk_script ? spec->disk_script : "block"))
+			goto nomem;
 	}
 
 	if (spec->bridge) {

@@ -34,14 +34,20 @@ enum xl_domain_type {
 struct xl_domain_spec {
 	const char *name;         /* domain name, e.g. from xl_domain_name(); required */
 	enum xl_domain_type type; /* PV or PVH */
-	const char *kernel;       /* kernel image path in dom0; required */
-	const char *ramdisk;      /* initramfs path, or NULL */
-	const char *cmdline;      /* kernel command line, or NULL */
-	unsigned int memory_mib;  /* 16 .. 1048576 */
-	unsigned int vcpus;       /* 1 .. 128 */
-	const char *bridge;       /* dom0 bridge for one vif, or NULL for no network */
-	const char *mac;          /* "xx:xx:xx:xx:xx:xx" for the vif, or NULL: libxl picks one */
-	const char *vif_script;   /* hotplug script, or NULL for libxl's default (vif-bridge) */
+	/* Kernel image path in dom0; required.  When "<kernel>.vmlinux" (an uncompressed ELF)
+	 * exists, that is booted instead: the domain builder then skips decompressing it. */
+	const char *kernel;
+	const char *ramdisk;     /* initramfs path, or NULL */
+	const char *cmdline;     /* kernel command line, or NULL */
+	unsigned int memory_mib; /* 16 .. 1048576 */
+	unsigned int vcpus;      /* 1 .. 128 */
+	/* Raw image file given read-only as xvda (e.g. the image's squashfs root disk), or NULL;
+	 * bound through the block hotplug script (NULL: libxl's default, "block"). */
+	const char *disk;
+	const char *disk_script;
+	const char *bridge;     /* dom0 bridge for one vif, or NULL for no network */
+	const char *mac;        /* "xx:xx:xx:xx:xx:xx" for the vif, or NULL: libxl picks one */
+	const char *vif_script; /* hotplug script, or NULL for libxl's default (vif-bridge) */
 	/* PVH under nested, emulated SVM (Xen inside QEMU TCG) only; leave 0 on real hardware.
 	 * Native TSC and no RDTSCP (else the guest loops on an RDTSCP intercept Xen cannot
 	 * decode), and no XSAVE (else XRSTOR faults and the guest's init dies on its FPU state). */

@@ -156,5 +156,11 @@ int xl_domain_spec_check(const struct xl_domain_spec *spec, struct xerr *err)
 	close(fd);
 	if (spec->ramdisk && check_ramdisk(spec->ramdisk, err) == -1)
 		return -1;
+	if (spec->disk) {
+		fd = open_regular("disk", spec->disk, err);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
 	return 0;
 }

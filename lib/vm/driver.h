@@ -39,7 +39,8 @@ struct xvm_spec {
 	bool allow_root;    /* the job may run commands as root in the guest */
 	const char *kernel; /* bzImage (or an uncompressed vmlinux) */
 	const char *initrd;
-	const char *cmdline; /* extra kernel command line (the image's), may be NULL */
+	const char *rootdisk; /* read-only root disk (the image's /usr), or NULL */
+	const char *cmdline;  /* extra kernel command line (the image's), may be NULL */
 	uint64_t mem_bytes;
 	uint32_t vcpus;
 	const char *state_dir;   /* exists, owned by root; the driver creates files inside */

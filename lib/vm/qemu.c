@@ -332,6 +332,13 @@ static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char 
 	ARG("virtio-serial-pci");
 	ARG("-device");
 	ARG("virtserialport,chardev=ag,name=org.xenvm.agent");
+	if (s->rootdisk) {
+		/* read-only and shared by every VM booted from this image in the node's cache */
+		ARG("-drive");
+		ARG("file=%s,if=none,id=rd,format=raw,readonly=on", s->rootdisk);
+		ARG("-device");
+		ARG("virtio-blk-pci,drive=rd");
+	}
 	if (tapfd >= 0) {
 		ARG("-netdev");
 		ARG("tap,id=n0,fd=%d", tapfd);
@@ -437,7 +444,7 @@ out:
 static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err)
 {
 	struct xvm *vm = NULL;
-	char kernel[4096], kabs[4096], iabs[4096];
+	char kernel[4096], kabs[4096], iabs[4096], rabs[4096];
 	struct xvm_spec spec;
 	int lfd = -1, fd, saved;
 	pid_t mid;
@@ -454,13 +461,17 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 		return xerr_set(err, "VM spec needs kernel, initrd, state_dir and >= 64M memory");
 	}
 	/* Unreadable inputs are the caller's fault: say so now, not after a boot timeout. */
-	for (int i = 0; i < 2; i++) {
-		const char *p = i ? s->initrd : s->kernel;
+	for (int i = 0; i < 3; i++) {
+		const char *what[] = {"kernel", "initrd", "root disk"};
+		const char *p = i == 0 ? s->kernel : i == 1 ? s->initrd : s->rootdisk;
+
+		if (!p)
+			continue;
 
 		fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			saved = errno;
-			xerr_set(err, "%s %s: %s", i ? "initrd" : "kernel", p, strerror(saved));
+			xerr_set(err, "%s %s: %s", what[i], p, strerror(saved));
 			errno = saved;
 			return -1;
 		}
@@ -474,6 +485,11 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 	spec = *s;
 	spec.kernel = kabs;
 	spec.initrd = iabs;
+	if (s->rootdisk) {
+		if (!realpath(s->rootdisk, rabs))
+			return xerr_set(err, "%s: %s", s->rootdisk, strerror(errno));
+		spec.rootdisk = rabs;
+	}
 	s = &spec;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {

@@ -23,11 +23,15 @@ for t in qemu-system-x86_64 setpriv python3 ip sha256sum bc cpio busybox; do
 	command -v $t >/dev/null || { ko "prerequisite $t"; finish; }
 done
 [ "$(id -u)" = 0 ] || { ko "must run as root (bridge, taps, uid switching)"; finish; }
-for f in vmlinuz initrd.zst; do [ -r "$IMG/$f" ] || { ko "image file $IMG/$f (make image)"; finish; }; done
+export VMCTL_ROOTDISK=$IMG/rootdisk.sqfs
+for f in vmlinuz initrd.zst rootdisk.sqfs; do [ -r "$IMG/$f" ] || { ko "image file $IMG/$f (make image)"; finish; }; done
 
 W=$(mktemp -d /tmp/xvg-vm.XXXXXX)
 chmod 755 "$W"
 cleanup() {
+	# keep the consoles of the last run for diagnosis
+	rm -rf /tmp/xvg-vm-last && mkdir -p /tmp/xvg-vm-last
+	for d in "$W"/st*; do [ -f "$d/console.log" ] && cp "$d/console.log" "/tmp/xvg-vm-last/${d##*/}.console.log"; done
 	for d in "$W"/st*; do [ -d "$d" ] && "$VMCTL" destroy "$d" 2>/dev/null; done
 	for j in $J $((J + 1)) $((J + 2)) $((J + 3)) $((J + 4)); do "$VMCTL" kill $j 2>/dev/null; done
 	ip link del $BR 2>/dev/null

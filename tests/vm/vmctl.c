@@ -2,6 +2,7 @@
  * vmctl.c - drive lib/vm's drivers from the VM test suite (a stand-in for the xenvm command).
  *
  *   vmctl boot STATE_DIR KERNEL INITRD JOBID UID GID [BRIDGE IP/NN]   boot (returns at once)
+ *              env: VMCTL_ROOTDISK=squashfs, VMCTL_SHARE=dir (9p, same path in the guest)
  *   vmctl wait STATE_DIR SECONDS       wait_ready
  *   vmctl shutdown STATE_DIR SECONDS   shutdown with grace
  *   vmctl destroy STATE_DIR            destroy
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
 		                     .mem_bytes = 256u << 20,
 		                     .vcpus = 1};
 		const char *share = getenv("VMCTL_SHARE");
+
+		s.rootdisk = getenv("VMCTL_ROOTDISK");
 
 		if (argc >= 10) {
 			s.bridge = argv[8];

@@ -16,15 +16,14 @@ WORK=$(mktemp -d /tmp/xvx-test.XXXXXX)
 overlay "$WORK/overlay"
 t=$EPOCHREALTIME
 STARTED=1
-"$XN" up -n 2 --overlay "$WORK/overlay" || fatal "xen-node up -n 2"
+"$XN" up -n 2 --overlay "$WORK/overlay" --share "$IMG" || fatal "xen-node up -n 2"
 echo "timing: 2 Xen nodes boot: $(secs "$t") s"
 
 # Both domUs are created at once, one per node (each node is its own QEMU).
 t=$EPOCHREALTIME
 for n in 1 2; do
 	xn "$n" xenvm-xl-test create --name "xenvm-job$JOB-n$n" \
-		--kernel /images/ttylinux-mpi/vmlinuz --ramdisk /images/ttylinux-mpi/initrd.zst \
-		--memory 256 --bridge xenbr0 --mac "52:54:00:84:02:0$n" \
+		--kernel $K --ramdisk $R "${DISK[@]}" --memory 256 --bridge xenbr0 --mac "52:54:00:84:02:0$n" \
 		--vif-script /etc/xen/scripts/vif-xvx \
 		--cmdline "console=hvc0 xenvm.ip=10.84.0.20$n/24 xenvm.hostname=n$n" \
 		>"$WORK/create$n" 2>&1 &

@@ -28,17 +28,14 @@ head -c 1048576 "$IMG/initrd.zst" >"$OV/images/bad/truncated.zst"
 
 t=$EPOCHREALTIME
 STARTED=1
-"$XN" up --overlay "$OV" || fatal "xen-node up"
+"$XN" up --overlay "$OV" --share "$IMG" || fatal "xen-node up"
 echo "timing: Xen node boot (image build + boot to dom0 ready): $(secs "$t") s"
 x xl info | grep -q 'xen_version *: 4.17' && ok "Xen 4.17 running, dom0 toolstack up" ||
 	bad "xl info in dom0"
 
-K=/images/ttylinux-mpi/vmlinuz
-R=/images/ttylinux-mpi/initrd.zst
-
 # ---------------------------------------------------------------- PV, with a vif on xenbr0
 NAME=xenvm-job$JOB-n1
-out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk $R --memory 256 \
+out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk $R "${DISK[@]}" --memory 256 \
 	--cmdline "console=hvc0 xenvm.ip=10.84.0.101/24 xenvm.hostname=n1" \
 	--bridge xenbr0 --mac 52:54:00:84:01:01 --vif-script /etc/xen/scripts/vif-xvx 2>&1)
 if [[ "$out" =~ domid=([0-9]+)\ create_ms=([0-9]+)\ running_ms=([0-9]+) ]]; then
@@ -57,8 +54,13 @@ x xl list | grep -qE "^$NAME +[0-9]+ +256 +1 +[rb]" && ok "xl list shows $NAME r
 t=$EPOCHREALTIME
 wait_console 1 "$NAME" 'Hypervisor detected: Xen PV' 60 && ok "PV console: kernel says Xen PV" ||
 	bad "PV console: no 'Hypervisor detected: Xen PV'"
-wait_console 1 "$NAME" 'xenvm-init: .*eth0 10.84.0.101/24 up' 120 &&
-	ok "PV console: ttylinux-mpi init ran and configured eth0" || bad "PV guest init"
+wait_console 1 "$NAME" 'xenvm-init: .*starting agent on .*\(status: ok\)' 120 &&
+	ok "PV console: ttylinux-mpi init reached the agent with status ok" || bad "PV guest init"
+wait_console 1 "$NAME" 'xenvm-init: .*root disk /dev/xvda on /usr' 1 &&
+	wait_console 1 "$NAME" 'xenvm-init: .*eth0 10.84.0.101/24 up' 1 &&
+	ok "PV console: root disk xvda mounted on /usr, eth0 configured" || bad "PV guest disk/net"
+x losetup -a | grep -q /share/rootdisk.sqfs && ok "block-xvx bound the root disk to a loop device" ||
+	bad "no loop device for the root disk"
 echo "timing: PV running to guest network up: $(secs "$t") s"
 pinged=0
 for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -80,11 +82,12 @@ out=$(x xenvm-xl-test create --name "$NAME" --kernel $K --ramdisk $R 2>&1)
 out=$(x xenvm-xl-test stop "$NAME" --grace-ms 2000 2>&1) && ok "stop $NAME: $out" ||
 	bad "stop $NAME: $out"
 only_dom0 1 && ok "after stop, xl list shows only Domain-0" || bad "domains left after stop"
+[ -z "$(x losetup -a)" ] && ok "the root disk's loop device was released" || bad "loop device left"
 
 # ---------------------------------------------------------------- PVH
 NAME=xenvm-job$JOB-n2
 out=$(x xenvm-xl-test create --pvh --nested-tcg --name "$NAME" --kernel $K --ramdisk $R \
-	--memory 256 --cmdline "console=hvc0 xenvm.hostname=n2" 2>&1)
+	"${DISK[@]}" --memory 256 --cmdline "console=hvc0 xenvm.hostname=n2" 2>&1)
 if [[ "$out" =~ domid=([0-9]+)\ create_ms=([0-9]+)\ running_ms=([0-9]+) ]]; then
 	ok "PVH domain $NAME created and running (domid ${BASH_REMATCH[1]})"
 	echo "timing: PVH create-to-running through the driver: ${BASH_REMATCH[3]} ms"
@@ -93,22 +96,28 @@ else
 fi
 wait_console 1 "$NAME" 'Booting kernel on Xen PVH' 60 && ok "PVH console: kernel says Xen PVH" ||
 	bad "PVH console: no 'Booting kernel on Xen PVH'"
-wait_console 1 "$NAME" 'xenvm-init: .*starting agent' 120 &&
-	ok "PVH console: ttylinux-mpi init reached the agent" || bad "PVH guest init"
+wait_console 1 "$NAME" 'xenvm-init: .*starting agent on .*\(status: ok\)' 120 &&
+	ok "PVH console: ttylinux-mpi init reached the agent with status ok (root disk mounted)" ||
+	bad "PVH guest init"
 out=$(x xenvm-xl-test stop "$NAME" --grace-ms 2000 2>&1) && ok "stop $NAME: $out" ||
 	bad "stop $NAME: $out"
 only_dom0 1 && ok "after stop, xl list shows only Domain-0" || bad "domains left after PVH stop"
 
 # ---------------------------------------------------------------- bad input
-out=$(x xenvm-xl-test create --name "xenvm-job$JOB-bad1" --kernel /images/none --ramdisk $R 2>&1)
+out=$(x xenvm-xl-test create --name "xenvm-job$JOB-bad1" --kernel /share/none --ramdisk $R 2>&1)
 rc=$?
-[ $rc = 1 ] && [[ "$out" == *"kernel /images/none: No such file or directory"* ]] &&
+[ $rc = 1 ] && [[ "$out" == *"kernel /share/none: No such file or directory"* ]] &&
 	ok "missing kernel: $out" || bad "missing kernel (rc $rc): $out"
 out=$(x xenvm-xl-test create --name "xenvm-job$JOB-bad2" --kernel $K \
 	--ramdisk /images/bad/garbage.img 2>&1)
 rc=$?
 [ $rc = 1 ] && [[ "$out" == *"not an initramfs"* ]] && ok "garbage initrd: $out" ||
 	bad "garbage initrd (rc $rc): $out"
+out=$(x xenvm-xl-test create --name "xenvm-job$JOB-bad4" --kernel $K --ramdisk $R \
+	--disk /share/nodisk 2>&1)
+rc=$?
+[ $rc = 1 ] && [[ "$out" == *"disk /share/nodisk: No such file or directory"* ]] &&
+	ok "missing disk: $out" || bad "missing disk (rc $rc): $out"
 only_dom0 1 && ok "no domain left by refused input" || bad "domain left by refused input"
 # A stream cut short passes every check dom0 can make cheaply: the guest kernel finds it, and
 # the domain crashes; the driver reports the crash and stop removes it.
