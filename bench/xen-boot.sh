@@ -24,14 +24,16 @@ if [ ! -s "$IMG/vmlinuz" ] || [ ! -s "$IMG/initrd.zst" ]; then
 	make -C "$ROOT" --no-print-directory image
 fi
 OV=$WORK/overlay
-mkdir -p "$OV/usr/local/sbin" "$OV/images/t"
+mkdir -p "$OV/usr/local/sbin" "$WORK/share"
 cp "$B/xen/xenvm-xl-test" "$OV/usr/local/sbin/"
-cp "$IMG/vmlinuz" "$IMG/initrd.zst" "$OV/images/t/"
+# The kernel forms under names the driver does not pair up (no "vmlinuz.vmlinux"), so each case
+# boots the form it names.  dom0 reads them over the node's read-only 9p share (/share).
+cp "$IMG/vmlinuz" "$IMG/initrd.zst" "$WORK/share/"
 if [ -s "$IMG/vmlinuz.vmlinux" ]; then
-	cp "$IMG/vmlinuz.vmlinux" "$OV/images/t/vmlinux"
+	cp "$IMG/vmlinuz.vmlinux" "$WORK/share/vmlinux"
 else
 	off=$(LC_ALL=C grep -obUaP -m1 '\xfd7zXZ\x00' "$IMG/vmlinuz" | head -n1 | cut -d: -f1)
-	tail -c +"$((off + 1))" "$IMG/vmlinuz" | xz -dc >"$OV/images/t/vmlinux" 2>/dev/null || true
+	tail -c +"$((off + 1))" "$IMG/vmlinuz" | xz -dc >"$WORK/share/vmlinux" 2>/dev/null || true
 fi
 
 # The measuring side runs in dom0, timed by dom0's own clock (no exec round trip in the figures).
@@ -40,7 +42,7 @@ cat >"$OV/usr/local/sbin/xvx-bench" <<'EOS'
 # xvx-bench METHOD KERNEL NAME: one create -> running -> "init started" -> stop cycle.
 # Prints: create_to_running_ms create_to_init_ms stop_ms
 M=$1 K=$2 N=$3
-R=/images/t/initrd.zst
+R=/share/initrd.zst
 ms() { awk '{printf "%d", $1 * 1000}' /proc/uptime; }
 LOG=/var/log/xen/console/guest-$N.log
 rm -f "$LOG"
@@ -68,14 +70,14 @@ EOS
 chmod +x "$OV/usr/local/sbin/xvx-bench"
 
 STARTED=1
-"$XN" up --overlay "$OV" | tail -1
+"$XN" up --overlay "$OV" --share "$WORK/share" | tail -1
 printf '%-8s %-8s %20s %18s %10s\n' method kernel create-to-running-ms create-to-init-ms stop-ms
 i=0
 for k in vmlinuz vmlinux; do
 	for m in driver xl; do
 		for _ in $(seq 1 "$REPS"); do
 			i=$((i + 1))
-			read -r a b c < <("$XN" exec -t 600 1 -- xvx-bench "$m" "/images/t/$k" "bench$i")
+			read -r a b c < <("$XN" exec -t 600 1 -- xvx-bench "$m" "/share/$k" "bench$i")
 			printf '%-8s %-8s %20s %18s %10s\n' "$m" "$k" "$a" "$b" "$c"
 		done
 	done

@@ -146,6 +146,16 @@ if [ "$PLUGINS" = 1 ]; then
 	t_run_ok "$CLUSTER" run --user xvuser -- srun -N"$N" true
 fi
 
+t_begin "nodes resolve each other by name through their own /etc/hosts"
+NET=$("$CLUSTER" env | sed -n 's/^CLUSTER_NET=//p')
+for ((i = 1; i <= N; i++)); do
+	t_run_ok "$CLUSTER" exec "node$i" -- getent hosts "node$((i % N + 1))"
+	t_match "^$(echo "$NET" | sed 's/\./\\./g')\.$((10 + i % N + 1)) +node$((i % N + 1))\$" "$T_OUT" "node$i resolving node$((i % N + 1))"
+done
+t_run "$CLUSTER" exec node1 -- getent hosts node$((N + 1))
+[ "$T_RC" != 0 ] || t_fail "node$((N + 1)) resolves although the cluster has $N nodes"
+t_nomatch "node1" "$(cat /etc/hosts)" "the machine's own /etc/hosts"
+
 t_begin "up again is a no-op (same daemons) and fast"
 before=$(cat "$BASE/run/slurmctld.pid" "$BASE"/run/slurmd-node*.pid 2>/dev/null | tr '\n' ' ')
 t_run_ok "$CLUSTER" up -n "$N"

@@ -34,8 +34,10 @@ for n in 1 2; do
 		bad "node $n create: $(cat "$WORK/create$n")"
 done
 for n in 1 2; do
-	wait_console "$n" "xenvm-job$JOB-n$n" 'xenvm-init: .*eth0 10.84.0.20[12]/24 up' 180 &&
-		ok "node $n: domU eth0 up" || bad "node $n: domU init did not bring eth0 up"
+	wait_console "$n" "xenvm-job$JOB-n$n" 'xenvm-init: .*starting agent on .*\(status: ok\)' 180 &&
+		wait_console "$n" "xenvm-job$JOB-n$n" 'xenvm-init: .*eth0 10.84.0.20[12]/24 up' 1 &&
+		ok "node $n: domU booted (root disk, eth0 up, status ok)" ||
+		bad "node $n: domU init did not complete"
 done
 echo "timing: both domUs created and networked: $(secs "$t") s"
 

@@ -128,6 +128,11 @@ static void test_files(void **state)
 	s = good(f);
 	s.kernel = NULL;
 	spec_bad(&s, EINVAL, "no kernel");
+	s = good(f);
+	s.disk = "/nonexistent/rootdisk.sqfs";
+	spec_bad(&s, ENOENT, "disk /nonexistent/rootdisk.sqfs: No such file or directory");
+	s.disk = f->cpio;
+	assert_int_equal(xl_domain_spec_check(&s, NULL), 0);
 }
 
 static void test_fields(void **state)

@@ -103,7 +103,7 @@ K=/share/vmlinuz
 # shellcheck disable=SC2034
 R=/share/initrd.zst
 # shellcheck disable=SC2034
-
+DISK=(--disk /share/rootdisk.sqfs --disk-script /etc/xen/scripts/block-xvx)
 
 # check_nothing_left: after `xen-node down`, no QEMU, namespace or state may remain.
 check_nothing_left() {
