@@ -9,29 +9,19 @@
  * Jobs that asked for no VM return at once, before any file is read.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "config.h"
-#include "config_path.h"
 #include "jobstate.h"
 #include "log.h"
 #include "nodelist.h"
 #include "request.h"
 #include "script_env.h"
+#include "script_main.h"
 
 #define EXIT_NODE_FAULT 1
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: xenvm-prolog [-c xenvm.yaml] [-v]\n"
-	           "Run by slurmd as Prolog (see xenvm-prolog(8)); reads the job from its "
-	           "environment.\n");
-}
 
 /* Record a fault of the job's own making, for task launch to report; the node stays up. */
 static int job_fault(const char *state_dir, struct xenvm_job_record *rec, const char *why)
@@ -50,44 +40,23 @@ static int job_fault(const char *state_dir, struct xenvm_job_record *rec, const 
 
 int main(int argc, char **argv)
 {
-	const char *config_arg = NULL;
-	char path[PATH_MAX];
 	struct xenvm_config *cfg = NULL;
 	struct xenvm_script_env se;
 	struct xenvm_job_record rec;
 	struct xenvm_nodelist nodes = {NULL, 0};
 	struct xerr err;
 	long idx;
-	int c, rc = EXIT_NODE_FAULT;
+	int rc = EXIT_NODE_FAULT;
 
 	memset(&rec, 0, sizeof(rec));
-	xlog_init("xenvm-prolog", XLOG_INFO);
-	while ((c = getopt(argc, argv, "c:vh")) != -1) {
-		switch (c) {
-		case 'c':
-			config_arg = optarg;
-			break;
-		case 'v':
-			xlog_set_level(XLOG_DEBUG);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!getenv("SPANK_" XENVM_REQ_IMAGE))
+	switch (xenvm_script_start("xenvm-prolog", argc, argv, &cfg)) {
+	case XENVM_SCRIPT_RUN:
+		break;
+	case XENVM_SCRIPT_DONE:
 		return 0;
-	xlog_open_syslog(LOG_DAEMON);
-
-	if (!xenvm_config_path(config_arg, path, sizeof(path))) {
-		xerror("configuration path: %s", strerror(errno));
-		goto out;
-	}
-	if (xenvm_config_load(path, false, &cfg, &err) < 0) {
-		xerror("%s", err.msg);
+	case XENVM_SCRIPT_USAGE:
+		return 2;
+	default:
 		goto out;
 	}
 	if (xenvm_script_env_read(&se, 1, &err) < 0) {

@@ -176,7 +176,8 @@ int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spe
 			xwarn("%s: create failed but domain %u exists; destroying it", spec->name,
 			      existing);
 			saved = errno;
-			libxl_domain_destroy(ctx->libxl, existing, NULL);
+			if (xl_domain_destroy(ctx, existing, NULL) == 0)
+				xl_domain_wait_gone(ctx, existing, 10000, NULL);
 			errno = saved;
 		}
 		goto out;
