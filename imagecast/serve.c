@@ -122,10 +122,14 @@ static int parse_have(const char *s, struct have_set *h)
 			}
 			h->sha = grown;
 		}
-		if (ic_sha_from_hex(s, h->sha[h->n]) < 0) {
-			errno = EINVAL;
-			return -1;
-		}
+		char hex[IC_SHA_HEX + 1];
+
+		if (strnlen(s, IC_SHA_HEX) < IC_SHA_HEX)
+			goto bad;
+		memcpy(hex, s, IC_SHA_HEX);
+		hex[IC_SHA_HEX] = '\0';
+		if (ic_sha_from_hex(hex, h->sha[h->n]) < 0)
+			goto bad;
 		h->n++;
 		s += IC_SHA_HEX;
 		if (*s == ',')
@@ -134,6 +138,9 @@ static int parse_have(const char *s, struct have_set *h)
 	if (h->n)
 		qsort(h->sha, h->n, IC_SHA_LEN, sha_cmp);
 	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
 }
 
 static bool have_has(const struct have_set *h, const uint8_t sha[IC_SHA_LEN])

@@ -167,7 +167,7 @@ int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spe
 	if (build_config(ctx, spec, &dc, err) == -1)
 		goto out;
 
-	ctx->log.last_error[0] = '\0';
+	ctx->log.first_error[0] = '\0';
 	rc = libxl_domain_create_new(ctx->libxl, &dc, &id, NULL, NULL);
 	if (rc) {
 		xl_fail(ctx, err, rc, spec->name);
@@ -203,7 +203,7 @@ int xl_domain_unpause(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *er
 		return xerr_set(err, "%s: no context", __func__);
 	}
 
-	ctx->log.last_error[0] = '\0';
+	ctx->log.first_error[0] = '\0';
 	rc = libxl_domain_unpause(ctx->libxl, domid, NULL);
 	if (rc == ERROR_DOMAIN_NOTFOUND) {
 		errno = ESRCH;

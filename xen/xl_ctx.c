@@ -20,7 +20,7 @@ static void logger_vmessage(xentoollog_logger *lg, xentoollog_level level, int e
                             const char *context, const char *format, va_list al)
 {
 	struct xl_logger *l = (struct xl_logger *)lg;
-	char msg[sizeof(l->last_error)];
+	char msg[sizeof(l->first_error)];
 	int n;
 
 	if (level < XTL_WARN && !l->verbose)
@@ -29,7 +29,10 @@ static void logger_vmessage(xentoollog_logger *lg, xentoollog_level level, int e
 	if (n >= 0 && errnoval >= 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(errnoval));
 	if (level >= XTL_ERROR) {
-		snprintf(l->last_error, sizeof(l->last_error), "%s", msg);
+		/* libxl logs the cause first and its consequences after ("unable to add vif
+		 * devices"): keep the first error since the call began. */
+		if (!l->first_error[0])
+			snprintf(l->first_error, sizeof(l->first_error), "%s", msg);
 		xdebug("%s: %s", context ? context : "libxl", msg);
 	} else if (level >= XTL_WARN) {
 		xverbose("%s: %s", context ? context : "libxl", msg);
@@ -77,8 +80,8 @@ int xl_domain_open(struct xl_domain_ctx **out, int verbose, struct xerr *err)
 		saved = access("/dev/xen/privcmd", R_OK | W_OK) ? errno : EIO;
 		xerr_set(err,
 		         "cannot open libxenlight (%s)%s%s: is this dom0, as root, with xenstored?",
-		         libxl_error_to_string(rc), ctx->log.last_error[0] ? ": " : "",
-		         ctx->log.last_error);
+		         libxl_error_to_string(rc), ctx->log.first_error[0] ? ": " : "",
+		         ctx->log.first_error);
 		ctx->libxl = NULL;
 		goto out;
 	}
@@ -106,8 +109,8 @@ int xl_fail(struct xl_domain_ctx *ctx, struct xerr *err, int rc, const char *wha
 	const char *name = libxl_error_to_string(rc);
 
 	xerr_set(err, "%s: %s%s%s", what, name ? name : "libxl error",
-	         ctx->log.last_error[0] ? ": " : "", ctx->log.last_error);
-	ctx->log.last_error[0] = '\0';
+	         ctx->log.first_error[0] ? ": " : "", ctx->log.first_error);
+	ctx->log.first_error[0] = '\0';
 	errno = EIO;
 	return -1;
 }
@@ -115,6 +118,7 @@ int xl_fail(struct xl_domain_ctx *ctx, struct xerr *err, int rc, const char *wha
 int xl_info(struct xl_domain_ctx *ctx, uint32_t domid, libxl_dominfo *info)
 {
 	libxl_dominfo_init(info);
+	ctx->log.first_error[0] = '\0';
 	return libxl_domain_info(ctx->libxl, info, domid);
 }
 

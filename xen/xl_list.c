@@ -48,6 +48,7 @@ int xl_domain_list(struct xl_domain_ctx *ctx, const char *prefix, struct xl_doma
 	*out = NULL;
 	*n = 0;
 	plen = strlen(prefix);
+	ctx->log.first_error[0] = '\0';
 	info = libxl_list_domain(ctx->libxl, &nb);
 	if (!info) {
 		xl_fail(ctx, err, ERROR_FAIL, "list domains");

@@ -24,12 +24,12 @@
 #error "libxenlight too old: LIBXL_HAVE_ERROR_DOMAIN_NOTFOUND is required"
 #endif
 
-/* A xentoollog logger that forwards to lib/log.h and keeps the last error line, so that a
- * failure can be reported with libxenlight's own reason. */
+/* A xentoollog logger that forwards to lib/log.h and keeps the first error line since a call
+ * began (callers clear it), so that a failure is reported with libxenlight's own reason. */
 struct xl_logger {
 	xentoollog_logger vtable; /* first: libxenlight sees a xentoollog_logger * */
 	int verbose;
-	char last_error[512];
+	char first_error[512];
 };
 
 struct xl_domain_ctx {
@@ -37,7 +37,7 @@ struct xl_domain_ctx {
 	struct xl_logger log;
 };
 
-/* Set err from a failed libxenlight call: "<what>: <libxl error name>: <last libxl error>".
+/* Set err from a failed libxenlight call: "<what>: <libxl error name>: <first libxl error>".
  * Returns -1 with errno EIO so callers can `return xl_fail(...)`. */
 int xl_fail(struct xl_domain_ctx *ctx, struct xerr *err, int rc, const char *what);
 

@@ -20,7 +20,7 @@ int xl_domain_destroy(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *er
 		return xerr_set(err, "%s: no context", __func__);
 	}
 
-	ctx->log.last_error[0] = '\0';
+	ctx->log.first_error[0] = '\0';
 	rc = libxl_domain_destroy(ctx->libxl, domid, NULL);
 	if (rc == ERROR_DOMAIN_NOTFOUND || rc == ERROR_INVAL)
 		return 0; /* already gone: destroy is idempotent for the Epilog */

@@ -31,9 +31,9 @@ enum xvm_accel_mode {
 
 /* What the checks found, and what was chosen. */
 struct xvm_accel_choice {
-	bool kvm;             /* true: -accel kvm; false: -accel tcg */
-	bool probed;          /* the probe guest ran in this call (not from the cache) */
-	char why[256];        /* one line for logs and `xenvm status` */
+	bool kvm;      /* true: -accel kvm; false: -accel tcg */
+	bool probed;   /* the probe guest ran in this call (not from the cache) */
+	char why[256]; /* one line for logs and `xenvm status` */
 };
 
 /*

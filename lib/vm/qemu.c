@@ -5,8 +5,9 @@
  * control socket (owner spec.uid, 0600), then double-forks a supervisor that starts QEMU with
  * PR_SET_PDEATHSIG, connects to QEMU's end of the agent's virtio-serial port and runs the
  * multiplexer (vmd.c).  The VM outlives the caller and dies with its supervisor.
- * TCG is used unless the CPU advertises vmx/svm and /dev/kvm opens: /dev/kvm alone is not
- * trusted (on some hosts it is a software hypervisor far slower than TCG).
+ * KVM or TCG is decided by accel.c before the fork (vmx/svm, /dev/kvm, and a probe guest cached
+ * per host boot): /dev/kvm alone is not trusted (on some hosts it is a software hypervisor far
+ * slower than TCG).
  */
 #include "vm/driver.h"
 
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "vm/accel.h"
 #include "vm/proto.h"
 #include "vm/vmd.h"
 
@@ -41,6 +43,7 @@ struct xvm {
 	char state_dir[256];
 	char sock[300], qsock[300], status[300], pidfile[300], console[300];
 	pid_t vmd;
+	const char *accel; /* "kvm" or "tcg", chosen in qemu_boot() */
 };
 
 /* Fill a sockaddr_un; 0, or -1 with errno ENAMETOOLONG. */
@@ -76,29 +79,6 @@ static int paths(struct xvm *vm, const char *state_dir, const char *console)
 const char *xvm_control_socket(const struct xvm *vm)
 {
 	return vm->sock;
-}
-
-static bool kvm_usable(void)
-{
-	char line[4096];
-	bool flag = false;
-	FILE *f = fopen("/proc/cpuinfo", "re");
-	int fd;
-
-	if (!f)
-		return false;
-	while (!flag && fgets(line, sizeof(line), f))
-		if (strncmp(line, "flags", 5) == 0 &&
-		    (strstr(line, " vmx") || strstr(line, " svm")))
-			flag = true;
-	fclose(f);
-	if (!flag)
-		return false;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
 }
 
 static int qemu_probe(struct xerr *err)
@@ -298,7 +278,7 @@ static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char 
 	ARG("-M");
 	ARG("pc");
 	ARG("-accel");
-	ARG(kvm_usable() ? "kvm" : "tcg");
+	ARG("%s", vm->accel);
 	ARG("-m");
 	ARG("%lluM", (unsigned long long)(s->mem_bytes >> 20));
 	ARG("-smp");
@@ -446,6 +426,7 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 	struct xvm *vm = NULL;
 	char kernel[4096], kabs[4096], iabs[4096], rabs[4096];
 	struct xvm_spec spec;
+	struct xvm_accel_choice accel;
 	int lfd = -1, fd, saved;
 	pid_t mid;
 
@@ -501,6 +482,12 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 		goto fail;
 	}
 	derive_vmlinux(s->kernel, kernel, sizeof(kernel));
+	/* Before the fork: the probe guest may run (once per host boot), and the choice is logged. */
+	if (xvm_accel_choose(xvm_accel_configured_mode(), xvm_accel_configured_cache_dir(), NULL,
+	                     &accel, err) < 0)
+		goto fail;
+	vm->accel = accel.kvm ? "kvm" : "tcg";
+	xverbose("%s: accelerator %s", s->state_dir, accel.why);
 	lfd = listen_at(vm->sock, s->uid, s->gid, err);
 	if (lfd < 0)
 		goto fail;

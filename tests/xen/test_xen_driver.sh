@@ -118,6 +118,12 @@ out=$(x xenvm-xl-test create --name "xenvm-job$JOB-bad4" --kernel $K --ramdisk $
 rc=$?
 [ $rc = 1 ] && [[ "$out" == *"disk /share/nodisk: No such file or directory"* ]] &&
 	ok "missing disk: $out" || bad "missing disk (rc $rc): $out"
+# A vif that cannot join its bridge: libxl fails the create and must leave nothing behind.
+out=$(x xenvm-xl-test create --name "xenvm-job$JOB-bad5" --kernel $K --ramdisk $R --memory 128 \
+	--bridge nosuchbr --vif-script /etc/xen/scripts/vif-xvx 2>&1)
+rc=$?
+[ $rc = 1 ] && [[ "$out" == *"vif-xvx"* ]] && ok "vif on a missing bridge: $out" ||
+	bad "vif on a missing bridge (rc $rc): $out"
 only_dom0 1 && ok "no domain left by refused input" || bad "domain left by refused input"
 # A stream cut short passes every check dom0 can make cheaply: the guest kernel finds it, and
 # the domain crashes; the driver reports the crash and stop removes it.

@@ -1,0 +1,121 @@
+/*
+ * xenvm.c - the `xenvm` admin command: global options, configuration, subcommand dispatch.
+ *
+ *   xenvm [-c xenvm.yaml] [-v]... COMMAND [ARGS]    (see doc/man/xenvm.8)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "config_path.h"
+#include "log.h"
+#include "vm/accel.h"
+
+static const struct {
+	const char *name;
+	int (*run)(const struct xenvm_config *cfg, int argc, char **argv);
+} commands[] = {
+    {"boot", xa_cmd_boot},   {"list", xa_cmd_list},       {"status", xa_cmd_status},
+    {"exec", xa_cmd_exec},   {"destroy", xa_cmd_destroy},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xenvm [-c FILE] [-v]... COMMAND [ARGS]\n"
+	           "  boot --image NAME [--driver xen|qemu] [--mem SIZE] [--vcpus N] [--name NAME]\n"
+	           "       [--bridge BR --ip A.B.C.D/NN] [--timeout SECONDS] [--no-wait]\n"
+	           "  list\n"
+	           "  exec [--cwd DIR] ID -- COMMAND [ARG]...\n"
+	           "  destroy ID\n"
+	           "  status\n"
+	           "See xenvm(8).\n");
+}
+
+/*
+ * Load xenvm.yaml (-c, else $XENVM_CONFIG, else beside slurm.conf, else /etc/xenvm) and point the
+ * qemu driver's accelerator choice at it.  Returns the config, or NULL with the error printed.
+ */
+static struct xenvm_config *load_config(const char *explicit_path)
+{
+	char path[4096];
+	struct xenvm_config *cfg = NULL;
+	struct xerr err = {""};
+	enum xvm_accel_mode mode;
+
+	if (!xenvm_config_path(explicit_path, path, sizeof(path))) {
+		xerror("configuration path: %s", strerror(errno));
+		return NULL;
+	}
+	/* Only a file named on purpose must exist; a node may run on the defaults. */
+	if (xenvm_config_load(path, !explicit_path && !getenv("XENVM_CONFIG"), &cfg, &err) < 0) {
+		xerror("%s", err.msg);
+		return NULL;
+	}
+	if (xvm_accel_parse(cfg->vm.accel, &mode) < 0 ||
+	    xvm_accel_configure(mode, cfg->state_dir, &err) < 0) {
+		xerror("%s: vm.accel '%s': %s", cfg->path, cfg->vm.accel ? cfg->vm.accel : "",
+		       err.msg[0] ? err.msg : "expected auto, kvm or tcg");
+		xenvm_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	struct xenvm_config *cfg = NULL;
+	enum xlog_level level = XLOG_INFO;
+	int opt, rc = XA_EXIT_USAGE;
+
+	xlog_init("xenvm", XLOG_INFO);
+	/* "+": stop at the subcommand, whose options are its own */
+	while ((opt = getopt_long(argc, argv, "+c:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'v':
+			if (level < XLOG_DEBUG)
+				level++;
+			break;
+		case 'h':
+			usage(stdout);
+			return XA_EXIT_OK;
+		default:
+			usage(stderr);
+			return XA_EXIT_USAGE;
+		}
+	}
+	xlog_set_level(level);
+	if (optind >= argc) {
+		usage(stderr);
+		return XA_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		int sub = optind;
+
+		cfg = load_config(config);
+		if (!cfg)
+			return XA_EXIT_CONFIG;
+		optind = 0; /* re-initialise getopt for the subcommand's own options */
+		rc = commands[i].run(cfg, argc - sub, argv + sub);
+		goto out;
+	}
+	xerror("unknown command '%s' (boot, list, exec, destroy, status)", argv[optind]);
+	usage(stderr);
+out:
+	xenvm_config_free(cfg);
+	return rc;
+}
