@@ -35,30 +35,30 @@ struct xvm_driver;
 /* Exit statuses (xenvm(8), EXIT STATUS). */
 enum xa_exit {
 	XA_EXIT_OK = 0,
-	XA_EXIT_FAIL = 1,      /* the operation failed (boot, readiness, destroy) */
-	XA_EXIT_USAGE = 2,     /* bad command line: unknown option, bad --mem/--vcpus/--name */
-	XA_EXIT_CONFIG = 3,    /* xenvm.yaml or the catalog cannot be loaded */
-	XA_EXIT_NOTFOUND = 4,  /* unknown image or VM, or an image file missing */
-	XA_EXIT_NODRIVER = 5,  /* the driver is not built in or cannot run on this node */
-	XA_EXIT_EXEC = 255,    /* exec: the VM could not be reached (as xenvm-exec) */
+	XA_EXIT_FAIL = 1,     /* the operation failed (boot, readiness, destroy) */
+	XA_EXIT_USAGE = 2,    /* bad command line: unknown option, bad --mem/--vcpus/--name */
+	XA_EXIT_CONFIG = 3,   /* xenvm.yaml or the catalog cannot be loaded */
+	XA_EXIT_NOTFOUND = 4, /* unknown image or VM, or an image file missing */
+	XA_EXIT_NODRIVER = 5, /* the driver is not built in or cannot run on this node */
+	XA_EXIT_EXEC = 255,   /* exec: the VM could not be reached (as xenvm-exec) */
 };
 
 /* One VM on the node as `xenvm list` shows it. */
 struct xa_vm {
 	uint32_t job_id;
-	bool admin;           /* job_id is in the admin range */
-	char vm[32];          /* the VM's name within its job ("vm0", or the admin VM's --name) */
-	char name[64];        /* "xenvm-job<jobid>-<vm>" (process / domain name) */
-	char dir[4096];       /* its state directory, "" when none was found */
-	char driver[16];      /* "qemu", "xen", or "?" */
-	char accel[8];        /* qemu: "kvm"/"tcg" from its command line, else "" */
-	char state[16];       /* booting | ready | failed | stopped | orphan */
-	char image[72];       /* from vm.info, else "" */
-	char reason[200];     /* failed: why (status file) */
-	pid_t pid;            /* the hypervisor process, 0 when none runs */
-	uint64_t mem_bytes;   /* 0 unknown */
-	uint32_t vcpus;       /* 0 unknown */
-	long uptime_s;        /* -1 unknown */
+	bool admin;         /* job_id is in the admin range */
+	char vm[32];        /* the VM's name within its job ("vm0", or the admin VM's --name) */
+	char name[64];      /* "xenvm-job<jobid>-<vm>" (process / domain name) */
+	char dir[4096];     /* its state directory, "" when none was found */
+	char driver[16];    /* "qemu", "xen", or "?" */
+	char accel[8];      /* qemu: "kvm"/"tcg" from its command line, else "" */
+	char state[16];     /* booting | ready | failed | stopped | orphan */
+	char image[72];     /* from vm.info, else "" */
+	char reason[200];   /* failed: why (status file) */
+	pid_t pid;          /* the hypervisor process, 0 when none runs */
+	uint64_t mem_bytes; /* 0 unknown */
+	uint32_t vcpus;     /* 0 unknown */
+	long uptime_s;      /* -1 unknown */
 };
 
 /*

@@ -73,6 +73,7 @@ static int resolve_file(const struct xenvm_config *cfg, const struct xenvm_image
 	return 0;
 }
 
+/* Every file of the image (rootdisk only when it has one).  0, or -1 as resolve_file. */
 static int resolve_files(const struct xenvm_config *cfg, const struct xenvm_image *img,
                          struct image_files *files, struct xerr *err)
 {
@@ -92,25 +93,43 @@ static int resolve_files(const struct xenvm_config *cfg, const struct xenvm_imag
 static int parse(int argc, char **argv, struct boot_opts *o)
 {
 	static const struct option opts[] = {
-	    {"image", required_argument, NULL, 'i'},  {"driver", required_argument, NULL, 'd'},
-	    {"mem", required_argument, NULL, 'm'},    {"vcpus", required_argument, NULL, 'n'},
-	    {"name", required_argument, NULL, 'N'},   {"bridge", required_argument, NULL, 'b'},
-	    {"ip", required_argument, NULL, 'a'},     {"timeout", required_argument, NULL, 't'},
-	    {"no-wait", no_argument, NULL, 'W'},      {NULL, 0, NULL, 0},
+	    {"image", required_argument, NULL, 'i'}, {"driver", required_argument, NULL, 'd'},
+	    {"mem", required_argument, NULL, 'm'},   {"vcpus", required_argument, NULL, 'n'},
+	    {"name", required_argument, NULL, 'N'},  {"bridge", required_argument, NULL, 'b'},
+	    {"ip", required_argument, NULL, 'a'},    {"timeout", required_argument, NULL, 't'},
+	    {"no-wait", no_argument, NULL, 'W'},     {NULL, 0, NULL, 0},
 	};
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'i': o->image = optarg; break;
-		case 'd': o->driver = optarg; break;
-		case 'm': o->mem = optarg; break;
-		case 'n': o->vcpus = optarg; break;
-		case 'N': o->name = optarg; break;
-		case 'b': o->bridge = optarg; break;
-		case 'a': o->ip = optarg; break;
-		case 't': o->timeout = optarg; break;
-		case 'W': o->no_wait = true; break;
+		case 'i':
+			o->image = optarg;
+			break;
+		case 'd':
+			o->driver = optarg;
+			break;
+		case 'm':
+			o->mem = optarg;
+			break;
+		case 'n':
+			o->vcpus = optarg;
+			break;
+		case 'N':
+			o->name = optarg;
+			break;
+		case 'b':
+			o->bridge = optarg;
+			break;
+		case 'a':
+			o->ip = optarg;
+			break;
+		case 't':
+			o->timeout = optarg;
+			break;
+		case 'W':
+			o->no_wait = true;
+			break;
 		default:
 			xerror("boot: see xenvm boot --image NAME [--driver xen|qemu] [--mem SIZE] "
 			       "[--vcpus N] [--name NAME]");
@@ -144,8 +163,7 @@ static int sizes(const struct xenvm_config *cfg, const struct xenvm_image *img,
 	char *end;
 	unsigned long v;
 
-	*mem = img->limits.default_bytes ? img->limits.default_bytes
-	                                 : cfg->vm.default_memory_bytes;
+	*mem = img->limits.default_bytes ? img->limits.default_bytes : cfg->vm.default_memory_bytes;
 	if (o->mem && xenvm_parse_size(o->mem, mem) < 0) {
 		xerror("boot: --mem '%s' is not a size (e.g. 512M, 2G)", o->mem);
 		return XA_EXIT_USAGE;
@@ -165,8 +183,8 @@ static int sizes(const struct xenvm_config *cfg, const struct xenvm_image *img,
 		errno = 0;
 		v = strtoul(o->vcpus, &end, 10);
 		if (errno || *end || !*o->vcpus || v < 1 || v > img->limits.vcpus_max) {
-			xerror("boot: --vcpus '%s': expected 1..%u (image %s's vcpus.max)", o->vcpus,
-			       img->limits.vcpus_max, img->name);
+			xerror("boot: --vcpus '%s': expected 1..%u (image %s's vcpus.max)",
+			       o->vcpus, img->limits.vcpus_max, img->name);
 			return XA_EXIT_USAGE;
 		}
 		*vcpus = (uint32_t)v;
@@ -175,8 +193,8 @@ static int sizes(const struct xenvm_config *cfg, const struct xenvm_image *img,
 }
 
 /* The image from the catalog.  0 with *cat, or the exit status with the error printed. */
-static int find_image(const struct xenvm_config *cfg, const char *name,
-                      struct xenvm_catalog **cat, const struct xenvm_image **img)
+static int find_image(const struct xenvm_config *cfg, const char *name, struct xenvm_catalog **cat,
+                      const struct xenvm_image **img)
 {
 	struct xerr err = {""};
 	const char *near[3];
@@ -190,9 +208,8 @@ static int find_image(const struct xenvm_config *cfg, const char *name,
 	if (*img)
 		return XA_EXIT_OK;
 	n = xenvm_catalog_suggest(*cat, name, near, 3);
-	xerror("unknown image '%s' in %s%s%s%s%s%s", name, (*cat)->path,
-	       n ? " (did you mean " : "", n ? near[0] : "", n > 1 ? ", " : "",
-	       n > 1 ? near[1] : "", n ? "?)" : "");
+	xerror("unknown image '%s' in %s%s%s%s%s%s", name, (*cat)->path, n ? " (did you mean " : "",
+	       n ? near[0] : "", n > 1 ? ", " : "", n > 1 ? near[1] : "", n ? "?)" : "");
 	return XA_EXIT_NOTFOUND;
 }
 
@@ -216,7 +233,9 @@ int xa_cmd_boot(const struct xenvm_config *cfg, int argc, char **argv)
 	rc = parse(argc, argv, &o);
 	if (rc != XA_EXIT_OK)
 		return rc;
-	drv = xa_driver(o.driver ? o.driver : cfg->driver == XENVM_DRIVER_XEN ? "xen" : "qemu",
+	drv = xa_driver(o.driver                          ? o.driver
+	                : cfg->driver == XENVM_DRIVER_XEN ? "xen"
+	                                                  : "qemu",
 	                &err);
 	if (!drv) {
 		xerror("boot: %s%s", err.msg, o.driver ? "" : " (xenvm.yaml: driver)");

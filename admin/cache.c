@@ -35,6 +35,24 @@ static uint64_t dir_bytes(const char *dir)
 	return sum;
 }
 
+/* An approximate size for people ("84.0M"): cache contents are rarely a round number. */
+static const char *human(uint64_t b, char *buf, size_t len)
+{
+	static const char units[] = "KMGTP";
+	double v = (double)b;
+	int u = -1;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%lluB", (unsigned long long)b);
+	else
+		snprintf(buf, len, "%.1f%c", v, units[u]);
+	return buf;
+}
+
 /* Entries of a directory other than . and .. (0 when it is missing). */
 static size_t count_entries(const char *dir)
 {
@@ -94,14 +112,14 @@ void xa_print_cache(const struct xenvm_config *cfg)
 		    (int)sizeof(sub))
 			sub[0] = '\0';
 		printf("  cached %-20s sha256:%.12s %8s  %zu lease(s)\n",
-		       image_name(cat, e->d_name), e->d_name, xenvm_format_size(b, sz, sizeof(sz)),
+		       image_name(cat, e->d_name), e->d_name, human(b, sz, sizeof(sz)),
 		       count_entries(sub));
 	}
 	closedir(d);
 	if (snprintf(sub, sizeof(sub), "%s/partial", cfg->cache.dir) >= (int)sizeof(sub))
 		sub[0] = '\0';
-	printf("image cache %s: %zu image(s), %s of %s (%.0f%%), %zu in transfer\n",
-	       cfg->cache.dir, n, xenvm_format_size(total, used, sizeof(used)),
+	printf("image cache %s: %zu image(s), %s of %s (%.0f%%), %zu in transfer\n", cfg->cache.dir,
+	       n, human(total, used, sizeof(used)),
 	       xenvm_format_size(cfg->cache.max_bytes, max, sizeof(max)),
 	       cfg->cache.max_bytes ? 100.0 * (double)total / (double)cfg->cache.max_bytes : 0.0,
 	       count_entries(sub));

@@ -44,10 +44,12 @@ int xa_cmd_destroy(const struct xenvm_config *cfg, int argc, char **argv)
 	}
 	if (xa_find(cfg, argv[1], &v, &err) < 0) {
 		xerror("destroy: %s", err.msg);
-		return errno == EEXIST ? XA_EXIT_USAGE : errno == ENOENT ? XA_EXIT_NOTFOUND
-		                                                         : XA_EXIT_FAIL;
+		return errno == EEXIST   ? XA_EXIT_USAGE
+		       : errno == ENOENT ? XA_EXIT_NOTFOUND
+		                         : XA_EXIT_FAIL;
 	}
-	/* a VM whose driver is unknown (no vm.info, not running) was the qemu driver's: the only one */
+	/* a VM whose driver is unknown (no vm.info, not running) was the qemu driver's: the only
+	 * one */
 	d = xa_driver(strcmp(v.driver, "?") == 0 ? "qemu" : v.driver, &err);
 	if (!d) {
 		xerror("destroy: VM %s: %s", v.name, err.msg);

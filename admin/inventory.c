@@ -31,8 +31,9 @@ const struct xvm_driver *xa_driver(const char *name, struct xerr *err)
 	if (d)
 		return d;
 	if (name && strcmp(name, "xen") == 0)
-		xerr_set(err, "driver 'xen' is not available in this build of xenvm (the Xen driver "
-		              "is not part of lib/vm yet); use --driver qemu");
+		xerr_set(err,
+		         "driver 'xen' is not available in this build of xenvm (the Xen driver "
+		         "is not part of lib/vm yet); use --driver qemu");
 	else
 		xerr_set(err, "unknown driver '%s' (xen or qemu)", name ? name : "");
 	errno = ENOENT;
@@ -114,7 +115,8 @@ static void qemu_cmdline_facts(struct xa_vm *v)
 		if (next >= cmd + n)
 			break;
 		if (strcmp(a, "-m") == 0 && !v->mem_bytes && xenvm_parse_size(next, &bytes) == 0)
-			v->mem_bytes = bytes; /* QEMU's bare numbers are MiB, but we always write "NM" */
+			v->mem_bytes =
+			    bytes; /* QEMU's bare numbers are MiB, but we always write "NM" */
 		else if (strcmp(a, "-smp") == 0 && !v->vcpus)
 			v->vcpus = (uint32_t)strtoul(next, NULL, 10);
 		else if (strcmp(a, "-accel") == 0)
@@ -138,9 +140,11 @@ static void read_status(struct xa_vm *v)
 	line[strcspn(line, "\n")] = '\0';
 	if (strncmp(line, "failed: ", 8) == 0) {
 		snprintf(v->state, sizeof(v->state), "failed");
-		snprintf(v->reason, sizeof(v->reason), "%.*s", (int)sizeof(v->reason) - 1, line + 8);
+		snprintf(v->reason, sizeof(v->reason), "%.*s", (int)sizeof(v->reason) - 1,
+		         line + 8);
 	} else if (strcmp(line, "ready") == 0 || strcmp(line, "booting") == 0) {
-		snprintf(v->state, sizeof(v->state), "%s", line);
+		snprintf(v->state, sizeof(v->state), "%s",
+		         strcmp(line, "ready") == 0 ? "ready" : "booting");
 	} else {
 		snprintf(v->state, sizeof(v->state), "%s", line[0] ? "unknown" : "new");
 	}
@@ -192,10 +196,13 @@ static int scan_job(const char *jdir, uint32_t job, struct xa_vm **vms, size_t *
 		v->job_id = job;
 		v->admin = XA_IS_ADMIN_JOB(job);
 		v->uptime_s = -1;
-		snprintf(v->vm, sizeof(v->vm), "%s", e->d_name);
-		snprintf(v->name, sizeof(v->name), "xenvm-job%u-%s", job, e->d_name);
-		if (snprintf(v->dir, sizeof(v->dir), "%s/%s", jdir, e->d_name) >= (int)sizeof(v->dir))
-			v->dir[0] = '\0'; /* cannot happen below PATH_MAX: shown without a directory */
+		/* d_name fits (checked above): the precision only tells the compiler so */
+		snprintf(v->vm, sizeof(v->vm), "%.31s", e->d_name);
+		snprintf(v->name, sizeof(v->name), "xenvm-job%u-%.31s", job, e->d_name);
+		if (snprintf(v->dir, sizeof(v->dir), "%s/%s", jdir, e->d_name) >=
+		    (int)sizeof(v->dir))
+			v->dir[0] =
+			    '\0'; /* cannot happen below PATH_MAX: shown without a directory */
 		snprintf(v->driver, sizeof(v->driver), "?");
 		read_status(v);
 		if (xa_vm_info_read(v->dir, &info) == 0) {
@@ -209,6 +216,7 @@ static int scan_job(const char *jdir, uint32_t job, struct xa_vm **vms, size_t *
 	return rc;
 }
 
+/* qsort order of state directories: job id, then VM name. */
 static int by_job_then_name(const void *a, const void *b)
 {
 	const struct xa_vm *x = a, *y = b;
@@ -297,7 +305,8 @@ int xa_inventory(const struct xenvm_config *cfg, struct xa_vm **out, size_t *n, 
 		closedir(d);
 	d = NULL;
 	sorted = *n;
-	qsort(vms, sorted, sizeof(*vms), by_job_then_name);
+	if (sorted) /* qsort(NULL, 0, ...) is undefined */
+		qsort(vms, sorted, sizeof(*vms), by_job_then_name);
 	for (size_t i = 0; i < sizeof(driver_names) / sizeof(driver_names[0]); i++)
 		if (join_driver(driver_names[i], &vms, n, &cap) < 0)
 			goto nomem;

@@ -12,19 +12,20 @@
 #include "units.h"
 #include "vm/accel.h"
 
-/* Driver plus accelerator: "qemu/tcg", or the driver alone. */
+/* Driver plus accelerator ("qemu/tcg", or the driver alone) into buf; returns buf. */
 static const char *driver_col(const struct xa_vm *v, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s", v->driver, v->accel[0] ? "/" : "", v->accel);
 	return buf;
 }
 
+/* A memory size, or "-" when unknown, into buf (>= 2 bytes); returns buf. */
 static const char *mem_col(uint64_t bytes, char *buf, size_t len)
 {
 	return bytes ? xenvm_format_size(bytes, buf, len) : strcpy(buf, "-");
 }
 
-/* The table both commands print.  Returns the number of VMs shown. */
+/* The table both commands print, to stdout. */
 static void print_table(const struct xa_vm *vms, size_t n)
 {
 	printf("%-16s %-10s %-8s %-9s %-8s %-10s %-7s %-5s %s\n", "ID", "JOB", "VM", "DRIVER",

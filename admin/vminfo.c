@@ -26,8 +26,9 @@ int xa_vm_info_write(const char *dir, const struct xa_vm_info *info, struct xerr
 		errno = ENAMETOOLONG;
 		return xerr_set(err, "%s: path too long", dir);
 	}
-	n = snprintf(buf, sizeof(buf), "image=%s\ndriver=%s\nmemory=%" PRIu64 "\nvcpus=%u\nbooted=%ld\n",
-	             info->image, info->driver, info->mem_bytes, info->vcpus, info->booted);
+	n = snprintf(buf, sizeof(buf),
+	             "image=%s\ndriver=%s\nmemory=%" PRIu64 "\nvcpus=%u\nbooted=%ld\n", info->image,
+	             info->driver, info->mem_bytes, info->vcpus, info->booted);
 	if (n < 0 || n >= (int)sizeof(buf)) {
 		errno = EOVERFLOW;
 		return xerr_set(err, "%s: record too long", path);

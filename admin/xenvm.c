@@ -18,20 +18,21 @@ static const struct {
 	const char *name;
 	int (*run)(const struct xenvm_config *cfg, int argc, char **argv);
 } commands[] = {
-    {"boot", xa_cmd_boot},   {"list", xa_cmd_list},       {"status", xa_cmd_status},
-    {"exec", xa_cmd_exec},   {"destroy", xa_cmd_destroy},
+    {"boot", xa_cmd_boot}, {"list", xa_cmd_list},       {"status", xa_cmd_status},
+    {"exec", xa_cmd_exec}, {"destroy", xa_cmd_destroy},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenvm [-c FILE] [-v]... COMMAND [ARGS]\n"
-	           "  boot --image NAME [--driver xen|qemu] [--mem SIZE] [--vcpus N] [--name NAME]\n"
-	           "       [--bridge BR --ip A.B.C.D/NN] [--timeout SECONDS] [--no-wait]\n"
-	           "  list\n"
-	           "  exec [--cwd DIR] ID -- COMMAND [ARG]...\n"
-	           "  destroy ID\n"
-	           "  status\n"
-	           "See xenvm(8).\n");
+	fprintf(f,
+	        "usage: xenvm [-c FILE] [-v]... COMMAND [ARGS]\n"
+	        "  boot --image NAME [--driver xen|qemu] [--mem SIZE] [--vcpus N] [--name NAME]\n"
+	        "       [--bridge BR --ip A.B.C.D/NN] [--timeout SECONDS] [--no-wait]\n"
+	        "  list\n"
+	        "  exec [--cwd DIR] ID -- COMMAND [ARG]...\n"
+	        "  destroy ID\n"
+	        "  status\n"
+	        "See xenvm(8).\n");
 }
 
 /*

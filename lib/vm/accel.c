@@ -92,6 +92,7 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* The real host behind struct xvm_accel_ops (contracts in accel.h). */
 static int host_read_cpuinfo(char *buf, size_t len, void *arg)
 {
 	return read_small("/proc/cpuinfo", buf, len);

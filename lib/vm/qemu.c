@@ -482,7 +482,7 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 		goto fail;
 	}
 	derive_vmlinux(s->kernel, kernel, sizeof(kernel));
-	/* Before the fork: the probe guest may run (once per host boot), and the choice is logged. */
+	/* Before the fork: the probe guest may run (once per host boot); the choice is logged. */
 	if (xvm_accel_choose(xvm_accel_configured_mode(), xvm_accel_configured_cache_dir(), NULL,
 	                     &accel, err) < 0)
 		goto fail;

@@ -48,7 +48,9 @@ export XENVM_EXEC=$EXEC
 X() { "$XENVM" -c "$W/xenvm.yaml" "$@"; }
 cleanup() {
 	# this suite's VMs only: those under its own state_dir (destroy kills by exact VM name)
-	for id in $(X list 2>/dev/null | awk 'NR > 1 { print $1 }'); do X destroy "$id" >/dev/null 2>&1; done
+	for id in $(X list 2>/dev/null | awk 'NR > 1 && $2 >= 4294901761 && $5 != "orphan" { print $1 }'); do
+		X destroy "$id" >/dev/null 2>&1
+	done
 	ip link del $BR 2>/dev/null
 	rm -rf "$W"
 }
@@ -65,6 +67,17 @@ nothing_left() {
 	ip link show "${tap:0:15}" >/dev/null 2>&1 && left="$left tap"
 	[ -e "$W/state/job/$1" ] && left="$left state-dir"
 	echo "$left"
+}
+
+# status_sums: the "VMs: N (M ready), X of guest memory" line agrees with the table below it
+# (other suites' VMs may run on this node at the same time: `xenvm list` is node-wide).
+status_sums() {
+	awk 'NR == 1 { n = $2; r = substr($3, 2); m = $5; next }
+	     NF >= 9 && $2 ~ /^[0-9]+$/ { rows++; rd += $5 == "ready"
+	               if ($5 != "stopped" && $5 != "failed" && $7 != "-") {
+	                       v = $7; u = substr(v, length(v)); v = substr(v, 1, length(v) - 1)
+	                       mem += u == "G" ? v * 1024 : v } }
+	     END { exit !(rows == n && rd == r && (mem >= 1024 ? mem / 1024 "G" : mem "M") == m) }' "$W/status"
 }
 
 # ---------------------------------------------------------------- boot, list, exec, status
@@ -97,8 +110,7 @@ check "exec by JOB/VM, --cwd" "/proc" "$(X exec --cwd /proc "$J/t1" -- pwd)"
 check "exec relays stdin" "abc" "$(echo abc | X exec t1 -- cat)"
 X status > "$W/status" 2> "$W/err"; RC=$?
 check "status exits 0" 0 "$RC"
-grep -q "^VMs: 1 (1 ready), 256M" "$W/status" && ok "status counts the VM and its memory" ||
-	ko "status VMs" "$(cat "$W/status")"
+status_sums && ok "status counts the VMs and their memory" || ko "status VMs" "$(cat "$W/status")"
 awk '$1 == "t1" && $2 == '"$J"' && $7 == "256M" && $6 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ { f = 1 } END { exit !f }' "$W/status" &&
 	ok "status shows t1 with job, uptime and memory" || ko "status t1" "$(cat "$W/status")"
 grep -q "^image cache $W/cache: " "$W/status" && ok "status shows the image cache" || ko "status cache" "$(cat "$W/status")"
@@ -126,10 +138,9 @@ cmd=$(qemu_cmdline "xenvm-job$J2-admin2")
 [[ "$cmd" == *"-m 320M"* && "$cmd" == *"-smp 2"* ]] && ok "--mem 320M --vcpus 2 reach QEMU" ||
 	ko "mem/vcpus" "$cmd"
 check "list shows both VMs" "t1 256M 1|admin2 320M 2" \
-	"$(X list | awk 'NR > 1 { printf "%s%s %s %s", n++ ? "|" : "", $1, $7, $8 }')"
+	"$(X list | awk '$1 == "t1" || $1 == "admin2" { printf "%s%s %s %s", n++ ? "|" : "", $1, $7, $8 }')"
 X status > "$W/status"
-grep -q "^VMs: 2 (2 ready), 576M" "$W/status" && ok "status sums running guest memory" ||
-	ko "status VMs" "$(head -1 "$W/status")"
+status_sums && ok "status sums running guest memory" || ko "status VMs" "$(cat "$W/status")"
 grep -qE "^  cached ttylinux-mpi +sha256:${HEX:0:12} " "$W/status" &&
 	grep -qE "^image cache $W/cache: 1 image\(s\), " "$W/status" && ok "status lists the cached image" ||
 	ko "status cache" "$(grep cache "$W/status")"
@@ -140,7 +151,7 @@ check_rc "a second VM named t1 is refused" 2 "admin VM called 't1' already exist
 X destroy t1 2> "$W/err"; RC=$?
 check_rc "destroy t1" 0 "destroyed"
 check "after destroy t1 nothing left" "" "$(nothing_left $J t1)"
-check "list no longer shows t1" "admin2" "$(X list | awk 'NR > 1 { print $1 }')"
+check "list no longer shows t1" "admin2" "$(X list | awk '$1 == "t1" || $1 == "admin2" { print $1 }')"
 X destroy "xenvm-job$J2-admin2" 2> "$W/err"; RC=$?
 check_rc "destroy by full name" 0 "destroyed"
 check "after destroy admin2 nothing left" "" "$(nothing_left $J2 admin2)"
@@ -194,7 +205,7 @@ sed "s|catalog: .*|catalog: $W/bad/images.yaml|; s|store: $IMAGES|store: $W/bad|
 t0=$(date +%s)
 "$XENVM" -c "$W/broken.yaml" boot --image broken --name br --timeout 60 2> "$W/err"; RC=$?
 el=$(($(date +%s) - t0))
-check_rc "a guest that cannot boot fails with its console's reason" 1 "VM br \(image broken\): "; sed "s/^/     /" "$W/err"
+check_rc "a guest that cannot boot fails with its console's reason" 1 "VM br \(image broken\): .*Kernel panic"; sed "s/^/     /" "$W/err"
 [ $el -le 62 ] && ok "... within the timeout (${el} s)" || ko "boot failure time" "$el s"
 check "... and leaves nothing" "" "$(ls "$W/state/job" | grep -v '^\.'; pgrep -f -- '-name xenvm-job[0-9]*-br,')"
 

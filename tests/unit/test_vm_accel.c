@@ -136,7 +136,8 @@ static void test_forced_modes_never_probe(void **state)
 
 static void test_auto_without_vmx_is_tcg_unprobed(void **state)
 {
-	struct fake f = {.cpuinfo = CPU_NONE, .kvm_opens = true, .boot_id = "b1", .probe_result = 1};
+	struct fake f = {
+	    .cpuinfo = CPU_NONE, .kvm_opens = true, .boot_id = "b1", .probe_result = 1};
 	struct xvm_accel_ops o = ops_of(&f);
 	struct xvm_accel_choice c;
 
@@ -155,7 +156,8 @@ static void test_auto_without_vmx_is_tcg_unprobed(void **state)
 
 static void test_auto_vmx_without_dev_kvm_is_tcg(void **state)
 {
-	struct fake f = {.cpuinfo = CPU_SVM, .kvm_opens = false, .boot_id = "b1", .probe_result = 1};
+	struct fake f = {
+	    .cpuinfo = CPU_SVM, .kvm_opens = false, .boot_id = "b1", .probe_result = 1};
 	struct xvm_accel_ops o = ops_of(&f);
 	struct xvm_accel_choice c;
 
