@@ -35,6 +35,13 @@ $(B)/tests/unit/test_vm_proto: $(B)/tests/unit/test_vm_proto.o $(LIBXENVM_VM) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 $(B)/tests/unit/test_vm_proto.o: CFLAGS += $(CMOCKA_CFLAGS)
 
+# The qemu driver's KVM-or-TCG decision (lib/vm/accel.c).
+UNIT_TESTS += $(B)/tests/unit/test_vm_accel
+$(B)/tests/unit/test_vm_accel.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_vm_accel: $(B)/tests/unit/test_vm_accel.o $(LIBXENVM_VM) $(LIBXENVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)
+
 # The agent and xenvm-exec on the host (no VM), both built with ASan+UBSan.
 .PHONY: check-vm-agent
 check-vm-agent:
