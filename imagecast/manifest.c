@@ -214,37 +214,6 @@ out:
 	return rc;
 }
 
-int ic_manifest_check_store(const struct ic_manifest *m, const char *store, struct xerr *err)
-{
-	char path[PATH_MAX];
-
-	if (!m || !store) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: no manifest or store");
-	}
-	for (size_t i = 0; i < m->nfiles; i++) {
-		const struct ic_file *f = &m->files[i];
-		struct stat st;
-		int n = f->path[0] == '/' ? snprintf(path, sizeof(path), "%s", f->path)
-		                          : snprintf(path, sizeof(path), "%s/%s", store, f->path);
-
-		if (n < 0 || n >= (int)sizeof(path)) {
-			errno = ENAMETOOLONG;
-			return xerr_set(err, "image %s: path too long", m->name);
-		}
-		if (stat(path, &st) < 0)
-			return xerr_set(err, "image %s: %s %s: %s", m->name, f->role, path,
-			                strerror(errno));
-		if ((uint64_t)st.st_size != f->size) {
-			errno = EBADMSG;
-			return xerr_set(err,
-			                "image %s: %s %s is %lld bytes, the catalog says %" PRIu64,
-			                m->name, f->role, path, (long long)st.st_size, f->size);
-		}
-	}
-	return 0;
-}
-
 int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr *err)
 {
 	char path[PATH_MAX];

@@ -75,13 +75,6 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
                     struct xerr *err);
 
 /*
- * Check that every file of m is in the store (paths relative to `store`, unless absolute) with
- * the catalog's size, without reading it.  Returns 0, or -1 with err naming the image, the role
- * and the path (errno from open/fstat, EBADMSG for a wrong size).
- */
-int ic_manifest_check_store(const struct ic_manifest *m, const char *store, struct xerr *err);
-
-/*
  * Read every file from the store (paths relative to `store`, unless absolute), hash its chunks into
  * the manifest and check each file's size and sha256.  Returns 0, or -1 with err naming the image,
  * the file and what is wrong (errno ENOENT, EIO or EBADMSG for a size or sha256 mismatch).

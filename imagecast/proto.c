@@ -17,7 +17,7 @@ static const char *const names[IC_FRAME_TYPE_MAX] = {
     [IC_CHUNK] = "CHUNK",       [IC_END] = "END",
     [IC_FETCH] = "FETCH",       [IC_PROGRESS] = "PROGRESS",
     [IC_DONE] = "DONE",         [IC_COMMAND] = "COMMAND",
-    [IC_REPLY] = "REPLY",       [IC_CHUNK_REF] = "CHUNK_REF",
+    [IC_REPLY] = "REPLY",
 };
 
 const char *ic_frame_name(unsigned type)
@@ -95,23 +95,20 @@ void ic_send_error(struct ic_conn *c, const char *fmt, ...)
 	(void)ic_send(c, IC_ERROR, msg, strlen(msg));
 }
 
-int ic_send_chunk(struct ic_conn *c, uint32_t index, const uint8_t sha[32], int fd, uint64_t off,
-                  uint32_t len)
+int ic_send_chunk(struct ic_conn *c, uint32_t index, int fd, uint64_t off, uint32_t len)
 {
-	uint8_t hdr[IC_FRAME_HDR + IC_CHUNK_HDR];
+	uint8_t hdr[IC_FRAME_HDR + 4];
 	uint32_t idx = htonl(index);
 
-	if (!c || !sha) {
+	if (!c || fd < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	ic_hdr_pack(hdr, IC_PROTO_VERSION, fd < 0 ? IC_CHUNK_REF : IC_CHUNK,
-	            fd < 0 ? IC_CHUNK_HDR : len + IC_CHUNK_HDR);
+	ic_hdr_pack(hdr, IC_PROTO_VERSION, IC_CHUNK, len + 4);
 	memcpy(hdr + IC_FRAME_HDR, &idx, 4);
-	memcpy(hdr + IC_FRAME_HDR + 4, sha, 32);
-	if (c->t->send(c, hdr, sizeof(hdr), fd >= 0) < 0)
+	if (c->t->send(c, hdr, sizeof(hdr), 1) < 0)
 		return -1;
-	return fd < 0 ? 0 : c->t->send_file(c, fd, off, len);
+	return c->t->send_file(c, fd, off, len);
 }
 
 int ic_recv_hdr(struct ic_conn *c, unsigned *type, uint32_t *length, struct xerr *err)

@@ -1,24 +1,19 @@
 /*
- * proto.h - the imagecast wire protocol, version 2.
+ * proto.h - the imagecast wire protocol, version 1.
  *
  * Every message is a frame: a 12-byte header in network byte order, then `length` payload bytes.
  *   u32 magic   0x49435354 ("ICST")
  *   u8  version IC_PROTO_VERSION; a receiver answers any other version with an ERROR frame
- *               ("unsupported protocol version N; this node speaks 2") and closes
+ *               ("unsupported protocol version N; this node speaks 1") and closes
  *   u8  type    enum ic_frame_type
  *   u16 flags   0 (reserved)
  *   u32 length  payload bytes (at most IC_FRAME_MAX)
- * Control payloads are text ("key value\n" lines).  CHUNK's payload is a u32 chunk index, the
- * chunk's sha256 (32 bytes) and the chunk's bytes, sent with sendfile(2) from the cache; CHUNK_REF
- * is a u32 index and a sha256 only: "you listed this hash in `have`: copy it from your cache".
- * Version 2 (chunk hashes in CHUNK frames) lets the root stream while it hashes the store: its
- * manifest may carry all-zero ("pending") chunk hashes, the hash of each chunk travels with it,
- * and the catalog's sha256 of each file, checked at every node before publishing, stays the
- * trust anchor.
+ * Control payloads are text ("key value\n" lines); CHUNK's payload is a u32 chunk index followed
+ * by the chunk's bytes, sent with sendfile(2) from the cache.
  *
  * A TCP session opens with HELLO (a munge credential) and WELCOME; see auth.h.  Then:
  *   GET_MANIFEST <fetch request> -> MANIFEST <manifest text> | ERROR
- *   GET_CHUNKS  <digest, wanted chunks, mode, have> -> (CHUNK | CHUNK_REF) ... END | ERROR
+ *   GET_CHUNKS  <digest, wanted chunks, mode> -> CHUNK ... END | ERROR
  *   FETCH <fetch request> -> PROGRESS ... DONE | ERROR      (also on the local socket)
  *   COMMAND <verb args> -> REPLY | ERROR                    (local socket only)
  */
@@ -32,15 +27,9 @@
 #include "transport.h"
 
 #define IC_PROTO_MAGIC 0x49435354u
-#define IC_PROTO_VERSION 2
+#define IC_PROTO_VERSION 1
 #define IC_FRAME_HDR 12
-#define IC_FRAME_MAX ((64u << 20) + 64u) /* the largest chunk plus its index and hash */
-/*
- * An ERROR payload that starts with this marks a final failure of the image itself (a store file
- * missing or not matching the catalog): the receiver fails at once instead of re-attaching.
- */
-#define IC_FINAL "final: "
-#define IC_CHUNK_HDR 36                   /* CHUNK payload before the data: index, sha256 */
+#define IC_FRAME_MAX ((64u << 20) + 64u) /* the largest chunk plus its index */
 
 enum ic_frame_type {
 	IC_HELLO = 1,
@@ -56,7 +45,6 @@ enum ic_frame_type {
 	IC_DONE,
 	IC_COMMAND,
 	IC_REPLY,
-	IC_CHUNK_REF,
 	IC_FRAME_TYPE_MAX,
 };
 
@@ -74,12 +62,9 @@ int ic_send(struct ic_conn *c, unsigned type, const void *payload, size_t len);
 void ic_send_error(struct ic_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Send a CHUNK frame whose data is `len` bytes of `fd` at `off` (zero-copy), with the chunk's
- * sha256 `sha`; with fd < 0, a CHUNK_REF frame (index and hash only).  Returns 0, or -1 with
- * errno from the transport (EINVAL for bad arguments).
+ * Send a CHUNK frame whose data is `len` bytes of `fd` at `off` (zero-copy).  Returns 0 or -1.
  */
-int ic_send_chunk(struct ic_conn *c, uint32_t index, const uint8_t sha[32], int fd, uint64_t off,
-                  uint32_t len);
+int ic_send_chunk(struct ic_conn *c, uint32_t index, int fd, uint64_t off, uint32_t len);
 
 /*
  * Receive a frame header.  A bad magic or version is answered (version: with an ERROR frame) and

@@ -92,62 +92,6 @@ static int parse_want(const char *s, bool *want, uint32_t n)
 	return 0;
 }
 
-/* The hashes a child holds in other images (GET_CHUNKS `have`), sorted for bsearch. */
-struct have_set {
-	uint8_t (*sha)[IC_SHA_LEN];
-	size_t n;
-};
-
-static int sha_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, IC_SHA_LEN);
-}
-
-/* Parse "hex,hex,..." (NULL: empty).  Returns 0, or -1 with errno EINVAL or ENOMEM. */
-static int parse_have(const char *s, struct have_set *h)
-{
-	size_t cap = 0;
-
-	h->sha = NULL;
-	h->n = 0;
-	while (s && *s && *s != '\n') {
-		if (h->n == cap) {
-			uint8_t(*grown)[IC_SHA_LEN];
-
-			cap = cap ? cap * 2 : 256;
-			grown = realloc(h->sha, cap * IC_SHA_LEN);
-			if (!grown) {
-				errno = ENOMEM;
-				return -1;
-			}
-			h->sha = grown;
-		}
-		char hex[IC_SHA_HEX + 1];
-
-		if (strnlen(s, IC_SHA_HEX) < IC_SHA_HEX)
-			goto bad;
-		memcpy(hex, s, IC_SHA_HEX);
-		hex[IC_SHA_HEX] = '\0';
-		if (ic_sha_from_hex(hex, h->sha[h->n]) < 0)
-			goto bad;
-		h->n++;
-		s += IC_SHA_HEX;
-		if (*s == ',')
-			s++;
-	}
-	if (h->n)
-		qsort(h->sha, h->n, IC_SHA_LEN, sha_cmp);
-	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
-}
-
-static bool have_has(const struct have_set *h, const uint8_t sha[IC_SHA_LEN])
-{
-	return h->n && !ic_sha_is_zero(sha) && bsearch(sha, h->sha, h->n, IC_SHA_LEN, sha_cmp);
-}
-
 /* Whole-file mode: wait until the image is complete here.  Call with x->mu held. */
 static int whole_file_ready(struct xfer *x, double deadline)
 {
@@ -222,8 +166,7 @@ static void wf_leave(struct icd *d)
 
 /* Serve the wanted chunks of a published image straight from its files. */
 static void serve_published(struct icd *d, struct ic_conn *c, const char *digest,
-                            const char *wantstr, const struct have_set *have, bool whole,
-                            long position)
+                            const char *wantstr, bool whole, long position)
 {
 	bool turn = false;
 	struct ic_manifest *m = NULL;
@@ -265,8 +208,7 @@ static void serve_published(struct icd *d, struct ic_conn *c, const char *digest
 
 		if (!want[idx] || ic_manifest_chunk(m, idx, &fi, &off, &len) < 0)
 			continue;
-		if (ic_send_chunk(c, idx, m->chunks[idx], have_has(have, m->chunks[idx]) ? -1 : fds[fi],
-		                  off, len) < 0)
+		if (ic_send_chunk(c, idx, fds[fi], off, len) < 0)
 			goto out; /* the child went away */
 	}
 	(void)ic_send(c, IC_END, NULL, 0);
@@ -283,14 +225,14 @@ out:
 
 /* Serve chunks of a transfer in flight as they arrive: this is the pipeline. */
 static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const char *wantstr,
-                       const struct have_set *have, bool whole, long position)
+                       bool whole, long position)
 {
 	double deadline = ic_now() + d->fetch_s;
 	bool *want = NULL, turn = false;
 
 	if (xfer_wait_manifest(x, deadline, NULL) < 0) {
 		pthread_mutex_lock(&x->mu);
-		ic_send_error(c, "%s%s", x->final ? IC_FINAL : "", x->err[0] ? x->err : "no manifest");
+		ic_send_error(c, "%s", x->err[0] ? x->err : "no manifest");
 		pthread_mutex_unlock(&x->mu);
 		return;
 	}
@@ -302,8 +244,7 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 	pthread_mutex_lock(&x->mu);
 	if (whole) {
 		if (whole_file_ready(x, deadline) < 0) {
-			ic_send_error(c, "%s%s", x->final ? IC_FINAL : "",
-			              x->err[0] ? x->err : "timed out");
+			ic_send_error(c, "%s", x->err[0] ? x->err : "timed out");
 			pthread_mutex_unlock(&x->mu);
 			goto out;
 		}
@@ -319,7 +260,6 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 		size_t fi;
 		uint64_t off;
 		uint32_t len;
-		uint8_t sha[IC_SHA_LEN];
 		int fd, rc;
 
 		if (!want[idx])
@@ -332,7 +272,7 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 			int sent;
 
 			if (x->state == XF_FAILED || ic_now() >= deadline) {
-				ic_send_error(c, "%s%s", x->final ? IC_FINAL : "",
+				ic_send_error(c, "%s",
 				              x->err[0] ? x->err : "timed out waiting for a chunk");
 				pthread_mutex_unlock(&x->mu);
 				goto out;
@@ -347,10 +287,9 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 		}
 		ic_manifest_chunk(x->m, idx, &fi, &off, &len);
 		fd = x->fds[fi];
-		memcpy(sha, x->m->chunks[idx], IC_SHA_LEN); /* known: we hold the chunk */
 		pthread_mutex_unlock(&x->mu);
 		/* The fds live as long as x, which our reference keeps. */
-		rc = ic_send_chunk(c, idx, sha, have_has(have, sha) ? -1 : fd, off, len);
+		rc = ic_send_chunk(c, idx, fd, off, len);
 		pthread_mutex_lock(&x->mu);
 		if (rc < 0) {
 			xverbose("image %s: child %s went away: %s", x->spec.name, c->peer,
@@ -358,19 +297,6 @@ static void serve_xfer(struct icd *d, struct ic_conn *c, struct xfer *x, const c
 			pthread_mutex_unlock(&x->mu);
 			goto out;
 		}
-	}
-	/*
-	 * END only once our files matched the catalog: a streaming root learns that a store file is
-	 * bad only after reading it whole, and its children must fail with its message (final), not
-	 * publish.  The running hash makes this wait a few milliseconds.
-	 */
-	while (!x->verified && x->state != XF_DONE && x->state != XF_FAILED && ic_now() < deadline)
-		xfer_timedwait(x, deadline);
-	if (!x->verified && x->state != XF_DONE) {
-		ic_send_error(c, "%s%s", x->final ? IC_FINAL : "",
-		              x->err[0] ? x->err : "timed out verifying");
-		pthread_mutex_unlock(&x->mu);
-		goto out;
 	}
 	pthread_mutex_unlock(&x->mu);
 	(void)ic_send(c, IC_END, NULL, 0);
@@ -383,8 +309,7 @@ out:
 static void do_get_chunks(struct icd *d, struct ic_conn *c, char *body)
 {
 	char digest[IC_DIGEST_LEN + 1] = "", mode[16] = "pipe";
-	const char *want = NULL, *havestr = NULL;
-	struct have_set have = {NULL, 0};
+	const char *want = NULL;
 	long position = -1;
 	struct xfer *x;
 
@@ -395,26 +320,18 @@ static void do_get_chunks(struct icd *d, struct ic_conn *c, char *body)
 			continue;
 		if (strncmp(line, "want ", 5) == 0)
 			want = line + 5;
-		else if (strncmp(line, "have ", 5) == 0)
-			havestr = line + 5;
 	}
 	if (ic_valid_digest(digest) < 0 || !want) {
 		ic_send_error(c, "node %s: GET_CHUNKS needs a digest and a chunk list", d->node);
 		return;
 	}
-	if (parse_have(havestr, &have) < 0) {
-		ic_send_error(c, "node %s: bad `have` list", d->node);
-		goto out;
-	}
 	x = xfer_find(d, digest);
 	if (x) {
-		serve_xfer(d, c, x, want, &have, strcmp(mode, "whole") == 0, position);
+		serve_xfer(d, c, x, want, strcmp(mode, "whole") == 0, position);
 		xfer_put(x);
-		goto out;
+		return;
 	}
-	serve_published(d, c, digest, want, &have, strcmp(mode, "whole") == 0, position);
-out:
-	free(have.sha);
+	serve_published(d, c, digest, want, strcmp(mode, "whole") == 0, position);
 }
 
 /* Where a published image's files are: "<cache>/images/<hex>". */

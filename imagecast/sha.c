@@ -178,12 +178,3 @@ int ic_is_sha_hex(const char *s)
 			return 0;
 	return 1;
 }
-
-int ic_sha_is_zero(const uint8_t sha[IC_SHA_LEN])
-{
-	uint8_t acc = 0;
-
-	for (size_t i = 0; i < IC_SHA_LEN; i++)
-		acc |= sha[i];
-	return acc == 0;
-}

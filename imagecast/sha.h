@@ -25,9 +25,6 @@ char *ic_sha_to_hex(const uint8_t sha[IC_SHA_LEN], char hex[IC_SHA_HEX + 1]);
 /* Parse 64 hex digits (either case).  Returns 0, or -1 with errno EINVAL. */
 int ic_sha_from_hex(const char *hex, uint8_t sha[IC_SHA_LEN]);
 
-/* True when sha is all zero bytes: a manifest's "pending" chunk hash (see proto.h). */
-int ic_sha_is_zero(const uint8_t sha[IC_SHA_LEN]);
-
 /* True when s is exactly 64 lower-case hex digits. */
 int ic_is_sha_hex(const char *s);
 

@@ -292,48 +292,34 @@ struct known_chunk {
 	uint32_t chunk;
 };
 
-struct ic_chunk_index {
-	struct ic_manifest **mans;
-	size_t nmans;
-	struct known_chunk *known; /* sorted by sha, duplicates kept */
-	size_t nknown;
-};
-
 static int known_cmp(const void *a, const void *b)
 {
 	return memcmp(((const struct known_chunk *)a)->sha, ((const struct known_chunk *)b)->sha,
 	              IC_SHA_LEN);
 }
 
-void ic_store_index_free(struct ic_chunk_index *ix)
+/*
+ * Copy every chunk of m that is missing (have[c] false) and that a published image holds.
+ * The copied data is hashed again: a corrupt cache must not leak into a new image.
+ * Returns the bytes copied, or -1 with errno (ENOSPC, EIO...).
+ */
+static long long seed_from_cache(const struct ic_store *s, const struct ic_manifest *m, int *fds,
+                                 bool *have)
 {
-	if (!ix)
-		return;
-	for (size_t i = 0; i < ix->nmans; i++)
-		ic_manifest_free(ix->mans[i]);
-	free(ix->mans);
-	free(ix->known);
-	free(ix);
-}
-
-int ic_store_index_open(const struct ic_store *s, const char *skip, struct ic_chunk_index **out)
-{
-	struct ic_chunk_index *ix = calloc(1, sizeof(*ix));
-	size_t cap = 0;
+	struct ic_manifest **mans = NULL;
+	struct known_chunk *known = NULL;
+	size_t nmans = 0, nknown = 0, cap = 0;
+	uint8_t *buf = NULL;
+	long long copied = 0, rc = -1;
 	char path[PATH_MAX];
 	DIR *d = NULL;
 	struct dirent *de;
-	int rc = -1, saved = 0;
+	int saved = 0;
 
-	*out = NULL;
-	if (!ix) {
-		errno = ENOMEM;
-		return -1;
-	}
 	snprintf(path, sizeof(path), "%s/images", s->dir);
 	d = opendir(path);
 	if (!d)
-		goto out;
+		return -1;
 	while ((de = readdir(d)) != NULL) {
 		char digest[IC_DIGEST_LEN + 1];
 		struct ic_manifest *pm = NULL, **grown;
@@ -341,147 +327,69 @@ int ic_store_index_open(const struct ic_store *s, const char *skip, struct ic_ch
 		if (!ic_is_sha_hex(de->d_name))
 			continue;
 		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
-		if ((skip && strcmp(digest, skip) == 0) ||
-		    ic_store_lookup(s, digest, &pm, NULL) != 1)
+		if (strcmp(digest, m->digest) == 0 || ic_store_lookup(s, digest, &pm, NULL) != 1)
 			continue;
-		grown = realloc(ix->mans, (ix->nmans + 1) * sizeof(*ix->mans));
+		grown = realloc(mans, (nmans + 1) * sizeof(*mans));
 		if (!grown) {
 			ic_manifest_free(pm);
 			goto out;
 		}
-		ix->mans = grown;
-		ix->mans[ix->nmans++] = pm;
+		mans = grown;
+		mans[nmans++] = pm;
 		for (uint32_t c = 0; c < pm->nchunks; c++) {
-			if (ix->nknown == cap) {
+			if (nknown == cap) {
 				struct known_chunk *k;
 
 				cap = cap ? cap * 2 : 256;
-				k = realloc(ix->known, cap * sizeof(*ix->known));
+				k = realloc(known, cap * sizeof(*known));
 				if (!k)
 					goto out;
-				ix->known = k;
+				known = k;
 			}
-			memcpy(ix->known[ix->nknown].sha, pm->chunks[c], IC_SHA_LEN);
-			ix->known[ix->nknown].image = (uint32_t)(ix->nmans - 1);
-			ix->known[ix->nknown].chunk = c;
-			ix->nknown++;
+			memcpy(known[nknown].sha, pm->chunks[c], IC_SHA_LEN);
+			known[nknown].image = (uint32_t)(nmans - 1);
+			known[nknown].chunk = c;
+			nknown++;
 		}
 	}
-	if (ix->nknown)
-		qsort(ix->known, ix->nknown, sizeof(*ix->known), known_cmp);
-	rc = 0;
-out:
-	saved = errno;
-	if (d)
-		closedir(d);
-	if (rc < 0 && saved == ENOENT)
-		rc = 0; /* no images directory yet: an empty index */
-	if (rc < 0)
-		ic_store_index_free(ix);
-	else
-		*out = ix;
-	errno = saved;
-	return rc;
-}
-
-int ic_store_index_read(const struct ic_store *s, const struct ic_chunk_index *ix,
-                        const uint8_t sha[IC_SHA_LEN], uint8_t *buf, uint32_t len)
-{
-	struct known_chunk key, *k;
-
-	if (!ix || !ix->nknown || ic_sha_is_zero(sha)) {
-		errno = ENOENT;
-		return -1;
-	}
-	memcpy(key.sha, sha, IC_SHA_LEN);
-	k = bsearch(&key, ix->known, ix->nknown, sizeof(*ix->known), known_cmp);
-	if (!k) {
-		errno = ENOENT;
-		return -1;
-	}
-	/* bsearch may land on any duplicate: walk back to the first, then try each copy. */
-	while (k > ix->known && known_cmp(k - 1, &key) == 0)
-		k--;
-	for (; k < ix->known + ix->nknown && known_cmp(k, &key) == 0; k++) {
-		const struct ic_manifest *pm = ix->mans[k->image];
-		char path[PATH_MAX];
-		uint8_t got[IC_SHA_LEN];
-		size_t pfi;
-		uint64_t poff;
-		uint32_t plen;
-		ssize_t n;
-		int fd;
-
-		if (ic_manifest_chunk(pm, k->chunk, &pfi, &poff, &plen) < 0 || plen != len ||
-		    ic_store_path(s, "images", pm->digest, pm->files[pfi].role, path,
-		                  sizeof(path)) < 0)
-			continue;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue; /* evicted meanwhile */
-		n = pread(fd, buf, len, (off_t)poff);
-		close(fd);
-		/* Hashed again: a corrupt cache must not leak into a new image. */
-		if (n == (ssize_t)len && ic_sha256(buf, len, got) == 0 &&
-		    memcmp(got, sha, IC_SHA_LEN) == 0)
-			return 0;
-	}
-	errno = ENOENT;
-	return -1;
-}
-
-char *ic_store_index_hexlist(const struct ic_chunk_index *ix, size_t max, size_t *count)
-{
-	char *buf = NULL, hex[IC_SHA_HEX + 1];
-	size_t size = 0, n = 0;
-	FILE *f = open_memstream(&buf, &size);
-
-	if (!f)
-		return NULL;
-	for (size_t i = 0; ix && i < ix->nknown && n < max; i++) {
-		if (ic_sha_is_zero(ix->known[i].sha) ||
-		    (i > 0 && known_cmp(&ix->known[i - 1], &ix->known[i]) == 0))
-			continue;
-		fprintf(f, n ? ",%s" : "%s", ic_sha_to_hex(ix->known[i].sha, hex));
-		n++;
-	}
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	if (count)
-		*count = n;
-	return buf;
-}
-
-/*
- * Copy every chunk of m that is missing (have[c] false) and that a published image holds.
- * Returns the bytes copied, or -1 with errno (ENOSPC, EIO, ENOMEM...).
- */
-static long long seed_from_cache(const struct ic_store *s, const struct ic_manifest *m, int *fds,
-                                 bool *have)
-{
-	struct ic_chunk_index *ix = NULL;
-	uint8_t *buf = NULL;
-	long long copied = 0, rc = -1;
-	int saved = 0;
-
-	if (ic_store_index_open(s, m->digest, &ix) < 0)
-		return -1;
-	if (ix->nknown == 0) {
+	if (nknown == 0) {
 		rc = 0;
 		goto out;
 	}
+	qsort(known, nknown, sizeof(*known), known_cmp);
 	buf = malloc(m->chunk_bytes);
 	if (!buf)
 		goto out;
 	for (uint32_t c = 0; c < m->nchunks; c++) {
-		size_t fi;
-		uint64_t off;
-		uint32_t len;
+		struct known_chunk key, *k;
+		const struct ic_manifest *pm;
+		size_t fi, pfi;
+		uint64_t off, poff;
+		uint32_t len, plen;
+		uint8_t sha[IC_SHA_LEN];
+		int fd;
+		ssize_t n;
 
-		if (have[c] || ic_manifest_chunk(m, c, &fi, &off, &len) < 0 ||
-		    ic_store_index_read(s, ix, m->chunks[c], buf, len) < 0)
+		if (have[c])
+			continue;
+		memcpy(key.sha, m->chunks[c], IC_SHA_LEN);
+		k = bsearch(&key, known, nknown, sizeof(*known), known_cmp);
+		if (!k)
+			continue;
+		pm = mans[k->image];
+		if (ic_manifest_chunk(m, c, &fi, &off, &len) < 0 ||
+		    ic_manifest_chunk(pm, k->chunk, &pfi, &poff, &plen) < 0 || plen != len)
+			continue;
+		if (ic_store_path(s, "images", pm->digest, pm->files[pfi].role, path,
+		                  sizeof(path)) < 0)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* evicted meanwhile: the chunk will come over the network */
+		n = pread(fd, buf, len, (off_t)poff);
+		close(fd);
+		if (n != (ssize_t)len || ic_sha256(buf, len, sha) < 0 ||
+		    memcmp(sha, m->chunks[c], IC_SHA_LEN) != 0)
 			continue;
 		if (pwrite(fds[fi], buf, len, (off_t)off) != (ssize_t)len) {
 			if (errno == 0)
@@ -494,7 +402,12 @@ static long long seed_from_cache(const struct ic_store *s, const struct ic_manif
 	rc = copied;
 out:
 	saved = errno;
-	ic_store_index_free(ix);
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < nmans; i++)
+		ic_manifest_free(mans[i]);
+	free(mans);
+	free(known);
 	free(buf);
 	errno = saved;
 	return rc;

@@ -116,29 +116,4 @@ long ic_store_list(const struct ic_store *s, struct ic_store_entry **out);
 /* Bytes used by published images and partial copies, or -1 with errno. */
 long long ic_store_used(const struct ic_store *s);
 
-/*
- * Chunk index of the published images, for delta transfers: which chunks (by sha256) this node
- * already holds, and where.
- */
-struct ic_chunk_index;
-/*
- * Index every chunk of every published image except `skip` (a digest, or NULL).  Returns 0 and
- * *out (an empty index when the cache holds nothing), or -1 with errno (ENOMEM, EIO...).
- */
-int ic_store_index_open(const struct ic_store *s, const char *skip, struct ic_chunk_index **out);
-/*
- * Read the chunk whose sha256 is `sha` (len bytes) from a published image into buf, hashed again
- * so that a corrupt cache does not leak.  Returns 0, or -1 with errno ENOENT (not held, evicted,
- * or no copy matches).
- */
-int ic_store_index_read(const struct ic_store *s, const struct ic_chunk_index *ix,
-                        const uint8_t sha[IC_SHA_LEN], uint8_t *buf, uint32_t len);
-/*
- * At most max distinct hashes of the index as "hex,hex,..." in a new string (free()), the count
- * in *count.  Returns NULL with errno ENOMEM.
- */
-char *ic_store_index_hexlist(const struct ic_chunk_index *ix, size_t max, size_t *count);
-/* Free an index (NULL is ignored). */
-void ic_store_index_free(struct ic_chunk_index *ix);
-
 #endif

@@ -21,7 +21,6 @@
 #include "xfer.h"
 
 #define IC_MANIFEST_MAX (64u << 20)
-#define IC_HAVE_MAX 65536 /* chunk hashes listed in a GET_CHUNKS `have` (65 bytes each) */
 
 void xfer_timedwait(struct xfer *x, double deadline)
 {
@@ -129,22 +128,6 @@ static int fail(struct xfer *x, const char *fmt, ...)
 	return -1;
 }
 
-/* As fail(), for a fault of the image itself (the store, the catalog): no source does better. */
-static int fail_final(struct xfer *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail_final(struct xfer *x, const char *fmt, ...)
-{
-	char msg[700];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&x->mu);
-	x->final = true;
-	pthread_mutex_unlock(&x->mu);
-	return fail(x, "%s", msg);
-}
-
 /* The store this transfer reads when it must: the request's, else the daemon's. */
 static const char *store_of(const struct xfer *x)
 {
@@ -241,7 +224,6 @@ struct running {
 	struct ic_sha_ctx *ctx[IC_MAX_FILES];
 	uint64_t upto[IC_MAX_FILES];
 	bool broken[IC_MAX_FILES];
-	struct ic_chunk_index *ix; /* chunks the published images hold (delta by reference) */
 };
 
 /* Advance file fi's running hash over every chunk present from its prefix on. */
@@ -282,12 +264,9 @@ out:
 	pthread_mutex_unlock(&rh->mu);
 }
 
-/*
- * Store chunk idx (verified against sha), record its hash in the manifest when it was pending (the
- * root streaming), and wake the servers waiting for it.  Returns 0 or -1 + errno.
- */
+/* Store chunk idx (verified) and wake the servers waiting for it.  Returns 0 or -1 + errno. */
 static int put_chunk(struct xfer *x, struct running *rh, uint32_t idx, const uint8_t *data,
-                     uint32_t len, const uint8_t sha[IC_SHA_LEN], uint8_t *scratch, bool net)
+                     uint32_t len, uint8_t *scratch, bool net)
 {
 	size_t fi;
 	uint64_t off;
@@ -308,8 +287,6 @@ static int put_chunk(struct xfer *x, struct running *rh, uint32_t idx, const uin
 	(void)sync_file_range(x->fds[fi], (off64_t)off, len, SYNC_FILE_RANGE_WRITE);
 	pthread_mutex_lock(&x->mu);
 	if (!x->have[idx]) {
-		/* Before have[idx]: servers read the hash of a chunk they hold. */
-		memcpy(x->m->chunks[idx], sha, IC_SHA_LEN);
 		x->have[idx] = true;
 		x->bytes_have += len;
 		if (net && !x->bytes_net)
@@ -373,73 +350,16 @@ static long child_position(const struct xfer *x, long r)
 }
 
 /*
- * Receive one chunk (CHUNK or CHUNK_REF, payload length len) into buf and check it: its bytes
- * against the hash that travels with it, that hash against the manifest's when the manifest has
- * one.  Returns the chunk index, or -1 with err (the caller drops the source).
- */
-static long recv_chunk(struct xfer *x, struct running *rh, struct ic_conn *c, unsigned type,
-                       uint32_t len, uint8_t *buf, uint8_t sha[IC_SHA_LEN], uint32_t *clen,
-                       struct xerr *err)
-{
-	uint8_t hdr[IC_CHUNK_HDR], got[IC_SHA_LEN], want[IC_SHA_LEN];
-	uint32_t idx;
-
-	if (len < IC_CHUNK_HDR || len - IC_CHUNK_HDR > x->m->chunk_bytes ||
-	    (type == IC_CHUNK_REF && len != IC_CHUNK_HDR) || c->t->recv(c, hdr, sizeof(hdr)) < 0) {
-		xerr_set(err, "%s: bad %s frame", c->peer, ic_frame_name(type));
-		return -1;
-	}
-	memcpy(&idx, hdr, 4);
-	idx = ntohl(idx);
-	memcpy(sha, hdr + 4, IC_SHA_LEN);
-	if (ic_manifest_chunk(x->m, idx, NULL, NULL, clen) < 0 ||
-	    (type == IC_CHUNK && *clen != len - IC_CHUNK_HDR)) {
-		xerr_set(err, "%s: chunk %u has the wrong length", c->peer, idx);
-		return -1;
-	}
-	pthread_mutex_lock(&x->mu);
-	memcpy(want, x->m->chunks[idx], IC_SHA_LEN);
-	pthread_mutex_unlock(&x->mu);
-	if (!ic_sha_is_zero(want) && memcmp(want, sha, IC_SHA_LEN) != 0) {
-		xerr_set(err, "%s: chunk %u comes with a hash the manifest does not have", c->peer,
-		         idx);
-		return -1;
-	}
-	if (type == IC_CHUNK_REF) {
-		/* We listed this hash in `have`: the bytes are in one of our published images. */
-		if (ic_store_index_read(&x->d->store, rh->ix, sha, buf, *clen) < 0) {
-			xerr_set(err, "chunk %u: the cached copy the source referred to is gone", idx);
-			return -1;
-		}
-		return idx;
-	}
-	if (c->t->recv(c, buf, *clen) < 0) {
-		xerr_set(err, "%s: %s", c->peer,
-		         errno == ETIMEDOUT ? "stalled (no data within the stall timeout)"
-		                            : strerror(errno));
-		return -1;
-	}
-	if (ic_sha256(buf, *clen, got) < 0 || memcmp(got, sha, IC_SHA_LEN) != 0) {
-		/* A corrupt copy upstream: take it from someone else. */
-		xerr_set(err, "%s: chunk %u fails its sha256", c->peer, idx);
-		return -1;
-	}
-	return idx;
-}
-
-/*
  * Pull every missing chunk from rank r.  Returns 0 when nothing is missing any more, or -1 with
- * err (the caller moves on to another source) and errno EREMOTEIO when the source reported a
- * final failure of the image (see proto.h), which no other source can mend.
+ * err (the caller moves on to another source).
  */
 static int pull_from(struct xfer *x, long r, int parity, struct running *rh, uint8_t *buf,
                      uint8_t *scratch, struct xerr *err)
 {
 	struct ic_conn *c = NULL;
-	char *want = NULL, *req = NULL, *have = NULL;
+	char *want = NULL, *req = NULL;
 	uint32_t missing = 0;
-	size_t nhave = 0;
-	int rc = -1, e = EIO;
+	int rc = -1;
 
 	want = wanted(x, parity, &missing);
 	if (!want) {
@@ -450,15 +370,12 @@ static int pull_from(struct xfer *x, long r, int parity, struct running *rh, uin
 		free(want);
 		return 0;
 	}
-	/* The chunks we hold in other images: the source sends references instead (delta). */
-	have = ic_store_index_hexlist(rh->ix, IC_HAVE_MAX, &nhave);
 	c = dial(x, r, err);
 	if (!c)
 		goto out;
-	if (asprintf(&req, "digest %s\nmode %s\nposition %ld\nwant %s\n%s%s%s", x->spec.digest,
+	if (asprintf(&req, "digest %s\nmode %s\nposition %ld\nwant %s\n", x->spec.digest,
 	             x->spec.shape == XENVM_CAST_BINOMIAL_WHOLE_FILE ? "whole" : "pipe",
-	             child_position(x, r), want, nhave ? "have " : "", nhave ? have : "",
-	             nhave ? "\n" : "") < 0) {
+	             child_position(x, r), want) < 0) {
 		req = NULL;
 		xerr_set(err, "out of memory");
 		goto out;
@@ -474,10 +391,9 @@ static int pull_from(struct xfer *x, long r, int parity, struct running *rh, uin
 	pthread_mutex_unlock(&x->mu);
 	for (;;) {
 		unsigned type;
-		uint32_t len, clen;
+		uint32_t len, idx, clen;
 		uint8_t sha[IC_SHA_LEN];
 		char *text = NULL;
-		long idx;
 
 		if (ic_recv_hdr(c, &type, &len, err) < 0)
 			goto out;
@@ -485,17 +401,12 @@ static int pull_from(struct xfer *x, long r, int parity, struct running *rh, uin
 			break;
 		if (type == IC_PROGRESS && len == 0)
 			continue; /* the source waits for its own source: keep-alive */
-		if (type != IC_CHUNK && type != IC_CHUNK_REF) {
+		if (type != IC_CHUNK) {
 			/* ERROR (or junk): read the text for the message. */
 			if (len <= 4096 && (text = malloc(len + 1)) != NULL &&
 			    c->t->recv(c, text, len) == 0) {
 				text[len] = '\0';
-				if (strncmp(text, IC_FINAL, strlen(IC_FINAL)) == 0) {
-					e = EREMOTEIO;
-					xerr_set(err, "%s", text + strlen(IC_FINAL));
-				} else {
-					xerr_set(err, "%s: %s", c->peer, text);
-				}
+				xerr_set(err, "%s: %s", c->peer, text);
 			} else {
 				xerr_set(err, "%s: unexpected %s frame", c->peer,
 				         ic_frame_name(type));
@@ -503,13 +414,29 @@ static int pull_from(struct xfer *x, long r, int parity, struct running *rh, uin
 			free(text);
 			goto out;
 		}
-		idx = recv_chunk(x, rh, c, type, len, buf, sha, &clen, err);
-		if (idx < 0)
+		if (len < 4 || len - 4 > x->m->chunk_bytes || c->t->recv(c, &idx, 4) < 0) {
+			xerr_set(err, "%s: bad CHUNK frame", c->peer);
 			goto out;
-		if (put_chunk(x, rh, (uint32_t)idx, buf, clen, sha, scratch, type == IC_CHUNK) <
-		    0) {
-			fail(x, "writing chunk %ld: %s", idx, strerror(errno));
-			xerr_set(err, "writing chunk %ld: %s", idx, strerror(errno));
+		}
+		idx = ntohl(idx);
+		if (ic_manifest_chunk(x->m, idx, NULL, NULL, &clen) < 0 || clen != len - 4) {
+			xerr_set(err, "%s: chunk %u has the wrong length", c->peer, idx);
+			goto out;
+		}
+		if (c->t->recv(c, buf, clen) < 0) {
+			xerr_set(err, "%s: %s", c->peer,
+			         errno == ETIMEDOUT ? "stalled (no data within the stall timeout)"
+			                            : strerror(errno));
+			goto out;
+		}
+		if (ic_sha256(buf, clen, sha) < 0 || memcmp(sha, x->m->chunks[idx], IC_SHA_LEN)) {
+			/* A corrupt copy upstream: take it from someone else. */
+			xerr_set(err, "%s: chunk %u fails its sha256", c->peer, idx);
+			goto out;
+		}
+		if (put_chunk(x, rh, idx, buf, clen, scratch, true) < 0) {
+			fail(x, "writing chunk %u: %s", idx, strerror(errno));
+			xerr_set(err, "writing chunk %u: %s", idx, strerror(errno));
 			goto out;
 		}
 	}
@@ -517,9 +444,7 @@ static int pull_from(struct xfer *x, long r, int parity, struct running *rh, uin
 out:
 	free(want);
 	free(req);
-	free(have);
 	ic_conn_close(c);
-	errno = rc < 0 ? e : 0;
 	return rc;
 }
 
@@ -541,9 +466,7 @@ static int fill_from_store(struct xfer *x, struct running *rh, uint8_t *buf, uin
 			snprintf(path, sizeof(path), "%s/%s", store_of(x), f->path);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return fail_final(x, "image %s: %s %s: %s", x->spec.name, f->role, path,
-			                  strerror(errno));
-		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+			return fail(x, "%s: %s", path, strerror(errno));
 		for (uint32_t c = f->first_chunk; c < f->first_chunk + f->nchunks; c++) {
 			uint64_t off;
 			uint32_t len;
@@ -556,24 +479,16 @@ static int fill_from_store(struct xfer *x, struct running *rh, uint8_t *buf, uin
 			if (present || ic_manifest_chunk(x->m, c, NULL, &off, &len) < 0)
 				continue;
 			if (pread(fd, buf, len, (off_t)off) != (ssize_t)len) {
-				fail_final(x, "reading %s: %s", path, strerror(errno ? errno : EIO));
+				fail(x, "reading %s: %s", path, strerror(errno ? errno : EIO));
 				goto out;
 			}
-			if (ic_sha256(buf, len, sha) < 0) {
-				fail(x, "hashing %s: %s", path, strerror(errno));
-				goto out;
-			}
-			/* Hashes are pending at a streaming root; known ones must match. */
-			pthread_mutex_lock(&x->mu);
-			present = ic_sha_is_zero(x->m->chunks[c]) ||
-			          memcmp(sha, x->m->chunks[c], IC_SHA_LEN) == 0;
-			pthread_mutex_unlock(&x->mu);
-			if (!present) {
+			if (ic_sha256(buf, len, sha) < 0 ||
+			    memcmp(sha, x->m->chunks[c], IC_SHA_LEN) != 0) {
 				errno = EBADMSG;
-				fail_final(x, "%s changed in the store while it was read", path);
+				fail(x, "%s changed in the store while it was read", path);
 				goto out;
 			}
-			if (put_chunk(x, rh, c, buf, len, sha, scratch, false) < 0) {
+			if (put_chunk(x, rh, c, buf, len, scratch, false) < 0) {
 				fail(x, "writing the cache: %s", strerror(errno));
 				goto out;
 			}
@@ -617,11 +532,6 @@ static int pull_all(struct xfer *x, int parity, struct running *rh, double deadl
 
 		if (pull_from(x, src[i], parity, rh, buf, scratch, &err) == 0)
 			break;
-		if (errno == EREMOTEIO) {
-			/* The image itself is bad (the root found out): no source does better. */
-			fail_final(x, "from %s: %s", x->spec.nodes[src[i]], err.msg);
-			goto out;
-		}
 		pthread_mutex_lock(&x->mu);
 		failed = x->err[0] != 0;
 		pthread_mutex_unlock(&x->mu);
@@ -667,24 +577,19 @@ static void *pull_thread(void *arg)
 	return NULL;
 }
 
-/* Manifest from the store (hashes pending).  Returns 0, or -1 with the failure recorded. */
+/* Manifest from the store (hashing every file).  Returns 0, or -1 with the failure recorded. */
 static int manifest_from_store(struct xfer *x, struct ic_manifest **out)
 {
 	struct xerr err;
 
-	/*
-	 * No hashing here: the chunk hashes stay pending and travel with the chunks while the root
-	 * streams the store (fill_from_store); each file's sha256 is checked against the catalog's
-	 * as it goes, and a mismatch fails the transfer at every node before anything is published.
-	 */
 	if (ic_manifest_new(x->spec.name, x->spec.digest, x->spec.chunk_bytes, x->spec.files,
 	                    x->spec.nfiles, out, &err) < 0 ||
-	    ic_manifest_check_store(*out, store_of(x), &err) < 0) {
+	    ic_manifest_hash_store(*out, store_of(x), &err) < 0) {
 		int e = errno;
 
 		ic_manifest_free(*out);
 		*out = NULL;
-		fail_final(x, "%s", err.msg);
+		fail(x, "%s", err.msg);
 		errno = e;
 		return -1;
 	}
@@ -800,8 +705,6 @@ static int run(struct xfer *x)
 		fail(x, "%s", err.msg);
 		goto out;
 	}
-	if (ic_store_index_open(&d->store, m->digest, &rh.ix) < 0)
-		rh.ix = NULL; /* no delta by reference; everything moves */
 	for (size_t i = 0; i < m->nfiles; i++) {
 		rh.ctx[i] = ic_sha_new();
 		if (!rh.ctx[i])
@@ -864,28 +767,7 @@ static int run(struct xfer *x)
 		verified[i] = ic_sha_final(rh.ctx[i], sha) == 0 &&
 		              memcmp(sha, x->m->files[i].sha, IC_SHA_LEN) == 0;
 		rh.ctx[i] = NULL;
-		if (!verified[i]) {
-			const struct ic_file *f = &x->m->files[i];
-			char hex[IC_SHA_HEX + 1];
-
-			errno = EBADMSG;
-			if (nsrc == 0)
-				fail_final(x, "image %s: %s %s/%s has sha256 %s, not the catalog's "
-				              "(digest %s)",
-				           x->spec.name, f->role, f->path[0] == '/' ? "" : store_of(x),
-				           f->path, ic_sha_to_hex(sha, hex), x->spec.digest);
-			else
-				fail_final(x, "image %s: the %s received has sha256 %s, not the "
-				              "catalog's (digest %s)",
-				           x->spec.name, f->role, ic_sha_to_hex(sha, hex),
-				           x->spec.digest);
-			goto out;
-		}
 	}
-	pthread_mutex_lock(&x->mu);
-	x->verified = true;
-	pthread_cond_broadcast(&x->cv);
-	pthread_mutex_unlock(&x->mu);
 	if (ic_store_publish(&d->store, x->m, x->fds, verified, &err) < 0) {
 		fail(x, "%s", err.msg);
 		goto out;
@@ -894,7 +776,6 @@ static int run(struct xfer *x)
 out:
 	for (size_t i = 0; i < IC_MAX_FILES; i++)
 		ic_sha_free(rh.ctx[i]);
-	ic_store_index_free(rh.ix);
 	pthread_mutex_destroy(&rh.mu);
 	if (rc < 0 && !keep_partial)
 		ic_store_partial_remove(&d->store, x->spec.digest);

@@ -42,8 +42,6 @@ struct xfer {
 	uint64_t bytes_have, bytes_net, bytes_resumed, bytes_seeded;
 	char source[128];
 	char err[1024];
-	bool final;    /* err is the image's fault (store, catalog): re-attaching cannot help */
-	bool verified; /* every file matched the catalog's sha256 (publishing may still fail) */
 	double started, finished;
 	double first_byte, last_byte; /* for the log: pipeline fill and drain */
 };

@@ -58,7 +58,7 @@ test_unknown_protocol_version_refused() {
 	local out
 	out=$(ic_raw 2 10.82.0.1 9 1 "hello")
 	echo "  $out"
-	echo "$out" | grep -q "^type=3 unsupported protocol version 9; this node speaks 2" ||
+	echo "$out" | grep -q "^type=3 unsupported protocol version 9; this node speaks 1" ||
 		fail "no clear version error: $out"
 }
 IC_TESTS+=(test_unknown_protocol_version_refused)

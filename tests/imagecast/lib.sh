@@ -27,8 +27,9 @@ ic_munged() {
 	local d=$T/munge-$1
 	mkdir -p "$d" && chmod 700 "$d"
 	dd if=/dev/urandom of="$d/key" bs=1024 count=1 status=none && chmod 600 "$d/key"
+	# 9>&-: a daemon that outlives a killed run must not keep the run's lock (fd 9) held.
 	munged --force --key-file="$d/key" --socket="$d/sock" --pid-file="$d/pid" \
-		--log-file="$d/log" --seed-file="$d/seed" || die "munged $1 did not start"
+		--log-file="$d/log" --seed-file="$d/seed" 9>&- || die "munged $1 did not start"
 	for _ in $(seq 50); do [ -S "$d/sock" ] && break; sleep 0.1; done
 	munge -n -S "$d/sock" | unmunge -S "$d/sock" >/dev/null || die "munged $1 does not work"
 }
@@ -99,7 +100,7 @@ ic_start() {
 	local k=$1 d=$T/n$1
 	[ -f "$d/xenvm.yaml" ] || ic_conf "$k"
 	ip netns exec $IC_PFX$k "$ICB/imagecastd" -f "$d/xenvm.yaml" -n $IC_NET.$k \
-		--stall-timeout "${IC_STALL:-3}" ${IC_DAEMON_ARGS:-} >>"$d/log" 2>&1 &
+		--stall-timeout "${IC_STALL:-3}" ${IC_DAEMON_ARGS:-} >>"$d/log" 2>&1 9>&- &
 	echo $! > "$d/pid"
 	disown $! # stopped by PID in ic_stop; no job-control notice when it is killed
 	for _ in $(seq 100); do
