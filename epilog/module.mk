@@ -3,5 +3,7 @@ XENVM_EPILOG := $(B)/epilog/xenvm-epilog
 SBINS += $(XENVM_EPILOG)
 MAN8  += doc/man/xenvm-epilog.8
 
-$(XENVM_EPILOG): $(B)/epilog/main.o $(LIBXENVM)
+$(B)/epilog/main.o: CFLAGS += -DXENVM_BINDIR='"$(BINDIR)"'
+# lib/vm's archive is named by path: guest/module.mk, which defines it, is included later.
+$(XENVM_EPILOG): $(B)/epilog/main.o $(B)/lib/vm/libxenvm_vm.a $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBXENVM_LIBS)

@@ -76,7 +76,8 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 		return xerr_set(err, "internal error: bad arguments to xenvm_job_record_write");
 	}
 	if (has_newline(rec->user) || has_newline(rec->node) || has_newline(rec->nodelist) ||
-	    has_newline(rec->error)) {
+	    has_newline(rec->error) || has_newline(rec->driver) || has_newline(rec->vm_dir) ||
+	    has_newline(rec->guest_ip)) {
 		errno = EINVAL;
 		return xerr_set(err, "job %" PRIu32 ": a value contains a newline", rec->jobid);
 	}
@@ -102,6 +103,12 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 	        rec->req.root ? 1 : 0, rec->req.verbose ? 1 : 0);
 	if (rec->error)
 		fprintf(f, "error=%s\n", rec->error);
+	if (rec->vm_dir[0])
+		fprintf(f,
+		        "driver=%s\nvm_dir=%s\nguest_ip=%s\nfetch_ms=%" PRIu32
+		        "\nfetch_bytes=%" PRId64 "\nboot_ms=%" PRIu32 "\n",
+		        rec->driver, rec->vm_dir, rec->guest_ip, rec->fetch_ms, rec->fetch_bytes,
+		        rec->boot_ms);
 	if (fclose(f) != 0) {
 		f = NULL;
 		xerr_set(err, "out of memory");
@@ -161,6 +168,24 @@ static int set_field(struct xenvm_job_record *rec, const char *key, const char *
 		return rec->req.verbose = !strcmp(val, "1"), 0;
 	if (!strcmp(key, "error"))
 		return free(rec->error), (rec->error = strdup(val)) ? 0 : -1;
+	if (!strcmp(key, "driver"))
+		return snprintf(rec->driver, sizeof(rec->driver), "%s", val) >= (int)sizeof(rec->driver);
+	if (!strcmp(key, "vm_dir"))
+		return snprintf(rec->vm_dir, sizeof(rec->vm_dir), "%s", val) >= (int)sizeof(rec->vm_dir);
+	if (!strcmp(key, "guest_ip"))
+		return snprintf(rec->guest_ip, sizeof(rec->guest_ip), "%s", val) >=
+		       (int)sizeof(rec->guest_ip);
+	if (!strcmp(key, "fetch_ms"))
+		return parse_u32(val, 0, &rec->fetch_ms);
+	if (!strcmp(key, "boot_ms"))
+		return parse_u32(val, 0, &rec->boot_ms);
+	if (!strcmp(key, "fetch_bytes")) {
+		char *end = NULL;
+
+		errno = 0;
+		rec->fetch_bytes = strtoll(val, &end, 10);
+		return errno || !*val || *end ? -1 : 0;
+	}
 	return 0; /* keys from newer writers are ignored, so a rolling upgrade can read old state */
 }
 

@@ -29,6 +29,13 @@ struct xenvm_job_record {
 	uint32_t node_count;
 	struct xenvm_request req;
 	char *error; /* why the job's VM cannot run here, or NULL (malloc'ed) */
+	/* The VM, once the Prolog booted it ("" / 0 before). */
+	char driver[16];     /* "qemu" | "xen" */
+	char vm_dir[1024];   /* its state directory: agent.sock, status, console.log */
+	char guest_ip[20];   /* "10.184.11.13" */
+	uint32_t fetch_ms;   /* image fetch (cache hit or broadcast) */
+	int64_t fetch_bytes; /* bytes this node received; 0: cache hit; -1: unknown */
+	uint32_t boot_ms;    /* boot until the agent said ready */
 };
 
 /* "<state_dir>/job/<jobid>" into buf; returns 0, or -1 with errno ENAMETOOLONG/EINVAL. */

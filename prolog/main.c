@@ -13,15 +13,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "config.h"
+#include "fetch.h"
 #include "jobstate.h"
 #include "log.h"
 #include "nodelist.h"
 #include "request.h"
 #include "script_env.h"
 #include "script_main.h"
+#include "vm/accel.h"
+#include "vm/jobvm.h"
 
 #define EXIT_NODE_FAULT 1
+
+#ifndef XENVM_BINDIR
+#define XENVM_BINDIR "/usr/local/bin"
+#endif
+
+/* imagecast: $XENVM_IMAGECAST (test clusters run from the build tree), else the installed one. */
+static const char *imagecast_path(void)
+{
+	const char *p = getenv("XENVM_IMAGECAST");
+
+	return p && p[0] == '/' ? p : XENVM_BINDIR "/imagecast";
+}
+
+/* The accelerator choice is cached under state_dir (one probe per host boot). 0 or -1. */
+static int configure_accel(const struct xenvm_config *cfg, struct xerr *err)
+{
+	enum xvm_accel_mode mode;
+
+	if (xvm_accel_parse(cfg->vm.accel, &mode) < 0) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: vm.accel '%s': expected auto, kvm or tcg", cfg->path,
+		                cfg->vm.accel ? cfg->vm.accel : "");
+	}
+	return xvm_accel_configure(mode, cfg->state_dir, err);
+}
 
 /* Record a fault of the job's own making, for task launch to report; the node stays up. */
 static int job_fault(const char *state_dir, struct xenvm_job_record *rec, const char *why)
@@ -44,6 +73,10 @@ int main(int argc, char **argv)
 	struct xenvm_script_env se;
 	struct xenvm_job_record rec;
 	struct xenvm_nodelist nodes = {NULL, 0};
+	struct xenvm_catalog *cat = NULL;
+	const struct xenvm_image *img;
+	struct fetch_result fetched;
+	struct xvm_job_inputs in;
 	struct xerr err;
 	long idx;
 	int rc = EXIT_NODE_FAULT;
@@ -98,14 +131,61 @@ int main(int argc, char **argv)
 		               "run JobSubmitPlugins=vmimage");
 		goto out;
 	}
+	/* Record the request first: a Prolog killed below leaves the Epilog something to find. */
 	if (xenvm_job_record_write(cfg->state_dir, &rec, &err) < 0) {
 		xerror("job %u: %s", rec.jobid, err.msg);
 		goto out;
 	}
-	xinfo("job %u: node %s (%u of %u): image %s %s recorded", rec.jobid, rec.node,
-	      rec.node_index + 1, rec.node_count, rec.req.image, rec.req.digest);
+	if (configure_accel(cfg, &err) < 0 || fetch_daemon_check(cfg, &err) < 0) {
+		xerror("job %u: %s", rec.jobid, err.msg);
+		goto out;
+	}
+	if (xenvm_catalog_load(cfg->catalog, &cat, &err) < 0) {
+		xerror("job %u: %s", rec.jobid, err.msg); /* the site's file: a node fault */
+		goto out;
+	}
+	img = xenvm_catalog_find(cat, rec.req.image);
+	if (!img) {
+		rc = job_fault(cfg->state_dir, &rec, "image is no longer in the site's catalog");
+		goto out;
+	}
+	if (fetch_image(cfg, imagecast_path(), rec.req.image, rec.req.digest, rec.nodelist,
+	                rec.jobid, &fetched, &err) < 0) {
+		if (errno == ENOSPC) {
+			xerror("job %u: %s", rec.jobid, err.msg);
+			goto out;
+		}
+		rc = job_fault(cfg->state_dir, &rec, err.msg);
+		goto out;
+	}
+	rec.fetch_ms = fetched.ms;
+	rec.fetch_bytes = fetched.bytes;
+	xinfo("job %u: image %s in %s after %.1f s (%lld bytes fetched)", rec.jobid, rec.req.image,
+	      fetched.dir, fetched.ms / 1000.0, (long long)fetched.bytes);
+	in.img = img;
+	in.image_dir = fetched.dir;
+	in.nodes = &nodes;
+	in.workdir = getenv("SPANK_XENVM_WORKDIR");
+	switch (xvm_job_start(cfg, &in, &rec, &err)) {
+	case XVM_JOB_FAULT_NONE:
+		break;
+	case XVM_JOB_FAULT_JOB:
+		rc = job_fault(cfg->state_dir, &rec, err.msg);
+		goto out;
+	default:
+		xerror("job %u: %s", rec.jobid, err.msg);
+		goto out;
+	}
+	if (xenvm_job_record_write(cfg->state_dir, &rec, &err) < 0) {
+		xerror("job %u: %s", rec.jobid, err.msg);
+		goto out;
+	}
+	xinfo("job %u: node %s (%u of %u): VM %s at %s ready (fetch %.1f s, boot %.1f s)", rec.jobid,
+	      rec.node, rec.node_index + 1, rec.node_count, rec.vm_dir, rec.guest_ip,
+	      rec.fetch_ms / 1000.0, rec.boot_ms / 1000.0);
 	rc = 0;
 out:
+	xenvm_catalog_free(cat);
 	xenvm_nodelist_free(&nodes);
 	xenvm_job_record_clear(&rec);
 	xenvm_config_free(cfg);

@@ -1,7 +1,9 @@
 # prolog/: xenvm-prolog, slurmd's Prolog for VM jobs.
 XENVM_PROLOG := $(B)/prolog/xenvm-prolog
+XENVM_PROLOG_OBJ := $(B)/prolog/main.o $(B)/prolog/fetch.o
 SBINS += $(XENVM_PROLOG)
 MAN8  += doc/man/xenvm-prolog.8
 
-$(XENVM_PROLOG): $(B)/prolog/main.o $(LIBXENVM)
+$(XENVM_PROLOG_OBJ): CFLAGS += -Iprolog -DXENVM_BINDIR='"$(BINDIR)"'
+$(XENVM_PROLOG): $(XENVM_PROLOG_OBJ) $(B)/lib/vm/libxenvm_vm.a $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBXENVM_LIBS)

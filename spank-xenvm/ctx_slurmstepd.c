@@ -11,11 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
 
 #include "config.h"
 #include "config_path.h"
 #include "log.h"
 #include "xspank.h"
+
+#ifndef XENVM_LIBEXECDIR
+#define XENVM_LIBEXECDIR "/usr/local/libexec/xenvm"
+#endif
 
 static char *pending_error;
 
@@ -62,6 +69,79 @@ int xspank_slurmstepd_user_init(spank_t sp)
 	return 0;
 }
 
+/* Set a variable in the task's environment; 0, or -1 (logged). */
+static int task_setenv(spank_t sp, const char *name, const char *value)
+{
+	spank_err_t rc = spank_setenv(sp, name, value, 1);
+
+	if (rc == ESPANK_SUCCESS)
+		return 0;
+	xerror("cannot set %s for the task: %s", name, spank_strerror(rc));
+	return -1;
+}
+
+/* --vm-verbose: what the Prolog did on this node, once per node and step (local task 0). */
+static void report_node(spank_t sp)
+{
+	const struct xenvm_job_record *j = &xspank.job;
+	uint32_t local = 1;
+	char fetched[64];
+
+	if (!j->req.verbose || spank_get_item(sp, S_TASK_ID, &local) != ESPANK_SUCCESS ||
+	    local != 0)
+		return;
+	if (j->fetch_bytes == 0)
+		snprintf(fetched, sizeof(fetched), "cache hit");
+	else if (j->fetch_bytes > 0)
+		snprintf(fetched, sizeof(fetched), "%.1f MiB fetched", j->fetch_bytes / 1048576.0);
+	else
+		snprintf(fetched, sizeof(fetched), "fetched");
+	fprintf(stderr,
+	        "xenvm: %s: image %s: %s in %.1f s; %s VM booted and ready in %.1f s at %s\n",
+	        j->node, j->req.image, fetched, j->fetch_ms / 1000.0, j->driver,
+	        j->boot_ms / 1000.0, j->guest_ip);
+	fflush(stderr);
+}
+
+/*
+ * Run the task inside the node's VM: argv[0] becomes xenvm-exec (argv cannot grow; slurmstepd
+ * execs argv[0] with argv), which finds the original in XENVM_EXEC_ARGV0 and relays the task's
+ * environment, cwd, stdio, signals and exit status.  0, or -1 (logged).
+ */
+static int redirect_task(spank_t sp)
+{
+	char sock[sizeof(xspank.job.vm_dir) + 16];
+	const char *exec = xspank.args.exec ? xspank.args.exec : XENVM_LIBEXECDIR "/xenvm-exec";
+	uint32_t stepid = 0;
+	char **argv = NULL;
+	int argc = 0;
+	spank_err_t rc;
+
+	rc = spank_get_item(sp, S_JOB_ARGV, &argc, &argv);
+	if (rc != ESPANK_SUCCESS || argc < 1 || !argv || !argv[0]) {
+		xerror("cannot get the task's command line: %s", spank_strerror(rc));
+		return -1;
+	}
+	if (access(exec, X_OK) < 0) {
+		xerror("%s: %s (plugstack.conf exec=PATH)", exec, strerror(errno));
+		return -1;
+	}
+	snprintf(sock, sizeof(sock), "%s/agent.sock", xspank.job.vm_dir);
+	if (task_setenv(sp, "XENVM_EXEC_ARGV0", argv[0]) < 0 ||
+	    task_setenv(sp, "XENVM_SOCKET", sock) < 0)
+		return -1;
+	if (spank_get_item(sp, S_JOB_STEPID, &stepid) == ESPANK_SUCCESS &&
+	    stepid == SLURM_BATCH_SCRIPT && task_setenv(sp, "XENVM_EXEC_BATCH", "1") < 0)
+		return -1;
+	/* The task process execs argv[0] right after this; the string must outlive us. */
+	argv[0] = strdup(exec);
+	if (!argv[0]) {
+		xerror("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int xspank_slurmstepd_task_init(spank_t sp)
 {
 	/* A job without a VM request runs as it would without this plugin. */
@@ -73,5 +153,13 @@ int xspank_slurmstepd_task_init(spank_t sp)
 		xerror("%s", pending_error);
 		return -1;
 	}
-	return 0;
+	if (!xspank.job.vm_dir[0]) {
+		fprintf(stderr, "xenvm: job %u on %s: the Prolog recorded no VM (is Prolog=xenvm-prolog "
+		                "set in slurm.conf, with PrologFlags=Alloc?)\n",
+		        (unsigned)xspank.job.jobid, xspank.job.node);
+		fflush(stderr);
+		return -1;
+	}
+	report_node(sp);
+	return redirect_task(sp);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xspank.h"
@@ -185,5 +186,12 @@ int xspank_request_submit(spank_t sp, bool inside_allocation)
 		return -1;
 	if (r.verbose && control_setenv(sp, XENVM_REQ_VERBOSE, "1", inside_allocation) < 0)
 		return -1;
+	/* The Prolog shares the working directory with the VM (the home directory it knows). */
+	if (!inside_allocation) {
+		char cwd[4096];
+
+		if (getcwd(cwd, sizeof(cwd)) && control_setenv(sp, "XENVM_WORKDIR", cwd, false) < 0)
+			return -1;
+	}
 	return 0;
 }

@@ -69,6 +69,8 @@ load_config() {
 	CLUSTER_UP_TIMEOUT=${CLUSTER_UP_TIMEOUT:-60}
 	CLUSTER_USERS=${CLUSTER_USERS:-xvuser xvuser2}
 	CLUSTER_KEEP_STATE=${CLUSTER_KEEP_STATE:-0}
+	CLUSTER_NODE_DAEMON=${CLUSTER_NODE_DAEMON:-}
+	CLUSTER_NODE_DAEMON_READY=${CLUSTER_NODE_DAEMON_READY:-}
 
 	# The saved state (if any) overrides the naming knobs for everything except `up`.
 	if [ "${1:-}" != up ] && [ -f "$BASE/run/cluster.state" ]; then
