@@ -1,0 +1,217 @@
+#!/bin/bash
+# The whole job inside VMs (issue 6), on a real 4-node cluster: imagecastd on every node, the
+# Prolog fetches the image and boots a QEMU/TCG VM per node, tasks run in the VMs through
+# xenvm-exec, the Epilog tears everything down.  Jobs run as ordinary users.
+# Prints "vm-job: N passed, N failed".
+#
+# Usage: tests/cluster/test_vm_job.sh   (root; needs `make` and `make image` first)
+T_SUITE=vm-job
+T_TIMEOUT=${T_TIMEOUT:-240}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=testlib.sh
+source "$here/testlib.sh"
+# shellcheck source=vmcluster.sh
+source "$here/vmcluster.sh"
+
+export XENVM_CLUSTER_DIR=${XENVM_CLUSTER_DIR:-$repo/build/cluster-vm}
+BASE=$XENVM_CLUSTER_DIR
+CL=$here/cluster
+NS=xvvm
+U=xvuser
+U2=xvuser2
+EXEC=$repo/build/spank-xenvm/xenvm-exec
+T_LOGS=("$BASE/log/slurmctld.log" "$BASE/log/slurmd-node1.log" "$BASE/log/slurmd-node2.log")
+
+t_on_fail() {
+	local f
+	for f in "$BASE"/nodes/node*/run-xenvm/job/*/vm0/console.log; do
+		[ -f "$f" ] && { echo "    == $f"; tail -5 "$f" | sed 's/^/      | /'; }
+	done
+	grep -h "xenvm" "$BASE"/log/slurmd-node1.log 2>/dev/null | tail -10 | sed 's/^/      | /'
+	return 0
+}
+
+as_user() { "$CL" run --user "$1" --chdir "$(getent passwd "$1" | cut -d: -f6)" -- "${@:2}"; }
+home_of() { getent passwd "$1" | cut -d: -f6; }
+
+# A job's traces on a node, for the "nothing left" checks: VM processes (by name), its state
+# directory, its tap device and its guest address claim.  Prints them; empty when clean.
+traces() { # job node
+	local j=$1 n=$2 d=$BASE/nodes/$2/run-xenvm
+	pgrep -af "xenvm-job$j-" | grep -v pgrep || true
+	[ -e "$d/job/$j" ] && echo "state dir $d/job/$j"
+	ip -n "${NS}node${n#node}" -o link show 2>/dev/null | grep -o "xv${j}vm0" || true
+	grep -lx "$j" "$d"/addr/* 2>/dev/null || true
+}
+
+# Wait (up to 60 s) until job $1 left no trace on nodes $2...; fails with what is left.
+wait_clean() {
+	local j=$1 k left n
+	shift
+	for ((k = 0; k < 600; k++)); do
+		left=""
+		for n in "$@"; do left+=$(traces "$j" "$n"); done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	t_fail "job $j left traces: $left"
+}
+
+# The newest job slurmctld knows.
+last_job() { "$CL" run -- scontrol show jobs | sed -n 's/^JobId=\([0-9]*\).*/\1/p' | sort -n | tail -1; }
+
+# A job's state and exit code from slurmctld ("COMPLETED 0:0").
+job_state() { "$CL" run -- scontrol show job "$1" | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p; s/.* ExitCode=\([0-9:]*\).*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
+
+wait_job_end() { # id -> waits (up to T_TIMEOUT) until the job left the queue
+	local k
+	for ((k = 0; k < T_TIMEOUT * 10; k++)); do
+		case $(job_state "$1") in COMPLETED* | FAILED* | CANCELLED* | TIMEOUT* | NODE_FAIL* | OUT_OF_MEMORY*) return 0 ;; esac
+		sleep 0.1
+	done
+	t_fail "job $1 did not end within ${T_TIMEOUT}s"
+}
+
+# A broken image: the real kernel with an initrd whose /init prints a line and powers off, so the
+# VM boots but its agent never says ready.  Appended to the cluster's catalog as "broken".
+add_broken_image() {
+	local d=$BASE/broken sha size
+	rm -rf "$d" && mkdir -p "$d/root/bin"
+	cp /bin/busybox "$d/root/bin/busybox"
+	printf '#!/bin/busybox sh\n/bin/busybox echo "broken-image: this initrd has no agent"\n/bin/busybox poweroff -f\n' >"$d/root/init"
+	chmod 755 "$d/root/init"
+	(cd "$d/root" && find . | cpio -o -H newc --quiet | gzip -1 >"$d/initrd.gz")
+	sha=$(sha256sum "$d/initrd.gz" | cut -d' ' -f1) size=$(stat -c %s "$d/initrd.gz")
+	# Same kernel as ttylinux-mpi (copy its line), our initrd.
+	awk -v sha="$sha" -v size="$size" -v path="$d/initrd.gz" '
+		/^  ttylinux-mpi:/ { in_img = 1 }
+		in_img && /kernel: \{/ { kernel = $0 }
+		{ print }
+		END {
+			print "  broken:"
+			print "    description: boots, never gets ready (tests)"
+			print "    files:"
+			print kernel
+			printf "      initrd: {path: %s, sha256: %s, size: %s}\n", path, sha, size
+			print "    memory: {default: 128M, max: 1G}"
+		}' "$BASE/etc/images.yaml" >"$BASE/etc/images.yaml.new"
+	mv "$BASE/etc/images.yaml.new" "$BASE/etc/images.yaml"
+}
+
+setup() {
+	t_begin "setup: 4-node cluster with imagecastd, VMs through the qemu driver"
+	t_need "$repo/build/images/images.yaml" "$EXEC" "$repo/build/prolog/xenvm-prolog" mpicc.mpich || return 1
+	mkdir -p "$BASE"
+	vmcluster_config "$BASE" "$NS" 10.81.6 4 || { t_fail "vmcluster_config"; return 1; }
+	add_broken_image
+	t_run_ok "$CL" up || return 1
+	# Built on the "login node" by the user, in their home, as users do.
+	cp "$repo/examples/mpi-hello.c" "$(home_of $U)/mpi-hello.c" && chown "$U:" "$(home_of $U)/mpi-hello.c"
+	t_run_ok as_user "$U" mpicc.mpich -O2 -o mpi-hello mpi-hello.c
+}
+
+test_mpi_srun() {
+	t_begin "srun -N2 -n4 --mpi=pmi2 --vm-image: MPI ranks in VMs on 2 nodes, result file in the workdir"
+	rm -f "$(home_of $U)/mpi-result.txt"
+	t_run_ok as_user "$U" srun -N2 -n4 --mpi=pmi2 --vm-image=ttylinux-mpi --vm-verbose ./mpi-hello mpi-result.txt || return
+	t_eq 4 "$(grep -c 'in a VM: yes' <<<"$T_OUT")" "ranks reporting a VM"
+	t_nomatch "kernel $(uname -r)," "$T_OUT" "no rank on the host kernel"
+	t_match '^allreduce ok: 4 of 4 ranks$' "$T_OUT"
+	t_match '^xenvm: node1: image ttylinux-mpi: .* ready in [0-9.]+ s at 10\.181\.' "$T_ERR" "--vm-verbose report"
+	t_match '^ranks=4 sum=4 kernel=[^ ]+ hypervisor=qemu$' "$(cat "$(home_of $U)/mpi-result.txt" 2>&1)" "result file"
+	t_eq "$U" "$(stat -c %U "$(home_of $U)/mpi-result.txt" 2>&1)" "result file owner"
+}
+
+test_exit_code() {
+	t_begin "a task's exit status 3 reaches srun and slurmctld"
+	t_run_fails as_user "$U" srun -N1 --vm-image=ttylinux-mpi sh -c 'echo in-vm $(uname -r); exit 3'
+	t_eq 3 "$T_RC" "srun exit status"
+	t_match "^in-vm " "$T_OUT"
+	local id
+	id=$(last_job)
+	t_match ' 3:0$' "$(job_state "$id")" "scontrol ExitCode of job $id"
+}
+
+test_cancel() {
+	t_begin "scancel mid-run: the guest process gets SIGTERM, the Epilog leaves no VM, process, tap, address or state"
+	local h id k out=$T_TMP/cancel.out
+	h=$(home_of $U)
+	rm -f "$h"/term.*
+	# shellcheck disable=SC2016  # expanded in the guest
+	timeout 200 "$CL" run --user "$U" --chdir "$h" -- srun -N2 --vm-image=ttylinux-mpi sh -c \
+		'trap "echo TERM >$HOME/term.\$SLURM_NODEID; exit 0" TERM; echo started; while :; do sleep 1; done' \
+		>"$out" 2>&1 &
+	for ((k = 0; k < 1500; k++)); do [ "$(grep -c started "$out")" = 2 ] && break; sleep 0.1; done
+	[ "$(grep -c started "$out")" = 2 ] || { t_fail "tasks did not start: $(cat "$out")"; return; }
+	id=$("$CL" run -- squeue -h -u "$U" -o %i | head -1)
+	t_run_ok "$CL" run -- scancel "$id"
+	wait
+	wait_job_end "$id"
+	for ((k = 0; k < 100; k++)); do [ -f "$h/term.0" ] && [ -f "$h/term.1" ] && break; sleep 0.1; done
+	t_eq "TERM TERM" "$(cat "$h/term.0" "$h/term.1" 2>&1 | tr '\n' ' ' | sed 's/ $//')" "SIGTERM seen in both guests"
+	wait_clean "$id" node1 node2
+	t_match "^idle$" "$("$CL" run -- sinfo -h -n node1 -o %T)" "node1 still in service"
+}
+
+test_broken_image() {
+	t_begin "an image that boots but never gets ready: the job fails with the reason, no node drains, the next job runs"
+	t_run_fails as_user "$U" srun -N2 --vm-image=broken true
+	t_match "^xenvm: VM for job [0-9]+ on node[12]: " "$T_ERR" "reason shown to the user"
+	t_match "broken-image: this initrd has no agent" "$T_ERR" "console tail in the reason"
+	t_eq "idle idle" "$("$CL" run -- sinfo -h -N -n node[1-2] -o %T | tr '\n' ' ' | sed 's/ $//')" "nodes still idle"
+	t_run_ok as_user "$U" srun -N2 --vm-image=ttylinux-mpi uname -r
+	t_nomatch "^$(uname -r)\$" "$T_OUT"
+}
+
+test_other_user() {
+	t_begin "user B cannot reach user A's VM on the same node"
+	local h id k out=$T_TMP/other.out
+	h=$(home_of $U)
+	timeout 200 "$CL" run --user "$U" --chdir "$h" -- srun -N1 -w node1 --vm-image=ttylinux-mpi sh -c 'echo up; sleep 60' >"$out" 2>&1 &
+	for ((k = 0; k < 1500; k++)); do grep -q up "$out" && break; sleep 0.1; done
+	id=$("$CL" run -- squeue -h -u "$U" -o %i | head -1)
+	[ -n "$id" ] || { t_fail "A's job did not start: $(cat "$out")"; return; }
+	t_run_fails "$CL" exec --user "$U2" node1 -- "$EXEC" --socket "/run/xenvm/job/$id/vm0/agent.sock" -- id
+	t_match "Permission denied|not allowed|refused" "$T_ERR" "B refused at the socket"
+	t_run_fails "$CL" run --user "$U2" -- srun --jobid="$id" --overlap true
+	t_run_ok "$CL" exec --user "$U" node1 -- "$EXEC" --socket "/run/xenvm/job/$id/vm0/agent.sock" -- id -u
+	t_eq "$(id -u "$U")" "$T_OUT" "A reaches it, as A's uid"
+	"$CL" run -- scancel "$id"
+	wait
+	wait_clean "$id" node1
+}
+
+test_cache_reuse() {
+	t_begin "back-to-back jobs reuse the cached image (no bytes fetched the second time)"
+	t_run_ok as_user "$U" srun -N2 --vm-image=ttylinux-mpi --vm-verbose true || return
+	t_eq 2 "$(grep -c ': image ttylinux-mpi: cache hit in' <<<"$T_ERR")" "cache hits on both nodes"
+}
+
+test_crash_recovery() {
+	t_begin "the Epilog finds a job's VM by name after its state directory was lost"
+	local id k out=$T_TMP/crash.out
+	timeout 200 "$CL" run --user "$U" -- srun -N1 -w node2 --vm-image=ttylinux-mpi sh -c 'echo up; sleep 60' >"$out" 2>&1 &
+	for ((k = 0; k < 1500; k++)); do grep -q up "$out" && break; sleep 0.1; done
+	id=$("$CL" run -- squeue -h -u "$U" -o %i | head -1)
+	[ -n "$id" ] || { t_fail "job did not start: $(cat "$out")"; return; }
+	t_match "xenvm-job$id-vm0" "$(pgrep -af "xenvm-job$id-")" "VM running"
+	rm -rf "$BASE/nodes/node2/run-xenvm/job/$id"
+	"$CL" run -- scancel "$id"
+	wait
+	wait_clean "$id" node2
+	t_match "^idle$" "$("$CL" run -- sinfo -h -n node2 -o %T)" "node2 still in service"
+}
+
+setup && {
+	test_mpi_srun
+	test_exit_code
+	test_cancel
+	test_broken_image
+	test_other_user
+	test_cache_reuse
+	test_crash_recovery
+}
+t_begin "teardown: cluster down leaves nothing"
+t_run_ok "$CL" down
+t_summary
