@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "jobstate.h"
 #include "log.h"
 #include "script_env.h"
+#include "request.h"
 #include "run.h"
 #include "script_main.h"
 #include "vm/jobvm.h"
@@ -68,7 +70,7 @@ int main(int argc, char **argv)
 	struct xerr err;
 	int rc = 1;
 
-	switch (xenvm_script_start("xenvm-epilog", argc, argv, &cfg)) {
+	switch (xenvm_script_start("xenvm-epilog", argc, argv, true, &cfg)) {
 	case XENVM_SCRIPT_RUN:
 		break;
 	case XENVM_SCRIPT_DONE:
@@ -80,6 +82,12 @@ int main(int argc, char **argv)
 	}
 	if (xenvm_script_env_read(&se, 0, &err) < 0) {
 		xerror("environment from slurmd: %s", err.msg);
+		goto out;
+	}
+	/* A job without a VM request: only --vm-image steps leave anything (prolog/step.h). */
+	if (!getenv("SPANK_" XENVM_REQ_IMAGE) &&
+	    (xenvm_job_dir(cfg->state_dir, se.jobid, dir, sizeof(dir)) < 0 || access(dir, F_OK) < 0)) {
+		rc = 0;
 		goto out;
 	}
 	have_rec = xenvm_job_record_read(cfg->state_dir, se.jobid, &rec, &err) == 0;

@@ -61,6 +61,8 @@ child(char *const argv[], char *const envp[], int out_w, int err_w)
 	setpgid(0, 0);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(127);
+	/* The caller may be a daemon (slurmstepd) with descriptors not marked close-on-exec. */
+	close_range(3, ~0U, 0);
 	execve(argv[0], argv, envp ? envp : environ);
 	dprintf(2, "%s: %s\n", argv[0], strerror(errno));
 	_exit(127);

@@ -22,7 +22,7 @@ static void usage(FILE *f, const char *name)
 	        name, name);
 }
 
-enum xenvm_script_start xenvm_script_start(const char *name, int argc, char **argv,
+enum xenvm_script_start xenvm_script_start(const char *name, int argc, char **argv, bool any_job,
                                            struct xenvm_config **cfg)
 {
 	const char *config_arg = NULL;
@@ -52,7 +52,7 @@ enum xenvm_script_start xenvm_script_start(const char *name, int argc, char **ar
 		usage(stderr, name);
 		return XENVM_SCRIPT_USAGE;
 	}
-	if (!getenv("SPANK_" XENVM_REQ_IMAGE))
+	if (!getenv("SPANK_" XENVM_REQ_IMAGE) && !any_job)
 		return XENVM_SCRIPT_DONE;
 	xlog_open_syslog(LOG_DAEMON);
 	if (!xenvm_config_path(config_arg, path, sizeof(path))) {

@@ -5,6 +5,8 @@
 #ifndef XENVM_SCRIPT_MAIN_H
 #define XENVM_SCRIPT_MAIN_H
 
+#include <stdbool.h>
+
 #include "config.h"
 
 enum xenvm_script_start {
@@ -16,10 +18,12 @@ enum xenvm_script_start {
 
 /*
  * Parse `-c xenvm.yaml -v -h`, return XENVM_SCRIPT_DONE at once when the job asked for no VM
- * (SPANK_XENVM_IMAGE unset: such jobs must cost nothing), else open syslog and load the
- * configuration into *cfg (free with xenvm_config_free).  `name` prefixes every message.
+ * (SPANK_XENVM_IMAGE unset: such jobs must cost nothing) unless `any_job` (the Epilog: a job
+ * without a VM request may have had --vm-image steps, which leave state), else open syslog and
+ * load the configuration into *cfg (free with xenvm_config_free).  `name` prefixes every
+ * message.
  */
-enum xenvm_script_start xenvm_script_start(const char *name, int argc, char **argv,
+enum xenvm_script_start xenvm_script_start(const char *name, int argc, char **argv, bool any_job,
                                            struct xenvm_config **cfg);
 
 #endif

@@ -9,9 +9,11 @@
  * Jobs that asked for no VM return at once, before any file is read.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "config.h"
@@ -22,6 +24,7 @@
 #include "request.h"
 #include "script_env.h"
 #include "script_main.h"
+#include "step.h"
 #include "vm/accel.h"
 #include "vm/jobvm.h"
 
@@ -78,11 +81,13 @@ int main(int argc, char **argv)
 	struct fetch_result fetched;
 	struct xvm_job_inputs in;
 	struct xerr err;
+	bool step = getenv("XENVM_PROLOG_STEP") && strcmp(getenv("XENVM_PROLOG_STEP"), "1") == 0;
+	int lockfd = -1;
 	long idx;
 	int rc = EXIT_NODE_FAULT;
 
 	memset(&rec, 0, sizeof(rec));
-	switch (xenvm_script_start("xenvm-prolog", argc, argv, &cfg)) {
+	switch (xenvm_script_start("xenvm-prolog", argc, argv, false, &cfg)) {
 	case XENVM_SCRIPT_RUN:
 		break;
 	case XENVM_SCRIPT_DONE:
@@ -125,6 +130,22 @@ int main(int argc, char **argv)
 		rc = job_fault(cfg->state_dir, &rec, err.msg);
 		goto out;
 	}
+	if (step) {
+		/* A --vm-image step of a job without a VM: booted from slurmstepd (spank_xenvm.so). */
+		switch (step_prepare(cfg, &rec, &lockfd, &err)) {
+		case STEP_RUN:
+			break;
+		case STEP_UP:
+			rc = 0;
+			goto out;
+		case STEP_JOB_FAULT:
+			rc = job_fault(cfg->state_dir, &rec, err.msg);
+			goto out;
+		default:
+			xerror("job %u: %s", rec.jobid, err.msg);
+			goto out;
+		}
+	}
 	if (!rec.req.digest[0]) {
 		rc = job_fault(cfg->state_dir, &rec,
 		               "the job's image digest was not pinned at submit: slurmctld must "
@@ -141,7 +162,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (xenvm_catalog_load(cfg->catalog, &cat, &err) < 0) {
-		xerror("job %u: %s", rec.jobid, err.msg); /* the site's file: a node fault */
+		/*
+		 * The site's catalog is shared by every node: draining them all for a typo would
+		 * stop the cluster, while slurmctld keeps accepting jobs from its last good copy.
+		 * The job fails with the file and line, for the user to pass on.
+		 */
+		char why[sizeof(err.msg) + 64];
+
+		snprintf(why, sizeof(why), "the site's image catalog cannot be read: %s", err.msg);
+		rc = job_fault(cfg->state_dir, &rec, why);
 		goto out;
 	}
 	img = xenvm_catalog_find(cat, rec.req.image);
@@ -185,6 +214,8 @@ int main(int argc, char **argv)
 	      rec.fetch_ms / 1000.0, rec.boot_ms / 1000.0);
 	rc = 0;
 out:
+	if (lockfd >= 0)
+		close(lockfd);
 	xenvm_catalog_free(cat);
 	xenvm_nodelist_free(&nodes);
 	xenvm_job_record_clear(&rec);

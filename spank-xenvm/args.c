@@ -1,4 +1,7 @@
-/* args.c - plugstack.conf arguments: `required spank_xenvm.so [config=PATH] [exec=PATH]`. */
+/*
+ * args.c - plugstack.conf arguments:
+ *   required spank_xenvm.so [config=PATH] [exec=PATH] [prolog=PATH]
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +34,13 @@ int xspank_args_parse(int ac, char **av, struct xspank_args *out)
 		} else if (strncmp(a, "exec=", 5) == 0) {
 			if (set_path("exec", a + 5, &out->exec) < 0)
 				return -1;
+		} else if (strncmp(a, "prolog=", 7) == 0) {
+			if (set_path("prolog", a + 7, &out->prolog) < 0)
+				return -1;
 		} else {
-			xerror(
-			    "plugstack.conf: unknown argument '%s' (known: config=PATH, exec=PATH)",
-			    a);
+			xerror("plugstack.conf: unknown argument '%s' (known: config=PATH, exec=PATH, "
+			       "prolog=PATH)",
+			       a);
 			return -1;
 		}
 	}
@@ -45,5 +51,6 @@ void xspank_args_free(struct xspank_args *a)
 {
 	free(a->config);
 	free(a->exec);
-	a->config = a->exec = NULL;
+	free(a->prolog);
+	a->config = a->exec = a->prolog = NULL;
 }

@@ -26,12 +26,13 @@
 
 static char *pending_error;
 
-static void set_pending(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void set_pending(const char *fmt, ...)
+void xspank_set_pending(const char *fmt, ...)
 {
 	char buf[2048];
 	va_list ap;
 
+	if (pending_error)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -55,16 +56,21 @@ int xspank_slurmstepd_user_init(spank_t sp)
 	if (!xenvm_config_path(xspank.args.config, path, sizeof(path)) ||
 	    xenvm_config_load(path, true, &cfg, &err) < 0) {
 		/* Only a VM job needs the configuration; remember the fault for task_init. */
-		set_pending("site configuration: %s", err.msg);
+		xspank_set_pending("site configuration: %s", err.msg);
 		return 0;
 	}
 	if (xenvm_job_record_read(cfg->state_dir, jobid, &xspank.job, &err) == 0)
 		xspank.have_job = true;
 	else if (errno != ENOENT)
-		set_pending("%s", err.msg);
+		xspank_set_pending("%s", err.msg);
 	xenvm_config_free(cfg);
-	if (xspank.have_job && xspank.job.error)
-		set_pending("VM for job %u on %s: %s", (unsigned)jobid, xspank.job.node,
+	if (xspank.have_job && !xspank.job.error && xspank.opts.have_image &&
+	    strcmp(xspank.opts.req.image, xspank.job.req.image) != 0)
+		xspank_set_pending("this step asks for image %s, but the job's VM on %s runs %s (steps "
+		                   "of a job share its VMs)",
+		                   xspank.opts.req.image, xspank.job.node, xspank.job.req.image);
+	else if (xspank.have_job && xspank.job.error)
+		xspank_set_pending("VM for job %u on %s: %s", (unsigned)jobid, xspank.job.node,
 		            xspank.job.error);
 	return 0;
 }
@@ -104,6 +110,28 @@ static void report_node(spank_t sp)
 }
 
 /*
+ * XENVM_VM_*: what the task's VM is (xenvm-exec(1), ENVIRONMENT), for scripts and support
+ * requests; they reach the guest with the rest of the task's environment.  0, or -1 (logged).
+ */
+static int describe_vm(spank_t sp)
+{
+	const struct xenvm_job_record *j = &xspank.job;
+	char mem[32], vcpus[16];
+
+	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)j->req.mem_bytes);
+	snprintf(vcpus, sizeof(vcpus), "%u", (unsigned)j->req.vcpus);
+	if (task_setenv(sp, "XENVM_VM_IMAGE", j->req.image) < 0 ||
+	    task_setenv(sp, "XENVM_VM_DIGEST", j->req.digest) < 0 ||
+	    task_setenv(sp, "XENVM_VM_DRIVER", j->driver) < 0 ||
+	    task_setenv(sp, "XENVM_VM_NODE", j->node) < 0 ||
+	    task_setenv(sp, "XENVM_VM_IP", j->guest_ip) < 0 ||
+	    (j->req.mem_bytes && task_setenv(sp, "XENVM_VM_MEM", mem) < 0) ||
+	    (j->req.vcpus && task_setenv(sp, "XENVM_VM_VCPUS", vcpus) < 0))
+		return -1;
+	return 0;
+}
+
+/*
  * Run the task inside the node's VM: argv[0] becomes xenvm-exec (argv cannot grow; slurmstepd
  * execs argv[0] with argv), which finds the original in XENVM_EXEC_ARGV0 and relays the task's
  * environment, cwd, stdio, signals and exit status.  0, or -1 (logged).
@@ -128,7 +156,7 @@ static int redirect_task(spank_t sp)
 	}
 	snprintf(sock, sizeof(sock), "%s/agent.sock", xspank.job.vm_dir);
 	if (task_setenv(sp, "XENVM_EXEC_ARGV0", argv[0]) < 0 ||
-	    task_setenv(sp, "XENVM_SOCKET", sock) < 0)
+	    task_setenv(sp, "XENVM_SOCKET", sock) < 0 || describe_vm(sp) < 0)
 		return -1;
 	if (spank_get_item(sp, S_JOB_STEPID, &stepid) == ESPANK_SUCCESS &&
 	    stepid == SLURM_BATCH_SCRIPT && task_setenv(sp, "XENVM_EXEC_BATCH", "1") < 0)
@@ -145,8 +173,12 @@ static int redirect_task(spank_t sp)
 int xspank_slurmstepd_task_init(spank_t sp)
 {
 	/* A job without a VM request runs as it would without this plugin. */
-	if (!xspank.have_job && !(pending_error && xspank.opts.have_image))
+	if (!xspank.have_job && !xspank.opts.have_image)
 		return 0;
+	if (!xspank.have_job)
+		xspank_set_pending("this step asked for --vm-image=%s but no VM was started for it "
+		                   "(is prolog= in plugstack.conf right?)",
+		                   xspank.opts.req.image);
 	if (pending_error) {
 		fprintf(stderr, "xenvm: %s\n", pending_error);
 		fflush(stderr);

@@ -39,6 +39,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 		return xspank_srun_post_opt(sp);
 	case S_CTX_ALLOCATOR:
 		return xspank_alloc_post_opt(sp);
+	case S_CTX_REMOTE:
+		return xspank_slurmstepd_post_opt(sp);
 	default:
 		return 0;
 	}

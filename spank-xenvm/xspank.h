@@ -22,6 +22,7 @@
 struct xspank_args {
 	char *config; /* config=PATH: xenvm.yaml (default: see xenvm_config_path()) */
 	char *exec;   /* exec=PATH: xenvm-exec, run in place of each task (default: built-in) */
+	char *prolog; /* prolog=PATH: xenvm-prolog, run for a --vm-image step of a non-VM job */
 };
 
 /* What the user asked for on the command line (options.c). */
@@ -52,12 +53,19 @@ int xspank_options_register(spank_t sp);
  */
 int xspank_request_submit(spank_t sp, bool inside_allocation);
 
+/*
+ * ctx_slurmstepd.c: remember an error for task_init to fail the task with (Slurm does not pass
+ * errors of the earlier callbacks to srun); the first one wins.
+ */
+void xspank_set_pending(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* log_sink.c: route lib/log.h messages to Slurm's logger. */
 void xspank_log_init(void);
 
 /* Per-context entry points. */
 int xspank_srun_post_opt(spank_t sp);
 int xspank_alloc_post_opt(spank_t sp);
+int xspank_slurmstepd_post_opt(spank_t sp);
 int xspank_slurmstepd_user_init(spank_t sp);
 int xspank_slurmstepd_task_init(spank_t sp);
 int xspank_slurmd_init(spank_t sp);

@@ -224,6 +224,9 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 		goto out;
 	}
 	rec->boot_ms = ms_since(&t0);
+	/* The record now says what the VM got (the request may have left sizes to the image). */
+	rec->req.mem_bytes = spec.mem_bytes;
+	rec->req.vcpus = spec.vcpus;
 	snprintf(rec->driver, sizeof(rec->driver), "%s", drv->name);
 	snprintf(rec->guest_ip, sizeof(rec->guest_ip), "%s", ip);
 	xinfo("job %" PRIu32 ": VM %s ready in %.1f s (%s, %s, %" PRIu64 " MiB, %u vcpus, %zu shares)",

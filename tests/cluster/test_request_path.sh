@@ -18,59 +18,55 @@ U=xvuser
 ETC=$BASE/etc
 T_LOGS=("$BASE/log/slurmctld.log" "$BASE/log/slurmd-node1.log")
 
-SHA_K=1111111111111111111111111111111111111111111111111111111111111111
-SHA_I=2222222222222222222222222222222222222222222222222222222222222222
-SHA_I2=3333333333333333333333333333333333333333333333333333333333333333
-# The digest job_submit must pin, computed here independently of lib/catalog.c (images.yaml(5)).
-digest_of() { printf 'kernel %s %s\ninitrd %s %s\n' "$1" "$2" "$3" "$4" | sha256sum | cut -d' ' -f1; }
-DIGEST="sha256:$(digest_of $SHA_K 5000000 $SHA_I 9000000)"
-DIGEST2="sha256:$(digest_of $SHA_K 5000000 $SHA_I2 9000001)"
+# shellcheck source=vmcluster.sh
+source "$here/vmcluster.sh"
 
-write_catalog() { # $1: initrd sha, $2: initrd size
-	cat >"$ETC/images.yaml.new" <<YAML
-images:
-  ttylinux-mpi:
-    description: test image (files are not read on this path)
-    files:
-      kernel: {path: ttylinux-mpi/vmlinuz, sha256: $SHA_K, size: 5000000}
-      initrd: {path: ttylinux-mpi/initrd, sha256: $1, size: $2}
-    memory: {default: 256M, max: 1G}
-    vcpus: {default: 1, max: 2}
-    features: [xenvm]
+# The catalog is the real image's (jobs boot real VMs), with test limits and a restricted entry.
+# The digest job_submit must pin, computed here independently of lib/catalog.c (images.yaml(5)):
+# sha256 over "role sha256 size" lines of the image's files.
+digest_of_catalog() {
+	awk '/^  ttylinux-mpi:/ { on = 1; next } /^  [^ ]/ { on = 0 }
+	     on && /(kernel|initrd|rootdisk): \{/ {
+		role = $1; sub(":", "", role)
+		match($0, /sha256: [0-9a-f]+/); sha = substr($0, RSTART + 8, RLENGTH - 8)
+		match($0, /size: [0-9]+/); size = substr($0, RSTART + 6, RLENGTH - 6)
+		printf "%s %s %s\n", role, sha, size
+	     }' "$1" | sha256sum | cut -d' ' -f1
+}
+
+write_catalog() { # $1: rootdisk file (absolute)
+	local sha size
+	sha=$(sha256sum "$1" | cut -d' ' -f1) size=$(stat -c %s "$1")
+	sed -e 's/^    memory: .*/    memory: {default: 256M, max: 1G}/' \
+		-e 's/^    vcpus: .*/    vcpus: {default: 1, max: 2}/' \
+		-e "s|^      rootdisk: .*|      rootdisk: {path: $1, sha256: $sha, size: $size}|" \
+		"$repo/build/images/images.yaml" >"$ETC/images.yaml.new"
+	cat >>"$ETC/images.yaml.new" <<YAML
   restricted:
     files:
-      kernel: {path: r/vmlinuz, sha256: $SHA_K, size: 1}
-      initrd: {path: r/initrd, sha256: $SHA_I, size: 1}
+      kernel: {path: r/vmlinuz, sha256: 1111111111111111111111111111111111111111111111111111111111111111, size: 1}
+      initrd: {path: r/initrd, sha256: 2222222222222222222222222222222222222222222222222222222222222222, size: 1}
     allow: {users: [nobody-we-know], groups: [nogroup-we-know]}
 YAML
 	mv "$ETC/images.yaml.new" "$ETC/images.yaml"
 }
 
 setup() {
-	mkdir -p "$ETC"
-	cat >"$ETC/xenvm.yaml" <<YAML
-# written by tests/cluster/test_request_path.sh
-catalog: $ETC/images.yaml
-state_dir: /run/xenvm
-vm:
-  memory_overhead: 64M
-YAML
-	write_catalog $SHA_I 9000000
-	cat >"$BASE/cluster.env" <<ENV
-CLUSTER_NODES=4
-CLUSTER_CTL_NS=xvrpctl
-CLUSTER_NODE_NS=xvrpnode
-CLUSTER_BRIDGE=xvrpbr0
-CLUSTER_NET=10.81.2
-CLUSTER_FEATURES=xenvm
-CLUSTER_PLUGIN_DIR=$repo/build/plugins
-CLUSTER_PLUGSTACK="required $repo/build/plugins/spank_xenvm.so config=$ETC/xenvm.yaml"
-CLUSTER_JOB_SUBMIT=vmimage
-CLUSTER_PROLOG=$repo/build/prolog/xenvm-prolog
-CLUSTER_EPILOG=$repo/build/epilog/xenvm-epilog
-ENV
+	mkdir -p "$ETC" "$BASE/store"
+	vmcluster_config "$BASE" xvrp 10.81.2 4 || return 1
+	# Two versions of the root disk: squashfs ignores bytes past its end, so both boot.
+	cp "$repo/build/images/ttylinux-mpi/rootdisk.sqfs" "$BASE/store/rootdisk1.sqfs"
+	cp "$BASE/store/rootdisk1.sqfs" "$BASE/store/rootdisk2.sqfs"
+	head -c 4096 /dev/zero >>"$BASE/store/rootdisk2.sqfs"
+	write_catalog "$BASE/store/rootdisk2.sqfs"
+	DIGEST2="sha256:$(digest_of_catalog "$ETC/images.yaml")"
+	write_catalog "$BASE/store/rootdisk1.sqfs"
+	DIGEST="sha256:$(digest_of_catalog "$ETC/images.yaml")"
 	"$CL" up
 }
+
+# What each task's VM says about itself (task_init's XENVM_VM_* and the user), one line per task.
+SHOW='echo "image=$XENVM_VM_IMAGE digest=$XENVM_VM_DIGEST node=$XENVM_VM_NODE user=$(id -u) mem=$XENVM_VM_MEM nnodes=$SLURM_NNODES"'
 
 as_user() { "$CL" run --user "$U" -- "$@"; }
 ctl() { "$CL" run -- "$@"; }
@@ -115,37 +111,35 @@ for o in '--vm-image=NAME' '--vm-mem=SIZE' '--vm-vcpus=N' '--vm-root' '--vm-verb
 	t_match -- "$o" "$T_OUT" "srun --help"
 done
 
-t_begin "sbatch --vm-image as an ordinary user: every node's Prolog records image and digest"
+t_begin "sbatch --vm-image as an ordinary user: every node's VM runs the pinned image"
 out=/home/$U/rp-batch.out
 rm -f "$out"
-t_run_ok as_user sbatch -N4 --vm-image=ttylinux-mpi -o "$out" \
-	--wrap 'srun cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+t_run_ok as_user sbatch -N4 --vm-image=ttylinux-mpi -o "$out" --wrap "srun sh -c '$SHOW'"
 id=$(jobid_of "$T_OUT")
 t_eq COMPLETED "$(wait_job "$id")" "job state"
-t_eq 4 "$(grep -c "^image=ttylinux-mpi$" "$out")" "Prologs that saw the image"
-t_eq 4 "$(grep -c "^digest=$DIGEST$" "$out")" "Prologs that saw the pinned digest"
-t_eq "node1 node2 node3 node4" "$(sed -n 's/^node=//p' "$out" | sort | xargs)" "nodes"
-t_eq 4 "$(grep -c "^user=$U$" "$out")" "records naming the job's user"
-t_eq 4 "$(grep -c "^mem=268435456$" "$out")" "VM memory pinned from the image default"
+t_eq 4 "$(grep -c "image=ttylinux-mpi " "$out")" "VMs of the image"
+t_eq 4 "$(grep -c "digest=$DIGEST " "$out")" "VMs of the pinned digest"
+t_eq "node1 node2 node3 node4" "$(sed -n 's/.* node=\([^ ]*\) .*/\1/p' "$out" | sort | xargs)" "nodes"
+t_eq 4 "$(grep -c " user=$(id -u $U) " "$out")" "tasks as the job's user"
+t_eq 4 "$(grep -c " mem=268435456 " "$out")" "VM memory pinned from the image default"
 t_run_ok ctl scontrol show job "$id"
 t_match 'Features=xenvm( |$)' "$T_OUT" "job's features"
 t_match 'MinMemoryNode=320M' "$T_OUT" "per-node memory (256M VM + 64M overhead)"
 no_state_left "$id"
 
 t_begin "srun --vm-image as an ordinary user, 2 nodes"
-t_run_ok as_user srun -N2 --vm-image=ttylinux-mpi --vm-mem=512M sh -c 'grep -E "^(image|mem|node_count)=" /run/xenvm/job/$SLURM_JOB_ID/job.state'
-t_eq 2 "$(grep -c '^image=ttylinux-mpi$' <<<"$T_OUT")" "tasks that saw the record"
-t_eq 2 "$(grep -c '^mem=536870912$' <<<"$T_OUT")" "records with --vm-mem=512M"
-t_eq 2 "$(grep -c '^node_count=2$' <<<"$T_OUT")" "records with node_count=2"
+t_run_ok as_user srun -N2 --vm-image=ttylinux-mpi --vm-mem=512M sh -c "$SHOW"
+t_eq 2 "$(grep -c 'image=ttylinux-mpi ' <<<"$T_OUT")" "tasks in VMs of the image"
+t_eq 2 "$(grep -c ' mem=536870912 ' <<<"$T_OUT")" "VMs with --vm-mem=512M"
+t_eq 2 "$(grep -c ' nnodes=2$' <<<"$T_OUT")" "tasks of a 2-node job"
 
 t_begin "XENVM_IMAGE=... sbatch (no option) works the same"
 out=/home/$U/rp-env.out
 rm -f "$out"
-t_run_ok as_user env XENVM_IMAGE=ttylinux-mpi sbatch -N2 -o "$out" \
-	--wrap 'srun cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+t_run_ok as_user env XENVM_IMAGE=ttylinux-mpi sbatch -N2 -o "$out" --wrap "srun sh -c '$SHOW'"
 id=$(jobid_of "$T_OUT")
 t_eq COMPLETED "$(wait_job "$id")" "job state"
-t_eq 2 "$(grep -c "^digest=$DIGEST$" "$out")" "Prologs that saw the pinned digest"
+t_eq 2 "$(grep -c "digest=$DIGEST " "$out")" "VMs of the pinned digest"
 
 t_begin "a job with no SPANK request (as from slurmrestd) is read from its environment"
 # A client config without plugstack stands in for slurmrestd, which runs no SPANK plugin.
@@ -156,10 +150,10 @@ chmod 644 "$ETC/slurm.norest.conf" "$ETC/plugstack.empty"
 out=/home/$U/rp-rest.out
 rm -f "$out"
 t_run_ok as_user env SLURM_CONF="$ETC/slurm.norest.conf" XENVM_IMAGE=ttylinux-mpi /usr/bin/sbatch -N1 \
-	-o "$out" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+	-o "$out" --wrap "$SHOW"
 id=$(jobid_of "$T_OUT")
 t_eq COMPLETED "$(wait_job "$id")" "job state"
-t_match "^digest=$DIGEST$" "$(cat "$out")" "record"
+t_match "digest=$DIGEST " "$(cat "$out")" "the batch script's VM"
 
 before=$(user_jobs)
 t_begin "an unknown image is refused with close names, and no job is created"
@@ -207,34 +201,38 @@ t_begin "rejections created no job and drained no node"
 t_eq "$before" "$(user_jobs)" "the user's job count"
 no_drained_nodes
 
-t_begin "the digest is pinned at submit: a catalog change later does not change the job"
+t_begin "the digest is pinned at submit: a job released after the image changed does not run the new one"
 out=/home/$U/rp-pin.out
 rm -f "$out"
-t_run_ok as_user sbatch -H -N1 --vm-image=ttylinux-mpi -o "$out" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+t_run_ok as_user sbatch -H -N1 -w node3 --vm-image=ttylinux-mpi -o "$out" --wrap "$SHOW"
 id=$(jobid_of "$T_OUT")
-write_catalog $SHA_I2 9000001
+write_catalog "$BASE/store/rootdisk2.sqfs"
 t_run_ok ctl scontrol release "$id"
-t_eq COMPLETED "$(wait_job "$id")" "job state"
-t_match "^digest=$DIGEST$" "$(cat "$out")" "record of the held job"
+wait_job "$id" >/dev/null
+# node3 cached the old image in the first test: the job runs what it was submitted with.
+t_match "digest=$DIGEST " "$(cat "$out")" "the held job's VM"
 out2=/home/$U/rp-pin2.out
 rm -f "$out2"
-t_run_ok as_user sbatch -N1 --vm-image=ttylinux-mpi -o "$out2" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
+t_run_ok as_user sbatch -N1 --vm-image=ttylinux-mpi -o "$out2" --wrap "$SHOW"
 t_eq COMPLETED "$(wait_job "$(jobid_of "$T_OUT")")" "job state"
-t_match "^digest=$DIGEST2$" "$(cat "$out2")" "record of a job submitted after the change"
+t_match "digest=$DIGEST2 " "$(cat "$out2")" "a job submitted after the change"
 
 t_begin "a catalog broken while slurmctld runs: the last good one stays, the error is logged"
 lines_before=$(wc -l <"$BASE/log/slurmctld.log")
 printf 'images:\n  ttylinux-mpi: {files: [unclosed\n' >"$ETC/images.yaml"
 out=/home/$U/rp-broken.out
 rm -f "$out"
-t_run_ok as_user sbatch -N1 --vm-image=ttylinux-mpi -o "$out" --wrap 'cat /run/xenvm/job/$SLURM_JOB_ID/job.state'
-t_eq COMPLETED "$(wait_job "$(jobid_of "$T_OUT")")" "job state"
-t_match "^digest=$DIGEST2$" "$(cat "$out")" "record (last good catalog)"
+t_run_ok as_user sbatch -N1 --vm-image=ttylinux-mpi -o "$out" --wrap "$SHOW"
+id=$(jobid_of "$T_OUT")
+# Accepted against slurmctld's last good copy; the node cannot read the file either, so the job
+# fails with the file and line for the user, and no node drains for the site's typo.
+t_eq FAILED "$(wait_job "$id")" "job state"
+t_match "the site's image catalog cannot be read: $ETC/images.yaml:[0-9]+:[0-9]+" "$(cat "$out")" "reason in the job's output"
 t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpl --wrap true
 t_match "did you mean: ttylinux-mpi" "$T_ERR" "sbatch stderr (validated against the last good catalog)"
 t_match "job_submit/vmimage: $ETC/images.yaml:[0-9]+:[0-9]+: " \
 	"$(tail -n +"$lines_before" "$BASE/log/slurmctld.log")" "slurmctld log"
-write_catalog $SHA_I 9000000
+write_catalog "$BASE/store/rootdisk1.sqfs"
 
 t_begin "an unknown plugstack.conf argument is an error naming it"
 printf 'required %s config=%s bogus=1\n' "$repo/build/plugins/spank_xenvm.so" "$ETC/xenvm.yaml" >"$ETC/plugstack.bad"

@@ -203,7 +203,26 @@ test_crash_recovery() {
 	t_match "^idle$" "$("$CL" run -- sinfo -h -n node2 -o %T)" "node2 still in service"
 }
 
+test_step_vm() {
+	t_begin "srun --vm-image as a step of an allocation without a VM; the Epilog removes its VMs"
+	local out id
+	out=$(home_of $U)/step-vm.out
+	rm -f "$out"
+	t_run_ok as_user "$U" sbatch -N2 -o "$out" --wrap \
+		'srun --vm-image=ttylinux-mpi --vm-verbose sh -c "echo step1 \$(uname -r)"; srun --vm-image=ttylinux-mpi sh -c "echo step2 \$(uname -r)"; srun sh -c "echo host \$(uname -r)"'
+	id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")
+	wait_job_end "$id"
+	t_match "^COMPLETED" "$(job_state "$id")" "job state"
+	t_eq 2 "$(grep -c "^step1 " "$out")" "first VM step's tasks"
+	t_nomatch "^step[12] $(uname -r)\$" "$(cat "$out")" "VM steps ran on the guest kernel"
+	t_eq 2 "$(grep -c "^step2 " "$out")" "second VM step (reuses the VMs)"
+	t_eq 2 "$(grep -c "^host $(uname -r)\$" "$out")" "the plain step runs on the host"
+	t_match "^xenvm: node[12]: image ttylinux-mpi: " "$(cat "$out")" "--vm-verbose on the step"
+	wait_clean "$id" node1 node2
+}
+
 setup && {
+	test_step_vm
 	test_mpi_srun
 	test_exit_code
 	test_cancel

@@ -51,7 +51,7 @@ vmcluster_config() {
 		CLUSTER_FEATURES=xenvm
 		CLUSTER_REAL_MEMORY=3000
 		CLUSTER_PLUGIN_DIR=$repo/build/plugins
-		CLUSTER_PLUGSTACK="required $repo/build/plugins/spank_xenvm.so config=$etc/xenvm.yaml exec=$repo/build/spank-xenvm/xenvm-exec"
+		CLUSTER_PLUGSTACK="required $repo/build/plugins/spank_xenvm.so config=$etc/xenvm.yaml exec=$repo/build/spank-xenvm/xenvm-exec prolog=$repo/build/prolog/xenvm-prolog"
 		CLUSTER_JOB_SUBMIT=vmimage
 		CLUSTER_PROLOG=$repo/build/prolog/xenvm-prolog
 		CLUSTER_EPILOG=$repo/build/epilog/xenvm-epilog
