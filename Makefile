@@ -75,6 +75,7 @@ check: deps
 
 demo: deps
 	$(MAKE) all
+	$(MAKE) image
 	tests/cluster/demo
 
 bench: all $(BENCHES)

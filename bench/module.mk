@@ -8,3 +8,9 @@ $(BENCH_JOB_SUBMIT): $(B)/bench/job_submit.o $(LIBXENVM)
 .PHONY: bench-job-submit
 bench-job-submit: $(BENCH_JOB_SUBMIT) $(JOB_SUBMIT_VMIMAGE)
 	$(BENCH_JOB_SUBMIT) $(JOB_SUBMIT_VMIMAGE)
+
+# Issue 6's figures: step launch native vs into ready VMs, sbatch-to-first-output cold and warm.
+.PHONY: bench-job
+bench-job: all image
+	bench/bench-job
+BENCHES += bench-job

@@ -1,17 +1,20 @@
 #!/bin/bash
 # mkimage.sh - build the ttylinux-mpi guest image from this machine's Debian packages.
 #
-# Usage: guest/mkimage.sh AGENT OUTDIR
+# Usage: guest/mkimage.sh AGENT OUTDIR SHIM
 #   AGENT   the static xenvm-agent binary to put in the image
 #   OUTDIR  e.g. build/images; writes OUTDIR/ttylinux-mpi/{vmlinuz,initrd.zst} and
 #           OUTDIR/images.yaml (a catalog fragment with sizes and sha256)
+#   SHIM    the static xenvm-exec: /usr/local/bin/{srun,sbatch,squeue,scancel,sacct,scontrol,
+#           sinfo} link to it, so those commands inside the VM run on the host (guest/README.md)
 # Environment: KVER (default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
 #              NAME (default ttylinux-mpi).
 # Needs: linux-image-amd64 busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
 #        cpio zstd.  Exits non-zero with a message when something is missing: nothing is guessed.
 set -euo pipefail
-AGENT=${1:?usage: mkimage.sh AGENT OUTDIR}
-OUT=${2:?usage: mkimage.sh AGENT OUTDIR}
+AGENT=${1:?usage: mkimage.sh AGENT OUTDIR SHIM}
+OUT=${2:?usage: mkimage.sh AGENT OUTDIR SHIM}
+SHIM=${3:?usage: mkimage.sh AGENT OUTDIR SHIM}
 NAME=${NAME:-ttylinux-mpi}
 COMP=${COMP:-zst}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +27,9 @@ KIMG=/boot/vmlinuz-$KVER
 [ -x "$AGENT" ] || die "missing agent binary $AGENT"
 for t in cpio busybox ldd modinfo depmod strip mksquashfs; do command -v $t >/dev/null || die "missing tool: $t"; done
 file -L "$AGENT" | grep -q 'statically linked' || die "$AGENT is not statically linked"
+[ -x "$SHIM" ] || die "missing shim binary $SHIM"
+file -L "$SHIM" | grep -q 'statically linked' || die "$SHIM is not statically linked"
+[ -x /bin/bash ] || die "bash missing (for #!/bin/bash batch scripts)"
 MA=/usr/lib/x86_64-linux-gnu
 [ -r $MA/libmpich.so.12 ] || die "MPICH missing (apt-get install mpich)"
 [ -r $MA/libibverbs/librxe-rdmav34.so ] || die "rxe provider missing (apt-get install ibverbs-providers)"
@@ -37,7 +43,7 @@ R=$W/root
 # /lib and /lib64 point into /usr, as on a merged-/usr Debian.
 U=$W/usr
 mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,run,usr,etc/libibverbs.d,lib/modules/$KVER}
-mkdir -p "$U"/{bin,lib64,lib/x86_64-linux-gnu/libibverbs,lib/x86_64-linux-gnu/ucx}
+mkdir -p "$U"/{bin,lib64,lib/x86_64-linux-gnu/libibverbs,lib/x86_64-linux-gnu/ucx,local/bin}
 ln -s ../usr/lib/x86_64-linux-gnu "$R/lib/x86_64-linux-gnu"
 ln -s usr/lib64 "$R/lib64"
 
@@ -48,6 +54,20 @@ for a in $(/bin/busybox --list); do
 done
 install -m 0755 "$AGENT" "$R/sbin/xenvm-agent"
 strip --strip-all "$R/sbin/xenvm-agent"
+# The Slurm client commands a batch script runs inside the VM are run by the host (the guest has
+# no munge or Slurm): one static shim, in /usr/local/bin because a user's PATH has it before
+# /usr/bin and /bin (busybox) and the host's PATH is what tasks get.
+install -m 0755 "$SHIM" "$U/local/bin/xenvm-exec"
+strip --strip-all "$U/local/bin/xenvm-exec"
+# Also in /usr/bin for a PATH without /usr/local/bin (and hydra's execvp("srun")): host-only
+# directories earlier in PATH do not exist in the guest, so the shim is always found.
+for c in srun sbatch squeue scancel sacct scontrol sinfo; do
+	ln -s xenvm-exec "$U/local/bin/$c"
+	ln -s ../local/bin/xenvm-exec "$U/bin/$c"
+done
+# bash, for #!/bin/bash batch scripts (busybox has only sh/ash): /bin/bash in the initramfs
+# points to the root disk's copy; it needs only libtinfo besides libc (ldd below).
+ln -sf ../usr/bin/bash "$R/bin/bash"
 
 # --- kernel modules: the roots below plus their dependencies (modinfo), then depmod for the image.
 # virtio: PCI (q35/pc) and MMIO (microvm) transports, net, console (the agent channel), 9p.
@@ -75,7 +95,7 @@ depmod -b "$R" "$KVER"
 printf '%s\n' "${order[@]}" > "$R/etc/modules.load"
 
 # --- userspace: MPICH (hydra), UCX, libibverbs + rxe provider, rdma tool, ibv_devinfo
-BINS="/usr/bin/mpiexec.hydra /usr/bin/hydra_pmi_proxy /usr/bin/rdma /usr/bin/ibv_devinfo"
+BINS="/usr/bin/mpiexec.hydra /usr/bin/hydra_pmi_proxy /usr/bin/rdma /usr/bin/ibv_devinfo /bin/bash"
 LIBS="$MA/libmpich.so.12 $MA/libibverbs/librxe-rdmav34.so"
 UCXMODS="$MA/ucx/libuct_ib.so.0 $MA/ucx/libuct_rdmacm.so.0 $MA/ucx/libuct_cma.so.0"
 for b in $BINS; do cp -L "$b" "$U/bin/"; done

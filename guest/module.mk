@@ -26,8 +26,10 @@ IMAGE_DIR := $(B)/images
 .PHONY: image
 image: $(IMAGE_DIR)/images.yaml
 # Rebuilt when the agent or the recipe changes (a Debian package update needs `make -B image`).
-$(IMAGE_DIR)/images.yaml: $(AGENT) guest/mkimage.sh guest/rootfs/init
-	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR)
+# The guest's srun/sbatch/squeue... shim is xenvm-exec, static (spank-xenvm/exec.mk).
+GUEST_SHIM := $(B)/spank-xenvm/xenvm-exec.static
+$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) guest/mkimage.sh guest/rootfs/init
+	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM)
 
 UNIT_TESTS += $(B)/tests/unit/test_vm_proto
 $(B)/tests/unit/test_vm_proto: $(B)/tests/unit/test_vm_proto.o $(LIBXENVM_VM) $(LIBXENVM)
@@ -42,12 +44,19 @@ $(B)/tests/unit/test_vm_accel: $(B)/tests/unit/test_vm_accel.o $(LIBXENVM_VM) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)
 
-# The agent and xenvm-exec on the host (no VM), both built with ASan+UBSan.
+# The agent and xenvm-exec on the host (no VM), and vmd with the agent in place of a VM
+# (tests/vm/vmdhost.c: commands from the guest), all built with ASan+UBSan in $(B)/asan.
+VMDHOST := $(B)/tests/vm/vmdhost
+$(VMDHOST): $(B)/tests/vm/vmdhost.o $(LIBXENVM_VM) $(LIBXENVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 .PHONY: check-vm-agent
 check-vm-agent:
-	$(MAKE) --no-print-directory B=build/asan SANITIZE=1 build/asan/guest/xenvm-agent \
-	  build/asan/spank-xenvm/xenvm-exec
-	tests/vm/agent-host.sh build/asan/guest/xenvm-agent build/asan/spank-xenvm/xenvm-exec
+	$(MAKE) --no-print-directory B=$(B)/asan SANITIZE=1 $(B)/asan/guest/xenvm-agent \
+	  $(B)/asan/spank-xenvm/xenvm-exec $(B)/asan/tests/vm/vmdhost
+	tests/vm/agent-host.sh $(B)/asan/guest/xenvm-agent $(B)/asan/spank-xenvm/xenvm-exec \
+	  $(B)/asan/tests/vm/vmdhost
 CHECKS += check-vm-agent
 
 # The VM suite: real QEMU/TCG boots of the image through the qemu driver.
@@ -57,8 +66,8 @@ $(VMCTL): $(B)/tests/vm/vmctl.o $(LIBXENVM_VM) $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 .PHONY: check-vm
-check-vm: $(VMCTL) $(XENVM_EXEC) image
-	tests/vm/run.sh $(VMCTL) $(XENVM_EXEC) $(IMAGE_DIR)/ttylinux-mpi
+check-vm: $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(AGENT) image
+	tests/vm/run.sh $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(IMAGE_DIR)/ttylinux-mpi $(AGENT)
 CHECKS += check-vm
 
 # Issue 3's VM figures (boot ratio, shutdown, exec round trip, relay throughput, idle memory, size).

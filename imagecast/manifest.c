@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,11 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
 	m->chunks = calloc(m->nchunks ? m->nchunks : 1, IC_SHA_LEN);
 	if (!m->chunks)
 		goto nomem;
+	if (chunk_bytes % 64 == 0) {
+		m->mids = calloc(m->nchunks ? m->nchunks : 1, IC_SHA_LEN);
+		if (!m->mids)
+			goto nomem;
+	}
 	*out = m;
 	m = NULL;
 	rc = 0;
@@ -226,6 +232,7 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct ic_file *f = &m->files[i];
 		struct ic_sha_ctx *whole = NULL;
+		struct ic_sha_mid mid;
 		uint8_t sha[IC_SHA_LEN];
 		uint8_t *buf = NULL;
 		struct stat st;
@@ -252,21 +259,25 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 			goto out;
 		}
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		/* One pass: each chunk's hash and the file's hash from the same buffer. */
-		whole = ic_sha_new();
+		/*
+		 * One read: each chunk's hash and the file's chain of midstates (or, for a chunk
+		 * size that is not a multiple of 64, the file's hash) from the same buffer.
+		 */
 		buf = malloc(m->chunk_bytes);
-		if (!whole || !buf) {
-			ic_sha_free(whole);
+		if (!buf || (!m->mids && !(whole = ic_sha_new()))) {
 			free(buf);
 			errno = ENOMEM;
 			xerr_set(err, "out of memory");
 			goto out;
 		}
+		ic_sha_mid_init(&mid);
 		for (uint32_t c = 0; c < f->nchunks; c++) {
 			uint64_t off = (uint64_t)c * m->chunk_bytes;
 			size_t len = (size_t)(f->size - off < m->chunk_bytes ? f->size - off
 			                                                     : m->chunk_bytes);
 			size_t got = 0;
+			bool last = c + 1 == f->nchunks;
+			int hrc;
 
 			while (got < len) {
 				ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
@@ -284,17 +295,29 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 				}
 				got += (size_t)n;
 			}
-			if (ic_sha256(buf, len, m->chunks[f->first_chunk + c]) < 0 ||
-			    ic_sha_update(whole, buf, len) < 0) {
+			hrc = ic_sha256(buf, len, m->chunks[f->first_chunk + c]);
+			if (hrc == 0 && whole)
+				hrc = ic_sha_update(whole, buf, len);
+			else if (hrc == 0 && !last)
+				hrc = ic_sha_mid_update(&mid, buf, len);
+			else if (hrc == 0)
+				hrc = ic_sha_mid_final(&mid, buf, len, sha);
+			if (hrc < 0) {
 				xerr_set(err, "image %s: hashing %s: %s", m->name, path,
 				         strerror(errno));
 				ic_sha_free(whole);
 				free(buf);
 				goto out;
 			}
+			if (m->mids && !last)
+				ic_sha_mid_pack(&mid, m->mids[f->first_chunk + c]);
+			else if (m->mids)
+				memcpy(m->mids[f->first_chunk + c], sha, IC_SHA_LEN);
 		}
 		free(buf);
-		if (ic_sha_final(whole, sha) < 0) {
+		/* ic_sha_final frees whole; an empty file's hash is that of no bytes. */
+		if ((whole && ic_sha_final(whole, sha) < 0) ||
+		    (!whole && f->nchunks == 0 && ic_sha_mid_final(&mid, NULL, 0, sha) < 0)) {
 			xerr_set(err, "image %s: hashing %s: %s", m->name, path, strerror(errno));
 			goto out;
 		}
@@ -313,6 +336,49 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+int ic_manifest_check_chunk(const struct ic_manifest *m, uint32_t idx, const void *data,
+                            size_t len)
+{
+	uint8_t sha[IC_SHA_LEN];
+	struct ic_sha_mid mid;
+	uint64_t off;
+	uint32_t clen;
+	size_t fi;
+
+	if (ic_manifest_chunk(m, idx, &fi, &off, &clen) < 0 || len != clen || (!data && len)) {
+		errno = ERANGE;
+		return -1;
+	}
+	if (!m->mids) {
+		if (ic_sha256(data, len, sha) < 0)
+			return -1;
+		if (memcmp(sha, m->chunks[idx], IC_SHA_LEN) != 0)
+			goto bad;
+		return 0;
+	}
+	if (idx == m->files[fi].first_chunk)
+		ic_sha_mid_init(&mid);
+	else
+		ic_sha_mid_unpack(&mid, m->mids[idx - 1], off);
+	if (idx + 1 == m->files[fi].first_chunk + m->files[fi].nchunks) {
+		/* The file's last chunk: the chain must end in the catalog's sha256. */
+		if (ic_sha_mid_final(&mid, data, len, sha) < 0)
+			return -1;
+		if (memcmp(sha, m->files[fi].sha, IC_SHA_LEN) != 0)
+			goto bad;
+		return 0;
+	}
+	if (ic_sha_mid_update(&mid, data, len) < 0)
+		return -1;
+	ic_sha_mid_pack(&mid, sha);
+	if (memcmp(sha, m->mids[idx], IC_SHA_LEN) != 0)
+		goto bad;
+	return 0;
+bad:
+	errno = EBADMSG;
+	return -1;
 }
 
 int ic_manifest_chunk(const struct ic_manifest *m, uint32_t idx, size_t *file, uint64_t *off,
@@ -356,13 +422,15 @@ long ic_manifest_format(const struct ic_manifest *m, char **out)
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return -1;
-	fprintf(f, "imagecast-manifest 1\nname %s\ndigest %s\nchunk_bytes %" PRIu64 "\n", m->name,
-	        m->digest, m->chunk_bytes);
+	fprintf(f, "imagecast-manifest %d\nname %s\ndigest %s\nchunk_bytes %" PRIu64 "\n",
+	        m->mids ? 2 : 1, m->name, m->digest, m->chunk_bytes);
 	for (size_t i = 0; i < m->nfiles; i++)
 		fprintf(f, "file %s %" PRIu64 " %s %s\n", m->files[i].role, m->files[i].size,
 		        ic_sha_to_hex(m->files[i].sha, hex), m->files[i].path);
-	for (uint32_t c = 0; c < m->nchunks; c++)
-		fprintf(f, "chunk %s\n", ic_sha_to_hex(m->chunks[c], hex));
+	for (uint32_t c = 0; c < m->nchunks; c++) {
+		fprintf(f, "chunk %s", ic_sha_to_hex(m->chunks[c], hex));
+		fprintf(f, m->mids ? " %s\n" : "\n", m->mids ? ic_sha_to_hex(m->mids[c], hex) : "");
+	}
 	if (fclose(f) != 0) {
 		free(buf);
 		errno = ENOMEM;
@@ -370,6 +438,29 @@ long ic_manifest_format(const struct ic_manifest *m, char **out)
 	}
 	*out = buf;
 	return (long)size;
+}
+
+/*
+ * ic_manifest_new for parsed text: version 1 text carries no midstates, version 2 needs them
+ * (and so a chunk size that is a multiple of 64).  Returns 0, or -1 with err (errno EINVAL).
+ */
+static int build(const char *name, const char *digest, uint64_t chunk_bytes,
+                 const struct ic_file *files, size_t nfiles, int version, struct ic_manifest **m,
+                 struct xerr *err)
+{
+	if (ic_manifest_new(name, digest, chunk_bytes, files, nfiles, m, err) < 0)
+		return -1;
+	if (version == 1) {
+		free((*m)->mids);
+		(*m)->mids = NULL;
+	} else if (!(*m)->mids) {
+		ic_manifest_free(*m);
+		*m = NULL;
+		errno = EINVAL;
+		return xerr_set(err, "manifest: midstates with chunk size %" PRIu64
+		                     " (not a multiple of 64)", chunk_bytes);
+	}
+	return 0;
 }
 
 int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, struct xerr *err)
@@ -381,7 +472,7 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 	size_t nfiles = 0, lineno = 0;
 	uint32_t nchunk = 0;
 	char *copy = NULL, *save = NULL, *line;
-	int rc = -1, have_magic = 0;
+	int rc = -1, have_magic = 0, version = 0;
 
 	memset(files, 0, sizeof(files));
 	if (!text || !out) {
@@ -395,15 +486,19 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 		return xerr_set(err, "out of memory");
 	}
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char a[IC_ROLE_MAX], b[PATH_MAX], c[IC_SHA_HEX + 2];
+		char a[IC_ROLE_MAX], b[PATH_MAX], c[PATH_MAX];
 		char path[PATH_MAX];
 		uint64_t u;
 
 		lineno++;
 		if (!have_magic) {
-			if (strcmp(line, "imagecast-manifest 1") != 0) {
-				xerr_set(err,
-				         "manifest line 1: not an imagecast manifest version 1");
+			if (strcmp(line, "imagecast-manifest 1") == 0) {
+				version = 1;
+			} else if (strcmp(line, "imagecast-manifest 2") == 0) {
+				version = 2;
+			} else {
+				xerr_set(err, "manifest line 1: not an imagecast manifest "
+				              "(version 1 or 2)");
 				goto bad;
 			}
 			have_magic = 1;
@@ -427,12 +522,15 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 				goto out;
 			}
 			nfiles++;
-		} else if (sscanf(line, "chunk %65s", b) == 1) {
+		} else if (strncmp(line, "chunk ", 6) == 0) {
+			int nf = sscanf(line, "chunk %65s %65s", b, c);
+
 			/* The first chunk line ends the header: build the manifest once. */
-			if (!m &&
-			    ic_manifest_new(name, digest, chunk_bytes, files, nfiles, &m, err) < 0)
+			if (!m && build(name, digest, chunk_bytes, files, nfiles, version, &m, err) < 0)
 				goto out;
-			if (nchunk >= m->nchunks || ic_sha_from_hex(b, m->chunks[nchunk]) < 0) {
+			if (nchunk >= m->nchunks || nf != (m->mids ? 2 : 1) ||
+			    ic_sha_from_hex(b, m->chunks[nchunk]) < 0 ||
+			    (m->mids && ic_sha_from_hex(c, m->mids[nchunk]) < 0)) {
 				xerr_set(err, "manifest line %zu: bad or extra chunk line", lineno);
 				goto bad;
 			}
@@ -443,11 +541,22 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 		}
 	}
 	/* An image of empty files has no chunk lines. */
-	if (!m && ic_manifest_new(name, digest, chunk_bytes, files, nfiles, &m, err) < 0)
+	if (!m && build(name, digest, chunk_bytes, files, nfiles, version, &m, err) < 0)
 		goto out;
 	if (nchunk != m->nchunks) {
 		xerr_set(err, "manifest: %u chunk lines, the layout needs %u", nchunk, m->nchunks);
 		goto bad;
+	}
+	/* Each file's chain ends in its sha256; a manifest that says otherwise is corrupt. */
+	for (size_t i = 0; m->mids && i < m->nfiles; i++) {
+		const struct ic_file *f = &m->files[i];
+
+		if (f->nchunks &&
+		    memcmp(m->mids[f->first_chunk + f->nchunks - 1], f->sha, IC_SHA_LEN) != 0) {
+			xerr_set(err, "manifest: the midstates of %s do not end in its sha256",
+			         f->role);
+			goto bad;
+		}
 	}
 	*out = m;
 	m = NULL;
@@ -470,5 +579,6 @@ void ic_manifest_free(struct ic_manifest *m)
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->files[i].path);
 	free(m->chunks);
+	free(m->mids);
 	free(m);
 }

@@ -8,13 +8,21 @@
  * "<role> <sha256> <size>\n" per file, in manifest order (kernel, initrd, rootdisk for catalog
  * images), so a manifest proves nothing by itself: it is checked against the digest the job pinned.
  *
+ * Each chunk also has its "midstate" (sha.h): the SHA-256 chaining value of its file after the
+ * chunk, or for a file's last chunk the file's sha256.  A chunk is checked by compressing it from
+ * the previous midstate (sha.h), which both proves it and advances the check of the whole file:
+ * a file whose chunks all passed needs no second read before it is published.  The chunk's own
+ * sha256 stays: it is what the delta looks chunks up by in other images.  Midstates need
+ * chunk_bytes to be a multiple of 64; without them (version 1 text, or another chunk size) chunks
+ * are checked by their sha256 and files re-read at publish.
+ *
  * Text form (one line each, fields separated by one space, no field contains white space):
- *   imagecast-manifest 1
+ *   imagecast-manifest 2                    (1: chunk lines without the midstate)
  *   name <image name>
  *   digest sha256:<hex>
  *   chunk_bytes <n>
  *   file <role> <size> <sha256> <path>      (one per file, in order)
- *   chunk <sha256>                          (one per chunk, in order)
+ *   chunk <sha256> <midstate hex>           (one per chunk, in order)
  */
 #ifndef IC_MANIFEST_H
 #define IC_MANIFEST_H
@@ -50,6 +58,7 @@ struct ic_manifest {
 	uint64_t total_bytes;
 	uint32_t nchunks;
 	uint8_t (*chunks)[IC_SHA_LEN]; /* nchunks hashes; all zero until computed or parsed */
+	uint8_t (*mids)[IC_SHA_LEN];   /* nchunks midstates, or NULL (see above) */
 };
 
 /* Checks shared with the fetch request: 0 if valid, else -1 with errno EINVAL. */
@@ -75,11 +84,19 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
                     struct xerr *err);
 
 /*
- * Read every file from the store (paths relative to `store`, unless absolute), hash its chunks into
- * the manifest and check each file's size and sha256.  Returns 0, or -1 with err naming the image,
+ * Read every file from the store (paths relative to `store`, unless absolute), hash its chunks
+ * (and midstates) into the manifest and check each file's size and sha256.  Returns 0, or -1 with err naming the image,
  * the file and what is wrong (errno ENOENT, EIO or EBADMSG for a size or sha256 mismatch).
  */
 int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr *err);
+
+/*
+ * Check len bytes of data as chunk idx: against its midstates when m has them (the last chunk of a
+ * file against the file's sha256), else against its sha256.  Returns 0 when they match, or -1
+ * with errno EBADMSG (ERANGE for a bad index or length, ENOMEM).
+ */
+int ic_manifest_check_chunk(const struct ic_manifest *m, uint32_t idx, const void *data,
+                            size_t len);
 
 /* Where chunk idx lives.  Returns 0, or -1 with errno ERANGE. */
 int ic_manifest_chunk(const struct ic_manifest *m, uint32_t idx, size_t *file, uint64_t *off,

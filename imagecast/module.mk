@@ -1,7 +1,7 @@
 # imagecast/: imagecastd (per-node image cache + peer server), the imagecast CLI, libimagecast.
 IC_LIB_SRC := imagecast/sha.c imagecast/tree.c imagecast/manifest.c imagecast/store.c \
               imagecast/proto.c imagecast/tcp.c imagecast/auth.c imagecast/hosts.c \
-              imagecast/spec.c imagecast/util.c
+              imagecast/spec.c imagecast/util.c imagecast/mcache.c
 IC_LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(IC_LIB_SRC))
 LIBIMAGECAST := $(B)/imagecast/libimagecast.a
 IC_LIBS := $(LIBIMAGECAST) $(LIBXENVM) $(LIBXENVM_LIBS) $(MUNGE_LIBS) -lpthread

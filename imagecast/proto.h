@@ -1,10 +1,10 @@
 /*
- * proto.h - the imagecast wire protocol, version 1.
+ * proto.h - the imagecast wire protocol, version 2 (2: manifests carry midstates, manifest.h).
  *
  * Every message is a frame: a 12-byte header in network byte order, then `length` payload bytes.
  *   u32 magic   0x49435354 ("ICST")
  *   u8  version IC_PROTO_VERSION; a receiver answers any other version with an ERROR frame
- *               ("unsupported protocol version N; this node speaks 1") and closes
+ *               ("unsupported protocol version N; this node speaks 2") and closes
  *   u8  type    enum ic_frame_type
  *   u16 flags   0 (reserved)
  *   u32 length  payload bytes (at most IC_FRAME_MAX)
@@ -13,7 +13,9 @@
  *
  * A TCP session opens with HELLO (a munge credential) and WELCOME; see auth.h.  Then:
  *   GET_MANIFEST <fetch request> -> MANIFEST <manifest text> | ERROR
- *   GET_CHUNKS  <digest, wanted chunks, mode> -> CHUNK ... END | ERROR
+ *   GET_CHUNKS  <digest, wanted chunks, mode> [--\n <fetch request>] -> CHUNK ... END | ERROR
+ *               (the fetch request starts the peer's transfer if nothing has yet, as GET_MANIFEST
+ *               does; v2)
  *   FETCH <fetch request> -> PROGRESS ... DONE | ERROR      (also on the local socket)
  *   COMMAND <verb args> -> REPLY | ERROR                    (local socket only)
  */
@@ -27,8 +29,9 @@
 #include "transport.h"
 
 #define IC_PROTO_MAGIC 0x49435354u
-#define IC_PROTO_VERSION 1
+#define IC_PROTO_VERSION 2
 #define IC_FRAME_HDR 12
+#define IC_CHUNKS_SPEC_SEP "--\n" /* a line of its own in GET_CHUNKS before the fetch request */
 #define IC_FRAME_MAX ((64u << 20) + 64u) /* the largest chunk plus its index */
 
 enum ic_frame_type {

@@ -306,13 +306,44 @@ out:
 	free(want);
 }
 
+/*
+ * Start our transfer for a child's GET_CHUNKS that carries the fetch request.  Our own Prolog may
+ * not have asked yet, and in two-tree the children of our second tree ask us for chunks without
+ * asking for the manifest (they have it from their other parent): without this they would find
+ * nothing here and re-attach to an ancestor, which then feeds more children than its link can.
+ * Returns the transfer (a reference: xfer_put), or NULL (the caller answers as before).
+ */
+static struct xfer *start_for_child(struct icd *d, const char *text, const char *digest)
+{
+	struct ic_spec spec;
+	struct xfer *x = NULL;
+	struct xerr err;
+
+	if (ic_spec_parse(text, &spec, &err) < 0) {
+		xverbose("GET_CHUNKS with a bad fetch request: %s", err.msg);
+		return NULL;
+	}
+	if (strcmp(spec.digest, digest) == 0 && xfer_get(d, &spec, &x, &err) < 0) {
+		xverbose("GET_CHUNKS cannot start a transfer: %s", err.msg);
+		x = NULL;
+	}
+	ic_spec_clear(&spec);
+	return x;
+}
+
 static void do_get_chunks(struct icd *d, struct ic_conn *c, char *body)
 {
 	char digest[IC_DIGEST_LEN + 1] = "", mode[16] = "pipe";
 	const char *want = NULL;
+	char *request = strstr(body, "\n" IC_CHUNKS_SPEC_SEP);
 	long position = -1;
 	struct xfer *x;
 
+	/* The optional fetch request after the separator (proto.h). */
+	if (request) {
+		*request = '\0';
+		request += 1 + strlen(IC_CHUNKS_SPEC_SEP);
+	}
 	for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n")) {
 		if (sscanf(line, "digest %71s", digest) == 1 ||
 		    sscanf(line, "mode %15s", mode) == 1 ||
@@ -326,6 +357,8 @@ static void do_get_chunks(struct icd *d, struct ic_conn *c, char *body)
 		return;
 	}
 	x = xfer_find(d, digest);
+	if (!x && request && ic_store_lookup(&d->store, digest, NULL, NULL) != 1)
+		x = start_for_child(d, request, digest);
 	if (x) {
 		serve_xfer(d, c, x, want, strcmp(mode, "whole") == 0, position);
 		xfer_put(x);

@@ -28,6 +28,29 @@ int ic_sha_from_hex(const char *hex, uint8_t sha[IC_SHA_LEN]);
 /* True when s is exactly 64 lower-case hex digits. */
 int ic_is_sha_hex(const char *s);
 
+/*
+ * The SHA-256 chaining value after a prefix whose length is a multiple of 64 bytes (a "midstate").
+ * With the midstates at chunk boundaries in the manifest, a node checks any chunk alone (compress
+ * it from the midstate before it, compare with the one after it) and the last chunk of a file
+ * from its midstate straight to the file's sha256: each byte is hashed once, yet the whole file
+ * is checked against the catalog's sha256 (the chain runs from the fixed initial value to it).
+ */
+struct ic_sha_mid {
+	uint32_t h[8];
+	uint64_t bytes; /* length of the prefix; a multiple of 64 */
+};
+/* The state of the empty prefix. */
+void ic_sha_mid_init(struct ic_sha_mid *s);
+/* Advance over len bytes, len a multiple of 64.  Returns 0, or -1 with errno EINVAL. */
+int ic_sha_mid_update(struct ic_sha_mid *s, const void *buf, size_t len);
+/* The sha256 of the prefix followed by len bytes of buf (s is unchanged).  Returns 0, or -1 with errno EINVAL. */
+int ic_sha_mid_final(const struct ic_sha_mid *s, const void *buf, size_t len,
+                     uint8_t out[IC_SHA_LEN]);
+/* The chaining value as 32 bytes (big-endian words), as the manifest carries it. */
+void ic_sha_mid_pack(const struct ic_sha_mid *s, uint8_t out[IC_SHA_LEN]);
+/* The state from its packed form and the prefix length. */
+void ic_sha_mid_unpack(struct ic_sha_mid *s, const uint8_t in[IC_SHA_LEN], uint64_t bytes);
+
 /* An incremental hasher: an opaque EVP context. */
 struct ic_sha_ctx;
 /* Returns a new context, or NULL with errno ENOMEM. */

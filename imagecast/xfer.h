@@ -38,12 +38,14 @@ struct xfer {
 	enum xfer_state state;
 	struct ic_manifest *m;
 	bool *have;
+	bool *checked; /* chunks checked against the midstates (so their files need no re-read) */
 	int fds[IC_MAX_FILES];
 	uint64_t bytes_have, bytes_net, bytes_resumed, bytes_seeded;
 	char source[128];
 	char err[1024];
 	double started, finished;
 	double first_byte, last_byte; /* for the log: pipeline fill and drain */
+	double t_manifest, t_open;    /* for the log: manifest known, partial copy open */
 };
 
 /*

@@ -109,6 +109,8 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 		        "\nfetch_bytes=%" PRId64 "\nboot_ms=%" PRIu32 "\n",
 		        rec->driver, rec->vm_dir, rec->guest_ip, rec->fetch_ms, rec->fetch_bytes,
 		        rec->boot_ms);
+	if (rec->step_only)
+		fprintf(f, "step_only=1\n");
 	if (fclose(f) != 0) {
 		f = NULL;
 		xerr_set(err, "out of memory");
@@ -175,6 +177,8 @@ static int set_field(struct xenvm_job_record *rec, const char *key, const char *
 	if (!strcmp(key, "guest_ip"))
 		return snprintf(rec->guest_ip, sizeof(rec->guest_ip), "%s", val) >=
 		       (int)sizeof(rec->guest_ip);
+	if (!strcmp(key, "step_only"))
+		return rec->step_only = !strcmp(val, "1"), 0;
 	if (!strcmp(key, "fetch_ms"))
 		return parse_u32(val, 0, &rec->fetch_ms);
 	if (!strcmp(key, "boot_ms"))

@@ -9,6 +9,7 @@
 #ifndef XENVM_JOBSTATE_H
 #define XENVM_JOBSTATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,6 +37,8 @@ struct xenvm_job_record {
 	uint32_t fetch_ms;   /* image fetch (cache hit or broadcast) */
 	int64_t fetch_bytes; /* bytes this node received; 0: cache hit; -1: unknown */
 	uint32_t boot_ms;    /* boot until the agent said ready */
+	bool step_only;      /* booted for --vm-image steps of a job without a VM (prolog/step.h):
+	                        only steps that ask for the image run in it */
 };
 
 /* "<state_dir>/job/<jobid>" into buf; returns 0, or -1 with errno ENAMETOOLONG/EINVAL. */

@@ -1,6 +1,8 @@
 /* script_env.c - see script_env.h. */
 #include "script_env.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,4 +44,47 @@ int xenvm_script_env_read(struct xenvm_script_env *se, int need_nodes, struct xe
 	if (!se->nodelist || !*se->nodelist)
 		return xerr_set(err, "SLURM_NODELIST is not set");
 	return 0;
+}
+
+int xenvm_cpus_on_node(const char *list, size_t index, uint32_t *out)
+{
+	const char *p = list;
+	size_t at = 0;
+
+	if (!list || !*list) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (*p) {
+		unsigned long cpus, times = 1;
+		char *end;
+
+		errno = 0;
+		cpus = strtoul(p, &end, 10);
+		if (errno || end == p || cpus == 0 || cpus > UINT32_MAX)
+			goto bad;
+		p = end;
+		if (*p == '(') {
+			if (p[1] != 'x')
+				goto bad;
+			times = strtoul(p + 2, &end, 10);
+			if (errno || end == p + 2 || *end != ')' || times == 0)
+				goto bad;
+			p = end + 1;
+		}
+		if (index < at + times) {
+			*out = (uint32_t)cpus;
+			return 0;
+		}
+		at += times;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	errno = ERANGE;
+	return -1;
+bad:
+	errno = EINVAL;
+	return -1;
 }

@@ -28,4 +28,11 @@ struct xenvm_script_env {
  */
 int xenvm_script_env_read(struct xenvm_script_env *se, int need_nodes, struct xerr *err);
 
+/*
+ * The job's CPUs on the node at `index` of its node list, from Slurm's compressed per-node list
+ * (SLURM_JOB_CPUS_PER_NODE: "2(x3),1" means 2, 2, 2, 1).  Returns 0 with *out, or -1 with
+ * errno EINVAL (malformed) or ERANGE (index past the list).
+ */
+int xenvm_cpus_on_node(const char *list, size_t index, uint32_t *out);
+
 #endif

@@ -194,7 +194,14 @@ int main(int argc, char **argv)
 	in.img = img;
 	in.image_dir = fetched.dir;
 	in.nodes = &nodes;
-	in.workdir = getenv("SPANK_XENVM_WORKDIR");
+	/* slurmd says (SLURM_JOB_WORK_DIR, 21.08+); the plugin's copy covers older slurmd. */
+	in.workdir = getenv("SLURM_JOB_WORK_DIR") ? getenv("SLURM_JOB_WORK_DIR")
+	                                          : getenv("SPANK_XENVM_WORKDIR");
+	in.cpus = 0;
+	if (getenv("SLURM_JOB_CPUS_PER_NODE") &&
+	    xenvm_cpus_on_node(getenv("SLURM_JOB_CPUS_PER_NODE"), rec.node_index, &in.cpus) < 0)
+		xwarn("job %u: SLURM_JOB_CPUS_PER_NODE='%s': %s (the VM gets the image's vCPUs)",
+		      rec.jobid, getenv("SLURM_JOB_CPUS_PER_NODE"), strerror(errno));
 	switch (xvm_job_start(cfg, &in, &rec, &err)) {
 	case XVM_JOB_FAULT_NONE:
 		break;

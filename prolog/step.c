@@ -75,6 +75,7 @@ enum step_action step_prepare(const struct xenvm_config *cfg, struct xenvm_job_r
 		goto out;
 	}
 	snprintf(rec->req.digest, sizeof(rec->req.digest), "%s", img->digest);
+	rec->step_only = true;
 	act = STEP_RUN;
 out:
 	xenvm_catalog_free(cat);

@@ -60,7 +60,8 @@ int xspank_slurmstepd_user_init(spank_t sp)
 		return 0;
 	}
 	if (xenvm_job_record_read(cfg->state_dir, jobid, &xspank.job, &err) == 0)
-		xspank.have_job = true;
+		/* A VM booted for --vm-image steps serves only the steps that ask for it. */
+		xspank.have_job = !xspank.job.step_only || xspank.opts.have_image;
 	else if (errno != ENOENT)
 		xspank_set_pending("%s", err.msg);
 	xenvm_config_free(cfg);

@@ -89,6 +89,7 @@ int xspank_slurmstepd_post_opt(spank_t sp)
 	    env_add(env, &n, "XENVM_PROLOG_STEP", "1") < 0 ||
 	    env_add(env, &n, "XENVM_CONFIG", cfgpath) < 0 ||
 	    env_add(env, &n, "XENVM_IMAGECAST", getenv("XENVM_IMAGECAST")) < 0 ||
+	    env_add(env, &n, "XENVM_HOST_AGENT", getenv("XENVM_HOST_AGENT")) < 0 ||
 	    env_add(env, &n, "SLURM_JOB_ID", num[0]) < 0 ||
 	    env_add(env, &n, "SLURM_JOB_UID", num[1]) < 0 ||
 	    env_add(env, &n, "SLURM_JOB_GID", num[2]) < 0 ||

@@ -4,11 +4,19 @@
  *   xenvm-exec [--socket PATH] [--cwd DIR] [--root] [--relay-fd N]... [--no-pmi] -- ARGV...
  *   XENVM_EXEC_ARGV0=/path/app xenvm-exec ARGS...      (task launch: argv[0] was replaced)
  *
+ *   srun ARGS... (in the guest: this program under a Slurm client command's name)
+ *
  * The second form is how slurmstepd runs a task: spank-xenvm's task_init replaces the task's
  * argv[0] with this program (argv cannot grow) and leaves the original argv[0] in
  * XENVM_EXEC_ARGV0.  The command runs as the caller's uid, gid and groups, with the caller's
  * environment (minus XENVM_EXEC_*) and cwd.  PMI_FD, when set and open, is relayed to the
- * same fd number in the guest.
+ * same fd number in the guest.  With XENVM_EXEC_BATCH=1 (the batch step) argv[0] is the batch
+ * script on the host: it is copied into the guest first (xenvm_exec_batch.c) and run there.
+ *
+ * The third form is the guest's shim: the image links srun, sbatch, squeue, scancel, sacct,
+ * scontrol and sinfo to this program; under one of those names it sends its own argv,
+ * environment and cwd to the agent's host socket, and the host runs the real command as the
+ * job's user (guest/agent/relay.c, lib/vm/vmd_guest.c).
  */
 #include "xenvm_exec.h"
 
@@ -25,8 +33,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define XEXEC_DEFAULT_SOCKET_FMT "/run/xenvm/job/%s/agent.sock"
+#define XEXEC_DEFAULT_SOCKET_FMT "/run/xenvm/job/%s/vm0/agent.sock" /* the Prolog's VM */
+#define XEXEC_HOST_SOCKET "/run/xenvm/host.sock" /* the guest agent's, for the shim */
 #define XEXEC_CHAN 1
+#define XEXEC_BATCH_CHAN 2
+
+const char *xexec_prog = "xenvm-exec";
+static bool shim_mode;
+
+/* The commands the shim stands for (the host refuses others: lib/vm/vmd_guest.c). */
+static const char *const shim_names[] = {"srun",  "sbatch",   "squeue", "scancel",
+                                         "sacct", "scontrol", "sinfo"};
 
 extern char **environ;
 
@@ -54,7 +71,7 @@ static int connect_socket(const char *path)
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "xenvm-exec: socket path too long: %s\n", path);
+		fprintf(stderr, "%s: socket path too long: %s\n", xexec_prog, path);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -63,7 +80,8 @@ static int connect_socket(const char *path)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
-		fprintf(stderr, "xenvm-exec: cannot reach the VM's agent at %s: %s\n", path,
+		fprintf(stderr, "%s: cannot reach %s at %s: %s\n", xexec_prog,
+		        shim_mode ? "the host (the xenvm agent's socket)" : "the VM's agent", path,
 		        strerror(e));
 		if (fd >= 0)
 			close(fd);
@@ -95,7 +113,7 @@ static int handshake(struct xvp_conn *c, int timeout_ms)
 			goto proto;
 		r = poll(&p, 1, timeout_ms);
 		if (r == 0) {
-			fprintf(stderr, "xenvm-exec: the VM's agent did not answer in %d ms\n",
+			fprintf(stderr, "%s: the VM's agent did not answer in %d ms\n", xexec_prog,
 			        timeout_ms);
 			errno = ETIMEDOUT;
 			return -1;
@@ -104,8 +122,10 @@ static int handshake(struct xvp_conn *c, int timeout_ms)
 			return -1;
 		n = xvp_conn_fill(c);
 		if (n == 0) {
-			fprintf(stderr, "xenvm-exec: the VM's agent closed the connection (is this "
-			                "your job's VM?)\n");
+			fprintf(stderr,
+			        "%s: the VM's agent closed the connection (is this "
+			        "your job's VM?)\n",
+			        xexec_prog);
 			errno = ECONNREFUSED;
 			return -1;
 		}
@@ -114,20 +134,20 @@ static int handshake(struct xvp_conn *c, int timeout_ms)
 	}
 	if (xvp_parse_hello(&f, &version, status, sizeof(status)) < 0) {
 		if (errno == EPROTONOSUPPORT)
-			fprintf(stderr, "xenvm-exec: agent speaks protocol %u, we speak %u\n",
+			fprintf(stderr, "%s: agent speaks protocol %u, we speak %u\n", xexec_prog,
 			        version, XVP_VERSION);
 		else
 			goto proto;
 		return -1;
 	}
 	if (strcmp(status, "ok") != 0) {
-		fprintf(stderr, "xenvm-exec: the VM is not ready: %s\n", status);
+		fprintf(stderr, "%s: the VM is not ready: %s\n", xexec_prog, status);
 		errno = EHOSTDOWN;
 		return -1;
 	}
 	return 0;
 proto:
-	fprintf(stderr, "xenvm-exec: not an xenvm agent (bad hello)\n");
+	fprintf(stderr, "%s: not an xenvm agent (bad hello)\n", xexec_prog);
 	errno = EPROTO;
 	return -1;
 }
@@ -179,8 +199,7 @@ static int build_request(const struct xexec_opts *o, char **argv, size_t argc, s
 	return 0;
 }
 
-/* Wait for STARTED or ERROR.  Returns 0 (started), an exit status > 0, or -1 (link fault). */
-static int wait_started(struct xvp_conn *c)
+int xexec_wait_started(struct xvp_conn *c, uint32_t chan)
 {
 	struct xvp_frame f;
 	int r;
@@ -194,14 +213,14 @@ static int wait_started(struct xvp_conn *c)
 		if (r == 0) {
 			n = xvp_conn_fill(c);
 			if (n == 0) {
-				fprintf(stderr, "xenvm-exec: the VM's agent went away\n");
+				fprintf(stderr, "%s: the VM's agent went away\n", xexec_prog);
 				return -1;
 			}
 			if (n < 0 && errno != EINTR && errno != EAGAIN)
 				return -1;
 			continue;
 		}
-		if (f.chan != XEXEC_CHAN)
+		if (f.chan != chan)
 			continue;
 		if (f.type == XVP_STARTED)
 			return 0;
@@ -209,13 +228,26 @@ static int wait_started(struct xvp_conn *c)
 			uint32_t e = 0;
 
 			xvp_get_u32(&f, 0, &e);
-			fprintf(stderr, "xenvm-exec: %.*s\n", (int)(f.len > 4 ? f.len - 4 : 0),
+			fprintf(stderr, "%s: %s%.*s\n", xexec_prog,
+			        shim_mode ? "on the host: " : "", (int)(f.len > 4 ? f.len - 4 : 0),
 			        f.payload + 4);
 			return e == ENOENT && f.len > 4 && memcmp(f.payload + 4, "exec", 4) == 0
 			           ? XEXEC_EXIT_NOTFOUND
 			           : XEXEC_EXIT_NOEXEC;
 		}
 	}
+}
+
+/* argv[0]'s basename when it is one of the shim's names, else NULL. */
+static const char *shim_name(const char *argv0)
+{
+	const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+
+	base = base ? base + 1 : argv0;
+	for (size_t i = 0; base && i < sizeof(shim_names) / sizeof(shim_names[0]); i++)
+		if (strcmp(base, shim_names[i]) == 0)
+			return shim_names[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -236,11 +268,30 @@ int main(int argc, char **argv)
 	struct xvp_exec x = {0};
 	struct xvp_buf req = {0};
 	struct xvp_conn c;
-	const char *argv0 = getenv("XENVM_EXEC_ARGV0"), *v;
+	const char *argv0 = getenv("XENVM_EXEC_ARGV0"), *v, *shim = shim_name(argv[0]);
+	char guest_script[PATH_MAX];
+	uint8_t *script = NULL;
+	size_t script_len = 0;
+	bool batch = false;
 	int fd = -1, opt, rc = XEXEC_EXIT_INTERNAL;
 
 	xvp_conn_init(&c, -1);
-	if (argv0 && *argv0) {
+	if (shim) {
+		/* In the guest: the host runs the real command with our argv (PATH finds it). */
+		shim_mode = true;
+		xexec_prog = shim;
+		cargc = (size_t)argc;
+		cargv = calloc(cargc + 1, sizeof(*cargv));
+		if (!cargv)
+			goto nomem;
+		cargv[0] = (char *)shim;
+		for (int i = 1; i < argc; i++)
+			cargv[i] = argv[i];
+		o.no_pmi = true;
+		o.socket = getenv("XENVM_HOST_SOCKET");
+		if (!o.socket || !*o.socket)
+			o.socket = XEXEC_HOST_SOCKET;
+	} else if (argv0 && *argv0) {
 		/* Task-launch form: no options of ours, the whole argv is the task's. */
 		cargc = (size_t)argc;
 		cargv = calloc(cargc + 1, sizeof(*cargv));
@@ -250,6 +301,13 @@ int main(int argc, char **argv)
 		for (int i = 1; i < argc; i++)
 			cargv[i] = argv[i];
 		o.root = (v = getenv("XENVM_EXEC_ROOT")) && strcmp(v, "1") == 0;
+		batch = (v = getenv("XENVM_EXEC_BATCH")) && strcmp(v, "1") == 0;
+		if (batch) {
+			rc = xexec_batch_read(argv0, &script, &script_len);
+			if (rc != 0)
+				goto out;
+			rc = XEXEC_EXIT_INTERNAL;
+		}
 	} else {
 		while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 			switch (opt) {
@@ -267,7 +325,8 @@ int main(int argc, char **argv)
 				long n = strtol(optarg, &end, 10);
 
 				if (*end || n < 3 || n > 1023 || o.nrelay >= XVP_MAX_RELAY) {
-					fprintf(stderr, "xenvm-exec: bad --relay-fd %s\n", optarg);
+					fprintf(stderr, "%s: bad --relay-fd %s\n", xexec_prog,
+					        optarg);
 					return 2;
 				}
 				o.relay[o.nrelay++] = (int)n;
@@ -309,7 +368,8 @@ int main(int argc, char **argv)
 	if (!o.socket) {
 		v = getenv("SLURM_JOB_ID");
 		if (!v) {
-			fprintf(stderr, "xenvm-exec: no --socket, XENVM_SOCKET or SLURM_JOB_ID\n");
+			fprintf(stderr, "%s: no --socket, XENVM_SOCKET or SLURM_JOB_ID\n",
+			        xexec_prog);
 			goto out;
 		}
 		snprintf(sockbuf, sizeof(sockbuf), XEXEC_DEFAULT_SOCKET_FMT, v);
@@ -321,10 +381,25 @@ int main(int argc, char **argv)
 	xvp_conn_init(&c, fd);
 	if (handshake(&c, o.connect_timeout_ms) < 0)
 		goto out;
-	if (build_request(&o, cargv, cargc, &x, cwdbuf, sizeof(cwdbuf)) < 0 ||
-	    xvp_exec_encode(&x, &req) < 0) {
+	if (build_request(&o, cargv, cargc, &x, cwdbuf, sizeof(cwdbuf)) < 0)
+		goto nomem;
+	if (batch) {
+		const char *job = getenv("SLURM_JOB_ID");
+
+		/* the id only names the directory: anything but digits is not used */
+		if (!job || !*job || strspn(job, "0123456789") != strlen(job) || strlen(job) > 20)
+			job = "0";
+		rc = xexec_batch_copy(&c, XEXEC_BATCH_CHAN, script, script_len, job, &x,
+		                      guest_script, sizeof(guest_script));
+		if (rc != 0)
+			goto out;
+		rc = XEXEC_EXIT_INTERNAL;
+		cargv[0] = guest_script; /* x.argv is cargv */
+	}
+	if (xvp_exec_encode(&x, &req) < 0) {
 		if (errno == EMSGSIZE) {
-			fprintf(stderr, "xenvm-exec: argument list and environment too large\n");
+			fprintf(stderr, "%s: argument list and environment too large\n",
+			        xexec_prog);
 			goto out;
 		}
 		goto nomem;
@@ -332,10 +407,10 @@ int main(int argc, char **argv)
 	if (xvp_send(&c, XVP_EXEC, XEXEC_CHAN, 0, req.buf + req.off, req.len) < 0)
 		goto nomem;
 	if (xvp_conn_flush_all(&c) < 0) {
-		fprintf(stderr, "xenvm-exec: sending the request: %s\n", strerror(errno));
+		fprintf(stderr, "%s: sending the request: %s\n", xexec_prog, strerror(errno));
 		goto out;
 	}
-	rc = wait_started(&c);
+	rc = xexec_wait_started(&c, XEXEC_CHAN);
 	if (rc != 0) {
 		if (rc < 0)
 			rc = XEXEC_EXIT_INTERNAL;
@@ -346,9 +421,10 @@ int main(int argc, char **argv)
 		rc = XEXEC_EXIT_INTERNAL;
 	goto out;
 nomem:
-	fprintf(stderr, "xenvm-exec: out of memory\n");
+	fprintf(stderr, "%s: out of memory\n", xexec_prog);
 	rc = XEXEC_EXIT_INTERNAL;
 out:
+	free(script);
 	xvp_buf_free(&req);
 	free(x.envp);
 	free(cargv);

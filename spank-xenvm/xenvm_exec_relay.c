@@ -146,7 +146,7 @@ static int on_frame(struct xvp_conn *c, uint32_t chan, const struct xvp_frame *f
 		*exit_status = a == XVP_SIGNALED ? (int)(128 + (b & 127)) : (int)(b & 255);
 		return 0;
 	case XVP_ERROR:
-		fprintf(stderr, "xenvm-exec: agent: %.*s\n", (int)(f->len > 4 ? f->len - 4 : 0),
+		fprintf(stderr, "%s: agent: %.*s\n", xexec_prog, (int)(f->len > 4 ? f->len - 4 : 0),
 		        f->payload + 4);
 		errno = EPROTO;
 		return -1;
@@ -154,7 +154,8 @@ static int on_frame(struct xvp_conn *c, uint32_t chan, const struct xvp_frame *f
 		return 0;
 	}
 proto:
-	fprintf(stderr, "xenvm-exec: malformed %s frame from the agent\n", xvp_type_name(f->type));
+	fprintf(stderr, "%s: malformed %s frame from the agent\n", xexec_prog,
+	        xvp_type_name(f->type));
 	errno = EPROTO;
 	return -1;
 }
@@ -185,7 +186,7 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 	}
 	sfd = signals_fd();
 	if (sfd < 0) {
-		fprintf(stderr, "xenvm-exec: signals: %s\n", strerror(errno));
+		fprintf(stderr, "%s: signals: %s\n", xexec_prog, strerror(errno));
 		return -1;
 	}
 	for (;;) {
@@ -260,7 +261,7 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 			goto lost;
 	}
 lost:
-	fprintf(stderr, "xenvm-exec: lost the connection to the VM's agent%s%s\n",
+	fprintf(stderr, "%s: lost the connection to the VM's agent%s%s\n", xexec_prog,
 	        errno ? ": " : "", errno ? strerror(errno) : "");
 	errno = ECONNRESET;
 	rc = -1;

@@ -1,11 +1,14 @@
 # xen/: the Xen side of the VM layer, through libxenlight (see xen/README.md).
 #   $(B)/xen/libxenvm_xen.a   xl_domain.h: create/start/stop/list domains (wrapped by lib/vm/)
 #   $(B)/xen/xenvm-xl-test    a CLI over it, for the Xen tests and benchmarks (runs in dom0)
-XEN_CFLAGS := $(shell $(PKG_CONFIG) --cflags xenlight xentoollog xenstore 2>/dev/null)
-XEN_LIBS   := $(shell $(PKG_CONFIG) --libs xenlight xentoollog xenstore 2>/dev/null || echo -lxenlight -lxentoollog -lxenstore)
+# xenevtchn and xengnttab: the agent channel's console backend (xl_chan.c).
+XEN_PCS    := xenlight xentoollog xenstore xenevtchn xengnttab
+XEN_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(XEN_PCS) 2>/dev/null)
+XEN_LIBS   := $(shell $(PKG_CONFIG) --libs $(XEN_PCS) 2>/dev/null || echo -lxenlight -lxentoollog -lxenstore -lxenevtchn -lxengnttab)
 
 LIBXENVM_XEN     := $(B)/xen/libxenvm_xen.a
-LIBXENVM_XEN_SRC := xen/xl_ctx.c xen/xl_spec.c xen/xl_create.c xen/xl_stop.c xen/xl_list.c
+LIBXENVM_XEN_SRC := xen/xl_ctx.c xen/xl_spec.c xen/xl_create.c xen/xl_stop.c xen/xl_list.c \
+                    xen/xl_host.c xen/xl_chan.c
 LIBXENVM_XEN_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_XEN_SRC))
 XENVM_XL_TEST    := $(B)/xen/xenvm-xl-test
 

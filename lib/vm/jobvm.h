@@ -10,6 +10,8 @@
 #ifndef XENVM_VM_JOBVM_H
 #define XENVM_VM_JOBVM_H
 
+#include <stdint.h>
+
 #include "catalog.h"
 #include "config.h"
 #include "error.h"
@@ -28,6 +30,7 @@ struct xvm_job_inputs {
 	const char *image_dir;         /* fetched files: kernel, initrd, rootdisk */
 	const struct xenvm_nodelist *nodes;
 	const char *workdir; /* the job's working directory, or NULL */
+	uint32_t cpus;       /* the job's CPUs on this node (0: unknown): the VM's vCPUs by default */
 };
 
 /*

@@ -11,7 +11,9 @@
  *   u32 len      payload length (<= XVP_MAX_PAYLOAD)
  *   u16 type     enum xvp_type
  *   u16 stream   stream id for DATA/EOF/CREDIT (0 stdin, 1 stdout, 2 stderr, 3+i relay fd i)
- *   u32 chan     channel (exec) id chosen by the host side; 0 = the link itself
+ *   u32 chan     channel (exec) id chosen by the side that sent the EXEC; 0 = the link itself.
+ *                The host chooses ids below XVP_CHAN_GUEST, the guest agent ids with that bit
+ *                set, so both can open channels on one link without agreeing on ids.
  *   payload
  *
  * Session: the agent sends HELLO (version, status text) as soon as it listens; the host answers
@@ -20,6 +22,10 @@
  * reached EOF) -> channel done.  CLOSE from the host abandons a channel (the agent SIGKILLs the
  * process group).  Each sender of DATA on a stream starts with XVP_WINDOW bytes of credit and
  * may send only what the receiver granted back with CREDIT after it consumed the bytes.
+ *
+ * Guest -> host commands (srun in the guest): the guest agent forwards an EXEC from a program in
+ * the guest onto the link with a channel id >= XVP_CHAN_GUEST; the roles are then reversed (the
+ * host side answers STARTED/EXIT, the guest sends CLOSE), the frames are the same.
  */
 #ifndef XENVM_VM_PROTO_H
 #define XENVM_VM_PROTO_H
@@ -40,6 +46,7 @@
 #define XVP_STREAM_RELAY0 3
 #define XVP_MAX_RELAY 8
 #define XVP_MAX_STREAMS (XVP_STREAM_RELAY0 + XVP_MAX_RELAY)
+#define XVP_CHAN_GUEST 0x80000000u /* channel ids the guest opens have this bit set */
 
 enum xvp_type {
 	XVP_HELLO = 1,     /* u32 version, u32 flags, status text ("ok" when ready) */

@@ -36,6 +36,9 @@
 #include "vm/vmd.h"
 
 #define QEMU_BIN "qemu-system-x86_64"
+#ifndef XENVM_LIBEXECDIR
+#define XENVM_LIBEXECDIR "/usr/local/libexec/xenvm" /* the Makefile's $(LIBEXECDIR) */
+#endif
 #define MAX_ARGS 96
 #define ARG_LEN 4200
 
@@ -351,6 +354,13 @@ supervise(const struct xvm_spec *s, struct xvm *vm, const char *kernel, int lfd)
 
 	setsid();
 	prctl(PR_SET_NAME, "xenvm-vmd");
+	/*
+	 * Nothing of the booting process may live on in the supervisor: a Prolog's lock on the
+	 * job, slurmstepd's sockets.  Only the control socket's listener is ours.
+	 */
+	if (lfd > 3)
+		close_range(3, (unsigned)lfd - 1, 0);
+	close_range((unsigned)lfd + 1, ~0U, 0);
 	if (chdir("/") < 0)
 		_exit(1);
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -404,6 +414,8 @@ supervise(const struct xvm_spec *s, struct xvm *vm, const char *kernel, int lfd)
 	cfg.agent_fd = afd;
 	cfg.listen_fd = lfd;
 	cfg.owner_uid = s->uid;
+	cfg.owner_gid = s->gid;
+	cfg.host_agent = s->host_agent ? s->host_agent : XENVM_LIBEXECDIR "/xenvm-agent";
 	cfg.allow_root = s->allow_root;
 	cfg.child = q;
 	cfg.status_path = vm->status;
@@ -668,6 +680,22 @@ static int qemu_attach(const char *state_dir, struct xvm **out, struct xerr *err
 	return 0;
 }
 
+/*
+ * Is process `pid` in our network namespace?  A node's VMs run in the node's namespace; on a
+ * test machine several "nodes" share one process table, and one node must not take another's
+ * VM of the same job for its own.  Unknown (no /proc access) counts as ours.
+ */
+static bool same_netns(const char *pid)
+{
+	char path[300];
+	struct stat mine, theirs;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/net", pid);
+	if (stat("/proc/self/ns/net", &mine) < 0 || stat(path, &theirs) < 0)
+		return true;
+	return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+}
+
 static int qemu_list_job(uint32_t job_id, struct xvm_info *out, size_t max, struct xerr *err)
 {
 	DIR *d = opendir("/proc");
@@ -702,7 +730,7 @@ static int qemu_list_job(uint32_t job_id, struct xvm_info *out, size_t max, stru
 			if (strcmp(a, "-name") != 0 || a + strlen(a) + 1 >= cmd + n)
 				continue;
 			a += strlen(a) + 1;
-			if (strncmp(a, prefix, strlen(prefix)) != 0)
+			if (strncmp(a, prefix, strlen(prefix)) != 0 || !same_netns(e->d_name))
 				break;
 			if ((size_t)found < max) {
 				struct xvm_info *i = &out[found];

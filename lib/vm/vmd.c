@@ -5,6 +5,7 @@
  * VM link and frames are rewritten both ways.  The supervisor forwards stream data as it is,
  * so the agent's and the client's credits bound what it ever buffers.  Before forwarding an
  * EXEC it checks the request's uid/gid/groups against the client's SO_PEERCRED identity.
+ * Channels the guest opens (ids with XVP_CHAN_GUEST: srun in the guest) go to vmd_guest.c.
  */
 #include "vm/vmd.h"
 
@@ -23,6 +24,7 @@
 
 #include "log.h"
 #include "vm/proto.h"
+#include "vm/vmd_guest.h"
 
 #define VMD_MAX_CLIENTS 1024
 
@@ -234,7 +236,8 @@ static void client_frame(struct client *c, struct xvp_conn *vm, const struct xvp
 		c->routes = nr;
 		nr[c->nroutes].client_chan = f->chan;
 		nr[c->nroutes].vm_chan = next_vm_chan++;
-		if (next_vm_chan == 0)
+		/* the ids with XVP_CHAN_GUEST are the guest's */
+		if (next_vm_chan >= XVP_CHAN_GUEST)
 			next_vm_chan = 1;
 		r = &nr[c->nroutes++];
 	} else {
@@ -251,6 +254,8 @@ static void vm_frame(struct xvp_conn *vm, const struct xvp_frame *f)
 	struct client *c;
 	uint32_t cc;
 
+	if (f->chan & XVP_CHAN_GUEST)
+		return vmd_guest_from_vm(vm, f);
 	c = route_owner(f->chan, &cc);
 	if (!c) {
 		/* Its client is gone: stop the exec (a CLOSE was sent; this covers races). */
@@ -330,9 +335,12 @@ int vmd_run(const struct vmd_config *cfg)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return -1;
+	vmd_guest_init(cfg->owner_uid, cfg->owner_gid, cfg->host_agent);
 	while (!stop) {
-		struct pollfd pfd[2 + 1 + VMD_MAX_CLIENTS];
-		int idx[2 + 1 + VMD_MAX_CLIENTS];
+		struct pollfd pfd[2 + 2 + VMD_MAX_CLIENTS];
+		int idx[2 + 2 + VMD_MAX_CLIENTS];
+		short hev = 0;
+		int hfd = vmd_guest_fd(&hev);
 		nfds_t n = 0;
 		struct xvp_frame f;
 
@@ -344,6 +352,10 @@ int vmd_run(const struct vmd_config *cfg)
 		idx[n++] = -2;
 		pfd[n] = (struct pollfd){.fd = cfg->listen_fd, .events = POLLIN};
 		idx[n++] = -3;
+		if (hfd >= 0) {
+			pfd[n] = (struct pollfd){.fd = hfd, .events = hev};
+			idx[n++] = -4;
+		}
 		for (size_t i = 0; i < VMD_MAX_CLIENTS; i++)
 			if (clients[i]) {
 				pfd[n] =
@@ -364,6 +376,8 @@ int vmd_run(const struct vmd_config *cfg)
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					if (si.ssi_signo == SIGCHLD)
+						vmd_guest_reap();
 					if (si.ssi_signo != SIGCHLD) {
 						snprintf(msg, sizeof(msg), "destroyed");
 						stop = true;
@@ -416,6 +430,8 @@ int vmd_run(const struct vmd_config *cfg)
 				stop = true;
 			} else if (idx[k] == -3) {
 				accept_client(cfg->listen_fd, cfg->owner_uid, ready, status);
+			} else if (idx[k] == -4) {
+				vmd_guest_io(&vm, pfd[k].revents);
 			} else {
 				struct client *c = clients[idx[k]];
 				ssize_t r;
@@ -478,6 +494,7 @@ int vmd_run(const struct vmd_config *cfg)
 			free(clients[i]);
 			clients[i] = NULL;
 		}
+	vmd_guest_fini();
 	xvp_conn_fini(&vm);
 	close(sfd);
 	return rc;

@@ -16,6 +16,8 @@ struct vmd_config {
 	int agent_fd;            /* connected to the guest agent's channel */
 	int listen_fd;           /* the control socket, listening */
 	uid_t owner_uid;         /* the only non-root uid admitted */
+	gid_t owner_gid;         /* with owner_uid: who runs the guest's commands on the host */
+	const char *host_agent;  /* xenvm-agent for commands from the guest; NULL: refused */
 	bool allow_root;         /* EXEC with XVP_EXEC_ROOT is allowed */
 	pid_t child;             /* the hypervisor process: its exit ends the VM */
 	const char *status_path; /* written "ready" / "failed: ..." */

@@ -8,7 +8,16 @@ CHECKS += check-cluster-smoke
 
 # The request path through the project's plugins, Prolog and Epilog (issue 2).
 .PHONY: check-cluster-request
-check-cluster-request: $(PLUGINS) $(XENVM_PROLOG) $(XENVM_EPILOG)
+# Its jobs boot real VMs since the Prolog does (issue 6).
+check-cluster-request: all image
 	tests/cluster/test_request_path.sh
 
 CHECKS += check-cluster-request
+
+# The whole job inside VMs (issue 6): Prolog fetch + boot, tasks, batch and srun in the guest,
+# MPI across VMs, exit codes, scancel, broken image, other users, cache reuse, crash recovery.
+.PHONY: check-vm-job
+check-vm-job: all image
+	tests/cluster/test_vm_job.sh
+
+CHECKS += check-vm-job

@@ -221,7 +221,44 @@ test_step_vm() {
 	wait_clean "$id" node1 node2
 }
 
+test_demo_job() {
+	t_begin "the demo job: sbatch examples/mpi-hello.sh on 4 nodes, script and ranks in VMs, srun from the guest"
+	local h out id
+	h=$(home_of $U) out=$h/demo-job.out
+	cp "$repo/examples/mpi-hello.sh" "$h/mpi-hello.sh" && chown "$U:" "$h/mpi-hello.sh"
+	rm -f "$out"
+	t_run_ok as_user "$U" sbatch -o "$out" mpi-hello.sh || return
+	id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")
+	wait_job_end "$id"
+	t_match "^COMPLETED 0:0$" "$(job_state "$id")" "job state"
+	t_match "^batch script on node1, kernel " "$(cat "$out")" "the batch script ran in node1's VM"
+	t_nomatch "^batch script on node1, kernel $(uname -r)\$" "$(cat "$out")" "not on the host kernel"
+	t_eq 4 "$(grep -c "^rank [0-3] of 4 on node[1-4]: kernel .*, hypervisor qemu, in a VM: yes$" "$out")" "ranks in VMs"
+	t_eq "node1 node2 node3 node4" "$(sed -n 's/^rank [0-3] of 4 on \(node[1-4]\):.*/\1/p' "$out" | sort | xargs)" "one rank per node"
+	t_match "^allreduce ok: 4 of 4 ranks$" "$(cat "$out")"
+	t_eq 4 "$(grep -c "^xenvm: node[1-4]: image ttylinux-mpi: " "$out")" "--vm-verbose per node"
+	wait_clean "$id" node1 node2 node3 node4
+}
+
+test_batch_2x2() {
+	t_begin "2 nodes x 2 tasks from a batch script in the VM; the script's own exit status"
+	local h out id
+	h=$(home_of $U) out=$h/batch-2x2.out
+	rm -f "$out"
+	t_run_ok as_user "$U" sbatch -N2 --ntasks-per-node=2 --vm-image=ttylinux-mpi -o "$out" \
+		--wrap 'srun --mpi=pmi2 ./mpi-hello; srun -n1 sh -c "exit 5"; echo "inner srun said $?"; exit 4' || return
+	id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")
+	wait_job_end "$id"
+	t_eq 4 "$(grep -c "in a VM: yes$" "$out")" "ranks in VMs"
+	t_eq 2 "$(grep -c "^rank [0-3] of 4 on node1:" "$out")" "two ranks on node1"
+	t_match "^allreduce ok: 4 of 4 ranks$" "$(cat "$out")"
+	t_match "^inner srun said 5$" "$(cat "$out")" "srun's exit status inside the guest"
+	t_match "^FAILED 4:0$" "$(job_state "$id")" "the script's exit status reaches slurmctld"
+}
+
 setup && {
+	test_demo_job
+	test_batch_2x2
 	test_step_vm
 	test_mpi_srun
 	test_exit_code

@@ -53,6 +53,24 @@ test_parent_joins_on_request() {
 }
 IC_TESTS+=(test_parent_joins_on_request)
 
+# Two-tree: a node asks its second-tree parent for chunks without asking it for the manifest, so
+# that request must start the parent's transfer too, or the node re-attaches to an ancestor.
+test_second_tree_parent_joins_on_chunks() {
+	local d
+	ic_image late2 6
+	ic_fetch 8 late2 "$IMG_DIGEST" "$(ic_nodes 8)" --shape two-tree ||
+		{ cat "$T/out.8"; fail "fetch on node 8"; return 1; }
+	ic_verify 8 late2 "$IMG_DIGEST" || return 1
+	# Rank 7: first-tree ancestors ranks 6, 4, 0 (nodes 7, 5, 1); second-tree parent rank 1
+	# (node 2), which only node 8's GET_CHUNKS can have started.
+	grep -q "image late2 (.*transfer started, rank 1 of 8" "$T/n2/log" ||
+		fail "node 2 was not started by node 8's chunk request" || return 1
+	grep "image late2: .*re-attaching" "$T/n8/log" && fail "node 8 had to re-attach" && return 1
+	d=$T/n2/cache/images/${IMG_DIGEST#sha256:}
+	[ -d "$d" ] || fail "node 2 did not finish its own copy"
+}
+IC_TESTS+=(test_second_tree_parent_joins_on_chunks)
+
 test_cli_broadcast_files() {
 	local f1=$T/store/bc-a f2=$T/store/bc-b out d
 	head -c 3000000 /dev/urandom > "$f1"

@@ -57,6 +57,35 @@ test_status_list_pin_evict_verify() {
 }
 IC_TESTS+=(test_status_list_pin_evict_verify)
 
+# The root keeps the manifest it computed from the store and reuses it while the store files are
+# unchanged; a file changed behind its back (even with size and mtime kept) is hashed again.
+test_store_manifest_cached() {
+	local entry ino out f
+	ic_image smc 6
+	ic_fetch 1 smc "$IMG_DIGEST" "$IC_NET.1,$IC_NET.2" || { cat "$T/out.1"; return 1; }
+	entry=$(ls "$T/n1/cache/store-manifests/${IMG_DIGEST#sha256:}".* 2>/dev/null)
+	[ -f "$entry" ] || fail "the root kept no manifest of the store image" || return 1
+	grep -q "^key rootdisk " "$entry" || fail "no key line for rootdisk in $entry" || return 1
+	ino=$(stat -c %i "$entry")
+	ic_cli 1 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
+	ic_fetch_many "1 2" smc "$IMG_DIGEST" "$IC_NET.1,$IC_NET.2" || { cat "$T"/out.*; return 1; }
+	ic_verify 2 smc "$IMG_DIGEST" || return 1
+	[ "$(stat -c %i "$entry")" = "$ino" ] || fail "the cached manifest was computed again" || return 1
+	# One byte changed in the store, size and mtime restored: only ctime tells.
+	f=$T/store/smc/rootdisk
+	touch -r "$f" "$T/smc.ref"
+	printf 'X' | dd of="$f" bs=1 seek=4096 conv=notrunc status=none
+	touch -r "$T/smc.ref" "$f"
+	ic_cli 1 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
+	ic_cli 2 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
+	ic_fetch 1 smc "$IMG_DIGEST" "$IC_NET.1" && fail "a changed store file was accepted" && return 1
+	out=$(cat "$T/out.1")
+	echo "  $out" | tail -1
+	echo "$out" | grep -q "rootdisk .* not the catalog's" || fail "unclear error: $out" || return 1
+	[ ! -e "$entry" ] || fail "the stale cached manifest was kept"
+}
+IC_TESTS+=(test_store_manifest_cached)
+
 # A newer version of a cached image: only the chunks that changed cross the network.
 test_delta_moves_only_changed_chunks() {
 	local net chunk=$((1024 * 1024)) v2=$T/store/dv2

@@ -29,7 +29,7 @@ IC_TESTS+=(test_authenticated_peer_accepted)
 test_unauthenticated_peer_refused() {
 	local out
 	# GET_MANIFEST (type 4) without HELLO first.
-	out=$(ic_raw 2 10.82.0.1 1 4 "name x")
+	out=$(ic_raw 2 10.82.0.1 2 4 "name x")
 	echo "  $out"
 	echo "$out" | grep -q "^type=3 authentication required" || fail "no refusal: $out" || return 1
 	grep -q "unauthenticated GET_MANIFEST refused" "$T/n1/log" || fail "not logged"
@@ -58,7 +58,7 @@ test_unknown_protocol_version_refused() {
 	local out
 	out=$(ic_raw 2 10.82.0.1 9 1 "hello")
 	echo "  $out"
-	echo "$out" | grep -q "^type=3 unsupported protocol version 9; this node speaks 1" ||
+	echo "$out" | grep -q "^type=3 unsupported protocol version 9; this node speaks 2" ||
 		fail "no clear version error: $out"
 }
 IC_TESTS+=(test_unknown_protocol_version_refused)

@@ -152,7 +152,7 @@ ic_wait_bytes() {
 		have=$(ip netns exec $IC_PFX$k python3 - "$T/n$k/run/imagecast.sock" <<'PY' 2>/dev/null
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(struct.pack('!IBBHI', 0x49435354, 1, 12, 0, 6) + b'status')
+s.sendall(struct.pack('!IBBHI', 0x49435354, 2, 12, 0, 6) + b'status')
 h = s.recv(12, socket.MSG_WAITALL); n = struct.unpack('!I', h[8:])[0]
 b = b''
 while len(b) < n: b += s.recv(n - len(b))

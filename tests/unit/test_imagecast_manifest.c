@@ -1,5 +1,6 @@
 /*
- * test_imagecast_manifest.c - chunk layout, the catalog digest, hashing from a store, text form.
+ * test_imagecast_manifest.c - chunk layout, the catalog digest, hashing from a store, text form,
+ * midstate checks of single chunks, the cache of store manifests.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,10 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "manifest.h"
+#include "mcache.h"
 
 static char store[64];
 
@@ -197,6 +201,150 @@ static void test_hash_store_and_text(void **state)
 	ic_manifest_free(m);
 }
 
+/* Read chunk idx of m from the store into buf; returns its length. */
+static uint32_t read_chunk(const struct ic_manifest *m, uint32_t idx, uint8_t *buf)
+{
+	char path[256];
+	size_t fi;
+	uint64_t off;
+	uint32_t len;
+	int fd;
+
+	assert_int_equal(ic_manifest_chunk(m, idx, &fi, &off, &len), 0);
+	snprintf(path, sizeof(path), "%s/%s", store, m->files[fi].path);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+	return len;
+}
+
+static void test_midstates(void **state)
+{
+	struct ic_file f[2];
+	struct ic_manifest *m = NULL, *back = NULL;
+	struct xerr err;
+	char digest[IC_DIGEST_LEN + 1], *text = NULL, *p;
+	uint8_t *buf = malloc(IC_CHUNK_MIN);
+	uint8_t (*mids)[IC_SHA_LEN];
+	long len;
+
+	(void)state;
+	assert_non_null(buf);
+	put_file(&f[0], "kernel", "k", 3 * IC_CHUNK_MIN + 100, 4);
+	put_file(&f[1], "initrd", "i", 2 * IC_CHUNK_MIN, 5);
+	assert_int_equal(ic_digest_of(f, 2, digest), 0);
+	assert_int_equal(ic_manifest_new("img", digest, IC_CHUNK_MIN, f, 2, &m, &err), 0);
+	assert_int_equal(ic_manifest_hash_store(m, store, &err), 0);
+	assert_non_null(m->mids);
+	/* Every chunk passes alone, in any order; the last of a file ends in its sha256. */
+	for (uint32_t c = m->nchunks; c-- > 0;) {
+		uint32_t n = read_chunk(m, c, buf);
+
+		assert_int_equal(ic_manifest_check_chunk(m, c, buf, n), 0);
+	}
+	assert_memory_equal(m->mids[3], f[0].sha, IC_SHA_LEN);
+	/* One flipped byte fails, in the middle and in the last chunk of a file. */
+	for (uint32_t c = 1; c <= 3; c += 2) {
+		uint32_t n = read_chunk(m, c, buf);
+
+		buf[n / 2] ^= 1;
+		assert_int_equal(ic_manifest_check_chunk(m, c, buf, n), -1);
+		assert_int_equal(errno, EBADMSG);
+	}
+	/* A chunk checked from a wrong midstate fails too. */
+	(void)read_chunk(m, 2, buf);
+	m->mids[1][0] ^= 1;
+	assert_int_equal(ic_manifest_check_chunk(m, 2, buf, IC_CHUNK_MIN), -1);
+	m->mids[1][0] ^= 1;
+	assert_int_equal(ic_manifest_check_chunk(m, 2, buf, 100), -1);
+	assert_int_equal(errno, ERANGE);
+
+	/* Version 2 text round trip; a chain that does not end in the file's sha256 is refused. */
+	len = ic_manifest_format(m, &text);
+	assert_true(len > 0);
+	assert_non_null(strstr(text, "imagecast-manifest 2\n"));
+	assert_int_equal(ic_manifest_parse(text, (size_t)len, &back, &err), 0);
+	assert_memory_equal(back->mids, m->mids, (size_t)m->nchunks * IC_SHA_LEN);
+	ic_manifest_free(back);
+	p = strstr(text, "chunk ");
+	for (int i = 0; i < 3; i++)
+		p = strstr(p + 1, "chunk ");
+	p[6 + IC_SHA_HEX + 1] = p[6 + IC_SHA_HEX + 1] == '0' ? '1' : '0'; /* kernel's last */
+	assert_int_equal(ic_manifest_parse(text, (size_t)len, &back, &err), -1);
+	assert_non_null(strstr(err.msg, "midstates of kernel"));
+	free(text);
+
+	/* Version 1 text (no midstates) still parses; chunks are then checked by their sha256. */
+	mids = m->mids;
+	m->mids = NULL;
+	len = ic_manifest_format(m, &text);
+	m->mids = mids;
+	assert_non_null(strstr(text, "imagecast-manifest 1\n"));
+	assert_int_equal(ic_manifest_parse(text, (size_t)len, &back, &err), 0);
+	assert_null(back->mids);
+	(void)read_chunk(back, 4, buf);
+	assert_int_equal(ic_manifest_check_chunk(back, 4, buf, IC_CHUNK_MIN), 0);
+	buf[0] ^= 1;
+	assert_int_equal(ic_manifest_check_chunk(back, 4, buf, IC_CHUNK_MIN), -1);
+	ic_manifest_free(back);
+	free(text);
+	ic_manifest_free(m);
+	free(buf);
+}
+
+static void test_mcache(void **state)
+{
+	struct ic_file f[1];
+	struct ic_manifest *m = NULL, *m2 = NULL;
+	struct ic_store s;
+	struct xerr err;
+	struct timespec times[2] = {{0, UTIME_OMIT}, {12345, 0}};
+	char digest[IC_DIGEST_LEN + 1], dir[128], path[256], *key = NULL;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/cache", store);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	memset(&s, 0, sizeof(s));
+	s.dir = dir;
+	put_file(&f[0], "rootdisk", "r", 3 * IC_CHUNK_MIN + 5, 6);
+	assert_int_equal(ic_digest_of(f, 1, digest), 0);
+	assert_int_equal(ic_manifest_new("img", digest, IC_CHUNK_MIN, f, 1, &m, &err), 0);
+	assert_int_equal(ic_manifest_new("img", digest, IC_CHUNK_MIN, f, 1, &m2, &err), 0);
+	/* Nothing cached yet. */
+	assert_int_equal(ic_mcache_load(&s, m2, store), 0);
+	assert_true(ic_mcache_key(m, store, &key) > 0);
+	assert_int_equal(ic_manifest_hash_store(m, store, &err), 0);
+	assert_int_equal(ic_mcache_save(&s, m, key), 0);
+	free(key);
+	/* A hit fills the chunk hashes and midstates. */
+	assert_int_equal(ic_mcache_load(&s, m2, store), 1);
+	assert_memory_equal(m2->chunks, m->chunks, (size_t)m->nchunks * IC_SHA_LEN);
+	assert_memory_equal(m2->mids, m->mids, (size_t)m->nchunks * IC_SHA_LEN);
+	/* Another chunk size is another entry. */
+	ic_manifest_free(m2);
+	assert_int_equal(ic_manifest_new("img", digest, 2 * IC_CHUNK_MIN, f, 1, &m2, &err), 0);
+	assert_int_equal(ic_mcache_load(&s, m2, store), 0);
+	ic_manifest_free(m2);
+	/* A file touched since (mtime, and so ctime) makes the entry stale: a miss, removed. */
+	snprintf(path, sizeof(path), "%s/r", store);
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	assert_int_equal(ic_manifest_new("img", digest, IC_CHUNK_MIN, f, 1, &m2, &err), 0);
+	assert_int_equal(ic_mcache_load(&s, m2, store), 0);
+	snprintf(path, sizeof(path), "%s/store-manifests/%s.%u", dir, digest + 7, IC_CHUNK_MIN);
+	assert_int_equal(access(path, F_OK), -1);
+	/* A missing store file is a miss, not an error (hashing names it). */
+	assert_true(ic_mcache_key(m, store, &key) > 0);
+	assert_int_equal(ic_mcache_save(&s, m, key), 0);
+	free(key);
+	snprintf(path, sizeof(path), "%s/r", store);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(ic_mcache_load(&s, m2, store), 0);
+	assert_int_equal(ic_mcache_drop(&s, digest, IC_CHUNK_MIN), 0);
+	ic_manifest_free(m2);
+	ic_manifest_free(m);
+}
+
 static void test_validators(void **state)
 {
 	(void)state;
@@ -221,6 +369,8 @@ int main(void)
 	    cmocka_unit_test(test_digest_formula),
 	    cmocka_unit_test(test_layout),
 	    cmocka_unit_test_setup_teardown(test_hash_store_and_text, make_store, remove_store),
+	    cmocka_unit_test_setup_teardown(test_midstates, make_store, remove_store),
+	    cmocka_unit_test_setup_teardown(test_mcache, make_store, remove_store),
 	    cmocka_unit_test(test_validators),
 	};
 

@@ -47,7 +47,7 @@ static void test_header(void **state)
 	ic_hdr_pack(h, 7, IC_HELLO, 0);
 	assert_int_equal(ic_hdr_unpack(h, &type, &len, &err), -1);
 	assert_int_equal(errno, EPROTO);
-	assert_string_equal(err.msg, "unsupported protocol version 7; this node speaks 1");
+	assert_string_equal(err.msg, "unsupported protocol version 7; this node speaks 2");
 
 	ic_hdr_pack(h, IC_PROTO_VERSION, IC_HELLO, IC_FRAME_MAX + 1);
 	assert_int_equal(ic_hdr_unpack(h, &type, &len, &err), -1);

@@ -48,6 +48,7 @@ static struct ic_manifest *image(unsigned nchunks, unsigned seed, int changed, u
 {
 	struct ic_file f;
 	struct ic_manifest *m = NULL;
+	struct ic_sha_mid mid;
 	struct xerr err;
 	char digest[IC_DIGEST_LEN + 1];
 	uint8_t *buf = malloc((size_t)nchunks * CB);
@@ -66,6 +67,13 @@ static struct ic_manifest *image(unsigned nchunks, unsigned seed, int changed, u
 	assert_int_equal(ic_manifest_new("img", digest, CB, &f, 1, &m, &err), 0);
 	for (unsigned c = 0; c < nchunks; c++)
 		assert_int_equal(ic_sha256(buf + (size_t)c * CB, CB, m->chunks[c]), 0);
+	/* The midstates, as the root computes them (the last one is the file's sha256). */
+	ic_sha_mid_init(&mid);
+	for (unsigned c = 0; c + 1 < nchunks; c++) {
+		assert_int_equal(ic_sha_mid_update(&mid, buf + (size_t)c * CB, CB), 0);
+		ic_sha_mid_pack(&mid, m->mids[c]);
+	}
+	memcpy(m->mids[nchunks - 1], f.sha, IC_SHA_LEN);
 	*data = buf;
 	return m;
 }

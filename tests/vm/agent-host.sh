@@ -1,10 +1,12 @@
 #!/bin/bash
 # agent-host.sh - xenvm-agent and xenvm-exec on the host, no VM: the protocol end to end.
-# Usage: tests/vm/agent-host.sh AGENT XENVM_EXEC   (both normally the ASan+UBSan builds)
+# Usage: tests/vm/agent-host.sh AGENT XENVM_EXEC VMDHOST   (all normally the ASan+UBSan builds)
+# VMDHOST (tests/vm/vmdhost.c) runs vmd with the agent in place of a VM: commands from the guest.
 # Runs as root (uid/gid switching).  Last line: "vm-agent: N passed, N failed"; exit 1 on failure.
 set -u
 AGENT=$(readlink -f "${1:?agent}")
 EXEC=$(readlink -f "${2:?xenvm-exec}")
+VMDHOST=$(readlink -f "${3:?vmdhost}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -26,10 +28,11 @@ done
 
 "$AGENT" --listen "$SOCK" 2> "$W/agent.log" &
 APID=$!
+VPID=
 cleanup() {
-	kill "$APID" 2>/dev/null
-	wait "$APID" 2>/dev/null
-	rm -rf "$W"
+	kill "$APID" $VPID 2>/dev/null
+	wait "$APID" $VPID 2>/dev/null
+	rm -rf "$W" /tmp/xenvm-batch-83977.*
 }
 trap cleanup EXIT
 for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
@@ -133,6 +136,96 @@ check "PMI_FD relay (socketpair, fd 11, both ways)" "got:cmd=init pmi_version=1 
 printf 'this is not a frame at all, just garbage bytes\xff\xff\xff\xff' | timeout 5 python3 -c '
 import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); s.close()' "$SOCK"
 check "agent survives garbage" "still here" "$(X -- echo still here)"
+
+# ---------------------------------------------------------------- the batch step
+# XENVM_EXEC_BATCH=1: argv[0] is the script on the host; it is copied to the "guest" (here the
+# same machine: /tmp/xenvm-batch-<job>.XXXXXX/slurm_script) and run there as the user.
+printf '#!/bin/sh\necho "batch $# [$1] [$2] $(id -u) ${0##*/}"; exit 5\n' > "$W/script.sh"
+B() { (cd "$W" && XENVM_SOCKET=$SOCK XENVM_EXEC_BATCH=1 SLURM_JOB_ID=83977 XENVM_EXEC_ARGV0=$1 \
+	timeout -s KILL 30 setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" "${@:2}"); }
+out=$(B "$W/script.sh" x "y z" 2>&1); rc=$?
+check "batch: script runs with its args, exit code relayed" "batch 2 [x] [y z] 65534 slurm_script rc=5" "$out rc=$rc"
+check "batch: copy is private to the user (dir 700, file 700)" "65534 700 65534 700" \
+	"$(stat -c '%u %a' /tmp/xenvm-batch-83977.* /tmp/xenvm-batch-83977.*/slurm_script 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+out=$(B "$W/no-such-script" 2>&1); rc=$?
+[ $rc = 127 ] && echo "$out" | grep -q "batch script $W/no-such-script: No such file or directory" &&
+	ok "batch: missing script -> 127 and a clear message" || ko "batch: missing script" "rc=$rc $out"
+chmod 600 "$W/script.sh"
+out=$(B "$W/script.sh" 2>&1); rc=$?
+[ $rc = 126 ] && echo "$out" | grep -q "batch script $W/script.sh: Permission denied" &&
+	ok "batch: unreadable script -> 126 and a clear message" || ko "batch: unreadable script" "rc=$rc $out"
+rm -rf /tmp/xenvm-batch-83977.*
+
+# ---------------------------------------------------------------- commands from the guest
+# vmdhost: vmd with this agent as "the guest" (its host socket $HSOCK for shims) and the agent
+# again as vmd's host-side helper, running commands as uid 65534 (the job's user).
+HSOCK=$W/host.sock
+CSOCK=$W/ctl.sock
+"$VMDHOST" "$CSOCK" "$HSOCK" 65534 65534 "$AGENT" "$AGENT" 2> "$W/vmd.log" &
+VPID=$!
+for _ in $(seq 100); do [ -S "$HSOCK" ] && [ -S "$CSOCK" ] && break; sleep 0.05; done
+# The fake srun the host finds on the request's PATH; the shim (xenvm-exec named srun) is called
+# by its path so that the host, sharing this filesystem, finds the fake and not the shim again.
+FB=$W/fakebin SH=$W/shim
+mkdir -p "$FB" "$SH" && ln -s "$EXEC" "$SH/srun"
+cat > "$FB/srun" <<'EOF2'
+#!/bin/sh
+# fd 3 is vmd's link to its helper: it must not leak (checked before $(...) opens a pipe there)
+if [ -e /proc/self/fd/3 ]; then fd3=open; else fd3=closed; fi
+printf 'argv:'; for a; do printf '[%s]' "$a"; done; echo
+echo "uid=$(id -u) gid=$(id -g) cwd=$(pwd) foo=${XV_FOO-unset} pmi=${PMI_FD-unset} ld=${LD_XV-unset} xenvm=${XENVM_XV-unset} fd3=$fd3"
+case "$1" in
+stdin) read -r l; echo "in=$l" ;;
+term) trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.05; done ;;
+sleep) sleep "$2"; echo "done $3" ;;
+esac
+exit 7
+EOF2
+chmod 755 "$FB/srun"
+G() { (cd "$W" && PATH=$FB:/usr/bin:/bin XENVM_HOST_SOCKET=$HSOCK timeout -s KILL 30 "$@"); }
+out=$(G env XV_FOO='x y' PMI_FD=11 LD_XV=1 XENVM_XV=1 "$SH/srun" a "b c"; echo "rc=$?")
+check "srun in the guest: argv, job uid (caller was root), cwd, env; LD_/PMI_/XENVM_ dropped; no fd leak; rc" \
+	"argv:[a][b c] uid=65534 gid=65534 cwd=$W foo=x y pmi=unset ld=unset xenvm=unset fd3=closed rc=7" "$(echo $out)"
+out=$(G setpriv --reuid 4242 --regid 4242 --clear-groups "$SH/srun" x 2>&1 | sed -n 2p)
+check "srun from another guest uid: still the job's user" "uid=65534" "${out%% *}"
+check "srun: stdin reaches the host command" "in=hello from the guest" \
+	"$(echo 'hello from the guest' | G "$SH/srun" stdin | grep '^in=')"
+G "$SH/srun" sleep 1 A > "$W/s1" & p1=$!
+G "$SH/srun" sleep 1 B > "$W/s2" & p2=$!
+wait $p1; r1=$?; wait $p2; r2=$?
+check "two concurrent srun shims" "done A 7 done B 7" "$(grep done "$W/s1") $r1 $(grep done "$W/s2") $r2"
+out=$(G "$EXEC" --socket "$HSOCK" -- bash -c id 2>&1); rc=$?
+[ $rc = 126 ] && echo "$out" | grep -q "'bash' refused: commands from the VM may only be srun" &&
+	ok "a command not in the allow-list is refused with a clear message" || ko "allow-list" "rc=$rc $out"
+out=$(G "$EXEC" --socket "$HSOCK" -- /usr/local/bin/srun x 2>&1 | head -1)
+check "guest path of srun: the host's PATH finds it" "argv:[x]" "$out"
+out=$(G "$EXEC" --socket "$HSOCK" --cwd /no/such/dir -- srun x 2>&1); rc=$?
+[ $rc = 126 ] && echo "$out" | grep -q "chdir: /no/such/dir: No such file or directory" &&
+	ok "cwd missing on the host: clear error" || ko "cwd missing on the host" "rc=$rc $out"
+out=$(cd "$W" && XENVM_HOST_SOCKET=$W/nope "$SH/srun" x 2>&1); rc=$?
+[ $rc = 255 ] && echo "$out" | grep -q "^srun: cannot reach the host" &&
+	ok "host unreachable: 255 and a message" || ko "host unreachable" "rc=$rc $out"
+(cd "$W" && PATH=$FB:/usr/bin:/bin XENVM_HOST_SOCKET=$HSOCK exec "$SH/srun" term > "$W/t") &
+xp=$!
+for _ in $(seq 100); do grep -q ready "$W/t" 2>/dev/null && break; sleep 0.05; done
+kill -TERM $xp
+( sleep 20; kill -KILL $xp 2>/dev/null ) &
+wd=$!
+wait $xp; rc=$?
+{ kill $wd && wait $wd; } 2>/dev/null
+check "SIGTERM to the guest shim reaches the host command" "got-term rc=9" "$(grep got-term "$W/t") rc=$rc"
+(cd "$W" && PATH=$FB:/usr/bin:/bin XENVM_HOST_SOCKET=$HSOCK exec "$SH/srun" sleep 1002 K > /dev/null) &
+xp=$!
+for _ in $(seq 100); do pgrep -f 'sleep 1002' >/dev/null && break; sleep 0.05; done
+started=$(pgrep -f 'sleep 1002' >/dev/null && echo yes)
+kill -KILL $xp; wait $xp 2>/dev/null
+for _ in $(seq 50); do pgrep -f 'sleep 1002' >/dev/null || break; sleep 0.1; done
+left=$(pgrep -f 'sleep 1002' >/dev/null && echo yes)
+check "shim killed -> host command killed (started: yes, left: none)" "yes none" "$started ${left:-none}"
+kill -TERM $VPID; wait $VPID; rc=$?
+VPID=
+check "vmd exits cleanly on SIGTERM (ASan: no leak)" 0 $rc
+grep -E "ERROR: (Address|Leak)Sanitizer|runtime error" "$W/vmd.log" && ko "vmd/agents sanitizer report" || ok "vmd, guest agent and helper sanitizer clean"
 
 kill -TERM $APID; wait $APID; rc=$?
 check "agent exits cleanly on SIGTERM (ASan: no leak)" 0 $rc

@@ -1,13 +1,15 @@
 #!/bin/bash
 # run.sh - the VM suite: boot ttylinux-mpi under QEMU/TCG through the qemu driver and run
 # commands in it with xenvm-exec.  Fails (never skips) when something it needs is missing.
-# Usage: tests/vm/run.sh VMCTL XENVM_EXEC IMAGE_DIR
+# Usage: tests/vm/run.sh VMCTL XENVM_EXEC IMAGE_DIR AGENT
+#   AGENT: the host's xenvm-agent, vmd's helper for commands from the guest (srun in the VM)
 # Uses bridge xvgbr0 (10.83.0.0/24, no route out) and job ids 8300x; removes all it creates.
 # Last line: "vm: N passed, N failed"; exit 1 on any failure.
 set -u
 VMCTL=$(readlink -f "${1:?vmctl}")
 EXEC=$(readlink -f "${2:?xenvm-exec}")
 IMG=$(readlink -f "${3:?image dir}")
+export VMCTL_HOST_AGENT=$(readlink -f "${4:?xenvm-agent}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 BR=xvgbr0
 J=83001
@@ -135,6 +137,63 @@ check "9p share read-write at the same path" "from-guest 65534" "$(cat "$W/share
 U -- sh -c 'grep -E "^(MemTotal|MemAvailable)" /proc/meminfo' | awk '{print $2}' | tr '\n' ' ' > "$W/mem"
 read -r mt ma < "$W/mem"
 echo "     (guest memory used, MemTotal-MemAvailable: $(((mt - ma) / 1024)) MB of $((mt / 1024)) MB)"
+
+# ---------------------------------------------------------------- commands from the guest
+# A fake srun in a host directory that the guest does not have: the guest's PATH finds the shim in
+# /usr/local/bin, the host (same PATH, from the request) finds the fake.
+FB=$W/fakebin
+mkdir -p "$FB"
+cat > "$FB/srun" <<'EOF2'
+#!/bin/sh
+printf 'argv:'; for a; do printf '[%s]' "$a"; done; echo
+echo "uid=$(id -u) gid=$(id -g) cwd=$(pwd) foo=${XV_FOO-unset} pmi=${PMI_FD-unset} host=$(uname -r)"
+case "$1" in
+stdin) read -r l; echo "in=$l" ;;
+term) trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.05; done ;;
+sleep) sleep "$2"; echo "done $3" ;;
+esac
+exit 7
+EOF2
+chmod 755 "$FB/srun"
+GP=$FB:/usr/local/bin:/usr/bin:/bin
+HK=$(uname -r)
+out=$(PATH=$GP XV_FOO='x y' PMI_FD=11 U -- sh -c 'srun a "b c"; echo rc=$?' 2>&1)
+check "srun in the VM runs on the host as the job user, rc relayed" \
+	"argv:[a][b c] uid=65534 gid=65534 cwd=/tmp foo=x y pmi=unset host=$HK rc=7" "$(echo $out)"
+check "srun in the VM with a PATH without /usr/local/bin" "argv:[p]" \
+	"$(PATH=$FB:/usr/bin:/bin U -- sh -c 'srun p' 2>&1 | head -1)"
+out=$(PATH=$GP "$EXEC" --socket "$S" --root --cwd /tmp -- sh -c 'echo guest-uid=$(id -u); srun x' 2>&1)
+check "srun by root in the VM: still the job user on the host" "guest-uid=0 argv:[x] uid=65534" \
+	"$(echo $out | cut -d' ' -f1-3)"
+check "srun in the VM: stdin reaches the host command" "in=hello" \
+	"$(echo hello | PATH=$GP U -- sh -c 'srun stdin' | grep '^in=')"
+out=$(PATH=$GP U -- sh -c 'srun sleep 1 A > a.out & srun sleep 1 B > b.out & wait; grep -h done a.out b.out' 2>&1)
+check "two concurrent srun in the VM" "done A done B" "$(echo $out)"
+out=$(PATH=$GP U -- sh -c 'xenvm-exec --socket /run/xenvm/host.sock -- bash -c id; echo rc=$?' 2>&1)
+echo "$out" | grep -q "'bash' refused: commands from the VM may only be srun" && echo "$out" | grep -q "rc=126" &&
+	ok "a command not in the allow-list is refused (direct request)" || ko "allow-list in the VM" "$out"
+PATH=$GP setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp -- \
+	sh -c 'exec srun term' > "$W/t" &
+xp=$!
+for _ in $(seq 300); do grep -q ready "$W/t" 2>/dev/null && break; sleep 0.05; done
+kill -TERM $xp
+( sleep 30; kill -KILL $xp 2>/dev/null ) & wd=$!
+wait $xp; rc=$?
+{ kill $wd && wait $wd; } 2>/dev/null
+check "SIGTERM to srun in the VM reaches the host command" "ready got-term 9" "$(echo $(grep -v -e '^argv' -e '^uid' "$W/t") $rc)"
+
+# ---------------------------------------------------------------- the batch step
+printf '#!/bin/sh\necho "batch $# [$1] [$2] $(id -u) $(uname -r) ${0##*/}"; exit 5\n' > "$W/job.sh"
+printf '#!/bin/bash\necho "bash ${BASH_VERSION%%%%.*} $((6 * 7)) $(uname -r)"\n' > "$W/job.bash"
+GK=$(U -- uname -r)
+Bt() { (cd /tmp && XENVM_SOCKET=$S XENVM_EXEC_BATCH=1 SLURM_JOB_ID=$J XENVM_EXEC_ARGV0=$1 \
+	setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" "${@:2}"); }
+out=$(Bt "$W/job.sh" x "y z" 2>&1); rc=$?
+check "batch script runs in the VM with its args and exit code" "batch 2 [x] [y z] 65534 $GK slurm_script rc=5" "$out rc=$rc"
+check "#!/bin/bash batch script in the VM" "bash 5 42 $GK" "$(Bt "$W/job.bash" 2>&1)"
+out=$(Bt "$W/no-such.sh" 2>&1); rc=$?
+[ $rc = 127 ] && echo "$out" | grep -q "batch script $W/no-such.sh: No such file or directory" &&
+	ok "batch: missing script -> clear error" || ko "batch: missing script" "rc=$rc $out"
 
 # list by job (crash recovery) sees it
 check "list-by-job finds the VM" "xenvm-job$J-vm0" "$("$VMCTL" list $J | cut -d' ' -f1)"

@@ -2,7 +2,8 @@
  * vmctl.c - drive lib/vm's drivers from the VM test suite (a stand-in for the xenvm command).
  *
  *   vmctl boot STATE_DIR KERNEL INITRD JOBID UID GID [BRIDGE IP/NN]   boot (returns at once)
- *              env: VMCTL_ROOTDISK=squashfs, VMCTL_SHARE=dir (9p, same path in the guest)
+ *              env: VMCTL_ROOTDISK=squashfs, VMCTL_SHARE=dir (9p, same path in the guest),
+ *                   VMCTL_HOST_AGENT=xenvm-agent for commands from the guest (srun shim)
  *   vmctl wait STATE_DIR SECONDS       wait_ready
  *   vmctl shutdown STATE_DIR SECONDS   shutdown with grace
  *   vmctl destroy STATE_DIR            destroy
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
 		const char *share = getenv("VMCTL_SHARE");
 
 		s.rootdisk = getenv("VMCTL_ROOTDISK");
+		s.host_agent = getenv("VMCTL_HOST_AGENT");
 
 		if (argc >= 10) {
 			s.bridge = argv[8];
