@@ -94,8 +94,8 @@ static void report_node(spank_t sp)
 	uint32_t local = 1;
 	char fetched[64];
 
-	if (!j->req.verbose || spank_get_item(sp, S_TASK_ID, &local) != ESPANK_SUCCESS ||
-	    local != 0)
+	if (!j->req.verbose || !xspank.report ||
+	    spank_get_item(sp, S_TASK_ID, &local) != ESPANK_SUCCESS || local != 0)
 		return;
 	if (j->fetch_bytes == 0)
 		snprintf(fetched, sizeof(fetched), "cache hit");

@@ -8,6 +8,7 @@
  * What fails is reported by task_init, through the same job record a Prolog leaves.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include "config.h"
 #include "config_path.h"
+#include "jobstate.h"
 #include "log.h"
 #include "run.h"
 #include "xspank.h"
@@ -47,6 +49,33 @@ static int env_add(char **env, size_t *n, const char *name, const char *value)
 	return 0;
 }
 
+/*
+ * --vm-verbose reports each node once per job, not once per step: the first step on the node
+ * claims <job dir>/.reported (we are still root here; task_init is not).
+ */
+static void claim_report(spank_t sp)
+{
+	char cfgpath[PATH_MAX], dir[4096], path[4200];
+	struct xenvm_config *cfg = NULL;
+	struct xerr err;
+	uint32_t jobid = 0;
+	int fd;
+
+	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS ||
+	    !xenvm_config_path(xspank.args.config, cfgpath, sizeof(cfgpath)) ||
+	    xenvm_config_load(cfgpath, true, &cfg, &err) < 0)
+		return;
+	if (xenvm_job_dir(cfg->state_dir, jobid, dir, sizeof(dir)) == 0 && access(dir, F_OK) == 0) {
+		snprintf(path, sizeof(path), "%s/.reported", dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0) {
+			xspank.report = true;
+			close(fd);
+		}
+	}
+	xenvm_config_free(cfg);
+}
+
 int xspank_slurmstepd_post_opt(spank_t sp)
 {
 	const struct xenvm_request *r = &xspank.opts.req;
@@ -62,6 +91,7 @@ int xspank_slurmstepd_post_opt(spank_t sp)
 	size_t n = 0;
 	int rc = 0;
 
+	claim_report(sp);
 	/* Only an explicit --vm-image on this step (a VM job's steps inherit its VM). */
 	if (!xspank.opts.have_image || !r->image[0])
 		return 0;
@@ -135,6 +165,8 @@ int xspank_slurmstepd_post_opt(spank_t sp)
 		                   (unsigned)jobid, (unsigned)stepid, host, line[0] ? ": " : "",
 		                   line);
 	}
+	else if (!xspank.report)
+		claim_report(sp); /* the step booted the node's VM: the job directory exists now */
 	goto out;
 oom:
 	xspank_set_pending("out of memory");

@@ -37,6 +37,7 @@ struct xspank_state {
 	/* slurmstepd only: the job's node state as the Prolog left it. */
 	struct xenvm_job_record job;
 	bool have_job;
+	bool report; /* --vm-verbose: this step is the first on the node to run in the VM */
 };
 
 extern struct xspank_state xspank;

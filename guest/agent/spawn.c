@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 enum { STAGE_FDS = 1, STAGE_GROUPS, STAGE_GID, STAGE_UID, STAGE_CWD, STAGE_EXEC };
@@ -77,6 +78,16 @@ child(const struct xvp_exec *x, const int *src, const int *dst, size_t n, int er
 			goto fail;
 		}
 
+	/*
+	 * Verbs register (pin) memory: without this, UCX over rxe or a VF fails with "set max
+	 * locked memory to unlimited", as on any RDMA node.  The VM belongs to the job, so its
+	 * memory is the job's to pin.  Only inside a VM: the host-side helper keeps host limits.
+	 */
+	if (!agent_keep_creds) {
+		struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+
+		setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	}
 	if (!(x->flags & XVP_EXEC_ROOT) && !agent_keep_creds) {
 		if (x->ngroups) {
 			groups = calloc(x->ngroups, sizeof(*groups));

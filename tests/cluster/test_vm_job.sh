@@ -175,8 +175,8 @@ test_other_user() {
 	t_run_fails "$CL" exec --user "$U2" node1 -- "$EXEC" --socket "/run/xenvm/job/$id/vm0/agent.sock" -- id
 	t_match "Permission denied|not allowed|refused" "$T_ERR" "B refused at the socket"
 	t_run_fails "$CL" run --user "$U2" -- srun --jobid="$id" --overlap true
-	t_run_ok "$CL" exec --user "$U" node1 -- "$EXEC" --socket "/run/xenvm/job/$id/vm0/agent.sock" -- id -u
-	t_eq "$(id -u "$U")" "$T_OUT" "A reaches it, as A's uid"
+	t_run_ok "$CL" exec --user "$U" node1 -- "$EXEC" --socket "/run/xenvm/job/$id/vm0/agent.sock" -- sh -c 'echo $(id -u) $(id -un)'
+	t_eq "$(id -u "$U") $U" "$T_OUT" "A reaches it, as A (uid and name)"
 	"$CL" run -- scancel "$id"
 	wait
 	wait_clean "$id" node1
@@ -236,7 +236,7 @@ test_demo_job() {
 	t_eq 4 "$(grep -c "^rank [0-3] of 4 on node[1-4]: kernel .*, hypervisor qemu, in a VM: yes$" "$out")" "ranks in VMs"
 	t_eq "node1 node2 node3 node4" "$(sed -n 's/^rank [0-3] of 4 on \(node[1-4]\):.*/\1/p' "$out" | sort | xargs)" "one rank per node"
 	t_match "^allreduce ok: 4 of 4 ranks$" "$(cat "$out")"
-	t_eq 4 "$(grep -c "^xenvm: node[1-4]: image ttylinux-mpi: " "$out")" "--vm-verbose per node"
+	t_eq "node1 node2 node3 node4" "$(sed -n 's/^xenvm: \(node[1-4]\): image ttylinux-mpi: .*/\1/p' "$out" | sort | xargs)" "--vm-verbose: each node once"
 	wait_clean "$id" node1 node2 node3 node4
 }
 
