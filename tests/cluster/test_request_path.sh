@@ -97,7 +97,9 @@ no_state_left() { # $1: job id
 	done
 }
 
-user_jobs() { ctl squeue -h -u "$U" -o %i | grep -c . || true; }
+# Jobs of the user that exist as submitted (pending or running): a completing job is an
+# earlier test's, whose Epilog is still stopping its VMs.
+user_jobs() { ctl squeue -h -u "$U" -t PENDING,RUNNING,SUSPENDED -o %i | grep -c . || true; }
 
 # ------------------------------------------------------------------------------------------
 t_begin "cluster comes up with the plugins, Prolog and Epilog"
