@@ -90,10 +90,19 @@ static int stream_pump(struct xvp_conn *c, uint32_t chan, uint16_t id, struct xs
 	size_t want = s->credit < sizeof(buf) ? s->credit : sizeof(buf);
 	ssize_t n;
 
+	/*
+	 * Never block here: our stdin may be a socket another process reads too (mpiexec hands
+	 * srun its own), so poll's "readable" can be stale by the time we read, and a blocking
+	 * read would stop every other stream, including the exit status.  The socket gets
+	 * MSG_DONTWAIT; a pipe or file keeps read(2) (O_NONBLOCK would change it for the other
+	 * holders of the description too).
+	 */
 	do {
-		n = read(s->rfd, buf, want);
+		n = recv(s->rfd, buf, want, MSG_DONTWAIT);
+		if (n < 0 && errno == ENOTSOCK)
+			n = read(s->rfd, buf, want);
 	} while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == EAGAIN)
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (n <= 0) {
 		s->sent_eof = true;

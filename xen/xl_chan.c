@@ -259,8 +259,7 @@ static int connect_ring(struct chan *c)
 		errno = EPROTO;
 		return -1;
 	}
-	c->ring = xengnttab_map_grant_ref(c->xgt, c->domid, (uint32_t)ref,
-	                                  PROT_READ | PROT_WRITE);
+	c->ring = xengnttab_map_grant_ref(c->xgt, c->domid, (uint32_t)ref, PROT_READ | PROT_WRITE);
 	if (!c->ring)
 		return -1;
 	port = xenevtchn_bind_interdomain(c->xce, c->domid, (evtchn_port_t)rport);
@@ -272,8 +271,8 @@ static int connect_ring(struct chan *c)
 		return -1;
 	}
 	c->port = port;
-	xinfo("domain %u: agent channel connected (ring-ref %ld, event channel %ld)", c->domid,
-	      ref, rport);
+	xinfo("domain %u: agent channel connected (ring-ref %ld, event channel %ld)", c->domid, ref,
+	      rport);
 	return 0;
 }
 
@@ -441,7 +440,9 @@ int xl_chan_serve(uint32_t domid, unsigned int devid, int fd, struct xerr *err)
 	if (!c->xs || !c->xce || !c->xgt) {
 		saved = errno;
 		xerr_set(err, "cannot open %s: %s (dom0 needs xenstored, xen-evtchn, xen-gntdev)",
-		         !c->xs ? "xenstore" : !c->xce ? "/dev/xen/evtchn" : "/dev/xen/gntdev",
+		         !c->xs    ? "xenstore"
+		         : !c->xce ? "/dev/xen/evtchn"
+		                   : "/dev/xen/gntdev",
 		         strerror(saved));
 		goto out;
 	}
@@ -490,7 +491,8 @@ int xl_chan_serve(uint32_t domid, unsigned int devid, int fd, struct xerr *err)
 			}
 			r = domain_over(ctx, domid);
 			if (r == 1) {
-				xinfo("domain %u shut down or is gone: agent channel closed", domid);
+				xinfo("domain %u shut down or is gone: agent channel closed",
+				      domid);
 				ret = 0;
 				goto out;
 			}

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -636,6 +637,19 @@ int main(int argc, char **argv)
 		while ((dfd = open(device_path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 			xerror("open %s: %s (retrying)", device_path, strerror(errno));
 			sleep(1);
+		}
+		/*
+		 * A Xen PV console (/dev/hvc1) is a tty: echo, canonical mode and CR/LF mapping
+		 * would corrupt frames.  virtio-serial ports are not ttys and skip this.
+		 */
+		if (isatty(dfd)) {
+			struct termios t;
+
+			if (tcgetattr(dfd, &t) == 0) {
+				cfmakeraw(&t);
+				if (tcsetattr(dfd, TCSANOW, &t) < 0)
+					xerror("%s: raw mode: %s", device_path, strerror(errno));
+			}
 		}
 		l = link_add(dfd, true);
 		if (!l) {

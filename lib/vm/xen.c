@@ -214,8 +214,9 @@ static int check_spec(const struct xvm_spec *s, char *k, char *i, char *r, struc
 	/* 9pfs under Xen is QEMU's backend (a device model per domU); this driver has none. */
 	if (s->n_shares) {
 		errno = EOPNOTSUPP;
-		return xerr_set(err, "the xen driver has no 9p shares (%s): they need QEMU's "
-		                     "xen-9pfs backend in dom0",
+		return xerr_set(err,
+		                "the xen driver has no 9p shares (%s): they need QEMU's "
+		                "xen-9pfs backend in dom0",
 		                s->shares[0].host_path);
 	}
 	r[0] = '\0';
@@ -258,7 +259,8 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	pid_t mid;
 
 	*out = NULL;
-	if (check_spec(s, kernel, initrd, disk, err) == -1 || cmdline(s, cmd, sizeof(cmd), err) == -1)
+	if (check_spec(s, kernel, initrd, disk, err) == -1 ||
+	    cmdline(s, cmd, sizeof(cmd), err) == -1)
 		return -1;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
@@ -418,8 +420,8 @@ static int xen_wait_ready(struct xvm *vm, unsigned timeout_ms, struct xerr *err)
 		}
 		if (vm->vmd && !pid_alive(vm->vmd)) {
 			errno = EHOSTDOWN;
-			return xerr_set(err, "VM %s: its supervisor died (see %s/vmd.log)", vm->name,
-			                vm->state_dir);
+			return xerr_set(err, "VM %s: its supervisor died (see %s/vmd.log)",
+			                vm->name, vm->state_dir);
 		}
 		if (ms_since(&t0) >= (long)timeout_ms) {
 			vmd_console_tail(vm->console, tail, sizeof(tail));

@@ -100,6 +100,11 @@ void xen_supervise(const struct xvm *vm, const struct xvm_spec *s, int lfd)
 
 	setsid();
 	prctl(PR_SET_NAME, "xenvm-vmd");
+	/* Nothing of the booting process may live on in the supervisor (a Prolog's lock on the
+	 * job, slurmstepd's sockets, libxenlight's handles): only the listener is ours. */
+	if (lfd > 3)
+		close_range(3, (unsigned)lfd - 1, 0);
+	close_range((unsigned)lfd + 1, ~0U, 0);
 	if (chdir("/") < 0)
 		_exit(1);
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -256,8 +256,24 @@ test_batch_2x2() {
 	t_match "^FAILED 4:0$" "$(job_state "$id")" "the script's exit status reaches slurmctld"
 }
 
+test_hydra() {
+	t_begin "mpiexec (hydra, slurm bootstrap) from a batch script inside the VM"
+	local h out id
+	h=$(home_of $U) out=$h/hydra.out
+	rm -f "$out"
+	t_run_ok as_user "$U" sbatch -N2 --vm-image=ttylinux-mpi -o "$out" \
+		--wrap 'mpiexec -bootstrap slurm -n 2 ./mpi-hello; echo "mpiexec said $?"' || return
+	id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")
+	wait_job_end "$id"
+	t_match "^COMPLETED 0:0$" "$(job_state "$id")" "job state"
+	t_eq "node1 node2" "$(sed -n 's/^rank [01] of 2 on \(node[12]\): .*in a VM: yes$/\1/p' "$out" | sort | xargs)" "ranks in both VMs"
+	t_match "^allreduce ok: 2 of 2 ranks$" "$(cat "$out")"
+	t_match "^mpiexec said 0$" "$(cat "$out")"
+}
+
 setup && {
 	test_demo_job
+	test_hydra
 	test_batch_2x2
 	test_step_vm
 	test_mpi_srun

@@ -27,6 +27,6 @@ XVMCTL := $(B)/tests/xen/xvmctl
 $(XVMCTL): $(B)/tests/xen/xvmctl.o $(XVM_XEN_DEPS)
 	$(CC) $(LDFLAGS) -o $@ $< $(XVM_XEN_LINK) $(LIBXENVM_LIBS)
 .PHONY: check-xen-driver
-check-xen-driver: $(XVMCTL) $(XENVM_ADMIN) $(XENVM_EXEC)
+check-xen-driver: $(XVMCTL) $(XENVM_ADMIN) $(XENVM_EXEC) image
 	B=$(B) tests/xen/test_xen_vm.sh
 CHECKS += check-xen-driver

@@ -46,45 +46,18 @@ ok "prerequisites"
 # ---------------------------------------------------------------- dom0's files
 WORK=$(mktemp -d /tmp/xvx-drv.XXXXXX)
 OV=$WORK/overlay
-mkdir -p "$OV/usr/local/sbin" "$OV/usr/local/bin" "$OV/etc/xen/scripts" "$OV/etc/xenvm" \
+mkdir -p "$OV/usr/local/sbin" "$OV/usr/local/libexec/xenvm" "$OV/etc/xen/scripts" "$OV/etc/xenvm" \
 	"$OV/images" "$WORK/bogus/bin"
 cp "$XVMCTL" "$ADMIN" "$OV/usr/local/sbin/"
-cp "$EXEC" "$OV/usr/local/bin/"
+# Where `xenvm exec` looks for it ($(LIBEXECDIR) of the default PREFIX).
+cp "$EXEC" "$OV/usr/local/libexec/xenvm/"
 # libxenlight's default hotplug scripts are "vif-bridge" and "block": the node's busybox ones
 # stand in for Debian's (bash, util-linux), so the driver runs with libxenlight's defaults.
 cp "$ROOT/tests/xen/vif-xvx" "$OV/etc/xen/scripts/vif-bridge"
 cp "$ROOT/tests/xen/block-xvx" "$OV/etc/xen/scripts/block"
 
-# The agent's tty: /dev/hvc1 is a tty in the guest, and the agent must put it in raw mode
-# (no echo, no line editing, no CR/LF translation) before speaking binary frames on it.
-# Until xenvm-agent does so itself (see tests/xen/README.md), the test image wraps it: the
-# wrapper sets raw mode on an fd it keeps open (hvc resets termios on the last close) and
-# execs the real agent.  XVX_NO_AGENT_SHIM=1 boots the image as it is.
-if [ "${XVX_NO_AGENT_SHIM:-0}" = 1 ]; then
-	cp "$IMG/initrd.zst" "$OV/images/initrd.zst"
-else
-	mkdir -p "$WORK/shim/sbin"
-	zstd -dc "$IMG/initrd.zst" | (cd "$WORK/shim" && cpio -i --quiet sbin/xenvm-agent) ||
-		fatal "cannot extract the agent from $IMG/initrd.zst"
-	mv "$WORK/shim/sbin/xenvm-agent" "$WORK/shim/sbin/xenvm-agent.real"
-	cat >"$WORK/shim/sbin/xenvm-agent" <<'EOF'
-#!/bin/sh
-dev= prev=
-for a in "$@"; do [ "$prev" = --device ] && dev=$a; prev=$a; done
-if [ -n "$dev" ]; then
-	i=0
-	while [ ! -e "$dev" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	exec 3<>"$dev" && stty raw -echo <&3
-fi
-exec /sbin/xenvm-agent.real "$@"
-EOF
-	chmod 755 "$WORK/shim/sbin/xenvm-agent"
-	# The kernel unpacks concatenated archives in order (the wrapper replaces the agent); an
-	# uncompressed one must start at a multiple of 4 bytes: zeros pad the zstd stream.
-	cp "$IMG/initrd.zst" "$OV/images/initrd.zst"
-	truncate -s $((($(stat -c %s "$IMG/initrd.zst") + 3) / 4 * 4)) "$OV/images/initrd.zst"
-	(cd "$WORK/shim" && find sbin | cpio -o -H newc --quiet -R 0:0) >>"$OV/images/initrd.zst"
-fi
+# The image as built: its agent puts /dev/hvc1 (a tty) in raw mode itself.
+cp "$IMG/initrd.zst" "$OV/images/initrd.zst"
 # Bad images: an initramfs whose init never starts an agent, and a zstd stream cut short.
 cp /bin/busybox "$WORK/bogus/bin/busybox"
 cat >"$WORK/bogus/init" <<'EOF'
@@ -143,7 +116,8 @@ if [ "${XVX_ONLY_UP:-0}" = 1 ]; then
 	exit 0
 fi
 
-XV=(env XENVM_EXEC=/usr/local/bin/xenvm-exec XENVM_XEN_NESTED_TCG=1 xenvm -c /etc/xenvm/xenvm.yaml)
+XV=(env XENVM_XEN_NESTED_TCG=1 xenvm -c /etc/xenvm/xenvm.yaml)
+XEXEC=/usr/local/libexec/xenvm/xenvm-exec
 K=/share/vmlinuz
 INITRD=/images/initrd.zst
 export_env=(env XENVM_XEN_NESTED_TCG=1 XVMCTL_ROOTDISK=/share/rootdisk.sqfs)
@@ -155,9 +129,9 @@ out=$(x xvmctl probe 2>&1) && ok "probe: libxenlight opens, dom0, enough free me
 t=$EPOCHREALTIME
 out=$(x "${XV[@]}" boot --image ttylinux-pv --name pv1 --bridge xenbr0 --ip 10.84.0.111/24 2>&1)
 rc=$?
-[ $rc = 0 ] && [ "$(echo "$out" | tail -1)" = pv1 ] &&
+[ $rc = 0 ] && grep -qx pv1 <<<"$out" &&
 	ok "xenvm boot (driver: xen from xenvm.yaml) is ready and printed its ID pv1" ||
-	bad "xenvm boot pv1 (rc $rc): $out"
+	bad "xenvm boot pv1 (rc $rc): $(printf %q "$out")"
 echo "timing: xenvm boot pv1 (PV) command, create to ready: $(secs "$t") s (incl. exec round trip to dom0)"
 J=$(x ls /run/xenvm/job | head -1)
 NAME=xenvm-job$J-pv1
@@ -259,7 +233,7 @@ fi
 [ "$(x xvmctl list $JOB)" = "xenvm-job$JOB-vm0 $(x xl domid "xenvm-job$JOB-vm0")" ] &&
 	ok "list_job $JOB finds xenvm-job$JOB-vm0 by its domain name" || bad "list_job"
 [ -z "$(x xvmctl list ${JOB}0)" ] && ok "list_job of another job is empty" || bad "list_job ${JOB}0"
-[ "$(x xenvm-exec --socket $ST/pv/agent.sock -- uname -n)" = vm0 ] &&
+[ "$(x $XEXEC --socket $ST/pv/agent.sock -- uname -n)" = vm0 ] &&
 	ok "xenvm-exec --socket (the Prolog's path): hostname vm0 from xenvm.hostname=" || bad "uname -n"
 out=$(x xvmctl shutdown $ST/pv 20 2>&1)
 if [[ "$out" =~ shutdown_ms=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -lt 20000 ]; then
