@@ -6,4 +6,4 @@ MAN8  += doc/man/xenvm-prolog.8
 
 $(XENVM_PROLOG_OBJ): CFLAGS += -Iprolog -DXENVM_BINDIR='"$(BINDIR)"'
 $(XENVM_PROLOG): $(XENVM_PROLOG_OBJ) $(B)/lib/vm/libxenvm_vm.a $(LIBXENVM)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBXENVM_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XVM_XEN_LINK) $(LIBXENVM_LIBS)

@@ -118,6 +118,23 @@ static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *
 			goto nomem;
 	}
 
+	if (spec->n_p9) {
+		dc->p9s = calloc(spec->n_p9, sizeof(*dc->p9s));
+		if (!dc->p9s)
+			goto nomem;
+		dc->num_p9s = (int)spec->n_p9;
+		for (i = 0; i < (int)spec->n_p9; i++) {
+			libxl_device_p9_init(&dc->p9s[i]);
+			dc->p9s[i].devid = i;
+			/* passthrough: files keep their owners, as with the qemu driver's virtio-9p
+			 * (the backend runs as root in dom0). */
+			if (dup_field(&dc->p9s[i].tag, spec->p9_tags[i]) ||
+			    dup_field(&dc->p9s[i].path, spec->p9_paths[i]) ||
+			    dup_field(&dc->p9s[i].security_model, "passthrough"))
+				goto nomem;
+		}
+	}
+
 	if (spec->bridge) {
 		dc->nics = calloc(1, sizeof(*dc->nics));
 		if (!dc->nics)

@@ -26,6 +26,9 @@
 
 struct xl_domain_ctx;
 
+/* At most this many 9pfs shares per domain. */
+#define XL_DOMAIN_MAX_P9 8
+
 enum xl_domain_type {
 	XL_DOMAIN_PV = 0,
 	XL_DOMAIN_PVH,
@@ -48,6 +51,12 @@ struct xl_domain_spec {
 	const char *bridge;     /* dom0 bridge for one vif, or NULL for no network */
 	const char *mac;        /* "xx:xx:xx:xx:xx:xx" for the vif, or NULL: libxl picks one */
 	const char *vif_script; /* hotplug script, or NULL for libxl's default (vif-bridge) */
+	/* dom0 directories given to the guest over Xen 9pfs: p9_paths[i] under tag p9_tags[i]
+	 * (n_p9 of each, at most XL_DOMAIN_MAX_P9).  libxenlight then starts QEMU's xen-9pfs
+	 * backend for the domain in dom0 (qemu-system-xen) and stops it with the domain. */
+	const char *const *p9_paths;
+	const char *const *p9_tags;
+	size_t n_p9;
 	/* PVH under nested, emulated SVM (Xen inside QEMU TCG) only; leave 0 on real hardware.
 	 * Native TSC and no RDTSCP (else the guest loops on an RDTSCP intercept Xen cannot
 	 * decode), and no XSAVE (else XRSTOR faults and the guest's init dies on its FPU state). */

@@ -156,6 +156,16 @@ int xl_domain_spec_check(const struct xl_domain_spec *spec, struct xerr *err)
 	close(fd);
 	if (spec->ramdisk && check_ramdisk(spec->ramdisk, err) == -1)
 		return -1;
+	if (spec->n_p9 > XL_DOMAIN_MAX_P9 || (spec->n_p9 && (!spec->p9_paths || !spec->p9_tags)))
+		return xerr_set(err, "%s: %zu 9pfs shares (at most %d, each with a path and a tag)",
+		                spec->name, spec->n_p9, XL_DOMAIN_MAX_P9);
+	for (size_t i = 0; i < spec->n_p9; i++)
+		if (!spec->p9_paths[i] || spec->p9_paths[i][0] != '/' || !spec->p9_tags[i] ||
+		    !spec->p9_tags[i][0] || strchr(spec->p9_paths[i], ','))
+			return xerr_set(err,
+			                "%s: 9pfs share %zu: needs an absolute path without "
+			                "commas and a tag",
+			                spec->name, i);
 	if (spec->disk) {
 		fd = open_regular("disk", spec->disk, err);
 		if (fd < 0)

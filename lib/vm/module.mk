@@ -27,5 +27,7 @@ XVM_XEN_DEPS := $(LIBXENVM_VM_XEN) $(B)/xen/libxenvm_xen.a $(LIBXENVM_VM) $(LIBX
 # A group: the driver needs lib/vm (vmd) and lib/vm's callers of xvm_driver_find need the driver.
 XVM_XEN_LINK = -Wl,--wrap=xvm_driver_find -Wl,--start-group $(XVM_XEN_DEPS) -Wl,--end-group \
                $(XEN_LIBS)
-$(XENVM_ADMIN): $(XVM_XEN_DEPS)
+# The Prolog boots and the Epilog stops the job's VMs with the driver xenvm.yaml names.
+# (by path: prolog/module.mk is read after this file)
+$(XENVM_ADMIN) $(B)/prolog/xenvm-prolog $(XENVM_EPILOG): $(XVM_XEN_DEPS)
 endif

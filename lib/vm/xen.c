@@ -113,6 +113,10 @@ static int cmdline(const struct xvm_spec *s, char *buf, size_t len, struct xerr 
 		off += (size_t)snprintf(buf + off, len - off, " xenvm.ip=%s", s->ip_cidr);
 	if (s->gateway && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " xenvm.gw=%s", s->gateway);
+	/* Tags as the qemu driver names them; the image's init mounts them with trans=xen. */
+	for (size_t i = 0; i < s->n_shares && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%sxs%zu@%s",
+		                        i ? "," : " xenvm.9p=", i, s->shares[i].guest_path);
 	if (off >= len) {
 		errno = E2BIG;
 		return xerr_set(err, "kernel command line longer than %zu bytes", len - 1);
@@ -120,12 +124,22 @@ static int cmdline(const struct xvm_spec *s, char *buf, size_t len, struct xerr 
 	return 0;
 }
 
-/* A MAC in Xen's OUI (00:16:3e) from the job id and the VM name: stable across reboots of
- * the same VM, distinct between a job's VMs and between neighbouring jobs. */
+/*
+ * A MAC in Xen's OUI (00:16:3e).  With an address, its low three bytes: the job's VMs on
+ * different nodes share one L2 and have the same name (vm0), so a MAC from the job and the name
+ * alone was the same on every node (ARP then fails between them); guest addresses are unique
+ * on the L2 and subnets are at most /8, so these MACs are too.  Without an address, from the job
+ * id and the VM name.
+ */
 static void make_mac(const struct xvm_spec *s, char *mac, size_t len)
 {
-	unsigned h = 5381;
+	unsigned h = 5381, a, b, c, d;
 
+	if (s->ip_cidr && sscanf(s->ip_cidr, "%u.%u.%u.%u", &a, &b, &c, &d) == 4 && b < 256 &&
+	    c < 256 && d < 256) {
+		snprintf(mac, len, "00:16:3e:%02x:%02x:%02x", b, c, d);
+		return;
+	}
 	for (const char *p = s->name; *p; p++)
 		h = h * 33 + (unsigned char)*p;
 	snprintf(mac, len, "00:16:3e:%02x:%02x:%02x", (s->job_id >> 8) & 0x7f, s->job_id & 0xff,
@@ -211,13 +225,10 @@ static int check_spec(const struct xvm_spec *s, char *k, char *i, char *r, struc
 		errno = EINVAL;
 		return xerr_set(err, "VM spec needs kernel, initrd, state_dir and >= 64M memory");
 	}
-	/* 9pfs under Xen is QEMU's backend (a device model per domU); this driver has none. */
-	if (s->n_shares) {
-		errno = EOPNOTSUPP;
-		return xerr_set(err,
-		                "the xen driver has no 9p shares (%s): they need QEMU's "
-		                "xen-9pfs backend in dom0",
-		                s->shares[0].host_path);
+	if (s->n_shares > XL_DOMAIN_MAX_P9) {
+		errno = E2BIG;
+		return xerr_set(err, "%zu shares: the xen driver gives at most %d", s->n_shares,
+		                XL_DOMAIN_MAX_P9);
 	}
 	r[0] = '\0';
 	for (int n = 0; n < 3; n++) {
@@ -250,6 +261,9 @@ static void boot_undo(struct xvm *vm, int lfd)
 static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err)
 {
 	char kernel[4096], initrd[4096], disk[4096], cmd[XEN_CMDLINE_MAX], mac[24], msg[1200];
+	static const char *const tags[XL_DOMAIN_MAX_P9] = {"xs0", "xs1", "xs2", "xs3",
+	                                                   "xs4", "xs5", "xs6", "xs7"};
+	const char *p9_paths[XL_DOMAIN_MAX_P9], *p9_tags[XL_DOMAIN_MAX_P9];
 	struct xl_domain_spec ds = {0};
 	struct xl_domain_ctx *ctx = NULL;
 	struct xvm *vm = NULL;
@@ -304,6 +318,13 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	ds.bridge = s->bridge;
 	ds.mac = s->bridge ? mac : NULL;
 	ds.nested_tcg = nested && strcmp(nested, "1") == 0;
+	for (size_t n = 0; n < s->n_shares; n++) {
+		p9_paths[n] = s->shares[n].host_path;
+		p9_tags[n] = tags[n];
+	}
+	ds.p9_paths = p9_paths;
+	ds.p9_tags = p9_tags;
+	ds.n_p9 = s->n_shares;
 	/* Paused: the agent's console must exist before the guest's kernel looks for devices. */
 	if (xl_domain_create(ctx, &ds, &vm->domid, err) == -1 ||
 	    xl_chan_add(vm->domid, XL_CHAN_AGENT_DEVID, "org.xenvm.agent", err) == -1) {

@@ -294,8 +294,14 @@ echo "figure: shutdown: driver (agent poweroff, supervisor gone, domain destroye
 out=$(x "${export_env[@]}" xvmctl boot $ST/bad /share/none $INITRD $JOB 0 0 2>&1)
 [[ "$out" == *"kernel /share/none: No such file or directory"* ]] && ok "missing kernel: $out" ||
 	bad "missing kernel: $out"
+# A 9pfs share needs QEMU's xen-9pfs backend in dom0, which this node lacks (the Slurm suite,
+# test_xen_slurm.sh, provides it): the boot fails with libxenlight's reason, nothing is left.
 out=$(x env XVMCTL_SHARE=/tmp xvmctl boot $ST/bad $K $INITRD $JOB 0 0 2>&1)
-[[ "$out" == *"no 9p shares"* ]] && ok "9p share refused: $out" || bad "9p share: $out"
+rc=$?
+[ $rc = 1 ] && [[ "$out" == *xenvm-job$JOB-vm0* ]] &&
+	ok "9p share without a device model in dom0: the boot fails with the reason: $out" ||
+	bad "9p share without a device model (rc $rc): $out"
+nothing_left "after the 9p share without a device model"
 t=$EPOCHREALTIME
 out=$(x env XVMCTL_TIMEOUT=25 XVMCTL_MEM=128 xvmctl boot $ST/bad $K /images/bogus.gz $JOB 0 0 2>&1)
 rc=$?

@@ -167,6 +167,32 @@ static void test_fields(void **state)
 	spec_bad(&s, EINVAL, "without a bridge");
 }
 
+/* 9pfs shares: absolute paths without commas (libxenlight's device string), each with a tag. */
+static void test_p9(void **state)
+{
+	const struct files *f = *state;
+	struct xl_domain_spec s = good(f);
+	const char *paths[9] = {"/home/u", "/work"}, *tags[9] = {"xs0", "xs1"};
+
+	s.p9_paths = paths;
+	s.p9_tags = tags;
+	s.n_p9 = 2;
+	assert_int_equal(xl_domain_spec_check(&s, NULL), 0);
+	paths[1] = "work";
+	spec_bad(&s, EINVAL, "9pfs share 1: needs an absolute path");
+	paths[1] = "/a,b";
+	spec_bad(&s, EINVAL, "9pfs share 1: needs an absolute path without commas");
+	paths[1] = "/work";
+	tags[0] = "";
+	spec_bad(&s, EINVAL, "9pfs share 0");
+	tags[0] = "xs0";
+	s.n_p9 = 9;
+	spec_bad(&s, EINVAL, "9 9pfs shares (at most 8");
+	s.n_p9 = 1;
+	s.p9_tags = NULL;
+	spec_bad(&s, EINVAL, "each with a path and a tag");
+}
+
 static void test_names(void **state)
 {
 	char buf[32];
@@ -191,6 +217,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_good_specs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_p9, setup, teardown),
 	    cmocka_unit_test(test_names),
 	};
 

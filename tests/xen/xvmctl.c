@@ -6,7 +6,7 @@
  *          boot and wait_ready; prints "boot_ms=B ready_ms=R" (R from the boot call on)
  *          env: XVMCTL_ROOTDISK=file, XVMCTL_PVH=1, XVMCTL_NAME=vm (default vm0),
  *               XVMCTL_TIMEOUT=seconds (default 120), XVMCTL_MEM=MiB (default 256),
- *               XVMCTL_SHARE=dir (a 9p share: the driver must refuse it)
+ *               XVMCTL_SHARE=dir (a 9pfs share: needs QEMU's xen-9pfs backend in dom0)
  *   xvmctl shutdown STATE_DIR SECONDS   shutdown with grace; prints "shutdown_ms=N"
  *   xvmctl destroy STATE_DIR            destroy; prints "destroy_ms=N"
  *   xvmctl list JOBID                   list_job: "<name> <domid>" lines

@@ -1,0 +1,231 @@
+#!/bin/bash
+# test_xen_slurm.sh - Slurm on Xen nodes (issue 4): 2 Xen nodes (tests/xen/xen-slurm) whose dom0s
+# run munged, imagecastd and slurmd with the project's plugin, Prolog and Epilog and the `xen`
+# driver; slurmctld and munged on this host.  As an ordinary user:
+#  - sbatch -N2 --vm-image=ttylinux-mpi examples/mpi-hello.sh: the image goes from xnode1 (which
+#    reads the store) to xnode2 by imagecastd, each dom0 boots a DomU through libxenlight, the
+#    batch script and `srun --mpi=pmi2` ranks run in the DomUs (the user's home reaches them over
+#    Xen 9pfs) and report /sys/hypervisor/guest_type, the job exits 0, after the Epilog `xl list`
+#    in each dom0 shows only Domain-0;
+#  - scancel mid-run: the tasks in both DomUs get SIGTERM, the Epilog leaves only Domain-0;
+#  - an image that boots but never gets ready: the job fails with the reason, no node drains.
+# A missing prerequisite is a failure, never a skip.
+# Last line: "xen-slurm: N passed, N failed"; exit status 0 only when nothing failed.
+
+# ok() and bad() always succeed, so `CHECK && ok ... || bad ...` is an if-then-else here.
+# shellcheck disable=SC2015
+set -uo pipefail
+
+SUITE=xen-slurm
+# shellcheck source=tests/xen/testlib.sh
+. "$(dirname "$0")/testlib.sh"
+XS=$ROOT/tests/xen/xen-slurm
+export XVS_BASE=${XVS_BASE:-$B/xen-slurm}
+U=xvuser
+JOB_TIMEOUT=${XVS_JOB_TIMEOUT:-600}
+echo "host load at start: $(uptime)"
+
+# The harness, not xen-node alone, is what this suite starts and stops.
+UP=0
+stop_all() {
+	if [ "$UP" = 1 ]; then
+		UP=0
+		"$XS" down >/dev/null 2>&1 || bad "xen-slurm down"
+	fi
+	finish
+}
+trap 'stop_all; exit $?' EXIT
+
+run() { "$XS" run "$@"; }
+as_user() { "$XS" run --user "$U" -- "$@"; }
+home_of() { getent passwd "$1" | cut -d: -f6; }
+job_state() {
+	run scontrol show job "$1" 2>/dev/null |
+		sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p; s/.* ExitCode=\([0-9:]*\).*/\1/p' | xargs
+}
+# wait_job_end ID: until the job left RUNNING/PENDING/COMPLETING (JOB_TIMEOUT s); 0 when it did.
+wait_job_end() {
+	local k
+	for ((k = 0; k < JOB_TIMEOUT; k++)); do
+		case $(job_state "$1") in COMPLETED* | FAILED* | CANCELLED* | TIMEOUT* | NODE_FAIL* | OUT_OF_MEMORY*) return 0 ;; esac
+		sleep 1
+	done
+	return 1
+}
+# clean_after JOB: every dom0 shows only Domain-0 (waits up to 90 s for the Epilogs), the job's
+# state directory and device models are gone, both nodes are idle.
+clean_after() {
+	local j=$1 i k left
+	for ((k = 0; k < 90; k++)); do
+		left=""
+		for i in 1 2; do
+			only_dom0 "$i" >/dev/null 2>&1 || left+=" xnode$i:domain"
+			# shellcheck disable=SC2016 # expanded in dom0
+			xn "$i" sh -c 'test -e /run/xenvm/job/'"$j"' && echo state
+				for p in /proc/[0-9]*; do cat $p/comm 2>/dev/null; done | grep -E "^(xen-qemu|ld-linux|xenvm-vmd)"' |
+				grep -q . && left+=" xnode$i:state/process"
+		done
+		[ -z "$left" ] && [ "$(run sinfo -h -N -o %T | sort -u | xargs)" = idle ] && break
+		sleep 1
+	done
+	[ -z "$left" ] && ok "job $j: only Domain-0 in each dom0 (xl list), no state or device model left, nodes idle" ||
+		bad "job $j left:$left; sinfo: $(run sinfo -h -N -o '%N %T' | xargs)"
+}
+console_tails() {
+	local i
+	for i in 1 2; do
+		echo "  -- xnode$i slurmd.log (tail):"
+		"$XS" log "$i" 2>/dev/null | grep -v 'debug:' | tail -8 | sed 's/^/  | /'
+	done
+}
+
+# ---------------------------------------------------------------- prerequisites
+[ "$(id -u)" = 0 ] || fatal "must run as root"
+for f in /boot/xen-4.17-amd64.gz /usr/lib/xen-4.17/bin/xl /usr/libexec/xen-qemu-system-i386; do
+	[ -e "$f" ] || fatal "missing $f (scripts/install-deps: xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen)"
+done
+for t in qemu-system-x86_64 slurmctld slurmd munged mpicc.mpich cpio gzip; do
+	command -v $t >/dev/null || fatal "missing $t (scripts/install-deps)"
+done
+for f in "$B/plugins/spank_xenvm.so" "$B/plugins/job_submit_vmimage.so" "$B/prolog/xenvm-prolog" \
+	"$B/epilog/xenvm-epilog" "$B/spank-xenvm/xenvm-exec" "$B/guest/xenvm-agent" \
+	"$B/imagecast/imagecastd" "$B/images/images.yaml"; do
+	[ -e "$f" ] || fatal "missing $f (make && make image)"
+done
+nm -D "$B/prolog/xenvm-prolog" 2>/dev/null | grep -q libxl_ctx_alloc ||
+	fatal "$B/prolog/xenvm-prolog is built without the xen driver (libxenlight missing at build time?)"
+"$XN" status | grep -q 'no Xen nodes up' || fatal "Xen nodes already up (xen-node down first)"
+ok "prerequisites"
+
+# A broken image: the real kernel with an initrd whose /init prints a line and powers off, so
+# the DomU boots but its agent never says ready.
+WORK=$(mktemp -d /tmp/xvx-slurm.XXXXXX)
+mkdir -p "$WORK/extra/broken" "$WORK/root/bin"
+cp /bin/busybox "$WORK/root/bin/busybox"
+printf '#!/bin/busybox sh\n/bin/busybox echo "broken-image: this initrd has no agent"\n/bin/busybox poweroff -f\n' >"$WORK/root/init"
+chmod 755 "$WORK/root/init"
+(cd "$WORK/root" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1) >"$WORK/extra/broken/initrd.gz"
+cp "$B/images/ttylinux-mpi/vmlinuz" "$WORK/extra/broken/vmlinuz"
+sha() { sha256sum <"$1" | cut -c1-64; }
+cat >"$WORK/extra/images.yaml" <<EOF
+  broken:
+    description: "boots, never gets ready (tests)"
+    files:
+      kernel: {path: broken/vmlinuz, sha256: $(sha "$WORK/extra/broken/vmlinuz"), size: $(stat -c %s "$WORK/extra/broken/vmlinuz")}
+      initrd: {path: broken/initrd.gz, sha256: $(sha "$WORK/extra/broken/initrd.gz"), size: $(stat -c %s "$WORK/extra/broken/initrd.gz")}
+    cmdline: "console=hvc0 quiet panic=-1"
+    memory: {default: 128M, max: 1G}
+    features: [xenvm]
+EOF
+export XVS_EXTRA_IMAGES=$WORK/extra
+
+# ---------------------------------------------------------------- the cluster
+t=$EPOCHREALTIME
+UP=1
+if ! "$XS" up -n 2; then
+	UP=0
+	fatal "xen-slurm up -n 2"
+fi
+echo "timing: 2 Xen nodes with slurmd, cold up to idle: $(secs "$t") s"
+[ "$(run sinfo -h -N -o '%N %T' | xargs)" = "xnode1 idle xnode2 idle" ] &&
+	ok "sinfo: xnode1 and xnode2 (the dom0s) idle" || bad "sinfo: $(run sinfo -h -N -o '%N %T' | xargs)"
+for i in 1 2; do
+	# shellcheck disable=SC2016 # expanded in dom0
+	out=$(xn "$i" sh -c 'echo $(hostname) $(cat /sys/hypervisor/type) $(cat /proc/xen/capabilities) \
+		$(cat /proc/$(cat /run/slurmd.pid)/comm)' 2>&1)
+	[ "$out" = "xnode$i xen control_d slurmd" ] &&
+		ok "xnode$i: slurmd runs in Xen's dom0 (hostname, /sys/hypervisor/type, control_d)" ||
+		bad "xnode$i dom0: $out"
+done
+
+h=$(home_of $U)
+cp "$ROOT/examples/mpi-hello.c" "$ROOT/examples/mpi-hello.sh" "$h/" && chown "$U:" "$h"/mpi-hello.*
+out=$(as_user mpicc.mpich -O2 -o mpi-hello mpi-hello.c 2>&1) && ok "mpicc as $U in its home" ||
+	bad "mpicc: $out"
+
+# ---------------------------------------------------------------- the MPI job
+rm -f "$h/xen-mpi.out"
+t=$EPOCHREALTIME
+out=$(as_user sbatch -N2 --vm-image=ttylinux-mpi -o xen-mpi.out mpi-hello.sh 2>&1)
+id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$out")
+if [ -n "$id" ] && wait_job_end "$id"; then
+	echo "timing: sbatch -N2 mpi-hello.sh, submit to end: $(secs "$t") s"
+	st=$(job_state "$id")
+	[ "$st" = "COMPLETED 0:0" ] && ok "job $id: COMPLETED, exit code 0:0" || bad "job $id: $st"
+else
+	bad "job did not run or end within $JOB_TIMEOUT s: $out (state: $(job_state "${id:-0}"))"
+	console_tails
+fi
+o=$(cat "$h/xen-mpi.out" 2>&1)
+echo "$o" | sed 's/^/  | /'
+[ "$(stat -c %U "$h/xen-mpi.out" 2>&1)" = "$U" ] && ok "the job's output file is $U's (home over 9p into dom0)" ||
+	bad "output file owner: $(stat -c %U "$h/xen-mpi.out" 2>&1)"
+grep -qE "^batch script on xnode1, kernel " <<<"$o" && ! grep -qx "batch script on xnode1, kernel $(uname -r)" <<<"$o" &&
+	ok "the batch script ran in xnode1's DomU (the guest's kernel)" || bad "batch script line"
+n=$(grep -cE "^rank [01] of 2 on xnode[12]: kernel [^ ]+, hypervisor xen/(PV|PVH), in a VM: yes$" <<<"$o")
+nodes=$(sed -n 's/^rank [01] of 2 on \(xnode[12]\):.*/\1/p' <<<"$o" | sort | xargs)
+[ "$n" = 2 ] && [ "$nodes" = "xnode1 xnode2" ] &&
+	ok "srun --mpi=pmi2: one rank in each node's DomU, guest_type $(sed -n 's/.*hypervisor xen\/\([A-Z]*\),.*/\1/p' <<<"$o" | sort -u | xargs)" ||
+	bad "ranks in DomUs: $n lines, nodes '$nodes'"
+grep -qx "allreduce ok: 2 of 2 ranks" <<<"$o" && ok "MPI_Allreduce across the two DomUs" || bad "allreduce"
+grep -qE "^xenvm: xnode2: image ttylinux-mpi: [0-9.]+ MiB fetched in [0-9.]+ s; xen VM booted and ready in [0-9.]+ s at 10\.184\." <<<"$o" &&
+	ok "xnode2 fetched the image (--vm-verbose) and booted a xen VM" || bad "xnode2's --vm-verbose line"
+grep -qE "^xenvm: xnode1: image ttylinux-mpi: .*; xen VM booted and ready in" <<<"$o" &&
+	ok "xnode1 booted a xen VM (--vm-verbose)" || bad "xnode1's --vm-verbose line"
+# Who sent xnode2 its bytes: imagecastd's log on xnode2 names its parent in the tree.
+log2=$(cat "${XVX_STATE:-/run/xvxen}/node2/spool/log/imagecastd.log" 2>&1)
+grep -qE "published in .* [0-9]+ bytes over the network from xnode1" <<<"$log2" && ok "xnode2's imagecastd received from xnode1 (broadcast between the dom0s)" ||
+	bad "imagecastd on xnode2: $(tail -5 <<<"$log2" | tr '\n' '|')"
+for v in $(sed -n 's/^xenvm: \(xnode[12]\): .* ready in \([0-9.]*\) s .*/\1=\2/p' <<<"$o"); do
+	echo "figure: Prolog boot to ready through Slurm, ${v%=*}: ${v#*=} s"
+done
+[ -n "${id:-}" ] && clean_after "$id"
+
+# ---------------------------------------------------------------- scancel mid-run
+rm -f "$h"/term.*
+# shellcheck disable=SC2016 # expanded in the guest
+timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N2 --vm-image=ttylinux-mpi sh -c \
+	'trap "echo TERM >$HOME/term.\$SLURM_NODEID; exit 0" TERM; echo started; while :; do sleep 1; done' \
+	>"$WORK/cancel.out" 2>&1 &
+for ((k = 0; k < JOB_TIMEOUT; k++)); do
+	[ "$(grep -c '^started$' "$WORK/cancel.out")" = 2 ] && break
+	sleep 1
+done
+id=$(run squeue -h -u "$U" -o %i | head -1)
+if [ "$(grep -c '^started$' "$WORK/cancel.out")" = 2 ] && [ -n "$id" ]; then
+	ok "job $id: tasks started in both DomUs"
+	run scancel "$id"
+	wait
+	wait_job_end "$id" && ok "job $id ended after scancel: $(job_state "$id")" || bad "job $id did not end"
+	for ((k = 0; k < 30; k++)); do [ -f "$h/term.0" ] && [ -f "$h/term.1" ] && break; sleep 1; done
+	[ "$(cat "$h/term.0" "$h/term.1" 2>&1 | xargs)" = "TERM TERM" ] &&
+		ok "SIGTERM reached the task in both DomUs (files written into the home over 9pfs)" ||
+		bad "SIGTERM in the guests: $(cat "$h/term.0" "$h/term.1" 2>&1 | xargs)"
+	clean_after "$id"
+else
+	bad "scancel: tasks did not start: $(tr '\n' '|' <"$WORK/cancel.out")"
+	console_tails
+	wait
+fi
+
+# ---------------------------------------------------------------- a broken image
+t=$EPOCHREALTIME
+out=$(timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N2 --vm-image=broken true 2>&1)
+rc=$?
+echo "timing: broken image, srun to failure: $(secs "$t") s"
+[ $rc != 0 ] && grep -qE "^xenvm: VM for job [0-9]+ on xnode[12]: " <<<"$out" &&
+	grep -q "broken-image: this initrd has no agent" <<<"$out" &&
+	ok "broken image: srun fails (rc $rc) with the reason and the guest's console line" ||
+	bad "broken image (rc $rc): $(tr '\n' '|' <<<"$out")"
+id=$(run scontrol show jobs 2>/dev/null | sed -n 's/^JobId=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+[ -n "$id" ] && clean_after "$id"
+[ "$(run sinfo -h -N -o '%N %T' | xargs)" = "xnode1 idle xnode2 idle" ] &&
+	ok "no node drained by the broken image" || bad "nodes after the broken image: $(run sinfo -h -N -o '%N %T' | xargs)"
+
+# ---------------------------------------------------------------- teardown
+UP=0
+"$XS" down && ok "xen-slurm down" || bad "xen-slurm down"
+check_nothing_left
+[ -e "$XVS_BASE/run/slurmctld.pid" ] && bad "slurmctld pid file left" ||
+	ok "slurmctld and munged stopped"
+echo "host load at end: $(uptime)"
