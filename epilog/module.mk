@@ -4,6 +4,6 @@ SBINS += $(XENVM_EPILOG)
 MAN8  += doc/man/xenvm-epilog.8
 
 $(B)/epilog/main.o: CFLAGS += -DXENVM_BINDIR='"$(BINDIR)"'
-# lib/vm's archive is named by path: guest/module.mk, which defines it, is included later.
-$(XENVM_EPILOG): $(B)/epilog/main.o $(B)/lib/vm/libxenvm_vm.a $(LIBXENVM)
+# lib/vm's and xenib's archives are named by path: guest/module.mk, which defines it, is included later.
+$(XENVM_EPILOG): $(B)/epilog/main.o $(B)/lib/vm/libxenvm_vm.a $(B)/xenib/libxenib.a $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XVM_XEN_LINK) $(LIBXENVM_LIBS)

@@ -1,12 +1,13 @@
 #!/bin/bash
 # mkimage.sh - build the ttylinux-mpi guest image from this machine's Debian packages.
 #
-# Usage: guest/mkimage.sh AGENT OUTDIR SHIM
+# Usage: guest/mkimage.sh AGENT OUTDIR SHIM IBCHECK
 #   AGENT   the static xenvm-agent binary to put in the image
 #   OUTDIR  e.g. build/images; writes OUTDIR/ttylinux-mpi/{vmlinuz,initrd.zst} and
 #           OUTDIR/images.yaml (a catalog fragment with sizes and sha256)
 #   SHIM    the static xenvm-exec: /usr/local/bin/{srun,sbatch,squeue,scancel,sacct,scontrol,
 #           sinfo} link to it, so those commands inside the VM run on the host (guest/README.md)
+#   IBCHECK the (dynamic) xenvm-ibcheck: /init's verbs readiness check, /usr/bin/xenvm-ibcheck
 # Environment: KVER (default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
 #              NAME (default ttylinux-mpi).
 # Needs: linux-image-amd64 busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
@@ -14,7 +15,8 @@
 set -euo pipefail
 AGENT=${1:?usage: mkimage.sh AGENT OUTDIR SHIM}
 OUT=${2:?usage: mkimage.sh AGENT OUTDIR SHIM}
-SHIM=${3:?usage: mkimage.sh AGENT OUTDIR SHIM}
+SHIM=${3:?usage: mkimage.sh AGENT OUTDIR SHIM IBCHECK}
+IBCHECK=${4:?usage: mkimage.sh AGENT OUTDIR SHIM IBCHECK}
 NAME=${NAME:-ttylinux-mpi}
 COMP=${COMP:-zst}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +31,7 @@ for t in cpio busybox ldd modinfo depmod strip mksquashfs; do command -v $t >/de
 file -L "$AGENT" | grep -q 'statically linked' || die "$AGENT is not statically linked"
 [ -x "$SHIM" ] || die "missing shim binary $SHIM"
 file -L "$SHIM" | grep -q 'statically linked' || die "$SHIM is not statically linked"
+[ -x "$IBCHECK" ] || die "missing verbs check binary $IBCHECK"
 [ -x /bin/bash ] || die "bash missing (for #!/bin/bash batch scripts)"
 MA=/usr/lib/x86_64-linux-gnu
 [ -r $MA/libmpich.so.12 ] || die "MPICH missing (apt-get install mpich)"
@@ -94,8 +97,10 @@ cp /lib/modules/$KVER/modules.builtin* /lib/modules/$KVER/modules.order "$R/lib/
 depmod -b "$R" "$KVER"
 printf '%s\n' "${order[@]}" > "$R/etc/modules.load"
 
-# --- userspace: MPICH (hydra), UCX, libibverbs + rxe provider, rdma tool, ibv_devinfo
-BINS="/usr/bin/mpiexec.hydra /usr/bin/hydra_pmi_proxy /usr/bin/rdma /usr/bin/ibv_devinfo /bin/bash"
+# --- userspace: MPICH (hydra), UCX, libibverbs + rxe provider, rdma tool, ibv_devinfo,
+# ibv_rc_pingpong (the verbs suite's and a user's first test), the verbs readiness check
+[ -x /usr/bin/ibv_rc_pingpong ] || die "ibv_rc_pingpong missing (apt-get install ibverbs-utils)"
+BINS="/usr/bin/mpiexec.hydra /usr/bin/hydra_pmi_proxy /usr/bin/rdma /usr/bin/ibv_devinfo /usr/bin/ibv_rc_pingpong /usr/bin/ibv_devices $IBCHECK /bin/bash"
 LIBS="$MA/libmpich.so.12 $MA/libibverbs/librxe-rdmav34.so"
 UCXMODS="$MA/ucx/libuct_ib.so.0 $MA/ucx/libuct_rdmacm.so.0 $MA/ucx/libuct_cma.so.0"
 for b in $BINS; do cp -L "$b" "$U/bin/"; done
@@ -116,11 +121,6 @@ cp -L $MA/libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpich.so.12"
 ln -sf libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpi.so.12"
 # glibc dlopen()s libgcc_s for pthread_cancel / unwinding; ldd does not list it
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$U/lib/x86_64-linux-gnu/"
-# MPICH 4.0.2's finalize can hang on a rank that waits in the PMI barrier while a peer still needs
-# its UCX progress; this preload keeps UCX progressing there (guest/pmiprogress/pmi_progress.c).
-[ -r "${XVG_PMIPROGRESS:-}" ] || die "missing the PMI progress preload (XVG_PMIPROGRESS='${XVG_PMIPROGRESS:-}'; make image builds it)"
-install -m 0644 "$XVG_PMIPROGRESS" "$U/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so"
-echo /usr/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so > "$R/etc/ld.so.preload"
 find "$U" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
 
 # --- configuration

@@ -22,14 +22,22 @@ $(AGENT): $(AGENT_OBJ) $(LIBXENVM_VM) $(LIBXENVM)
 
 LIBEXEC += $(AGENT)
 
+# The guest's verbs readiness check (guest/ibcheck): dynamic, because libibverbs dlopen()s its
+# providers; it goes on the image's root disk beside libibverbs.
+IBCHECK := $(B)/guest/xenvm-ibcheck
+$(IBCHECK): $(B)/guest/ibcheck/ibcheck.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< -libverbs
+all: $(IBCHECK)
+
 IMAGE_DIR := $(B)/images
 .PHONY: image
 image: $(IMAGE_DIR)/images.yaml
 # Rebuilt when the agent or the recipe changes (a Debian package update needs `make -B image`).
 # The guest's srun/sbatch/squeue... shim is xenvm-exec, static (spank-xenvm/exec.mk).
 GUEST_SHIM := $(B)/spank-xenvm/xenvm-exec.static
-$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) guest/mkimage.sh guest/rootfs/init
-	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM)
+$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) guest/mkimage.sh guest/rootfs/init
+	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM) $(IBCHECK)
 
 UNIT_TESTS += $(B)/tests/unit/test_vm_proto
 $(B)/tests/unit/test_vm_proto: $(B)/tests/unit/test_vm_proto.o $(LIBXENVM_VM) $(LIBXENVM)
@@ -70,20 +78,16 @@ check-vm: $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(AGENT) image
 	tests/vm/run.sh $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(IMAGE_DIR)/ttylinux-mpi $(AGENT)
 CHECKS += check-vm
 
+# The guest's verbs readiness: Soft-RoCE brought up and reported, and the clear failure when it
+# was requested but not brought up (tests/vm/verbs.sh, two TCG boots).
+.PHONY: check-vm-verbs
+check-vm-verbs: $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(AGENT) $(IBCHECK) image
+	tests/vm/verbs.sh $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(IMAGE_DIR)/ttylinux-mpi $(AGENT) \
+	  $(IBCHECK)
+CHECKS += check-vm-verbs
+
 # Issue 3's VM figures (boot ratio, shutdown, exec round trip, relay throughput, idle memory, size).
 .PHONY: bench-vm
 bench-vm: $(VMCTL) $(XENVM_EXEC) image
 	bench/vm-bench.sh $(VMCTL) $(XENVM_EXEC) $(IMAGE_DIR)/ttylinux-mpi
 BENCHES += bench-vm
-
-# The guest's PMI progress preload (guest/pmiprogress): MPICH 4.0.2's finalize hangs when a rank
-# waits in the PMI barrier while a peer still needs its UCX progress.  /etc/ld.so.preload in the
-# image loads it into every dynamic program; it only uses UCX's headers, not its library.
-PMIPROGRESS := $(B)/guest/libxenvm-pmiprogress.so
-$(B)/guest/pmiprogress/pmi_progress.o: CFLAGS += -fPIC
-$(PMIPROGRESS): $(B)/guest/pmiprogress/pmi_progress.o
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libxenvm-pmiprogress.so -o $@ $<
-all: $(PMIPROGRESS)
-$(IMAGE_DIR)/images.yaml: $(PMIPROGRESS)
-$(IMAGE_DIR)/images.yaml: export XVG_PMIPROGRESS := $(abspath $(PMIPROGRESS))

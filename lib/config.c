@@ -30,7 +30,7 @@ static const char *const vm_keys[] = {"memory_overhead", "default_memory", "qemu
 static const char *const driver_names[] = {"qemu", "xen", NULL};
 static const char *const shape_names[] = {"pipelined-binomial", "pipelined-chain", "binomial",
                                           "two-tree", NULL};
-static const char *const fallback_names[] = {"rxe", "none", NULL};
+static const char *const fallback_names[] = {"rxe", "none", "tcp", NULL};
 static const char *const accel_names[] = {"auto", "kvm", "tcg", NULL};
 static const char *const level_names[] = {"error", "warn", "info", "verbose", "debug", NULL};
 

@@ -24,6 +24,7 @@ enum xenvm_driver_kind {
 enum xenvm_ib_fallback {
 	XENVM_IB_FALLBACK_RXE = 0, /* no VF free or no HCA: Soft-RoCE in the guest if the image can */
 	XENVM_IB_FALLBACK_NONE,    /* no VF: fail the job's VM with a clear reason */
+	XENVM_IB_FALLBACK_TCP,     /* no VF: no verbs device in the guest; MPI over the network */
 };
 
 enum xenvm_cast_shape {
@@ -67,7 +68,7 @@ struct xenvm_config {
 		char **devices;      /* ib.devices: HCA names to take VFs from (empty = all) */
 		size_t n_devices;
 		uint32_t vfs_per_device;         /* ib.vfs_per_device (0..255)      (0 = as enabled) */
-		enum xenvm_ib_fallback fallback; /* ib.fallback: rxe | none          (rxe) */
+		enum xenvm_ib_fallback fallback; /* ib.fallback: rxe | none | tcp    (rxe) */
 		char *partitions_file;           /* ib.partitions_file (OpenSM)      (NULL = none) */
 		uint16_t pkey;                   /* ib.pkey (0x0001..0x7fff)         (0 = default) */
 		uint16_t guid_prefix;            /* ib.guid_prefix: VF GUIDs' top 16 bits (0x0200) */

@@ -77,7 +77,8 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 	}
 	if (has_newline(rec->user) || has_newline(rec->node) || has_newline(rec->nodelist) ||
 	    has_newline(rec->error) || has_newline(rec->driver) || has_newline(rec->vm_dir) ||
-	    has_newline(rec->guest_ip)) {
+	    has_newline(rec->guest_ip) || has_newline(rec->ib) || has_newline(rec->ib_bdf) ||
+	    has_newline(rec->ib_info)) {
 		errno = EINVAL;
 		return xerr_set(err, "job %" PRIu32 ": a value contains a newline", rec->jobid);
 	}
@@ -111,6 +112,8 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 		        rec->boot_ms);
 	if (rec->step_only)
 		fprintf(f, "step_only=1\n");
+	if (rec->ib[0])
+		fprintf(f, "ib=%s\nib_bdf=%s\nib_info=%s\n", rec->ib, rec->ib_bdf, rec->ib_info);
 	if (fclose(f) != 0) {
 		f = NULL;
 		xerr_set(err, "out of memory");
@@ -179,6 +182,14 @@ static int set_field(struct xenvm_job_record *rec, const char *key, const char *
 		       (int)sizeof(rec->guest_ip);
 	if (!strcmp(key, "step_only"))
 		return rec->step_only = !strcmp(val, "1"), 0;
+	if (!strcmp(key, "ib"))
+		return snprintf(rec->ib, sizeof(rec->ib), "%s", val) >= (int)sizeof(rec->ib);
+	if (!strcmp(key, "ib_bdf"))
+		return snprintf(rec->ib_bdf, sizeof(rec->ib_bdf), "%s", val) >=
+		       (int)sizeof(rec->ib_bdf);
+	if (!strcmp(key, "ib_info"))
+		return snprintf(rec->ib_info, sizeof(rec->ib_info), "%s", val) >=
+		       (int)sizeof(rec->ib_info);
 	if (!strcmp(key, "fetch_ms"))
 		return parse_u32(val, 0, &rec->fetch_ms);
 	if (!strcmp(key, "boot_ms"))

@@ -5,5 +5,5 @@ SBINS += $(XENVM_PROLOG)
 MAN8  += doc/man/xenvm-prolog.8
 
 $(XENVM_PROLOG_OBJ): CFLAGS += -Iprolog -DXENVM_BINDIR='"$(BINDIR)"'
-$(XENVM_PROLOG): $(XENVM_PROLOG_OBJ) $(B)/lib/vm/libxenvm_vm.a $(LIBXENVM)
+$(XENVM_PROLOG): $(XENVM_PROLOG_OBJ) $(B)/lib/vm/libxenvm_vm.a $(B)/xenib/libxenib.a $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XVM_XEN_LINK) $(LIBXENVM_LIBS)

@@ -8,7 +8,7 @@ XEN_LIBS   := $(shell $(PKG_CONFIG) --libs $(XEN_PCS) 2>/dev/null || echo -lxenl
 
 LIBXENVM_XEN     := $(B)/xen/libxenvm_xen.a
 LIBXENVM_XEN_SRC := xen/xl_ctx.c xen/xl_spec.c xen/xl_create.c xen/xl_stop.c xen/xl_list.c \
-                    xen/xl_host.c xen/xl_chan.c
+                    xen/xl_host.c xen/xl_chan.c xen/xl_pci.c
 LIBXENVM_XEN_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_XEN_SRC))
 XENVM_XL_TEST    := $(B)/xen/xenvm-xl-test
 
@@ -30,3 +30,13 @@ all: $(LIBXENVM_XEN) $(XENVM_XL_TEST)
 bench-xen: $(XENVM_XL_TEST)
 	bench/xen-boot.sh
 BENCHES += bench-xen
+
+# The libxl config of a passed-through IB VF (xen/xl_pci.c); no Xen needed, runs in check-unit.
+XL_PCI_TEST := $(B)/tests/unit/test_xl_pci
+ifeq ($(shell $(PKG_CONFIG) --exists xenlight && echo 1),1)
+UNIT_TESTS += $(XL_PCI_TEST)
+endif
+$(XL_PCI_TEST).o: CFLAGS += -Ixen $(XEN_CFLAGS) $(CMOCKA_CFLAGS)
+$(XL_PCI_TEST): $(XL_PCI_TEST).o $(LIBXENVM_XEN) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM) $(XEN_LIBS) $(CMOCKA_LIBS) \
+	  $(LIBXENVM_LIBS)

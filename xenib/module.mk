@@ -2,7 +2,7 @@
 # `xenib` admin command.  libxenib is static and linked into the Prolog, the Epilog and xenvm.
 XENIB_LIB_SRC := xenib/sysfs.c xenib/discover.c xenib/enable.c xenib/guid.c xenib/vfnl.c \
                  xenib/identity.c xenib/lock.c xenib/state.c xenib/pool.c xenib/pkey_opensm.c \
-                 xenib/partition.c
+                 xenib/partition.c xenib/passthrough.c
 XENIB_LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(XENIB_LIB_SRC))
 LIBXENIB      := $(B)/xenib/libxenib.a
 XENIB_LIBS    := $(LIBXENIB) $(LIBXENVM) $(LIBXENVM_LIBS)
@@ -38,3 +38,12 @@ $(B)/tests/xenib/mkfixture: $(B)/tests/xenib/mkfixture.o $(XENIB_FIXTURE_OBJ) $(
 CHECKS += check-xenib
 check-xenib: $(B)/xenib/xenib $(B)/tests/xenib/mkfixture
 	@tests/xenib/cli.sh $(B)
+
+# lib/vm/jobib.c (the job's VF, Soft-RoCE or nothing) and the qemu driver's -device argument, on
+# the same fixture tree.
+UNIT_TESTS += $(B)/tests/unit/test_vm_jobib
+$(B)/tests/unit/test_vm_jobib.o: CFLAGS += $(CMOCKA_CFLAGS) -Ixenib -Itests/xenib
+$(B)/tests/unit/test_vm_jobib: $(B)/tests/unit/test_vm_jobib.o $(XENIB_FIXTURE_OBJ) \
+  $(B)/lib/vm/libxenvm_vm.a $(LIBXENIB) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(XENIB_FIXTURE_OBJ) $(B)/lib/vm/libxenvm_vm.a $(XENIB_LIBS) \
+	  $(CMOCKA_LIBS)

@@ -205,6 +205,38 @@ int xenib_recover(struct xenib_pool *pool, xenib_job_alive_fn alive, void *arg, 
 int xenib_pool_status(struct xenib_pool *pool, struct xenib_slot_status **out, size_t *n,
                       struct xerr *err);
 
+/* ------------------------------------------------------------------ passthrough (passthrough.c) */
+
+/*
+ * The driver bound to PCI function `bdf` ("dddd:bb:dd.f") under root into buf ("" if none).
+ * Returns 0, or -1 with errno EINVAL (malformed address), ENOENT (no such function), or the
+ * error reading the driver link; err names the path.
+ */
+int xenib_pci_driver(const char *root, const char *bdf, char *buf, size_t len, struct xerr *err);
+
+/*
+ * Bind `bdf` to `driver` (e.g. "vfio-pci") for a guest: driver_override, unbind from the current
+ * driver, drivers_probe.  Already bound to it is success.  Returns 0, or -1 with errno EINVAL,
+ * ENOENT (no such function), ENXIO (the driver is not loaded: /sys/bus/pci/drivers/<driver>
+ * missing) or the error of a sysfs write; err names the file.
+ */
+int xenib_pci_bind(const char *root, const char *bdf, const char *driver, struct xerr *err);
+
+/*
+ * After xenib_pci_bind: is `bdf` bound to `driver` now, and for vfio-pci does its IOMMU group's
+ * /dev/vfio/<N> exist?  Returns 0, or -1 with errno EBUSY (another or no driver took it), ENODEV
+ * (no IOMMU group, or its /dev/vfio node missing), EINVAL/ENOENT as xenib_pci_driver.
+ */
+int xenib_pci_check_bound(const char *root, const char *bdf, const char *driver, struct xerr *err);
+
+/*
+ * Give `bdf` back to the host after its VM ended: clear driver_override and, when a passthrough
+ * driver (vfio-pci, pciback) holds it or none does, unbind and re-probe so the VF's own driver
+ * takes it.  A function that no longer exists is success (SR-IOV was disabled).  Idempotent.
+ * Returns 0, or -1 with errno of a sysfs write (err names the file) or EINVAL.
+ */
+int xenib_pci_return(const char *root, const char *bdf, struct xerr *err);
+
 struct xenib_pkey_ops;
 /*
  * Make the subnet manager's partition `pkey` for job `jobid` hold exactly the port GUIDs of the

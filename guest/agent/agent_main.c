@@ -660,7 +660,7 @@ int main(int argc, char **argv)
 		if (!host_socket)
 			host_socket = DEFAULT_HOST_SOCKET;
 		/* The console line the driver's logs and humans look for. */
-		if (strcmp(status, "ok") == 0)
+		if (strcmp(status, "ok") == 0 || strncmp(status, "ok ", 3) == 0)
 			xinfo("ready on %s", device_path);
 		else
 			xerror("NOT ready: %s", status);

@@ -59,6 +59,12 @@ struct xvm_spec {
 	const char *host_agent;
 	/* xen driver only (qemu ignores it): a PVH domain instead of PV (catalog xen.guest_type) */
 	bool xen_pvh;
+	/*
+	 * An IB VF passed through ("0000:3b:00.1"), or NULL.  qemu: already bound to vfio-pci
+	 * (lib/vm/jobib.h), added as -device vfio-pci,host=<bdf>; xen: made assignable through
+	 * libxl and listed in the domain's PCI devices (xen/xl_pci.c).
+	 */
+	const char *pci_bdf;
 };
 
 struct xvm;

@@ -17,6 +17,7 @@
 #include "guestnet.h"
 #include "log.h"
 #include "vm/driver.h"
+#include "vm/jobib.h"
 
 #define JOBVM_NAME "vm0"
 #define JOBVM_MIN_MEM (64ull << 20)
@@ -138,6 +139,29 @@ static void user_arg(const struct xenvm_job_record *rec, const struct passwd *pw
 	snprintf(buf, len, " xenvm.user=%s:%u:%u:%s", rec->user, (unsigned)rec->uid,
 	         (unsigned)rec->gid, home);
 }
+/*
+ * What the guest's verbs check reported (<vm_dir>/guest.info, "ib=rxe0 port=1 ..." written by
+ * vmd from the agent's hello) into rec->ib_info; missing is logged, not fatal: the guest said
+ * ready, which it only does when the check passed.
+ */
+static void guest_ib_info(struct xenvm_job_record *rec)
+{
+	char path[1100], line[sizeof(rec->ib_info)];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/guest.info", rec->vm_dir);
+	f = fopen(path, "re");
+	if (!f || !fgets(line, sizeof(line), f)) {
+		xwarn("job %" PRIu32 ": %s: no verbs report from the guest", rec->jobid, path);
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(rec->ib_info, sizeof(rec->ib_info), "%s", line);
+}
+
 
 enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xvm_job_inputs *in,
                                  struct xenvm_job_record *rec, struct xerr *err)
@@ -154,7 +178,8 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	char juser[400];
 	uint32_t node_addr, guest;
 	enum xvm_job_fault fault = XVM_JOB_FAULT_NODE;
-	bool claimed = false;
+	struct xvm_job_ib ib;
+	bool claimed = false, ib_held = false;
 
 	/* Node faults first: nothing the job asked for matters if the node cannot run VMs. */
 	drv = config_driver(cfg, err);
@@ -234,14 +259,33 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	add_share(&spec, keep, in->workdir, "working directory");
 	for (size_t i = 0; i < cfg->mounts.n_paths; i++)
 		add_share(&spec, keep, cfg->mounts.paths[i], "xenvm.yaml mounts entry");
+	user_arg(rec, pw, juser, sizeof(juser));
+
 	hosts_arg(&sn, in->nodes, rec->jobid, hosts, sizeof(hosts));
 	/*
-	 * No xenvm.rxe=1 yet (ib.fallback: rxe): UCX over Soft-RoCE under TCG times out in its UD
-	 * wireup (measured: every 4-rank run aborted), so MPI uses TCP until xenib is wired in.
+	 * Verbs (jobib.h): alloc -> record -> commit -> attach, all before the boot, so a Prolog
+	 * killed at any point leaves either a lease that dies with it or a committed VF the
+	 * Epilog finds in the pool and in job.state.
 	 */
-	user_arg(rec, pw, juser, sizeof(juser));
-	if (asprintf(&cmdline, "%s%s%s", in->img->cmdline ? in->img->cmdline : "", hosts, juser) <
-	    0) {
+	fault = xvm_job_ib_reserve(cfg, rec->node, rec->jobid, JOBVM_NAME, in->img->attributes.ib,
+	                           &ib, err);
+	if (fault != XVM_JOB_FAULT_NONE)
+		goto out;
+	ib_held = ib.vf;
+	snprintf(rec->ib, sizeof(rec->ib), "%s", ib.vf ? "vf" : ib.rxe ? "rxe" : "");
+	snprintf(rec->ib_bdf, sizeof(rec->ib_bdf), "%s", ib.vf ? ib.bdf : "");
+	rec->ib_info[0] = '\0';
+	fault = XVM_JOB_FAULT_NODE;
+	if (xenvm_job_record_write(cfg->state_dir, rec, err) < 0 ||
+	    xvm_job_ib_commit(cfg, rec->node, rec->jobid, JOBVM_NAME, &ib, err) < 0 ||
+	    xvm_job_ib_attach(cfg, &ib, err) < 0)
+		goto out;
+	fault = XVM_JOB_FAULT_JOB;
+	spec.pci_bdf = ib.vf ? ib.bdf : NULL;
+	if (asprintf(&cmdline, "%s%s%s%s", in->img->cmdline ? in->img->cmdline : "", hosts, juser,
+	             ib.rxe  ? " xenvm.rxe=1"
+	             : ib.vf ? " xenvm.ib=vf"
+	                     : "") < 0) {
 		cmdline = NULL;
 		errno = ENOMEM;
 		xerr_set(err, "out of memory");
@@ -264,6 +308,8 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 		goto out;
 	}
 	rec->boot_ms = ms_since(&t0);
+	if (rec->ib[0])
+		guest_ib_info(rec);
 	/* The record now says what the VM got (the request may have left sizes to the image). */
 	rec->req.mem_bytes = spec.mem_bytes;
 	rec->req.vcpus = spec.vcpus;
@@ -275,14 +321,32 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	fault = XVM_JOB_FAULT_NONE;
 out:
 	if (fault != XVM_JOB_FAULT_NONE) {
+		struct xerr ierr;
+
 		if (claimed)
 			xenvm_guest_addr_release_job(cfg->state_dir, rec->jobid);
-		rec->driver[0] = rec->guest_ip[0] = '\0';
+		/* The VM is gone (or never started): its VF goes back now, not at the Epilog. */
+		if (ib_held && xvm_job_ib_release(cfg, rec->node, rec->jobid, NULL, &ierr) < 0)
+			xerror("job %" PRIu32 ": releasing its VF: %s", rec->jobid, ierr.msg);
+		rec->driver[0] = rec->guest_ip[0] = rec->ib[0] = rec->ib_bdf[0] = '\0';
 	}
 	if (vm)
 		drv->release(vm);
 	free(cmdline);
 	return fault;
+}
+
+/* SLURMD_NODENAME (the Epilog's environment), else the host name: the pool's node name. */
+static const char *stop_node_name(char *buf, size_t len)
+{
+	const char *n = getenv("SLURMD_NODENAME");
+
+	if (n && *n)
+		return n;
+	if (gethostname(buf, len - 1) < 0)
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+	return buf;
 }
 
 int xvm_job_stop(const struct xenvm_config *cfg, uint32_t jobid, struct xerr *err)
@@ -292,6 +356,7 @@ int xvm_job_stop(const struct xenvm_config *cfg, uint32_t jobid, struct xerr *er
 	char jobdir[4096], vmdir[4200];
 	struct xvm *vm = NULL;
 	struct xerr e;
+	char node[256];
 	int n, rc = 0;
 
 	drv = config_driver(cfg, err);
@@ -323,4 +388,8 @@ int xvm_job_stop(const struct xenvm_config *cfg, uint32_t jobid, struct xerr *er
 	if (xenvm_guest_addr_release_job(cfg->state_dir, jobid) < 0)
 		xwarn("job %" PRIu32 ": releasing its guest address: %s", jobid, strerror(errno));
 	return rc;
+	/* Only once no VM of the job is left: a VF still in a guest must not go to the next job. */
+	if (rc == 0 &&
+	    xvm_job_ib_release(cfg, stop_node_name(node, sizeof(node)), jobid, NULL, &e) < 0)
+		rc = xerr_set(err, "job %" PRIu32 ": %s", jobid, e.msg);
 }

@@ -8,6 +8,8 @@ LIBXENVM_VM_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_VM_SRC))
 $(LIBXENVM_VM): $(LIBXENVM_VM_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
+# jobib (the job's VF or Soft-RoCE) calls libxenib: programs linking it add $(B)/xenib/libxenib.a.
+$(B)/lib/vm/jobib.o: CFLAGS += -Ixenib
 # The default host-side helper for commands from the guest (xvm_spec.host_agent NULL).
 $(B)/lib/vm/qemu.o: CFLAGS += -DXENVM_LIBEXECDIR='"$(LIBEXECDIR)"'
 

@@ -10,6 +10,7 @@
  * slower than TCG).
  */
 #include "vm/driver.h"
+#include "vm/qemu_pci.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -329,6 +330,10 @@ static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char 
 		ARG("virtio-net-pci,netdev=n0,mac=52:54:00:%02x:%02x:%02x", (s->job_id >> 8) & 0xff,
 		    s->job_id & 0xff, (unsigned)(getpid() & 0xff));
 	}
+	if (s->pci_bdf && xvm_qemu_pci_arg(s->pci_bdf, pool[p + 1], ARG_LEN) == 0) {
+		ARG("-device");
+		args[n++] = pool[p++]; /* filled by xvm_qemu_pci_arg; qemu_boot checked it */
+	}
 	for (size_t i = 0; i < s->n_shares; i++) {
 		ARG("-fsdev");
 		ARG("local,id=fs%zu,path=%s,security_model=passthrough", i, s->shares[i].host_path);
@@ -452,6 +457,13 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 	if (!s->kernel || !s->initrd || !s->state_dir || s->mem_bytes < (64u << 20)) {
 		errno = EINVAL;
 		return xerr_set(err, "VM spec needs kernel, initrd, state_dir and >= 64M memory");
+	}
+	if (s->pci_bdf) {
+		char a[64];
+
+		if (xvm_qemu_pci_arg(s->pci_bdf, a, sizeof(a)) < 0)
+			return xerr_set(err, "VF PCI address '%s': expected dddd:bb:dd.f",
+			                s->pci_bdf);
 	}
 	/* Unreadable inputs are the caller's fault: say so now, not after a boot timeout. */
 	for (int i = 0; i < 3; i++) {

@@ -65,6 +65,23 @@ int vmd_write_status(const char *path, const char *text)
 	return 0;
 }
 
+/*
+ * <dir of status_path>/guest.info: the report that followed "ok" in the agent's hello (e.g.
+ * "ib=rxe0 port=1 state=ACTIVE ..."), one line, replaced atomically.  A failure is logged only:
+ * the VM is ready either way.
+ */
+static void write_guest_info(const char *status_path, const char *info)
+{
+	char path[4096];
+	const char *slash = strrchr(status_path, '/');
+	int dl = slash ? (int)(slash - status_path) : 1;
+
+	if (snprintf(path, sizeof(path), "%.*s/guest.info", dl, slash ? status_path : ".") >=
+	        (int)sizeof(path) ||
+	    vmd_write_status(path, info) < 0)
+		xwarn("%s: cannot write the guest's report: %s", path, strerror(errno));
+}
+
 /* Append raw[from, to) to buf as printable text, lines joined with " | ". */
 static size_t append_lines(char *buf, size_t o, size_t len, const char *raw, size_t from, size_t to)
 {
@@ -410,6 +427,13 @@ int vmd_run(const struct vmd_config *cfg)
 						                    sizeof(status)) < 0)
 							snprintf(status, sizeof(status),
 							         "agent speaks protocol %u", ver);
+						/* "ok <report>": ready, with what the guest found
+						 * (its verbs device); clients see plain "ok". */
+						if (strncmp(status, "ok ", 3) == 0) {
+							write_guest_info(cfg->status_path,
+							                 status + 3);
+							status[2] = '\0';
+						}
 						if (!ready) {
 							ready = true;
 							vmd_write_status(cfg->status_path,

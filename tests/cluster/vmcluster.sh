@@ -2,14 +2,16 @@
 # in real VMs (qemu driver, TCG), with imagecastd on every node, the project's plugins, Prolog
 # and Epilog.  Needs the image (make image) and the build.
 #
-#   vmcluster_config BASE NAME NET NODES
+#   vmcluster_config BASE NAME NET NODES [IB_FALLBACK]
 #     writes BASE/etc/{xenvm.yaml,images.yaml} and BASE/cluster.env; NAME prefixes the
 #     namespaces and bridge (e.g. xvdemo), NET is the cluster's /24 (e.g. 10.81.3).
+#     IB_FALLBACK is ib.fallback (default tcp: the nodes have no HCA, and MPI over Soft-RoCE
+#     under TCG is the verbs suite's subject, tests/cluster/test_vm_verbs.sh, not every job's).
 # The guests live in 10.<second octet + 100>.0.0/16 on each node's bridge (xenvmbr0), so VMs
 # of different nodes reach each other over the cluster's L2 as the nodes do.
 
 vmcluster_config() {
-	local base=$1 name=$2 net=$3 nodes=$4 repo etc images octet
+	local base=$1 name=$2 net=$3 nodes=$4 fallback=${5:-tcp} repo etc images octet
 	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	etc=$base/etc images=$repo/build/images
 	[ -f "$images/images.yaml" ] || { echo "vmcluster: no image in $images (make image)" >&2; return 1; }
@@ -39,6 +41,8 @@ vmcluster_config() {
 		  shutdown_grace: 5s
 		vm:
 		  accel: tcg
+		ib:
+		  fallback: $fallback
 	YAML
 	mv "$etc/xenvm.yaml.new" "$etc/xenvm.yaml"
 	cat >"$base/cluster.env" <<-ENV

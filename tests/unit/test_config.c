@@ -397,7 +397,8 @@ static const struct err_case err_cases[] = {
     {"shape", "imagecast:\n  shape: chain\n",
      ":2:10: imagecast.shape: 'chain' is not one of pipelined-binomial, pipelined-chain, "
      "binomial, two-tree"},
-    {"fallback", "ib: {fallback: soft}\n", ":1:16: ib.fallback: 'soft' is not one of rxe, none"},
+    {"fallback", "ib: {fallback: soft}\n",
+     ":1:16: ib.fallback: 'soft' is not one of rxe, none, tcp"},
     {"accel", "vm: {accel: xen}\n", ":1:13: vm.accel: 'xen' is not one of auto, kvm, tcg"},
     {"relative path", "state_dir: run/xenvm\n",
      ":1:12: state_dir: 'run/xenvm' is not an absolute path"},

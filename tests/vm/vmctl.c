@@ -3,7 +3,8 @@
  *
  *   vmctl boot STATE_DIR KERNEL INITRD JOBID UID GID [BRIDGE IP/NN]   boot (returns at once)
  *              env: VMCTL_ROOTDISK=squashfs, VMCTL_SHARE=dir (9p, same path in the guest),
- *                   VMCTL_HOST_AGENT=xenvm-agent for commands from the guest (srun shim)
+ *                   VMCTL_HOST_AGENT=xenvm-agent for commands from the guest (srun shim),
+ *                   VMCTL_CMDLINE=extra kernel command line (e.g. xenvm.rxe=1)
  *   vmctl wait STATE_DIR SECONDS       wait_ready
  *   vmctl shutdown STATE_DIR SECONDS   shutdown with grace
  *   vmctl destroy STATE_DIR            destroy
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 
 		s.rootdisk = getenv("VMCTL_ROOTDISK");
 		s.host_agent = getenv("VMCTL_HOST_AGENT");
+		s.cmdline = getenv("VMCTL_CMDLINE");
 
 		if (argc >= 10) {
 			s.bridge = argv[8];

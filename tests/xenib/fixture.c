@@ -61,6 +61,17 @@ void fixture_vf_bdf(unsigned n, char *buf, size_t len)
 	snprintf(buf, len, "0000:3b:%02x.%x", devfn >> 3, devfn & 7);
 }
 
+/* The IOMMU group of a function: its devfn + 40 (any stable, distinct number will do). */
+const char *fixture_iommu_group(const char *bdf)
+{
+	static char buf[16];
+	unsigned bus = 0, dev = 0, fn = 0;
+
+	sscanf(bdf, "%*x:%x:%x.%x", &bus, &dev, &fn);
+	snprintf(buf, sizeof(buf), "%u", bus * 8 + dev * 8 + fn + 40);
+	return buf;
+}
+
 /* An IB device <name> under PCI directory `pci` (relative to root) of PCI function `bdf`. */
 static int ib_device(const char *root, const char *pci, const char *name, const char *ll)
 {
@@ -104,6 +115,22 @@ static int pci_function(const char *root, const char *pci, const char *device)
 	strcat(target, "bus/pci/drivers/mlx5_core");
 	snprintf(rel, sizeof(rel), "%s/driver", pci);
 	if (link_to(root, rel, target) < 0)
+		return -1;
+	/* sysfs-bus-pci: driver_override reads "(null)" until set */
+	snprintf(rel, sizeof(rel), "%s/driver_override", pci);
+	if (put(root, rel, "(null)\n") < 0)
+		return -1;
+	/* iommu_group -> ../../../kernel/iommu_groups/<N>; one group per function, as with ACS */
+	snprintf(target, sizeof(target), "%s", "");
+	for (int i = 0; i < up - 1; i++)
+		strcat(target, "../");
+	snprintf(target + strlen(target), sizeof(target) - strlen(target), "kernel/iommu_groups/%s",
+	         fixture_iommu_group(bdf));
+	snprintf(rel, sizeof(rel), "%s/iommu_group", pci);
+	if (link_to(root, rel, target) < 0)
+		return -1;
+	snprintf(rel, sizeof(rel), "/sys/kernel/iommu_groups/%s/type", fixture_iommu_group(bdf));
+	if (put(root, rel, "DMA\n") < 0)
 		return -1;
 	snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%s", bdf);
 	snprintf(target, sizeof(target), "../../../%s", pci + strlen("/sys/"));
@@ -188,7 +215,16 @@ int fixture_build(struct fixture *f, enum fixture_kind kind, unsigned numvfs)
 	snprintf(f->pf_dir, sizeof(f->pf_dir), "%s%s", f->root, pf);
 	if (mkdir_in(f->root, "/run/xenvm") < 0 ||
 	    mkdir_in(f->root, "/sys/bus/pci/drivers/mlx5_core") < 0 ||
-	    mkdir_in(f->root, "/sys/bus/pci/drivers/vfio-pci") < 0)
+	    mkdir_in(f->root, "/sys/bus/pci/drivers/vfio-pci") < 0 ||
+	    mkdir_in(f->root, "/dev/vfio") < 0)
+		return -1;
+	/* write-only attributes of the PCI bus and its drivers (sysfs-bus-pci) */
+	if (put(f->root, "/sys/bus/pci/drivers_probe", "") < 0 ||
+	    put(f->root, "/sys/bus/pci/drivers/mlx5_core/unbind", "") < 0 ||
+	    put(f->root, "/sys/bus/pci/drivers/mlx5_core/bind", "") < 0 ||
+	    put(f->root, "/sys/bus/pci/drivers/vfio-pci/unbind", "") < 0 ||
+	    put(f->root, "/sys/bus/pci/drivers/vfio-pci/bind", "") < 0 ||
+	    put(f->root, "/dev/vfio/vfio", "") < 0)
 		return -1;
 	if (pci_function(f->root, pf, "0x1017\n") < 0 ||
 	    ib_device(f->root, pf, FIXTURE_PF, "InfiniBand\n") < 0)

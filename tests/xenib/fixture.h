@@ -16,6 +16,9 @@
  *   sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0/      mlx5_9: a RoCE (Ethernet) PF
  *   sys/class/infiniband/<dev> -> ../../devices/.../infiniband/<dev>
  *   sys/bus/pci/devices/<bdf> -> ../../../devices/.../<bdf>, sys/bus/pci/drivers/mlx5_core/
+ *   every function: driver_override ("(null)"), iommu_group -> ../kernel/iommu_groups/<N>
+ *   sys/bus/pci/drivers_probe, sys/bus/pci/drivers/{mlx5_core,vfio-pci}/{bind,unbind}, dev/vfio/
+ *   (the IOMMU's /dev/vfio/<N> appears only when a test plays the kernel binding vfio-pci)
  *
  * Writing sriov_numvfs makes the kernel create or destroy the VFs; the fixture cannot react to
  * a write, so tests call fixture_set_numvfs() to play the kernel's part.
@@ -55,6 +58,8 @@ void fixture_vf_bdf(unsigned n, char *buf, size_t len);
 char *fixture_read(const struct fixture *f, const char *rel);
 /* Write `value` to <root>/<rel> (created).  Returns 0, or -1 with errno. */
 int fixture_write(const struct fixture *f, const char *rel, const char *value);
+/* The IOMMU group number of PCI function `bdf` in the tree (a static buffer). */
+const char *fixture_iommu_group(const char *bdf);
 /* Remove the tree. */
 void fixture_destroy(struct fixture *f);
 

@@ -1,0 +1,94 @@
+#!/bin/bash
+# verbs.sh - the guest's verbs readiness check (guest/ibcheck, /init): with xenvm.rxe=1 the guest
+# brings up Soft-RoCE on eth0, libibverbs sees rxe0 with port 1 ACTIVE, and the agent's hello
+# carries the report to the host (<state_dir>/guest.info); with xenvm.rxe=1 and no NIC to put
+# rxe on, the VM is not ready and its status names the reason.  Also the check itself on this
+# host, which has no RDMA at all (its kernel has no RDMA netlink, see shared notes).
+# Usage: tests/vm/verbs.sh VMCTL XENVM_EXEC IMAGE_DIR AGENT IBCHECK   (root; QEMU/TCG)
+# Uses bridge xvibr0 (10.84.0.0/24, no route out) and job ids 8400x; removes all it creates.
+# Last line: "vm-verbs: N passed, N failed"; exit 1 on any failure.  Never skips.
+set -u
+VMCTL=$(readlink -f "${1:?vmctl}")
+EXEC=$(readlink -f "${2:?xenvm-exec}")
+IMG=$(readlink -f "${3:?image dir}")
+export VMCTL_HOST_AGENT=$(readlink -f "${4:?xenvm-agent}")
+IBCHECK=$(readlink -f "${5:?xenvm-ibcheck}")
+BR=xvibr0
+J=84001
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL - $1${2:+: $2}"; }
+check() { if [ "$2" == "$3" ]; then ok "$1"; else ko "$1" "expected [$2] got [$3]"; fi; }
+finish() { echo "vm-verbs: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }
+
+for t in qemu-system-x86_64 setpriv ip; do
+	command -v $t >/dev/null || { ko "prerequisite $t"; finish; }
+done
+[ "$(id -u)" = 0 ] || { ko "must run as root (bridge, taps)"; finish; }
+export VMCTL_ROOTDISK=$IMG/rootdisk.sqfs
+for f in vmlinuz initrd.zst rootdisk.sqfs; do [ -r "$IMG/$f" ] || { ko "image file $IMG/$f (make image)"; finish; }; done
+
+W=$(mktemp -d /tmp/xvg-verbs.XXXXXX)
+chmod 755 "$W"
+cleanup() {
+	rm -rf /tmp/xvg-verbs-last && mkdir -p /tmp/xvg-verbs-last
+	for d in "$W"/st*; do [ -f "$d/console.log" ] && cp "$d/console.log" "/tmp/xvg-verbs-last/${d##*/}.console.log"; done
+	for d in "$W"/st*; do [ -d "$d" ] && "$VMCTL" destroy "$d" 2>/dev/null; done
+	for j in $J $((J + 1)); do "$VMCTL" kill $j 2>/dev/null; done
+	ip link del $BR 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+# ------------------------------------------------ the check on this host: no RDMA, a clear "no"
+out=$("$IBCHECK" --wait 0 2>&1); rc=$?
+[ $rc = 1 ] && [ "${out#verbs: }" != "$out" ] && ok "host without RDMA: not ready, exit 1 ($out)" ||
+	ko "host without RDMA" "rc=$rc: $out"
+"$IBCHECK" --wait x >/dev/null 2>&1; check "bad --wait: usage error" 2 $?
+
+ip link add $BR type bridge && ip addr add 10.84.0.1/24 dev $BR && ip link set $BR up ||
+	{ ko "create bridge $BR"; finish; }
+
+# ------------------------------------------------ rxe requested and brought up: ready, reported
+ST=$W/st1
+mkdir -p "$ST"
+VMCTL_CMDLINE=xenvm.rxe=1 "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $J 65534 65534 $BR 10.84.0.10/24 ||
+	{ ko "boot with xenvm.rxe=1"; finish; }
+if "$VMCTL" wait "$ST" 120; then ok "xenvm.rxe=1: ready"; else ko "xenvm.rxe=1: ready" "$(tail -5 "$ST/console.log")"; finish; fi
+check "status file says ready" "ready" "$(cat "$ST/status")"
+info=$(cat "$ST/guest.info" 2>/dev/null)
+case "$info" in
+"ib=rxe0 port=1 state=ACTIVE link=Ethernet node_guid="*" gid_index="[0-9]*" gid=::ffff:10.84.0.10")
+	ok "guest.info: $info" ;;
+*) ko "guest.info reports rxe0, port 1 ACTIVE, the IPv4 RoCE v2 GID" "[$info]" ;;
+esac
+grep -q "xenvm-init: .*verbs ready: ib=rxe0" "$ST/console.log" && ok "console: verbs ready line" ||
+	ko "console: verbs ready line" "$(grep xenvm-init "$ST/console.log" | tail -3)"
+U() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$ST/agent.sock" --cwd /tmp "$@"; }
+# the job's user sees the same: ibv_devinfo (libibverbs) and the check itself
+got=$(U -- ibv_devinfo -d rxe0 2>&1 | sed -n 's/^[[:space:]]*state:[[:space:]]*\([A-Z_]*\).*/\1/p')
+check "ibv_devinfo in the guest as the job user: PORT_ACTIVE" "PORT_ACTIVE" "$got"
+check "ibv_rc_pingpong is in the image" "/usr/bin/ibv_rc_pingpong" "$(U -- sh -c 'command -v ibv_rc_pingpong')"
+"$VMCTL" destroy "$ST"
+
+# ------------------------------------------------ rxe requested but cannot be brought up: not ready
+# No bridge, so no eth0 for rxe0: `rdma link add` fails, and the libibverbs check says why
+# (the status file holds the agent's status text as the guest sent it).
+ST=$W/st2
+mkdir -p "$ST"
+VMCTL_CMDLINE=xenvm.rxe=1 "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 1)) 0 0 ||
+	{ ko "boot with xenvm.rxe=1 and no NIC"; finish; }
+out=$("$VMCTL" wait "$ST" 120 2>&1); rc=$?
+[ $rc != 0 ] && ok "xenvm.rxe=1 without a NIC: not ready (rc=$rc)" || ko "xenvm.rxe=1 without a NIC: not ready" "rc=0"
+st=$(cat "$ST/status")
+case "$st" in
+"verbs: no RDMA device rxe0 (libibverbs lists 0) after "*" s (Soft-RoCE was requested: xenvm.rxe=1)"*)
+	ok "status names the reason: ${st:0:160}" ;;
+*) ko "status names the reason" "[$st]" ;;
+esac
+echo "$out" | grep -q "Soft-RoCE was requested" && ok "the driver's error carries it too" || ko "the driver's error carries it too" "$out"
+[ -e "$ST/guest.info" ] && ko "no guest.info when not ready" || ok "no guest.info when not ready"
+grep -q "rdma link add rxe0 type rxe netdev eth0 failed" "$ST/console.log" && ok "console: the rdma failure is logged" ||
+	ko "console: the rdma failure is logged" "$(grep xenvm-init "$ST/console.log" | tail -4)"
+"$VMCTL" destroy "$ST"
+finish

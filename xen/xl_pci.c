@@ -1,0 +1,101 @@
+/* xl_pci.c - see xl_pci.h. */
+#include "xl_pci.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int xl_pci_from_bdf(libxl_device_pci *pci, const char *bdf, struct xerr *err)
+{
+	unsigned d, b, s, f;
+	char tail;
+
+	/* Our own parser: libxl's needs a context, and a config is built before one exists. */
+	if (!pci || !bdf || strlen(bdf) != 12 || strspn(bdf, "0123456789abcdef:.") != 12 ||
+	    bdf[4] != ':' || bdf[7] != ':' || bdf[10] != '.' ||
+	    sscanf(bdf, "%4x:%2x:%2x.%1x%c", &d, &b, &s, &f, &tail) != 4 || s > 0x1f || f > 7) {
+		errno = EINVAL;
+		return xerr_set(err, "PCI address '%s': expected dddd:bb:dd.f", bdf ? bdf : "");
+	}
+	pci->domain = (int)d;
+	pci->bus = (uint8_t)b;
+	pci->dev = (uint8_t)s;
+	pci->func = (uint8_t)f;
+	return 0;
+}
+
+int xl_pci_config_add(libxl_domain_config *dc, const char *bdf, struct xerr *err)
+{
+	libxl_device_pci pci, *grown;
+
+	libxl_device_pci_init(&pci);
+	if (!dc || xl_pci_from_bdf(&pci, bdf, err) == -1) {
+		errno = EINVAL;
+		libxl_device_pci_dispose(&pci);
+		return -1;
+	}
+	/*
+	 * A VF's config space needs no writes beyond what pciback allows (permissive off keeps the
+	 * guest from reprogramming the VF's BARs); ConnectX VFs use MSI-X, so MSI translation
+	 * stays off; power management off because a VF has no PM capability of its own.
+	 */
+	pci.permissive = false;
+	pci.msitranslate = false;
+	pci.power_mgmt = false;
+	pci.seize = false; /* assignable_add already took it from mlx5_core, on purpose */
+	grown = realloc(dc->pcidevs, (size_t)(dc->num_pcidevs + 1) * sizeof(*grown));
+	if (!grown) {
+		libxl_device_pci_dispose(&pci);
+		errno = ENOMEM;
+		return xerr_set(err, "out of memory");
+	}
+	dc->pcidevs = grown;
+	dc->pcidevs[dc->num_pcidevs++] = pci; /* dispose of dc frees it */
+	dc->c_info.passthrough = LIBXL_PASSTHROUGH_ENABLED;
+	return 0;
+}
+
+int xl_pci_assignable_add(struct xl_domain_ctx *ctx, const char *bdf, struct xerr *err)
+{
+	libxl_device_pci pci;
+	char what[80];
+	int rc;
+
+	libxl_device_pci_init(&pci);
+	if (!ctx || xl_pci_from_bdf(&pci, bdf, err) == -1) {
+		libxl_device_pci_dispose(&pci);
+		errno = EINVAL;
+		return -1;
+	}
+	ctx->log.first_error[0] = '\0';
+	rc = libxl_device_pci_assignable_add(ctx->libxl, &pci, 1);
+	libxl_device_pci_dispose(&pci);
+	if (rc) {
+		snprintf(what, sizeof(what), "making VF %s assignable (xen-pciback)", bdf);
+		return xl_fail(ctx, err, rc, what);
+	}
+	return 0;
+}
+
+int xl_pci_assignable_remove(struct xl_domain_ctx *ctx, const char *bdf, struct xerr *err)
+{
+	libxl_device_pci pci;
+	char what[80];
+	int rc;
+
+	libxl_device_pci_init(&pci);
+	if (!ctx || xl_pci_from_bdf(&pci, bdf, err) == -1) {
+		libxl_device_pci_dispose(&pci);
+		errno = EINVAL;
+		return -1;
+	}
+	ctx->log.first_error[0] = '\0';
+	rc = libxl_device_pci_assignable_remove(ctx->libxl, &pci, 1);
+	libxl_device_pci_dispose(&pci);
+	if (rc) {
+		snprintf(what, sizeof(what), "giving VF %s back to the host", bdf);
+		return xl_fail(ctx, err, rc, what);
+	}
+	return 0;
+}
