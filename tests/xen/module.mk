@@ -30,3 +30,10 @@ $(XVMCTL): $(B)/tests/xen/xvmctl.o $(XVM_XEN_DEPS)
 check-xen-driver: $(XVMCTL) $(XENVM_ADMIN) $(XENVM_EXEC) image
 	B=$(B) tests/xen/test_xen_vm.sh
 CHECKS += check-xen-driver
+
+# Slurm on Xen nodes (issue 4): 2 Xen nodes whose dom0s run slurmd, munged, imagecastd, the
+# Prolog/Epilog and the xen driver, slurmctld on the host (tests/xen/xen-slurm); the MPI job in
+# DomUs, scancel, a broken image (tests/xen/test_xen_slurm.sh; about 6 minutes).
+.PHONY: check-xen-slurm
+check-xen-slurm: all image
+	tests/xen/test_xen_slurm.sh

@@ -92,7 +92,7 @@ for f in "$B/plugins/spank_xenvm.so" "$B/plugins/job_submit_vmimage.so" "$B/prol
 	"$B/imagecast/imagecastd" "$B/images/images.yaml"; do
 	[ -e "$f" ] || fatal "missing $f (make && make image)"
 done
-nm -D "$B/prolog/xenvm-prolog" 2>/dev/null | grep -q libxl_ctx_alloc ||
+nm -D "$B/prolog/xenvm-prolog" 2>/dev/null | grep -c libxl_ctx_alloc >/dev/null ||
 	fatal "$B/prolog/xenvm-prolog is built without the xen driver (libxenlight missing at build time?)"
 "$XN" status | grep -q 'no Xen nodes up' || fatal "Xen nodes already up (xen-node down first)"
 ok "prerequisites"
