@@ -121,6 +121,11 @@ cp -L $MA/libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpich.so.12"
 ln -sf libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpi.so.12"
 # glibc dlopen()s libgcc_s for pthread_cancel / unwinding; ldd does not list it
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$U/lib/x86_64-linux-gnu/"
+# MPICH 4.0.2's finalize can hang on a rank that waits in the PMI barrier while a peer still needs
+# its UCX progress; this preload keeps UCX progressing there (guest/pmiprogress/pmi_progress.c).
+[ -r "${XVG_PMIPROGRESS:-}" ] || die "missing the PMI progress preload (XVG_PMIPROGRESS='${XVG_PMIPROGRESS:-}'; make image builds it)"
+install -m 0644 "$XVG_PMIPROGRESS" "$U/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so"
+echo /usr/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so > "$R/etc/ld.so.preload"
 find "$U" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
 
 # --- configuration

@@ -91,3 +91,15 @@ CHECKS += check-vm-verbs
 bench-vm: $(VMCTL) $(XENVM_EXEC) image
 	bench/vm-bench.sh $(VMCTL) $(XENVM_EXEC) $(IMAGE_DIR)/ttylinux-mpi
 BENCHES += bench-vm
+
+# The guest's PMI progress preload (guest/pmiprogress): MPICH 4.0.2's finalize hangs when a rank
+# waits in the PMI barrier while a peer still needs its UCX progress.  /etc/ld.so.preload in the
+# image loads it into every dynamic program; it only uses UCX's headers, not its library.
+PMIPROGRESS := $(B)/guest/libxenvm-pmiprogress.so
+$(B)/guest/pmiprogress/pmi_progress.o: CFLAGS += -fPIC
+$(PMIPROGRESS): $(B)/guest/pmiprogress/pmi_progress.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libxenvm-pmiprogress.so -o $@ $<
+all: $(PMIPROGRESS)
+$(IMAGE_DIR)/images.yaml: $(PMIPROGRESS)
+$(IMAGE_DIR)/images.yaml: export XVG_PMIPROGRESS := $(abspath $(PMIPROGRESS))
