@@ -57,6 +57,8 @@ $(B)/%.o: %.c
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- tests
+# A suite that hangs fails after this many seconds instead of using up CI's time.
+SUITE_TIMEOUT ?= 1800
 .PHONY: deps check check-unit asan demo bench install format clean
 deps:
 	@scripts/install-deps
@@ -70,7 +72,10 @@ check-unit: asan
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
-	@set -e; for t in $(CHECKS); do $(MAKE) --no-print-directory $$t; done
+	@set -e; for t in $(CHECKS); do \
+	  timeout -k 30 $(SUITE_TIMEOUT) $(MAKE) --no-print-directory $$t || { rc=$$?; \
+	    [ $$rc = 124 ] && echo "make check: $$t did not finish within $(SUITE_TIMEOUT) s" >&2; \
+	    echo "make check: $$t failed (exit $$rc)" >&2; exit 1; }; done
 	@echo "make check: all suites passed"
 
 demo: deps

@@ -59,9 +59,9 @@ setup() {
 	cp "$BASE/store/rootdisk1.sqfs" "$BASE/store/rootdisk2.sqfs"
 	head -c 4096 /dev/zero >>"$BASE/store/rootdisk2.sqfs"
 	write_catalog "$BASE/store/rootdisk2.sqfs"
-	DIGEST2="sha256:$(digest_of_catalog "$ETC/images.yaml")"
+	echo "sha256:$(digest_of_catalog "$ETC/images.yaml")" >"$BASE/digest2"
 	write_catalog "$BASE/store/rootdisk1.sqfs"
-	DIGEST="sha256:$(digest_of_catalog "$ETC/images.yaml")"
+	echo "sha256:$(digest_of_catalog "$ETC/images.yaml")" >"$BASE/digest1"
 	"$CL" up
 }
 
@@ -106,6 +106,8 @@ t_begin "cluster comes up with the plugins, Prolog and Epilog"
 t_need "$repo/build/plugins/spank_xenvm.so" "$repo/build/plugins/job_submit_vmimage.so" \
 	"$repo/build/prolog/xenvm-prolog" "$repo/build/epilog/xenvm-epilog" || { t_summary; exit 1; }
 t_run_ok setup || { t_summary; exit 1; }
+# setup ran in a subshell (t_run bounds it by T_TIMEOUT): the digests come back in files
+DIGEST=$(cat "$BASE/digest1") DIGEST2=$(cat "$BASE/digest2")
 
 t_begin "srun --help lists the --vm-* options"
 t_run_ok ctl srun --help

@@ -97,12 +97,41 @@ t_fail() {
 	return 1
 }
 
+# _t_run_fn FUNCTION ARGS...: run a shell function in a subshell of its own process group, killed
+# (TERM, then KILL 5 s later) with the whole group after T_TIMEOUT s; exit status 124 then, as
+# timeout(1) gives.  `timeout` cannot run a shell function, and a function such as as_user wraps
+# srun, which is exactly what can hang.
+_t_run_fn() {
+	local rc=0 pid wd
+	rm -f "$T_TMP/timedout"
+	set -m
+	("$@") >"$T_TMP/out" 2>"$T_TMP/err" </dev/null &
+	pid=$!
+	(
+		trap 'exit 0' TERM
+		sleep "$T_TIMEOUT" &
+		wait $!
+		touch "$T_TMP/timedout"
+		kill -TERM -- "-$pid" 2>/dev/null
+		sleep 5 &
+		wait $!
+		kill -KILL -- "-$pid" 2>/dev/null
+	) >/dev/null 2>&1 </dev/null &
+	wd=$!
+	set +m
+	wait "$pid" || rc=$?
+	kill -TERM -- "-$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
+	[ -e "$T_TMP/timedout" ] && rc=124
+	return "$rc"
+}
+
 # Run a command, capturing stdout, stderr and the exit status into T_OUT, T_ERR, T_RC.
-# Shell functions run directly; other commands under `timeout`.
+# Every command, shell functions included, is bounded by T_TIMEOUT seconds.
 t_run() {
 	local rc=0
 	if declare -F "$1" >/dev/null; then
-		"$@" >"$T_TMP/out" 2>"$T_TMP/err" </dev/null || rc=$?
+		_t_run_fn "$@" || rc=$?
 	else
 		timeout -k 5 "$T_TIMEOUT" "$@" >"$T_TMP/out" 2>"$T_TMP/err" </dev/null || rc=$?
 	fi
