@@ -37,3 +37,4 @@ CHECKS += check-xen-driver
 .PHONY: check-xen-slurm
 check-xen-slurm: all image
 	tests/xen/test_xen_slurm.sh
+CHECKS += check-xen-slurm

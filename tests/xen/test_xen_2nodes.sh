@@ -51,8 +51,8 @@ for n in 1 2; do
 		ok "dom0 of node $n reaches the domU $ip on the other node" ||
 		bad "dom0 of node $n cannot reach $ip"
 done
-ip netns exec xvxen busybox ping -c1 -W2 10.84.0.201 >/dev/null &&
-	ip netns exec xvxen busybox ping -c1 -W2 10.84.0.202 >/dev/null &&
+ip netns exec "${XVX_NETNS:-xvxen}" busybox ping -c1 -W2 10.84.0.201 >/dev/null &&
+	ip netns exec "${XVX_NETNS:-xvxen}" busybox ping -c1 -W2 10.84.0.202 >/dev/null &&
 	ok "both domUs answer on the shared L2 (xvxbr0)" || bad "domUs not reachable from xvxbr0"
 
 for n in 1 2; do

@@ -64,7 +64,7 @@ x losetup -a | grep -q /share/rootdisk.sqfs && ok "block-xvx bound the root disk
 echo "timing: PV running to guest network up: $(secs "$t") s"
 pinged=0
 for _ in 1 2 3 4 5 6 7 8 9 10; do
-	ip netns exec xvxen busybox ping -c1 -W2 10.84.0.101 >/dev/null 2>&1 && {
+	ip netns exec "${XVX_NETNS:-xvxen}" busybox ping -c1 -W2 10.84.0.101 >/dev/null 2>&1 && {
 		pinged=1
 		break
 	}

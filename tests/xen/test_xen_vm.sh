@@ -173,7 +173,7 @@ n=$(x sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do
 [ "$n" = 10 ] && ok "exec: 10 concurrent execs all answered" || bad "concurrent execs: $n"
 pinged=0
 for _ in 1 2 3 4 5; do
-	ip netns exec xvxen busybox ping -c1 -W2 10.84.0.111 >/dev/null 2>&1 && {
+	ip netns exec "${XVX_NETNS:-xvxen}" busybox ping -c1 -W2 10.84.0.111 >/dev/null 2>&1 && {
 		pinged=1
 		break
 	}

@@ -108,7 +108,7 @@ DISK=(--disk /share/rootdisk.sqfs --disk-script /etc/xen/scripts/block-xvx)
 # check_nothing_left: after `xen-node down`, no QEMU, namespace or state may remain.
 check_nothing_left() {
 	local left=""
-	ip netns list | grep -qw '^xvxen' && left+=" netns"
+	ip netns list | grep -qw "^${XVX_NETNS:-xvxen}" && left+=" netns"
 	[ -e "${XVX_STATE:-/run/xvxen}" ] && left+=" state-dir"
 	pgrep -f 'qemu-system-x86_64.*xvxspool' >/dev/null && left+=" qemu"
 	if [ -z "$left" ]; then
