@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "xl_pci.h"
 #include "xl_priv.h"
 
 /* strdup into a libxl config field; libxl_domain_config_dispose() frees it.  NULL stays NULL.
@@ -54,18 +55,22 @@ out:
 	return ret;
 }
 
-/* Fill dc (initialised by the caller) from spec.  Returns 0, or -1 with errno ENOMEM/EINVAL. */
-static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec,
-                        libxl_domain_config *dc, struct xerr *err)
+/* See xl_pci.h (declared there: its unit tests are the PCI device's). */
+int xl_domain_config_build(const struct xl_domain_spec *spec, libxl_domain_config *dc,
+                           struct xerr *err)
 {
-	libxl_domain_type type =
-	    spec->type == XL_DOMAIN_PVH ? LIBXL_DOMAIN_TYPE_PVH : LIBXL_DOMAIN_TYPE_PV;
+	libxl_domain_type type;
 	libxl_device_nic *nic;
 	unsigned int mac[6];
 	char vmlinux[4096];
 	const char *kernel;
 	int i;
 
+	if (!spec || !dc) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: no spec or config", __func__);
+	}
+	type = spec->type == XL_DOMAIN_PVH ? LIBXL_DOMAIN_TYPE_PVH : LIBXL_DOMAIN_TYPE_PV;
 	dc->c_info.type = type;
 	libxl_domain_build_info_init_type(&dc->b_info, type);
 	kernel = pick_kernel(spec->kernel, vmlinux, sizeof(vmlinux));
@@ -76,9 +81,12 @@ static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *
 	    dup_field(&dc->b_info.cmdline, spec->cmdline))
 		goto nomem;
 	dc->b_info.max_vcpus = (int)spec->vcpus;
-	if (libxl_cpu_bitmap_alloc(ctx->libxl, &dc->b_info.avail_vcpus, (int)spec->vcpus))
+	/* What libxl_cpu_bitmap_alloc(ctx, .., vcpus) allocates, without needing a context (so
+	 * the config builds without Xen); libxl_bitmap_dispose() frees the map. */
+	dc->b_info.avail_vcpus.map = calloc((spec->vcpus + 7) / 8, 1);
+	if (!dc->b_info.avail_vcpus.map)
 		goto nomem;
-	libxl_bitmap_set_none(&dc->b_info.avail_vcpus);
+	dc->b_info.avail_vcpus.size = (spec->vcpus + 7) / 8;
 	for (i = 0; i < (int)spec->vcpus; i++)
 		libxl_bitmap_set(&dc->b_info.avail_vcpus, i);
 	dc->b_info.max_memkb = (uint64_t)spec->memory_mib * 1024;
@@ -153,6 +161,15 @@ static int build_config(struct xl_domain_ctx *ctx, const struct xl_domain_spec *
 			for (i = 0; i < 6; i++)
 				nic->mac[i] = (uint8_t)mac[i];
 	}
+
+	/* libxenlight attaches it while building the domain (pciback backend, pcifront in a PV
+	 * guest); xl_domain_create() makes it assignable first. */
+	if (spec->pci_bdf && xl_pci_config_add(dc, spec->pci_bdf, err) == -1) {
+		if (errno == EINVAL)
+			return xerr_set(err, "%s: PCI device '%s': expected dddd:bb:dd.f",
+			                spec->name, spec->pci_bdf);
+		return -1;
+	}
 	return 0;
 nomem:
 	errno = ENOMEM;
@@ -164,7 +181,8 @@ int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spe
 {
 	libxl_domain_config dc;
 	uint32_t id = INVALID_DOMID, existing;
-	int rc, ret = -1, saved;
+	int rc, ret = -1, saved, pci_was = 1;
+	char what[128];
 
 	libxl_domain_config_init(&dc);
 	if (!ctx || !domid) {
@@ -181,13 +199,29 @@ int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spe
 		xerr_set(err, "%s: a domain of that name exists (domid %u)", spec->name, existing);
 		goto out;
 	}
-	if (build_config(ctx, spec, &dc, err) == -1)
+	if (xl_domain_config_build(spec, &dc, err) == -1)
 		goto out;
+	if (spec->pci_bdf) {
+		/* Only what we made assignable is given back on failure: a site that binds its
+		 * VFs to pciback itself keeps them so. */
+		pci_was = xl_pci_is_assignable(ctx, spec->pci_bdf, NULL);
+		if (xl_pci_assignable_add(ctx, spec->pci_bdf, err) == -1) {
+			pci_was = 1;
+			goto out;
+		}
+		xverbose("%s: PCI device %s assignable (%s)", spec->name, spec->pci_bdf,
+		         pci_was == 1 ? "already" : "bound to xen-pciback");
+	}
 
 	ctx->log.first_error[0] = '\0';
 	rc = libxl_domain_create_new(ctx->libxl, &dc, &id, NULL, NULL);
 	if (rc) {
-		xl_fail(ctx, err, rc, spec->name);
+		if (spec->pci_bdf)
+			snprintf(what, sizeof(what), "%s with PCI device %s", spec->name,
+			         spec->pci_bdf);
+		else
+			snprintf(what, sizeof(what), "%s", spec->name);
+		xl_fail(ctx, err, rc, what);
 		/* libxl normally destroys what it built on failure; make sure, by name. */
 		if (libxl_name_to_domid(ctx->libxl, spec->name, &existing) == 0) {
 			xwarn("%s: create failed but domain %u exists; destroying it", spec->name,
@@ -199,12 +233,16 @@ int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spe
 		}
 		goto out;
 	}
+	pci_was = 1; /* the domain owns it now: its removal gives it back (xen_domain_remove) */
 	*domid = id;
 	xverbose("%s: created domain %u (%s, paused)", spec->name, id,
 	         spec->type == XL_DOMAIN_PVH ? "pvh" : "pv");
 	ret = 0;
 out:
 	saved = errno;
+	if (pci_was == 0 && xl_pci_assignable_remove(ctx, spec->pci_bdf, NULL) == -1)
+		xwarn("%s: PCI device %s stays bound to xen-pciback: %s", spec->name, spec->pci_bdf,
+		      ctx->log.first_error);
 	libxl_domain_config_dispose(&dc);
 	errno = saved;
 	return ret;

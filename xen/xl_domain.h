@@ -61,6 +61,12 @@ struct xl_domain_spec {
 	 * Native TSC and no RDTSCP (else the guest loops on an RDTSCP intercept Xen cannot
 	 * decode), and no XSAVE (else XRSTOR faults and the guest's init dies on its FPU state). */
 	int nested_tcg;
+	/* A PCI function passed through ("dddd:bb:dd.f", e.g. the job's IB VF), or NULL.  Made
+	 * assignable (bound to xen-pciback, its driver remembered) before the domain is built,
+	 * listed in its PCI devices; given back on a failed create when it was not assignable
+	 * before (xen/xl_pci.h).  Xen needs an IOMMU for it (libxl: "passthrough not supported").
+	 */
+	const char *pci_bdf;
 };
 
 /* What xl_domain_list() reports about one domain. */
@@ -92,8 +98,10 @@ int xl_domain_name(char *buf, size_t len, uint32_t jobid, const char *node);
 int xl_domain_spec_check(const struct xl_domain_spec *spec, struct xerr *err);
 
 /* Create the domain of spec, paused.  On failure nothing is left behind: a domain libxenlight
- * created half-way is destroyed before returning.  Returns 0 with *domid set, or -1 with errno
- * EEXIST (name in use), as xl_domain_spec_check(), or EIO (libxenlight failed). */
+ * created half-way is destroyed before returning, and spec->pci_bdf is given back to its driver
+ * when this call made it assignable.  Returns 0 with *domid set, or -1 with errno EEXIST (name
+ * in use), as xl_domain_spec_check(), EINVAL (malformed pci_bdf) or EIO (libxenlight failed;
+ * the message names the PCI device when it was the device). */
 int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec, uint32_t *domid,
                      struct xerr *err);
 /* Unpause a domain.  Returns 0, or -1 with errno ESRCH (no such domain) or EIO. */
@@ -104,8 +112,9 @@ int xl_domain_wait_running(struct xl_domain_ctx *ctx, uint32_t domid, unsigned i
                            struct xerr *err);
 
 /* Ask the guest to power off (its xenstore control/shutdown node) unless it already shut down,
- * give it grace_ms to do so, then destroy the domain and wait up to gone_ms until it is gone.
- * A domain already gone is success.
+ * give it grace_ms to do so, then destroy the domain and wait up to gone_ms until it is gone;
+ * then its PCI devices are given back to their drivers (assignable_remove with rebind; a refusal
+ * is only logged, the Epilog returns the VF through sysfs too).  A domain already gone is success.
  * Returns 0, or -1 with errno ETIMEDOUT (still there) or EIO. */
 int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace_ms,
                    unsigned int gone_ms, struct xerr *err);

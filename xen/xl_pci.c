@@ -43,7 +43,9 @@ int xl_pci_config_add(libxl_domain_config *dc, const char *bdf, struct xerr *err
 	pci.permissive = false;
 	pci.msitranslate = false;
 	pci.power_mgmt = false;
+#ifdef LIBXL_HAVE_DEVICE_PCI_SEIZE
 	pci.seize = false; /* assignable_add already took it from mlx5_core, on purpose */
+#endif
 	grown = realloc(dc->pcidevs, (size_t)(dc->num_pcidevs + 1) * sizeof(*grown));
 	if (!grown) {
 		libxl_device_pci_dispose(&pci);
@@ -97,5 +99,87 @@ int xl_pci_assignable_remove(struct xl_domain_ctx *ctx, const char *bdf, struct 
 		snprintf(what, sizeof(what), "giving VF %s back to the host", bdf);
 		return xl_fail(ctx, err, rc, what);
 	}
+	return 0;
+}
+
+int xl_pci_to_bdf(const libxl_device_pci *pci, char *buf, size_t len)
+{
+	if (!pci || !buf) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len < XL_PCI_BDF_LEN) {
+		errno = ERANGE;
+		return -1;
+	}
+	/* Masks: xl_pci_from_bdf() only reads 4 hex digits of domain, 5 bits of slot, 3 of func. */
+	snprintf(buf, len, "%04x:%02x:%02x.%x", (unsigned)pci->domain & 0xffff, pci->bus,
+	         pci->dev & 0x1fu, pci->func & 7u);
+	return 0;
+}
+
+/* Free a list from libxl_device_pci_{,assignable_}list (older libxenlight has no _free). */
+static void pci_list_free(libxl_device_pci *list, int num)
+{
+#if defined(LIBXL_HAVE_DEVICE_PCI_LIST_FREE)
+	libxl_device_pci_list_free(list, num);
+#else
+	for (int i = 0; i < num; i++)
+		libxl_device_pci_dispose(&list[i]);
+	free(list);
+#endif
+}
+
+int xl_pci_is_assignable(struct xl_domain_ctx *ctx, const char *bdf, struct xerr *err)
+{
+	libxl_device_pci pci, *list;
+	int num = 0, ret = 0;
+
+	libxl_device_pci_init(&pci);
+	if (!ctx || xl_pci_from_bdf(&pci, bdf, err) == -1) {
+		libxl_device_pci_dispose(&pci);
+		errno = EINVAL;
+		return -1;
+	}
+	/* NULL with num 0 is also "none assignable" (pciback not loaded): not an error. */
+	list = libxl_device_pci_assignable_list(ctx->libxl, &num);
+	if (!list && num) {
+		libxl_device_pci_dispose(&pci);
+		errno = EIO;
+		return xerr_set(err, "PCI device %s: cannot read the assignable list", bdf);
+	}
+	for (int i = 0; i < num; i++)
+		if (list[i].domain == pci.domain && list[i].bus == pci.bus &&
+		    list[i].dev == pci.dev && list[i].func == pci.func)
+			ret = 1;
+#if defined(LIBXL_HAVE_DEVICE_PCI_ASSIGNABLE_LIST_FREE)
+	libxl_device_pci_assignable_list_free(list, num);
+#else
+	pci_list_free(list, num);
+#endif
+	libxl_device_pci_dispose(&pci);
+	return ret;
+}
+
+int xl_pci_domain_list(struct xl_domain_ctx *ctx, uint32_t domid, char (*out)[XL_PCI_BDF_LEN],
+                       size_t max, size_t *n, struct xerr *err)
+{
+	libxl_device_pci *list;
+	int num = 0;
+
+	if (!ctx || !n || (max && !out)) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: bad arguments", __func__);
+	}
+	*n = 0;
+	/* libxl reads the domain's PCI backend in xenstore: nothing there (no device, or the
+	 * domain is gone) is an empty list. */
+	list = libxl_device_pci_list(ctx->libxl, domid, &num);
+	for (int i = 0; i < num; i++)
+		if ((size_t)i < max)
+			xl_pci_to_bdf(&list[i], out[i], XL_PCI_BDF_LEN);
+	*n = num > 0 ? (size_t)num : 0;
+	if (list)
+		pci_list_free(list, num);
 	return 0;
 }

@@ -8,7 +8,11 @@
 #include <xenstore.h>
 
 #include "log.h"
+#include "xl_pci.h"
 #include "xl_priv.h"
+
+/* PCI devices of one domain given back when it is stopped (the driver passes one: the VF). */
+#define XL_STOP_MAX_PCI 8
 
 int xl_domain_destroy(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *err)
 {
@@ -102,10 +106,32 @@ out:
 	return ret;
 }
 
+/*
+ * Give the PCI devices of a domain that is gone back to their drivers (libxl rebinds what
+ * assignable_add unbound).  A failure is a warning only: the domain is gone either way, and the
+ * Epilog's xvm_job_ib_release() returns the VF through sysfs too and fails, naming it, if it
+ * cannot.
+ */
+static void give_back_pci(struct xl_domain_ctx *ctx, uint32_t domid, char (*bdf)[XL_PCI_BDF_LEN],
+                          size_t n)
+{
+	struct xerr e = {""};
+
+	for (size_t i = 0; i < n && i < XL_STOP_MAX_PCI; i++) {
+		if (xl_pci_assignable_remove(ctx, bdf[i], &e) == -1)
+			xwarn("domain %u: %s", domid, e.msg);
+		else
+			xverbose("domain %u: PCI device %s given back to its driver", domid,
+			         bdf[i]);
+	}
+}
+
 int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace_ms,
                    unsigned int gone_ms, struct xerr *err)
 {
 	uint64_t deadline = xl_now_ms() + grace_ms;
+	char pci[XL_STOP_MAX_PCI][XL_PCI_BDF_LEN];
+	size_t n_pci = 0;
 	int st;
 
 	if (!ctx) {
@@ -123,7 +149,13 @@ int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace
 			while ((st = stopped(ctx, domid)) == 0 && xl_now_ms() < deadline)
 				xl_sleep_ms(20);
 	}
-	if (xl_domain_destroy(ctx, domid, err) == -1)
+	/* Read before the destroy: libxenlight forgets a domain's PCI devices with it. */
+	if (xl_pci_domain_list(ctx, domid, pci, XL_STOP_MAX_PCI, &n_pci, NULL) == -1)
+		n_pci = 0;
+	if (xl_domain_destroy(ctx, domid, err) == -1 ||
+	    xl_domain_wait_gone(ctx, domid, gone_ms, err) == -1)
 		return -1;
-	return xl_domain_wait_gone(ctx, domid, gone_ms, err);
+	/* Only once it is gone: pciback holds a device while a domain still has it. */
+	give_back_pci(ctx, domid, pci, n_pci);
+	return 0;
 }

@@ -318,6 +318,9 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	ds.bridge = s->bridge;
 	ds.mac = s->bridge ? mac : NULL;
 	ds.nested_tcg = nested && strcmp(nested, "1") == 0;
+	/* The job's VF (jobib.h): xl_domain_create makes it assignable and lists it; stopping
+	 * the domain (xen_domain_remove -> xl_domain_stop) gives it back. */
+	ds.pci_bdf = s->pci_bdf;
 	for (size_t n = 0; n < s->n_shares; n++) {
 		p9_paths[n] = s->shares[n].host_path;
 		p9_tags[n] = tags[n];

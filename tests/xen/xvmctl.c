@@ -5,6 +5,7 @@
  *   xvmctl boot STATE_DIR KERNEL INITRD JOBID UID GID [BRIDGE IP/NN]
  *          boot and wait_ready; prints "boot_ms=B ready_ms=R" (R from the boot call on)
  *          env: XVMCTL_ROOTDISK=file, XVMCTL_PVH=1, XVMCTL_NAME=vm (default vm0),
+ *               XVMCTL_PCI=dddd:bb:dd.f (a PCI device passed through, spec.pci_bdf),
  *               XVMCTL_TIMEOUT=seconds (default 120), XVMCTL_MEM=MiB (default 256),
  *               XVMCTL_SHARE=dir (a 9pfs share: needs QEMU's xen-9pfs backend in dom0)
  *   xvmctl shutdown STATE_DIR SECONDS   shutdown with grace; prints "shutdown_ms=N"
@@ -50,6 +51,7 @@ static int boot(const struct xvm_driver *d, int argc, char **argv, struct xvm **
 	                     .mem_bytes = (uint64_t)env_num("XVMCTL_MEM", 256) << 20,
 	                     .vcpus = 1,
 	                     .rootdisk = getenv("XVMCTL_ROOTDISK"),
+	                     .pci_bdf = getenv("XVMCTL_PCI"),
 	                     .xen_pvh = env_num("XVMCTL_PVH", 0) == 1};
 	struct xerr derr = {""};
 	struct timespec t0;
