@@ -176,12 +176,66 @@ nomem:
 	return xerr_set(err, "%s: out of memory building the domain config", spec->name);
 }
 
+/* Whether dom0's PCI device bdf is bound to pciback (its sysfs driver link).  1 or 0. */
+static int on_pciback(const char *bdf)
+{
+	char path[96], target[256];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	return strcmp(base ? base + 1 : target, "pciback") == 0;
+}
+
+/*
+ * Make spec->pci_bdf assignable before the domain is built.  *was: 1 when it was on pciback
+ * already (or nothing is to be undone), 0 when this call put it there, so that a failed create
+ * gives back only what it took: a site that binds its VFs to pciback itself keeps them so.
+ * Returns 0, or -1 with errno EBUSY (another domain holds it), EINVAL or EIO, and err naming
+ * the device.
+ */
+static int pci_take(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec, int *was,
+                    struct xerr *err)
+{
+	int before, saved;
+
+	before = xl_pci_is_assignable(ctx, spec->pci_bdf, NULL);
+	*was = before == 0 ? 0 : 1;
+	/* On pciback but not assignable: a domain has it (libxl's list leaves those out).  Xen
+	 * would only say "failed to quarantine", and the device must not be touched. */
+	if (before == 0 && on_pciback(spec->pci_bdf)) {
+		*was = 1;
+		errno = EBUSY;
+		return xerr_set(err, "%s: PCI device %s is in use by another domain", spec->name,
+		                spec->pci_bdf);
+	}
+	if (xl_pci_assignable_add(ctx, spec->pci_bdf, err) == 0) {
+		xverbose("%s: PCI device %s assignable (%s)", spec->name, spec->pci_bdf,
+		         before == 1 ? "already" : "bound to xen-pciback");
+		return 0;
+	}
+	saved = errno;
+	/* A failed add can still have unbound it from its driver (libxl binds it to pciback,
+	 * then asks Xen to quarantine it, which fails without an IOMMU): the caller undoes that
+	 * when it is on pciback now.  Not there (e.g. no such device): nothing to undo. */
+	if (before == 0 && !on_pciback(spec->pci_bdf))
+		*was = 1;
+	errno = saved;
+	return -1;
+}
+
 int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec, uint32_t *domid,
                      struct xerr *err)
 {
 	libxl_domain_config dc;
 	uint32_t id = INVALID_DOMID, existing;
 	int rc, ret = -1, saved, pci_was = 1;
+	struct xerr undo = {""};
 	char what[128];
 
 	libxl_domain_config_init(&dc);
@@ -201,17 +255,8 @@ int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spe
 	}
 	if (xl_domain_config_build(spec, &dc, err) == -1)
 		goto out;
-	if (spec->pci_bdf) {
-		/* Only what we made assignable is given back on failure: a site that binds its
-		 * VFs to pciback itself keeps them so. */
-		pci_was = xl_pci_is_assignable(ctx, spec->pci_bdf, NULL);
-		if (xl_pci_assignable_add(ctx, spec->pci_bdf, err) == -1) {
-			pci_was = 1;
-			goto out;
-		}
-		xverbose("%s: PCI device %s assignable (%s)", spec->name, spec->pci_bdf,
-		         pci_was == 1 ? "already" : "bound to xen-pciback");
-	}
+	if (spec->pci_bdf && pci_take(ctx, spec, &pci_was, err) == -1)
+		goto out;
 
 	ctx->log.first_error[0] = '\0';
 	rc = libxl_domain_create_new(ctx->libxl, &dc, &id, NULL, NULL);
@@ -233,16 +278,18 @@ int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spe
 		}
 		goto out;
 	}
-	pci_was = 1; /* the domain owns it now: its removal gives it back (xen_domain_remove) */
+	pci_was = 1; /* the domain owns it now: xl_domain_stop gives it back */
 	*domid = id;
 	xverbose("%s: created domain %u (%s, paused)", spec->name, id,
 	         spec->type == XL_DOMAIN_PVH ? "pvh" : "pv");
 	ret = 0;
 out:
 	saved = errno;
-	if (pci_was == 0 && xl_pci_assignable_remove(ctx, spec->pci_bdf, NULL) == -1)
+	/* Without an IOMMU libxl fails this too ("failed to de-quarantine") and leaves it on
+	 * pciback; the Epilog's xvm_job_ib_release() returns a VF through sysfs then. */
+	if (pci_was == 0 && xl_pci_assignable_remove(ctx, spec->pci_bdf, &undo) == -1)
 		xwarn("%s: PCI device %s stays bound to xen-pciback: %s", spec->name, spec->pci_bdf,
-		      ctx->log.first_error);
+		      undo.msg);
 	libxl_domain_config_dispose(&dc);
 	errno = saved;
 	return ret;

@@ -100,8 +100,9 @@ int xl_domain_spec_check(const struct xl_domain_spec *spec, struct xerr *err);
 /* Create the domain of spec, paused.  On failure nothing is left behind: a domain libxenlight
  * created half-way is destroyed before returning, and spec->pci_bdf is given back to its driver
  * when this call made it assignable.  Returns 0 with *domid set, or -1 with errno EEXIST (name
- * in use), as xl_domain_spec_check(), EINVAL (malformed pci_bdf) or EIO (libxenlight failed;
- * the message names the PCI device when it was the device). */
+ * in use), as xl_domain_spec_check(), EINVAL (malformed pci_bdf), EBUSY (pci_bdf held by
+ * another domain) or EIO (libxenlight failed; the message names the PCI device when it was
+ * the device). */
 int xl_domain_create(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec, uint32_t *domid,
                      struct xerr *err);
 /* Unpause a domain.  Returns 0, or -1 with errno ESRCH (no such domain) or EIO. */

@@ -74,7 +74,7 @@ int xl_pci_assignable_add(struct xl_domain_ctx *ctx, const char *bdf, struct xer
 	rc = libxl_device_pci_assignable_add(ctx->libxl, &pci, 1);
 	libxl_device_pci_dispose(&pci);
 	if (rc) {
-		snprintf(what, sizeof(what), "making VF %s assignable (xen-pciback)", bdf);
+		snprintf(what, sizeof(what), "making PCI device %s assignable (xen-pciback)", bdf);
 		return xl_fail(ctx, err, rc, what);
 	}
 	return 0;
@@ -96,7 +96,7 @@ int xl_pci_assignable_remove(struct xl_domain_ctx *ctx, const char *bdf, struct 
 	rc = libxl_device_pci_assignable_remove(ctx->libxl, &pci, 1);
 	libxl_device_pci_dispose(&pci);
 	if (rc) {
-		snprintf(what, sizeof(what), "giving VF %s back to the host", bdf);
+		snprintf(what, sizeof(what), "giving PCI device %s back to its driver", bdf);
 		return xl_fail(ctx, err, rc, what);
 	}
 	return 0;

@@ -3,10 +3,10 @@
  * (xen/xl_pci.c): the address parsed into libxl_device_pci, the device appended to pcidevs with
  * the settings a VF needs, passthrough enabled, and malformed addresses refused.
  *
- * Checked on the generated libxl_domain_config, not on a running Xen: the nested-Xen harness's
- * QEMU node has no SR-IOV device and no IOMMU emulation wired for xen-pciback here, so nothing can
- * be assigned for real (see xenib/README.md).  libxl's config types need no Xen to be built,
- * initialised and disposed; the dispose at the end runs under ASan, so the ownership is checked.
+ * Checked on the generated libxl_domain_config, without Xen: libxl's config types need none to
+ * be built, initialised and disposed, and xl_domain_config_build() needs no context; the
+ * disposes run under ASan, so the ownership is checked.  The device assigned for real (an
+ * emulated e1000 behind QEMU's VT-d in a nested Xen node) is tests/xen/test_xen_pci.sh.
  */
 #include <errno.h>
 #include <setjmp.h>
