@@ -46,3 +46,4 @@ CHECKS += check-xen-slurm
 .PHONY: check-xen-pci
 check-xen-pci: $(XVMCTL) $(XENVM_EXEC) image
 	B=$(B) tests/xen/test_xen_pci.sh
+CHECKS += check-xen-pci
