@@ -55,7 +55,7 @@ out:
 	return ret;
 }
 
-/* See xl_pci.h (declared there: its unit tests are the PCI device's). */
+/* See xl_pci.h, where it is declared: the PCI device is what its unit tests check. */
 int xl_domain_config_build(const struct xl_domain_spec *spec, libxl_domain_config *dc,
                            struct xerr *err)
 {
