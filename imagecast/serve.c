@@ -344,7 +344,9 @@ static void do_get_chunks(struct icd *d, struct ic_conn *c, char *body)
 		*request = '\0';
 		request += 1 + strlen(IC_CHUNKS_SPEC_SEP);
 	}
-	for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n")) {
+	/* strtok_r: one thread per session, and two-tree's two pulls reach us at the same moment. */
+	char *save = NULL;
+	for (char *line = strtok_r(body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "digest %71s", digest) == 1 ||
 		    sscanf(line, "mode %15s", mode) == 1 ||
 		    sscanf(line, "position %ld", &position) == 1)

@@ -355,8 +355,23 @@ static int pull_from(struct xfer *x, long r, int parity, uint8_t *buf, struct xe
 
 		if (ic_recv_hdr(c, &type, &len, err) < 0)
 			goto out;
-		if (type == IC_END && len == 0)
+		if (type == IC_END && len == 0) {
+			uint32_t left = 0;
+			char *still = wanted(x, parity, &left);
+
+			free(still);
+			if (!still) {
+				xerr_set(err, "out of memory");
+				goto out;
+			}
+			if (left > 0) {
+				/* Never trust END alone: a file with a hole fails only at publish. */
+				xerr_set(err, "%s: END with %u of the chunks asked for not sent", c->peer,
+				         left);
+				goto out;
+			}
 			break;
+		}
 		if (type == IC_PROGRESS && len == 0)
 			continue; /* the source waits for its own source: keep-alive */
 		if (type != IC_CHUNK) {
