@@ -344,8 +344,7 @@ static void do_get_chunks(struct icd *d, struct ic_conn *c, char *body)
 		*request = '\0';
 		request += 1 + strlen(IC_CHUNKS_SPEC_SEP);
 	}
-	/* strtok_r: one thread per session, and two-tree's two pulls reach us at the same moment.
-	 */
+	/* strtok_r: a session per thread, and two-tree's two pulls come at once. */
 	char *save = NULL;
 	for (char *line = strtok_r(body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "digest %71s", digest) == 1 ||
