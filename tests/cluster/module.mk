@@ -21,3 +21,11 @@ check-vm-job: all image
 	tests/cluster/test_vm_job.sh
 
 CHECKS += check-vm-job
+
+# Verbs between a job's VMs (issue 5): the rxe fallback on 2 nodes, ibv_rc_pingpong and an MPI
+# ping-pong over UCX rc_verbs.
+.PHONY: check-vm-verbs-job
+check-vm-verbs-job: all image
+	tests/cluster/test_vm_verbs.sh
+
+CHECKS += check-vm-verbs-job
