@@ -14,3 +14,10 @@ bench-job-submit: $(BENCH_JOB_SUBMIT) $(JOB_SUBMIT_VMIMAGE)
 bench-job: all image
 	bench/bench-job
 BENCHES += bench-job
+
+# Issue 5's figures: verbs (ibv_rc_pingpong over rxe) vs MPI over TCP vs MPI over UCX verbs,
+# between two VMs of one job on 2 nodes, 1 B .. 1 MiB (bench/verbs-bench.sh).
+.PHONY: bench-verbs
+bench-verbs: all image
+	bench/verbs-bench.sh
+BENCHES += bench-verbs
