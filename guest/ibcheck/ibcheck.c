@@ -7,10 +7,15 @@
  * the provider loads, the device opens, a port is PORT_ACTIVE.  On success it prints one line,
  * the report the agent carries to the host after "ok" in its hello (vmd writes it to
  * <state_dir>/guest.info, the Prolog records it):
- *   ib=rxe0 port=1 state=ACTIVE link=Ethernet node_guid=5054:00ff:fe65:0b02 gid_index=1
- *   gid=::ffff:10.101.11.2
- * gid_index is the RoCE v2 IPv4 GID (what `ibv_rc_pingpong -g` and UCX_IB_GID_INDEX want) on
- * Ethernet ports; InfiniBand ports (a VF) report GID 0 and the port's LID instead.  On failure
+ *   ib=rxe0 port=1 state=ACTIVE link=Ethernet node_guid=5054:00ff:fe65:0b02 gid_index=0
+ *   gid=fe80::5054:ff:fe65:b02 ipv4_gid=::ffff:10.101.11.2
+ * On Ethernet ports (rxe) gid_index is the link-local RoCE v2 GID: what `ibv_rc_pingpong -g`
+ * and UCX_IB_GID_INDEX should use (init writes it into /etc/ucx/ucx.conf).  Not the IPv4 one:
+ * UCX 1.13's UD transport, which its RC transport needs for wire-up, times out over rxe with
+ * the IPv4-mapped GID and works with the link-local one (measured: tests/cluster/
+ * test_vm_verbs.sh).  Link-local is enough because every VM of a job is on one L2 segment, the
+ * node bridges.  The IPv4 GID must exist too (it shows eth0 has its address) and is reported as
+ * ipv4_gid.  InfiniBand ports (a VF) report GID 0 and the port's LID instead.  On failure
  * it prints "verbs: <why>" and exits 1; it waits up to --wait ms (default 10000) for a device
  * and an ACTIVE port, since rxe and a VF's link come up asynchronously.
  *
@@ -58,16 +63,27 @@ static const char *port_state(enum ibv_port_state s)
 	}
 }
 
-/* The first RoCE v2 GID holding an IPv4-mapped address, or -1; its text into buf. */
-static int roce_v4_gid(struct ibv_context *ctx, uint8_t port, int tbl, char *buf, size_t len)
+/*
+ * The first RoCE v2 GID of port whose address is link-local (fe80::/10, ll != 0) or
+ * IPv4-mapped (ll == 0), or -1; its text into buf.
+ */
+static int roce_v2_gid(struct ibv_context *ctx, uint8_t port, int tbl, int ll, char *buf,
+                       size_t len)
 {
+	static const unsigned char v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 	for (int i = 0; i < tbl; i++) {
 		struct ibv_gid_entry e;
-		static const unsigned char v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		int match;
 
-		if (ibv_query_gid_ex(ctx, port, (uint32_t)i, &e, 0) != 0)
+		if (ibv_query_gid_ex(ctx, port, (uint32_t)i, &e, 0) != 0 ||
+		    e.gid_type != IBV_GID_TYPE_ROCE_V2)
 			continue;
-		if (e.gid_type == IBV_GID_TYPE_ROCE_V2 && memcmp(e.gid.raw, v4map, 12) == 0) {
+		if (ll)
+			match = e.gid.raw[0] == 0xfe && (e.gid.raw[1] & 0xc0) == 0x80;
+		else
+			match = memcmp(e.gid.raw, v4map, sizeof(v4map)) == 0;
+		if (match) {
 			inet_ntop(AF_INET6, e.gid.raw, buf, (socklen_t)len);
 			return i;
 		}
@@ -133,21 +149,30 @@ static int check_once(const char *want, char *report, char *why, size_t len)
 			continue;
 		}
 		if (pa.link_layer == IBV_LINK_LAYER_ETHERNET) {
-			idx = roce_v4_gid(ctx, p, pa.gid_tbl_len, gid, sizeof(gid));
-			if (idx < 0) {
+			char v4[INET6_ADDRSTRLEN] = "";
+
+			/* The IPv4 GID is the sign that eth0 has its address (the job's MPI needs
+			 * it); the link-local one is what verbs users are told to use. */
+			if (roce_v2_gid(ctx, p, pa.gid_tbl_len, 0, v4, sizeof(v4)) < 0) {
 				snprintf(
 				    why, len,
 				    "%s port %u: no RoCE v2 IPv4 GID (is the NIC's address set?)",
 				    ibv_get_device_name(dev), p);
 				continue;
 			}
+			idx = roce_v2_gid(ctx, p, pa.gid_tbl_len, 1, gid, sizeof(gid));
+			if (idx < 0) {
+				snprintf(why, len, "%s port %u: no link-local RoCE v2 GID",
+				         ibv_get_device_name(dev), p);
+				continue;
+			}
 			snprintf(report, REPORT_MAX,
 			         "ib=%s port=%u state=ACTIVE link=Ethernet "
 			         "node_guid=%04x:%04x:%04x:%04x "
-			         "gid_index=%d gid=%s",
+			         "gid_index=%d gid=%s ipv4_gid=%s",
 			         ibv_get_device_name(dev), p, (unsigned)(g >> 48) & 0xffff,
 			         (unsigned)(g >> 32) & 0xffff, (unsigned)(g >> 16) & 0xffff,
-			         (unsigned)g & 0xffff, idx, gid);
+			         (unsigned)g & 0xffff, idx, gid, v4);
 		} else {
 			snprintf(report, REPORT_MAX,
 			         "ib=%s port=%u state=ACTIVE link=InfiniBand "

@@ -3,9 +3,11 @@
 # The nodes have no HCA (no SR-IOV VF to pass through), so every VM gets Soft-RoCE: the Prolog
 # asks for it (xenvm.rxe=1), the guest brings rxe0 up on eth0 and its libibverbs check reports
 # the device before the VM counts as ready.  Then, as an ordinary user:
-#   - ibv_rc_pingpong between the two nodes' VMs (RC over RoCE v2 on rxe0, GID index 1);
-#   - an MPI ping-pong in the same VMs over UCX tcp (MPI over UCX verbs on rxe does not work
-#     under TCG: see test_mpi_tcp_beside_rxe for exactly what fails).
+#   - ibv_rc_pingpong between the two nodes' VMs (RC over RoCE v2 on rxe0, the link-local GID
+#     the guest reported);
+#   - an MPI ping-pong over UCX verbs (rc_verbs + ud_verbs) with no UCX setting from the user:
+#     the GID index comes from the image's /etc/ucx/ucx.conf, which the guest's init writes;
+#   - the same program with the user's default UCX settings, and over UCX tcp, in the same VMs.
 # rxe is a software path (the kernel builds RoCE frames over the VM's virtio NIC): the figures
 # measure nothing of an HCA, only that the verbs path works end to end.
 # Prints "vm-verbs-job: N passed, N failed".
@@ -59,21 +61,21 @@ test_recorded() {
 	st=$(cat "$BASE/nodes/node2/run-xenvm/job/$id/job.state" 2>&1)
 	t_match "^ib=rxe$" "$st" "job.state: ib=rxe"
 	t_match "^ib_bdf=$" "$st" "job.state: no VF"
-	t_match "^ib_info=ib=rxe0 port=1 state=ACTIVE link=Ethernet node_guid=[0-9a-f:]+ gid_index=1 gid=::ffff:10\.181\." "$st" "job.state: the guest's report"
+	t_match "^ib_info=ib=rxe0 port=1 state=ACTIVE link=Ethernet node_guid=[0-9a-f:]+ gid_index=0 gid=fe80::[0-9a-f:]+ ipv4_gid=::ffff:10\.181\." "$st" "job.state: the guest's report"
 	t_match "^IB VFs: no IB" "$("$CL" exec node2 -- "$repo/build/admin/xenvm" -c "$BASE/etc/xenvm.yaml" status 2>&1)" "xenvm status: no VFs on this node"
 	"$CL" run -- scancel "$id"
 	wait
 }
 
 test_rc_pingpong() {
-	t_begin "ibv_rc_pingpong between the VMs on node1 and node2 (RC over rxe0, GID index 1), as the job user"
+	t_begin "ibv_rc_pingpong between the VMs on node1 and node2 (RC over rxe0, GID index 0), as the job user"
 	# shellcheck disable=SC2016  # expanded in the guests
 	t_run_ok as_user "$U" srun -N2 -n2 --vm-image=ttylinux-mpi bash -c '
 		if [ "$SLURM_PROCID" = 0 ]; then
-			exec ibv_rc_pingpong -d rxe0 -g 1 -n 500
+			exec ibv_rc_pingpong -d rxe0 -g 0 -n 500
 		fi
 		for i in $(seq 100); do   # until the server listens
-			ibv_rc_pingpong -d rxe0 -g 1 -n 500 node1 2>/dev/null && exit 0
+			ibv_rc_pingpong -d rxe0 -g 0 -n 500 node1 2>/dev/null && exit 0
 			sleep 0.2
 		done
 		echo "client never connected"; exit 1' || return
@@ -81,14 +83,30 @@ test_rc_pingpong() {
 	echo "    $(grep -E 'usec/iter|Mbit' <<<"$T_OUT" | head -2 | xargs)"
 }
 
-# MPI over verbs does not work here: UCX 1.13's rc_verbs needs ud_verbs as its wireup transport
-# ("no auxiliary transport" with tcp), and UD over rxe under TCG never completes: with
-# UCX_TLS=rc_verbs,ud_verbs or ud_verbs alone, 2 ranks on 2 VMs abort in the first MPI_Barrier
-# with "UD endpoint ...: unhandled timeout error" (UCX_UD_TIMEOUT=120s), or hang for 5 minutes
-# with UCX_UD_TIMEOUT=300s.  See xenib/README.md.  What is tested instead: MPI in the same
-# rxe-equipped VMs over UCX tcp, which is what ib.fallback: rxe guests must be told to use here.
+# UCX chooses the IPv4-mapped RoCE GID on its own, and over rxe its UD transport (which rc_verbs
+# needs for wire-up) then times out: 2 ranks abort in the first MPI_Barrier with "UD endpoint
+# ...: unhandled timeout error" after 35 s.  With the link-local GID it works, so the guest's
+# init writes UCX_IB_GID_INDEX into /etc/ucx/ucx.conf; the user sets nothing.
+test_mpi_verbs() {
+	t_begin "MPI ping-pong over UCX verbs (UCX_TLS=rc_verbs,ud_verbs,self), 2 ranks on 2 VMs, GID from the image"
+	# shellcheck disable=SC2016  # expanded in the guests
+	t_run_ok as_user "$U" srun -N2 -n2 --vm-image=ttylinux-mpi sh -c 'echo "$(hostname): $(grep -v "^#" /etc/ucx/ucx.conf)"' || return
+	t_eq 2 "$(grep -c ': UCX_IB_GID_INDEX=0$' <<<"$T_OUT")" "both VMs: /etc/ucx/ucx.conf holds the reported GID index"
+	t_run_ok as_user "$U" env UCX_TLS=rc_verbs,ud_verbs,self srun -N2 -n2 --mpi=pmi2 --vm-image=ttylinux-mpi \
+		./mpi-pingpong 20 65536 || return
+	t_match "^pingpong ok$" "$T_OUT" "every message intact"
+	t_match "^lat 1 [0-9.]+$" "$T_OUT" "latency figure"
+	echo "    $(grep -E '^(lat 1|bw 65536) ' <<<"$T_OUT" | xargs)"
+}
+
+test_mpi_default_ucx() {
+	t_begin "MPI ping-pong with no UCX setting at all (what a user's job gets), 2 ranks on 2 VMs"
+	t_run_ok as_user "$U" srun -N2 -n2 --mpi=pmi2 --vm-image=ttylinux-mpi ./mpi-pingpong 20 65536 || return
+	t_match "^pingpong ok$" "$T_OUT" "every message intact"
+}
+
 test_mpi_tcp_beside_rxe() {
-	t_begin "MPI ping-pong over UCX tcp in VMs that have rxe0 (UCX_TLS=tcp,self), 2 ranks on 2 VMs"
+	t_begin "MPI ping-pong over UCX tcp in the same VMs (UCX_TLS=tcp,self): the peer of the verbs run"
 	t_run_ok as_user "$U" env UCX_TLS=tcp,self srun -N2 -n2 --mpi=pmi2 --vm-image=ttylinux-mpi \
 		./mpi-pingpong 50 65536 || return
 	t_match "^pingpong ok$" "$T_OUT" "every message intact"
@@ -99,6 +117,8 @@ test_mpi_tcp_beside_rxe() {
 setup && {
 	test_recorded
 	test_rc_pingpong
+	test_mpi_verbs
+	test_mpi_default_ucx
 	test_mpi_tcp_beside_rxe
 }
 t_begin "teardown: cluster down leaves nothing"

@@ -58,9 +58,9 @@ if "$VMCTL" wait "$ST" 120; then ok "xenvm.rxe=1: ready"; else ko "xenvm.rxe=1: 
 check "status file says ready" "ready" "$(cat "$ST/status")"
 info=$(cat "$ST/guest.info" 2>/dev/null)
 case "$info" in
-"ib=rxe0 port=1 state=ACTIVE link=Ethernet node_guid="*" gid_index="[0-9]*" gid=::ffff:10.84.0.10")
+"ib=rxe0 port=1 state=ACTIVE link=Ethernet node_guid="*" gid_index="[0-9]*" gid=fe80::"*" ipv4_gid=::ffff:10.84.0.10")
 	ok "guest.info: $info" ;;
-*) ko "guest.info reports rxe0, port 1 ACTIVE, the IPv4 RoCE v2 GID" "[$info]" ;;
+*) ko "guest.info reports rxe0, port 1 ACTIVE, the link-local and the IPv4 RoCE v2 GIDs" "[$info]" ;;
 esac
 grep -q "xenvm-init: .*verbs ready: ib=rxe0" "$ST/console.log" && ok "console: verbs ready line" ||
 	ko "console: verbs ready line" "$(grep xenvm-init "$ST/console.log" | tail -3)"
@@ -69,6 +69,8 @@ U() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$ST/a
 got=$(U -- ibv_devinfo -d rxe0 2>&1 | sed -n 's/^[[:space:]]*state:[[:space:]]*\([A-Z_]*\).*/\1/p')
 check "ibv_devinfo in the guest as the job user: PORT_ACTIVE" "PORT_ACTIVE" "$got"
 check "ibv_rc_pingpong is in the image" "/usr/bin/ibv_rc_pingpong" "$(U -- sh -c 'command -v ibv_rc_pingpong')"
+gi=${info#*gid_index=} gi=${gi%% *}
+check "/etc/ucx/ucx.conf: the reported GID index for UCX" "UCX_IB_GID_INDEX=$gi" "$(U -- grep -v '^#' /etc/ucx/ucx.conf)"
 "$VMCTL" destroy "$ST"
 
 # ------------------------------------------------ rxe requested but cannot be brought up: not ready
