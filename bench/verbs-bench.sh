@@ -2,10 +2,12 @@
 # verbs-bench.sh - latency and bandwidth between two VMs of one job (the ICS'06 paper's Fig. 7/8
 # shape), on a real 2-node test cluster whose VMs get Soft-RoCE (ib.fallback: rxe; these
 # machines have no HCA, so no VF): in one run, in the same two ready VMs,
-#   1. verbs: ibv_rc_pingpong (RC send/recv over rxe0, GID index 1) for sizes 1 B .. 1 MiB;
+#   1. verbs: ibv_rc_pingpong (RC send/recv over rxe0, GID index 0: the link-local RoCE v2 GID
+#      the guest reports) for sizes 1 B .. 1 MiB;
 #   2. MPI over TCP: examples/mpi-pingpong.c with UCX_TLS=tcp,self, the same sizes;
-#   3. MPI over verbs: the same program with UCX_TLS=rc_verbs,ud_verbs (bounded by a timeout; it
-#      is reported as failed when UCX cannot wire up over rxe, which is what happens under TCG).
+#   3. MPI over verbs: the same program with UCX_TLS=rc_verbs,ud_verbs,self (the GID index from
+#      the image's /etc/ucx/ucx.conf; bounded by a timeout, reported as failed if UCX cannot wire
+#      up).
 # Prints a table (one-way latency in us, bandwidth in MB/s, verbs/TCP ratios) and a last line
 # "bench-verbs: ...".  rxe is a software path (the guest kernel builds RoCE frames over its virtio
 # NIC, all emulated by TCG): these figures say nothing of an HCA's VF, which the SR-IOV
@@ -55,9 +57,9 @@ for s in $SIZES; do
 	# shellcheck disable=SC2016  # expanded in the guests
 	out=$(timeout 300 "$CL" run --user "$U" --chdir "$H" -- srun --jobid="$id" --overlap -N2 -n2 \
 		bash -c '
-		if [ "$SLURM_PROCID" = 0 ]; then exec ibv_rc_pingpong -d rxe0 -g 1 -s '"$s"' -n '"$ITERS"'; fi
+		if [ "$SLURM_PROCID" = 0 ]; then exec ibv_rc_pingpong -d rxe0 -g 0 -s '"$s"' -n '"$ITERS"'; fi
 		for i in $(seq 100); do
-			ibv_rc_pingpong -d rxe0 -g 1 -s '"$s"' -n '"$ITERS"' node1 2>/dev/null && exit 0
+			ibv_rc_pingpong -d rxe0 -g 0 -s '"$s"' -n '"$ITERS"' node1 2>/dev/null && exit 0
 			sleep 0.2
 		done
 		exit 1' 2>&1) || { echo "bench-verbs: ibv_rc_pingpong -s $s failed: $out" >&2; exit 1; }
@@ -86,17 +88,20 @@ mpi_run tcp,self MLAT MBW || { echo "bench-verbs: MPI over TCP failed: ${MPI_ERR
 rc_ok=1
 mpi_run rc_verbs,ud_verbs,self RLAT RBW || rc_ok=0
 
-printf '%-8s | %-22s | %-22s | %-22s | %s\n' bytes "verbs (ibv_rc_pingpong)" "MPI over TCP (UCX tcp)" \
-	"MPI over verbs (UCX rc)" "verbs/TCP latency"
-printf '%-8s | %-22s | %-22s | %-22s |\n' "" "us, MB/s" "us, MB/s" "us, MB/s"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b}'; }
+printf '%-8s | %-20s | %-20s | %-20s | %-11s | %s\n' bytes "verbs (rc_pingpong)" "MPI over TCP" \
+	"MPI over verbs" "verbs/TCP" "MPI verbs/TCP"
+printf '%-8s | %-20s | %-20s | %-20s | %-11s | %s\n' "" "us, MB/s" "us, MB/s (UCX tcp)" "us, MB/s (UCX rc)" \
+	"latency" "latency"
 for s in $SIZES; do
 	if [ "$rc_ok" = 1 ]; then r="${RLAT[$s]}, ${RBW[$s]}"; else r="failed"; fi
-	printf '%-8s | %-22s | %-22s | %-22s | %s\n' "$s" "${VLAT[$s]}, ${VBW[$s]}" "${MLAT[$s]}, ${MBW[$s]}" "$r" \
-		"$(awk -v a="${VLAT[$s]}" -v b="${MLAT[$s]}" 'BEGIN {printf "%.2f", a / b}')"
+	printf '%-8s | %-20s | %-20s | %-20s | %-11s | %s\n' "$s" "${VLAT[$s]}, ${VBW[$s]}" \
+		"${MLAT[$s]}, ${MBW[$s]}" "$r" "$(ratio "${VLAT[$s]}" "${MLAT[$s]}")" \
+		"$(ratio "${RLAT[$s]:-}" "${MLAT[$s]}")"
 done
 [ "$rc_ok" = 1 ] || echo "MPI over verbs (UCX_TLS=rc_verbs,ud_verbs) failed: ${MPI_ERR[rc_verbs,ud_verbs,self]}"
 echo "(rxe over TCG-emulated virtio: a software path, not an HCA's VF; load at end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "bench-verbs: 1 B latency verbs ${VLAT[1]} us vs MPI/TCP ${MLAT[1]} us" \
-	"(ratio $(awk -v a="${VLAT[1]}" -v b="${MLAT[1]}" 'BEGIN {printf "%.2f", a / b}'));" \
+	"(ratio $(ratio "${VLAT[1]}" "${MLAT[1]}"));" \
 	"1 MiB bandwidth verbs ${VBW[1048576]} MB/s vs MPI/TCP ${MBW[1048576]} MB/s;" \
-	"MPI over verbs: $([ "$rc_ok" = 1 ] && echo "1 B ${RLAT[1]} us, 1 MiB ${RBW[1048576]} MB/s" || echo failed)"
+	"MPI over verbs: $([ "$rc_ok" = 1 ] && echo "1 B ${RLAT[1]} us (ratio to MPI/TCP $(ratio "${RLAT[1]}" "${MLAT[1]}")), 1 MiB ${RBW[1048576]} MB/s" || echo failed)"

@@ -23,7 +23,7 @@ check-vm-job: all image
 CHECKS += check-vm-job
 
 # Verbs between a job's VMs (issue 5): the rxe fallback on 2 nodes, ibv_rc_pingpong and an MPI
-# ping-pong over UCX rc_verbs.
+# ping-pong over UCX rc_verbs (and over tcp, in the same VMs).
 .PHONY: check-vm-verbs-job
 check-vm-verbs-job: all image
 	tests/cluster/test_vm_verbs.sh
