@@ -5,7 +5,7 @@
 # the device before the VM counts as ready.  Then, as an ordinary user:
 #   - ibv_rc_pingpong between the two nodes' VMs (RC over RoCE v2 on rxe0, the link-local GID
 #     the guest reported);
-#   - an MPI ping-pong over UCX verbs (rc_verbs + ud_verbs) with no UCX setting from the user:
+#   - an MPI ping-pong over UCX verbs (rc_verbs + ud_verbs) with no GID setting from the user:
 #     the GID index comes from the image's /etc/ucx/ucx.conf, which the guest's init writes;
 #   - the same program with the user's default UCX settings, and over UCX tcp, in the same VMs.
 # rxe is a software path (the kernel builds RoCE frames over the VM's virtio NIC): the figures
