@@ -25,10 +25,17 @@ LIBEXEC += $(AGENT)
 # The guest's verbs readiness check (guest/ibcheck): dynamic, because libibverbs dlopen()s its
 # providers; it goes on the image's root disk beside libibverbs.
 IBCHECK := $(B)/guest/xenvm-ibcheck
-$(IBCHECK): $(B)/guest/ibcheck/ibcheck.o
+$(IBCHECK): $(B)/guest/ibcheck/ibcheck.o $(B)/guest/ibcheck/ll_addr.o
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< -libverbs
+	$(CC) $(LDFLAGS) -o $@ $^ -libverbs
 all: $(IBCHECK)
+
+# Whether a RoCE GID's IPv6 address has finished duplicate address detection (ibcheck/ll_addr.c).
+UNIT_TESTS += $(B)/tests/unit/test_guest_ll_addr
+$(B)/tests/unit/test_guest_ll_addr.o: CFLAGS += $(CMOCKA_CFLAGS) -Iguest/ibcheck
+$(B)/tests/unit/test_guest_ll_addr: $(B)/tests/unit/test_guest_ll_addr.o $(B)/guest/ibcheck/ll_addr.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 IMAGE_DIR := $(B)/images
 .PHONY: image
@@ -44,6 +51,13 @@ $(B)/tests/unit/test_vm_proto: $(B)/tests/unit/test_vm_proto.o $(LIBXENVM_VM) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 $(B)/tests/unit/test_vm_proto.o: CFLAGS += $(CMOCKA_CFLAGS)
+
+# The guest NIC's MAC, the same rule for both drivers (lib/vm/mac.c).
+UNIT_TESTS += $(B)/tests/unit/test_vm_mac
+$(B)/tests/unit/test_vm_mac.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_vm_mac: $(B)/tests/unit/test_vm_mac.o $(LIBXENVM_VM) $(LIBXENVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 # The qemu driver's KVM-or-TCG decision (lib/vm/accel.c).
 UNIT_TESTS += $(B)/tests/unit/test_vm_accel

@@ -15,9 +15,11 @@
  * the IPv4-mapped GID and works with the link-local one (measured: tests/cluster/
  * test_vm_verbs.sh).  Link-local is enough because every VM of a job is on one L2 segment, the
  * node bridges.  The IPv4 GID must exist too (it shows eth0 has its address) and is reported as
- * ipv4_gid.  InfiniBand ports (a VF) report GID 0 and the port's LID instead.  On failure
- * it prints "verbs: <why>" and exits 1; it waits up to --wait ms (default 10000) for a device
- * and an ACTIVE port, since rxe and a VF's link come up asynchronously.
+ * ipv4_gid.  The link-local GID's IPv6 address must have finished duplicate address detection:
+ * until then a QP cannot move to RTR from it (ll_addr.h).  InfiniBand ports (a VF) report GID 0
+ * and the port's LID instead.  On failure it prints "verbs: <why>" and exits 1; it waits up to
+ * --wait ms (default 10000) for a device, an ACTIVE port and usable GIDs, since rxe, a VF's
+ * link and IPv6 addresses come up asynchronously.
  *
  * Why a program of its own: the agent is static (no loader in the initramfs), and libibverbs
  * loads its providers with dlopen, which a static binary cannot do reliably.  This one is
@@ -34,6 +36,8 @@
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
+
+#include "ll_addr.h"
 
 #define REPORT_MAX 400
 
@@ -65,10 +69,10 @@ static const char *port_state(enum ibv_port_state s)
 
 /*
  * The first RoCE v2 GID of port whose address is link-local (fe80::/10, ll != 0) or
- * IPv4-mapped (ll == 0), or -1; its text into buf.
+ * IPv4-mapped (ll == 0), or -1; its text into buf, its entry into *out.
  */
 static int roce_v2_gid(struct ibv_context *ctx, uint8_t port, int tbl, int ll, char *buf,
-                       size_t len)
+                       size_t len, struct ibv_gid_entry *out)
 {
 	static const unsigned char v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -85,10 +89,27 @@ static int roce_v2_gid(struct ibv_context *ctx, uint8_t port, int tbl, int ll, c
 			match = memcmp(e.gid.raw, v4map, sizeof(v4map)) == 0;
 		if (match) {
 			inet_ntop(AF_INET6, e.gid.raw, buf, (socklen_t)len);
+			*out = e;
 			return i;
 		}
 	}
 	return -1;
+}
+
+/*
+ * The state of the IPv6 address behind GID entry e on its net device (ll_addr.h); a file that
+ * cannot be read counts as absent, so the wait goes on and the reason is printed at the end.
+ */
+static int gid_addr_state(const struct ibv_gid_entry *e)
+{
+	FILE *f = fopen("/proc/net/if_inet6", "re");
+	int st;
+
+	if (!f)
+		return LL_ADDR_ABSENT;
+	st = ll_addr_state(f, e->gid.raw, e->ndev_ifindex);
+	fclose(f);
+	return st < 0 ? LL_ADDR_ABSENT : st;
 }
 
 /*
@@ -150,20 +171,31 @@ static int check_once(const char *want, char *report, char *why, size_t len)
 		}
 		if (pa.link_layer == IBV_LINK_LAYER_ETHERNET) {
 			char v4[INET6_ADDRSTRLEN] = "";
+			struct ibv_gid_entry ge;
+			int st;
 
 			/* The IPv4 GID is the sign that eth0 has its address (the job's MPI needs
 			 * it); the link-local one is what verbs users are told to use. */
-			if (roce_v2_gid(ctx, p, pa.gid_tbl_len, 0, v4, sizeof(v4)) < 0) {
+			if (roce_v2_gid(ctx, p, pa.gid_tbl_len, 0, v4, sizeof(v4), &ge) < 0) {
 				snprintf(
 				    why, len,
 				    "%s port %u: no RoCE v2 IPv4 GID (is the NIC's address set?)",
 				    ibv_get_device_name(dev), p);
 				continue;
 			}
-			idx = roce_v2_gid(ctx, p, pa.gid_tbl_len, 1, gid, sizeof(gid));
+			idx = roce_v2_gid(ctx, p, pa.gid_tbl_len, 1, gid, sizeof(gid), &ge);
 			if (idx < 0) {
 				snprintf(why, len, "%s port %u: no link-local RoCE v2 GID",
 				         ibv_get_device_name(dev), p);
+				continue;
+			}
+			st = gid_addr_state(&ge);
+			if (st != LL_ADDR_USABLE) {
+				snprintf(why, len,
+				         "%s port %u: GID %s is %s on ifindex %u (IPv6 duplicate "
+				         "address detection), so RoCE v2 connections cannot use it",
+				         ibv_get_device_name(dev), p, gid, ll_addr_state_name(st),
+				         ge.ndev_ifindex);
 				continue;
 			}
 			snprintf(report, REPORT_MAX,

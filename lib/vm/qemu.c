@@ -33,6 +33,7 @@
 
 #include "log.h"
 #include "vm/accel.h"
+#include "vm/mac.h"
 #include "vm/proto.h"
 #include "vm/vmd.h"
 
@@ -324,11 +325,14 @@ static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char 
 		ARG("virtio-blk-pci,drive=rd");
 	}
 	if (tapfd >= 0) {
+		char mac[XVM_MAC_LEN];
+
+		/* QEMU's OUI; cannot fail: s and the OUI are valid, mac is XVM_MAC_LEN */
+		xvm_guest_mac(s, "52:54:00", (unsigned)getpid(), mac, sizeof(mac));
 		ARG("-netdev");
 		ARG("tap,id=n0,fd=%d", tapfd);
 		ARG("-device");
-		ARG("virtio-net-pci,netdev=n0,mac=52:54:00:%02x:%02x:%02x", (s->job_id >> 8) & 0xff,
-		    s->job_id & 0xff, (unsigned)(getpid() & 0xff));
+		ARG("virtio-net-pci,netdev=n0,mac=%s", mac);
 	}
 	if (s->pci_bdf && xvm_qemu_pci_arg(s->pci_bdf, pool[p + 1], ARG_LEN) == 0) {
 		ARG("-device");

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "vm/proto.h"
 #include "vm/vmd.h"
+#include "vm/mac.h"
 #include "vm/xen_vm.h"
 #include "xl_chan.h"
 #include "xl_domain.h"
@@ -122,28 +123,6 @@ static int cmdline(const struct xvm_spec *s, char *buf, size_t len, struct xerr 
 		return xerr_set(err, "kernel command line longer than %zu bytes", len - 1);
 	}
 	return 0;
-}
-
-/*
- * A MAC in Xen's OUI (00:16:3e).  With an address, its low three bytes: the job's VMs on
- * different nodes share one L2 and have the same name (vm0), so a MAC from the job and the name
- * alone was the same on every node (ARP then fails between them); guest addresses are unique
- * on the L2 and subnets are at most /8, so these MACs are too.  Without an address, from the job
- * id and the VM name.
- */
-static void make_mac(const struct xvm_spec *s, char *mac, size_t len)
-{
-	unsigned h = 5381, a, b, c, d;
-
-	if (s->ip_cidr && sscanf(s->ip_cidr, "%u.%u.%u.%u", &a, &b, &c, &d) == 4 && b < 256 &&
-	    c < 256 && d < 256) {
-		snprintf(mac, len, "00:16:3e:%02x:%02x:%02x", b, c, d);
-		return;
-	}
-	for (const char *p = s->name; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	snprintf(mac, len, "00:16:3e:%02x:%02x:%02x", (s->job_id >> 8) & 0x7f, s->job_id & 0xff,
-	         h & 0xff);
 }
 
 /* The control socket, 0600 and owned by uid:gid from the start.  fd, or -1 with err. */
@@ -306,7 +285,7 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	}
 	unlink(vm->pidfile);
 	link_console(vm);
-	make_mac(s, mac, sizeof(mac));
+	xvm_guest_mac(s, "00:16:3e", 0, mac, sizeof(mac)); /* Xen's OUI */
 	ds.name = vm->name;
 	ds.type = s->xen_pvh ? XL_DOMAIN_PVH : XL_DOMAIN_PV;
 	ds.kernel = kernel;

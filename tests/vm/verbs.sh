@@ -2,7 +2,9 @@
 # verbs.sh - the guest's verbs readiness check (guest/ibcheck, /init): with xenvm.rxe=1 the guest
 # brings up Soft-RoCE on eth0, libibverbs sees rxe0 with port 1 ACTIVE, and the agent's hello
 # carries the report to the host (<state_dir>/guest.info); with xenvm.rxe=1 and no NIC to put
-# rxe on, the VM is not ready and its status names the reason.  Also the check itself on this
+# rxe on, the VM is not ready and its status names the reason.  Two such VMs on one bridge: an
+# RC ping-pong between them works the moment both are ready (their MACs, hence link-local GIDs,
+# come from their addresses, with no DAD wait).  Also the check itself on this
 # host, which has no RDMA at all (its kernel has no RDMA netlink, see shared notes).
 # Usage: tests/vm/verbs.sh VMCTL XENVM_EXEC IMAGE_DIR AGENT IBCHECK   (root; QEMU/TCG)
 # Uses bridge xvibr0 (10.84.0.0/24, no route out) and job ids 8400x; removes all it creates.
@@ -34,7 +36,7 @@ cleanup() {
 	rm -rf /tmp/xvg-verbs-last && mkdir -p /tmp/xvg-verbs-last
 	for d in "$W"/st*; do [ -f "$d/console.log" ] && cp "$d/console.log" "/tmp/xvg-verbs-last/${d##*/}.console.log"; done
 	for d in "$W"/st*; do [ -d "$d" ] && "$VMCTL" destroy "$d" 2>/dev/null; done
-	for j in $J $((J + 1)); do "$VMCTL" kill $j 2>/dev/null; done
+	for j in $J $((J + 1)) $((J + 2)); do "$VMCTL" kill $j 2>/dev/null; done
 	ip link del $BR 2>/dev/null
 	rm -rf "$W"
 }
@@ -50,11 +52,15 @@ ip link add $BR type bridge && ip addr add 10.84.0.1/24 dev $BR && ip link set $
 	{ ko "create bridge $BR"; finish; }
 
 # ------------------------------------------------ rxe requested and brought up: ready, reported
-ST=$W/st1
-mkdir -p "$ST"
+# Two VMs at once (st3 is the peer of the RC ping-pong below, as another node's VM would be).
+ST=$W/st1 ST3=$W/st3
+mkdir -p "$ST" "$ST3"
 VMCTL_CMDLINE=xenvm.rxe=1 "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $J 65534 65534 $BR 10.84.0.10/24 ||
 	{ ko "boot with xenvm.rxe=1"; finish; }
+VMCTL_CMDLINE=xenvm.rxe=1 "$VMCTL" boot "$ST3" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 2)) 65534 65534 $BR 10.84.0.11/24 ||
+	{ ko "boot a second VM with xenvm.rxe=1"; finish; }
 if "$VMCTL" wait "$ST" 120; then ok "xenvm.rxe=1: ready"; else ko "xenvm.rxe=1: ready" "$(tail -5 "$ST/console.log")"; finish; fi
+if "$VMCTL" wait "$ST3" 120; then ok "second VM: ready"; else ko "second VM: ready" "$(tail -5 "$ST3/console.log")"; finish; fi
 check "status file says ready" "ready" "$(cat "$ST/status")"
 info=$(cat "$ST/guest.info" 2>/dev/null)
 case "$info" in
@@ -71,7 +77,31 @@ check "ibv_devinfo in the guest as the job user: PORT_ACTIVE" "PORT_ACTIVE" "$go
 check "ibv_rc_pingpong is in the image" "/usr/bin/ibv_rc_pingpong" "$(U -- sh -c 'command -v ibv_rc_pingpong')"
 gi=${info#*gid_index=} gi=${gi%% *}
 check "/etc/ucx/ucx.conf: the reported GID index for UCX" "UCX_IB_GID_INDEX=$gi" "$(U -- grep -v '^#' /etc/ucx/ucx.conf)"
+
+# "Ready" must mean an RC connection can be made at once.  RoCE v2's move to RTR routes from the
+# GID's IPv6 address, which DAD kept tentative for 1-2 s after ready (RTR then failed: seen in
+# CI).  The MAC, hence that address, comes from the unique IPv4 address (lib/vm/mac.c).
+U3() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$ST3/agent.sock" --cwd /tmp "$@"; }
+check "the NIC's MAC comes from the guest address 10.84.0.10" "52:54:00:54:00:0a" "$(U -- cat /sys/class/net/eth0/address)"
+check "the second VM's from 10.84.0.11" "52:54:00:54:00:0b" "$(U3 -- cat /sys/class/net/eth0/address)"
+a6=$(U -- ip -6 addr show dev eth0 2>&1)
+case "$a6" in
+*"inet6 fe80::5054:ff:fe54:a/64 scope link"*tentative*) ko "eth0's link-local address is usable at ready" "$a6" ;;
+*"inet6 fe80::5054:ff:fe54:a/64 scope link"*) ok "eth0's link-local address is usable at ready (no DAD wait)" ;;
+*) ko "eth0's link-local address is usable at ready" "$a6" ;;
+esac
+U -- ibv_rc_pingpong -d rxe0 -g "$gi" -n 200 >"$W/srv.out" 2>&1 &
+srv=$!
+for i in $(seq 100); do   # until the server listens (TCP); its one attempt at RTR must work
+	U3 -- ibv_rc_pingpong -d rxe0 -g "$gi" -n 200 10.84.0.10 >"$W/cli.out" 2>&1 && break
+	sleep 0.1
+done
+wait $srv; rc=$?
+[ $rc = 0 ] && grep -q "^200 iters in" "$W/srv.out" && grep -q "^200 iters in" "$W/cli.out" &&
+	ok "ibv_rc_pingpong right after ready: $(grep usec/iter "$W/srv.out")" ||
+	ko "ibv_rc_pingpong right after ready" "server rc=$rc: $(tr '\n' ' ' <"$W/srv.out"); client: $(tr '\n' ' ' <"$W/cli.out")"
 "$VMCTL" destroy "$ST"
+"$VMCTL" destroy "$ST3"
 
 # ------------------------------------------------ rxe requested but cannot be brought up: not ready
 # No bridge, so no eth0 for rxe0: `rdma link add` fails, and the libibverbs check says why
