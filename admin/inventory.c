@@ -31,9 +31,8 @@ const struct xvm_driver *xa_driver(const char *name, struct xerr *err)
 	if (d)
 		return d;
 	if (name && strcmp(name, "xen") == 0)
-		xerr_set(err,
-		         "driver 'xen' is not available in this build of xenvm (built without "
-		         "libxenlight: apt-get install libxen-dev); use --driver qemu");
+		xerr_set(err, "driver 'xen' is not available in this build of xenvm (built without "
+		              "libxenlight: apt-get install libxen-dev); use --driver qemu");
 	else
 		xerr_set(err, "unknown driver '%s' (xen or qemu)", name ? name : "");
 	errno = ENOENT;

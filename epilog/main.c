@@ -86,7 +86,8 @@ int main(int argc, char **argv)
 	}
 	/* A job without a VM request: only --vm-image steps leave anything (prolog/step.h). */
 	if (!getenv("SPANK_" XENVM_REQ_IMAGE) &&
-	    (xenvm_job_dir(cfg->state_dir, se.jobid, dir, sizeof(dir)) < 0 || access(dir, F_OK) < 0)) {
+	    (xenvm_job_dir(cfg->state_dir, se.jobid, dir, sizeof(dir)) < 0 ||
+	     access(dir, F_OK) < 0)) {
 		rc = 0;
 		goto out;
 	}

@@ -64,8 +64,10 @@ int main(int argc, char **argv)
 		if (argc > 1) {
 			FILE *f = fopen(argv[1], "w");
 
-			if (!f || fprintf(f, "ranks=%d sum=%d kernel=%s hypervisor=%s\n", size, sum,
-			                  u.release, hv) < 0 || fclose(f) != 0) {
+			if (!f ||
+			    fprintf(f, "ranks=%d sum=%d kernel=%s hypervisor=%s\n", size, sum,
+			            u.release, hv) < 0 ||
+			    fclose(f) != 0) {
 				perror(argv[1]);
 				sum = -1;
 			}

@@ -36,7 +36,8 @@ int main(int argc, char **argv)
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	if (size < 2 || iters < 1 || max < 1) {
 		if (rank == 0)
-			fprintf(stderr, "mpi-pingpong: needs 2 ranks, ITERS >= 1, MAX_BYTES >= 1\n");
+			fprintf(stderr,
+			        "mpi-pingpong: needs 2 ranks, ITERS >= 1, MAX_BYTES >= 1\n");
 		MPI_Finalize();
 		return 1;
 	}
@@ -54,9 +55,11 @@ int main(int argc, char **argv)
 				t0 = MPI_Wtime();
 			if (rank == 0) {
 				MPI_Send(buf, (int)n, MPI_BYTE, 1, 0, MPI_COMM_WORLD);
-				MPI_Recv(buf, (int)n, MPI_BYTE, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+				MPI_Recv(buf, (int)n, MPI_BYTE, 1, 0, MPI_COMM_WORLD,
+				         MPI_STATUS_IGNORE);
 			} else if (rank == 1) {
-				MPI_Recv(buf, (int)n, MPI_BYTE, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+				MPI_Recv(buf, (int)n, MPI_BYTE, 0, 0, MPI_COMM_WORLD,
+				         MPI_STATUS_IGNORE);
 				MPI_Send(buf, (int)n, MPI_BYTE, 0, 0, MPI_COMM_WORLD);
 			}
 		}

@@ -51,7 +51,8 @@ static void usage(FILE *f)
 	    "  evict DIGEST | verify DIGEST | pin DIGEST HOLDER | unpin DIGEST HOLDER\n"
 	    "  broadcast FILE... --to HOSTLIST [--name NAME] [--shape SHAPE] [--chunk-size SIZE]\n"
 	    "  ping HOST                   check munge authentication with HOST's imagecastd\n"
-	    "Shapes: two-tree (default), pipelined-chain, pipelined-binomial, binomial (whole file).\n");
+	    "Shapes: two-tree (default), pipelined-chain, pipelined-binomial, "
+	    "binomial (whole file).\n");
 }
 
 /* Receive PROGRESS frames until DONE.  Returns 0 and *done (free()), or -1 with err. */

@@ -338,8 +338,7 @@ out:
 	return rc;
 }
 
-int ic_manifest_check_chunk(const struct ic_manifest *m, uint32_t idx, const void *data,
-                            size_t len)
+int ic_manifest_check_chunk(const struct ic_manifest *m, uint32_t idx, const void *data, size_t len)
 {
 	uint8_t sha[IC_SHA_LEN];
 	struct ic_sha_mid mid;
@@ -457,8 +456,9 @@ static int build(const char *name, const char *digest, uint64_t chunk_bytes,
 		ic_manifest_free(*m);
 		*m = NULL;
 		errno = EINVAL;
-		return xerr_set(err, "manifest: midstates with chunk size %" PRIu64
-		                     " (not a multiple of 64)", chunk_bytes);
+		return xerr_set(
+		    err, "manifest: midstates with chunk size %" PRIu64 " (not a multiple of 64)",
+		    chunk_bytes);
 	}
 	return 0;
 }
@@ -526,7 +526,8 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 			int nf = sscanf(line, "chunk %65s %65s", b, c);
 
 			/* The first chunk line ends the header: build the manifest once. */
-			if (!m && build(name, digest, chunk_bytes, files, nfiles, version, &m, err) < 0)
+			if (!m &&
+			    build(name, digest, chunk_bytes, files, nfiles, version, &m, err) < 0)
 				goto out;
 			if (nchunk >= m->nchunks || nf != (m->mids ? 2 : 1) ||
 			    ic_sha_from_hex(b, m->chunks[nchunk]) < 0 ||

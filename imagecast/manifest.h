@@ -85,8 +85,9 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
 
 /*
  * Read every file from the store (paths relative to `store`, unless absolute), hash its chunks
- * (and midstates) into the manifest and check each file's size and sha256.  Returns 0, or -1 with err naming the image,
- * the file and what is wrong (errno ENOENT, EIO or EBADMSG for a size or sha256 mismatch).
+ * (and midstates) into the manifest and check each file's size and sha256.  Returns 0, or -1 with
+ * err naming the image, the file and what is wrong (errno ENOENT, EIO or EBADMSG for a size or
+ * sha256 mismatch).
  */
 int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr *err);
 

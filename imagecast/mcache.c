@@ -20,8 +20,8 @@
 #define IC_MCACHE_MAX (64 << 20)
 
 /* "<cache>/store-manifests/<hex>.<chunk bytes>" into buf.  Returns 0 or -1 (ENAMETOOLONG). */
-static int entry_path(const struct ic_store *s, const char *digest, uint64_t chunk_bytes,
-                      char *buf, size_t len)
+static int entry_path(const struct ic_store *s, const char *digest, uint64_t chunk_bytes, char *buf,
+                      size_t len)
 {
 	int n;
 
@@ -29,8 +29,7 @@ static int entry_path(const struct ic_store *s, const char *digest, uint64_t chu
 		errno = EINVAL;
 		return -1;
 	}
-	n = snprintf(buf, len, "%s/%s/%s.%" PRIu64, s->dir, IC_MCACHE_DIR, digest + 7,
-	             chunk_bytes);
+	n = snprintf(buf, len, "%s/%s/%s.%" PRIu64, s->dir, IC_MCACHE_DIR, digest + 7, chunk_bytes);
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -141,7 +140,7 @@ int ic_mcache_load(const struct ic_store *s, struct ic_manifest *m, const char *
 	char path[PATH_MAX], *text = NULL, *key = NULL, *sep;
 	struct ic_manifest *cached = NULL;
 	long len, klen;
-	int rc = -1;
+	int rc = -1, e;
 
 	if (!m || entry_path(s, m->digest, m->chunk_bytes, path, sizeof(path)) < 0)
 		return -1;
@@ -176,14 +175,12 @@ int ic_mcache_load(const struct ic_store *s, struct ic_manifest *m, const char *
 stale:
 	/* The files changed since (or the entry is torn): hash again and replace it. */
 	(void)unlink(path);
-out: {
-	int e = errno;
-
+out:
+	e = errno;
 	ic_manifest_free(cached);
 	free(key);
 	free(text);
 	errno = e;
-}
 	return rc;
 }
 

@@ -43,7 +43,8 @@ struct ic_sha_mid {
 void ic_sha_mid_init(struct ic_sha_mid *s);
 /* Advance over len bytes, len a multiple of 64.  Returns 0, or -1 with errno EINVAL. */
 int ic_sha_mid_update(struct ic_sha_mid *s, const void *buf, size_t len);
-/* The sha256 of the prefix followed by len bytes of buf (s is unchanged).  Returns 0, or -1 with errno EINVAL. */
+/* The sha256 of the prefix followed by len bytes of buf (s is unchanged).  Returns 0, or -1 with
+ * errno EINVAL. */
 int ic_sha_mid_final(const struct ic_sha_mid *s, const void *buf, size_t len,
                      uint8_t out[IC_SHA_LEN]);
 /* The chaining value as 32 bytes (big-endian words), as the manifest carries it. */

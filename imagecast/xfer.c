@@ -185,6 +185,7 @@ static struct ic_manifest *manifest_from_peer(struct xfer *x, long r, struct xer
 	char *req = NULL, *text = NULL;
 	uint32_t len;
 	long rlen;
+	int e;
 
 	c = dial(x, r, err);
 	if (!c)
@@ -209,14 +210,12 @@ static struct ic_manifest *manifest_from_peer(struct xfer *x, long r, struct xer
 		ic_manifest_free(m);
 		m = NULL;
 	}
-out : {
-	int e = errno; /* EREMOTEIO tells the caller the source itself failed */
-
+out:
+	e = errno; /* EREMOTEIO tells the caller the source itself failed */
 	free(req);
 	free(text);
 	ic_conn_close(c);
 	errno = e;
-}
 	return m;
 }
 
@@ -330,7 +329,7 @@ static int pull_from(struct xfer *x, long r, int parity, uint8_t *buf, struct xe
 	c = dial(x, r, err);
 	if (!c)
 		goto out;
-	/* With our fetch request, so that a source that has not started yet starts now (serve.c). */
+	/* With our fetch request, so that a source that has not started yet starts (serve.c). */
 	if (ic_spec_format(&x->spec, &spec) < 0 ||
 	    asprintf(&req, "digest %s\nmode %s\nposition %ld\nwant %s\n%s%s", x->spec.digest,
 	             x->spec.shape == XENVM_CAST_BINOMIAL_WHOLE_FILE ? "whole" : "pipe",
@@ -365,9 +364,9 @@ static int pull_from(struct xfer *x, long r, int parity, uint8_t *buf, struct xe
 				goto out;
 			}
 			if (left > 0) {
-				/* Never trust END alone: a file with a hole fails only at publish. */
-				xerr_set(err, "%s: END with %u of the chunks asked for not sent", c->peer,
-				         left);
+				/* Never trust END alone: a file with a hole fails at publish. */
+				xerr_set(err, "%s: END with %u of the chunks asked for not sent",
+				         c->peer, left);
 				goto out;
 			}
 			break;
@@ -457,8 +456,8 @@ static int fill_from_store(struct xfer *x, uint8_t *buf)
 			}
 			if (ic_manifest_check_chunk(x->m, c, buf, len) < 0) {
 				errno = EBADMSG;
-				fail(x, "%s changed in the store while it was read (chunk %u)", path,
-				     c);
+				fail(x, "%s changed in the store while it was read (chunk %u)",
+				     path, c);
 				goto out;
 			}
 			if (put_chunk(x, c, buf, len, false) < 0) {
@@ -570,7 +569,7 @@ static int manifest_from_store(struct xfer *x, struct ic_manifest **out, bool *h
 		rc = 0;
 		goto out;
 	}
-	/* The key before the read: a file changed meanwhile leaves a stale, never a wrong, entry. */
+	/* The key before the read: a file changed meanwhile leaves a stale, not a wrong, entry. */
 	if (ic_mcache_key(*out, store_of(x), &key) < 0)
 		key = NULL; /* a missing file: hashing names it */
 	if (ic_manifest_hash_store(*out, store_of(x), &err) < 0)
@@ -783,7 +782,8 @@ static int run(struct xfer *x)
 		 */
 		verified[i] = x->m->mids && f->nchunks > 0;
 		pthread_mutex_lock(&x->mu);
-		for (uint32_t c = f->first_chunk; verified[i] && c < f->first_chunk + f->nchunks; c++)
+		for (uint32_t c = f->first_chunk; verified[i] && c < f->first_chunk + f->nchunks;
+		     c++)
 			verified[i] = x->checked[c];
 		pthread_mutex_unlock(&x->mu);
 	}

@@ -30,19 +30,19 @@ enum xenvm_guest_type {
 };
 
 struct xenvm_image_file {
-	char *path;   /* relative to the image store (or absolute) */
+	char *path; /* relative to the image store (or absolute) */
 	char sha256[XENVM_SHA256_HEX_LEN + 1];
 	uint64_t size;
 };
 
 struct xenvm_image {
-	char *name;        /* [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
-	char *description; /* optional */
-	struct xenvm_image_file kernel; /* files.kernel (required) */
-	struct xenvm_image_file initrd; /* files.initrd (required) */
-	struct xenvm_image_file rootdisk; /* files.rootdisk (optional: path NULL when absent) */
-	char *cmdline;                 /* extra kernel command line (optional) */
-	enum xenvm_guest_type guest_type; /* xen.guest_type: pv | pvh */
+	char *name;                        /* [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
+	char *description;                 /* optional */
+	struct xenvm_image_file kernel;    /* files.kernel (required) */
+	struct xenvm_image_file initrd;    /* files.initrd (required) */
+	struct xenvm_image_file rootdisk;  /* files.rootdisk (optional: path NULL when absent) */
+	char *cmdline;                     /* extra kernel command line (optional) */
+	enum xenvm_guest_type guest_type;  /* xen.guest_type: pv | pvh */
 	char digest[XENVM_DIGEST_LEN + 1]; /* derived, see above */
 
 	struct {
@@ -55,8 +55,8 @@ struct xenvm_image {
 	} attributes;
 
 	struct {
-		uint64_t default_bytes; /* memory.default (size; 0 = absent: use vm.default_memory) */
-		uint64_t max_bytes;     /* memory.max (size, >= default; UINT64_MAX = absent) */
+		uint64_t default_bytes; /* memory.default (size; 0: absent, vm.default_memory) */
+		uint64_t max_bytes;     /* memory.max (size, >= default; UINT64_MAX: absent) */
 		uint32_t vcpus_default; /* vcpus.default (1..512)          (1) */
 		uint32_t vcpus_max;     /* vcpus.max (1..512, >= default)  (512) */
 	} limits;
@@ -85,8 +85,9 @@ struct xenvm_catalog {
 };
 
 /*
- * Load and validate images.yaml.  Returns 0 and sets *out (free with xenvm_catalog_free), or -1 with
- * err filled as "<file>:<line>:<col>: <key path>: <what is wrong>".  Duplicate names are errors.
+ * Load and validate images.yaml.  Returns 0 and sets *out (free with xenvm_catalog_free), or -1
+ * with err filled as "<file>:<line>:<col>: <key path>: <what is wrong>".  Duplicate names are
+ * errors.
  */
 int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr *err);
 void xenvm_catalog_free(struct xenvm_catalog *cat);
@@ -100,7 +101,7 @@ const struct xenvm_image *xenvm_catalog_find(const struct xenvm_catalog *cat, co
  * "did you mean" in rejections.
  */
 size_t xenvm_catalog_suggest(const struct xenvm_catalog *cat, const char *name, const char **out,
-			     size_t max);
+                             size_t max);
 
 /* Who is asking, for xenvm_image_permits(). */
 struct xenvm_requester {
@@ -117,7 +118,7 @@ struct xenvm_requester {
  * Group membership is the user's supplementary groups (getgrouplist) plus gid.
  */
 int xenvm_image_permits(const struct xenvm_image *img, const struct xenvm_requester *who,
-			struct xerr *err);
+                        struct xerr *err);
 
 /*
  * A catalog that reloads itself when its file changes (mtime, size, inode), keeping the last good
@@ -141,7 +142,7 @@ struct xenvm_catalog_cache {
 
 int xenvm_catalog_cache_init(struct xenvm_catalog_cache *cc, const char *path);
 const struct xenvm_catalog *xenvm_catalog_cache_get(struct xenvm_catalog_cache *cc,
-						    bool *reload_failed, struct xerr *reload_err);
+                                                    bool *reload_failed, struct xerr *reload_err);
 void xenvm_catalog_cache_fini(struct xenvm_catalog_cache *cc);
 
 #endif

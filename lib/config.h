@@ -21,10 +21,12 @@ enum xenvm_driver_kind {
 	XENVM_DRIVER_XEN,
 };
 
+/* clang-format off: the key and default columns below are a table */
 enum xenvm_ib_fallback {
-	XENVM_IB_FALLBACK_RXE = 0, /* no VF free or no HCA: Soft-RoCE in the guest if the image can */
-	XENVM_IB_FALLBACK_NONE,    /* no VF: fail the job's VM with a clear reason */
-	XENVM_IB_FALLBACK_TCP,     /* no VF: no verbs device in the guest; MPI over the network */
+	XENVM_IB_FALLBACK_RXE =
+	    0,                  /* no VF free or no HCA: Soft-RoCE in the guest if the image can */
+	XENVM_IB_FALLBACK_NONE, /* no VF: fail the job's VM with a clear reason */
+	XENVM_IB_FALLBACK_TCP,  /* no VF: no verbs device in the guest; MPI over the network */
 };
 
 enum xenvm_cast_shape {
@@ -38,8 +40,8 @@ struct xenvm_config {
 	char *path;                    /* the file this came from (or the default path) */
 	enum xenvm_driver_kind driver; /* driver: xen | qemu                  (qemu) */
 	char *state_dir;               /* state_dir                           (/run/xenvm) */
-	char *catalog;                 /* catalog                             (/etc/xenvm/images.yaml) */
-	char *log_level;               /* log_level: error..debug             (info) */
+	char *catalog;   /* catalog                             (/etc/xenvm/images.yaml) */
+	char *log_level; /* log_level: error..debug             (info) */
 
 	struct {
 		char *dir;          /* cache.dir                      (/var/cache/xenvm) */
@@ -47,36 +49,38 @@ struct xenvm_config {
 	} cache;
 
 	struct {
-		char *store;           /* imagecast.store: directory of images.  (/srv/xenvm/images) */
-		uint16_t port;         /* imagecast.port                         (7420) */
-		char *socket;          /* imagecast.socket (local clients)       (/run/xenvm/imagecast.sock) */
-		uint64_t chunk_bytes;  /* imagecast.chunk_size (size, 64K..64M)  (4M) */
+		char *store;   /* imagecast.store: directory of images.  (/srv/xenvm/images) */
+		uint16_t port; /* imagecast.port                         (7420) */
+		char *
+		    socket; /* imagecast.socket (local clients)       (/run/xenvm/imagecast.sock) */
+		uint64_t chunk_bytes;        /* imagecast.chunk_size (size, 64K..64M)  (4M) */
 		enum xenvm_cast_shape shape; /* imagecast.shape                  (two-tree) */
-		char **allowed_users;  /* imagecast.allowed_users: peers' uids besides root (SlurmUser) */
+		char **allowed_users;        /* imagecast.allowed_users: peers' uids besides root
+		                                (SlurmUser) */
 		size_t n_allowed_users;
 	} imagecast;
 
 	struct {
 		char *bridge;    /* network.bridge: the node bridge VMs attach to   (xenvmbr0) */
 		char *interface; /* network.interface: the node's uplink, if any    (NULL) */
-		char *subnet;    /* network.subnet: CIDR guests are addressed from (NULL = derive) */
-		char *gateway;   /* network.gateway                                 (NULL) */
-		uint32_t mtu;    /* network.mtu                                     (1500) */
+		char *subnet;  /* network.subnet: CIDR guests are addressed from (NULL = derive) */
+		char *gateway; /* network.gateway                                 (NULL) */
+		uint32_t mtu;  /* network.mtu                                     (1500) */
 	} network;
 
 	struct {
-		char **devices;      /* ib.devices: HCA names to take VFs from (empty = all) */
+		char **devices; /* ib.devices: HCA names to take VFs from (empty = all) */
 		size_t n_devices;
-		uint32_t vfs_per_device;         /* ib.vfs_per_device (0..255)      (0 = as enabled) */
+		uint32_t vfs_per_device; /* ib.vfs_per_device (0..255)      (0 = as enabled) */
 		enum xenvm_ib_fallback fallback; /* ib.fallback: rxe | none | tcp    (rxe) */
-		char *partitions_file;           /* ib.partitions_file (OpenSM)      (NULL = none) */
-		uint16_t pkey;                   /* ib.pkey (0x0001..0x7fff)         (0 = default) */
-		uint16_t guid_prefix;            /* ib.guid_prefix: VF GUIDs' top 16 bits (0x0200) */
-		char *opensm_pid_file;           /* ib.opensm_pid_file: HUP after edits (NULL = none) */
+		char *partitions_file; /* ib.partitions_file (OpenSM)      (NULL = none) */
+		uint16_t pkey;         /* ib.pkey (0x0001..0x7fff)         (0 = default) */
+		uint16_t guid_prefix;  /* ib.guid_prefix: VF GUIDs' top 16 bits (0x0200) */
+		char *opensm_pid_file; /* ib.opensm_pid_file: HUP after edits (NULL = none) */
 	} ib;
 
 	struct {
-		char *socket; /* munge.socket                                (/run/munge/munge.socket.2) */
+		char *socket; /* munge.socket (/run/munge/munge.socket.2) */
 	} munge;
 
 	struct {
@@ -87,10 +91,12 @@ struct xenvm_config {
 	} timeouts;
 
 	struct {
-		uint64_t memory_overhead_bytes; /* vm.memory_overhead: added to the job's memory (64M) */
-		uint64_t default_memory_bytes;  /* vm.default_memory when the image names none (512M) */
-		char *qemu_binary;              /* vm.qemu_binary       (qemu-system-x86_64) */
-		char *accel;                    /* vm.accel: auto | kvm | tcg (auto) */
+		uint64_t
+		    memory_overhead_bytes; /* vm.memory_overhead: added to the job's memory (64M) */
+		uint64_t
+		    default_memory_bytes; /* vm.default_memory when the image names none (512M) */
+		char *qemu_binary;        /* vm.qemu_binary       (qemu-system-x86_64) */
+		char *accel;              /* vm.accel: auto | kvm | tcg (auto) */
 	} vm;
 
 	struct {
@@ -98,6 +104,7 @@ struct xenvm_config {
 		size_t n_paths;
 	} mounts;
 };
+/* clang-format on */
 
 /*
  * Load and validate xenvm.yaml at `path` (NULL: XENVM_CONFIG_DEFAULT_PATH).
@@ -108,7 +115,7 @@ struct xenvm_config {
  * arrays of n strings, NULL when empty.
  */
 int xenvm_config_load(const char *path, bool missing_ok, struct xenvm_config **out,
-		      struct xerr *err);
+                      struct xerr *err);
 /* The defaults alone (never fails except ENOMEM: returns NULL). */
 struct xenvm_config *xenvm_config_defaults(void);
 void xenvm_config_free(struct xenvm_config *cfg);

@@ -174,9 +174,11 @@ static int set_field(struct xenvm_job_record *rec, const char *key, const char *
 	if (!strcmp(key, "error"))
 		return free(rec->error), (rec->error = strdup(val)) ? 0 : -1;
 	if (!strcmp(key, "driver"))
-		return snprintf(rec->driver, sizeof(rec->driver), "%s", val) >= (int)sizeof(rec->driver);
+		return snprintf(rec->driver, sizeof(rec->driver), "%s", val) >=
+		       (int)sizeof(rec->driver);
 	if (!strcmp(key, "vm_dir"))
-		return snprintf(rec->vm_dir, sizeof(rec->vm_dir), "%s", val) >= (int)sizeof(rec->vm_dir);
+		return snprintf(rec->vm_dir, sizeof(rec->vm_dir), "%s", val) >=
+		       (int)sizeof(rec->vm_dir);
 	if (!strcmp(key, "guest_ip"))
 		return snprintf(rec->guest_ip, sizeof(rec->guest_ip), "%s", val) >=
 		       (int)sizeof(rec->guest_ip);

@@ -15,10 +15,10 @@
 #define XENVM_RUN_ERR_MAX 2048 /* bytes of stderr kept (the last) */
 
 struct xenvm_run_result {
-	int status;                        /* wait status, valid when the call returned 0 */
-	int timed_out;                     /* killed at the deadline */
-	char out[XENVM_RUN_OUT_MAX + 1];   /* NUL-terminated */
-	char err[XENVM_RUN_ERR_MAX + 1];   /* NUL-terminated, the tail */
+	int status;                      /* wait status, valid when the call returned 0 */
+	int timed_out;                   /* killed at the deadline */
+	char out[XENVM_RUN_OUT_MAX + 1]; /* NUL-terminated */
+	char err[XENVM_RUN_ERR_MAX + 1]; /* NUL-terminated, the tail */
 };
 
 /*

@@ -56,8 +56,8 @@ static int64_t bytes_from_summary(const char *text)
 }
 
 int fetch_image(const struct xenvm_config *cfg, const char *imagecast_path, const char *name,
-                const char *digest, const char *nodelist, uint32_t jobid,
-                struct fetch_result *res, struct xerr *err)
+                const char *digest, const char *nodelist, uint32_t jobid, struct fetch_result *res,
+                struct xerr *err)
 {
 	char pin[32], line[4096], msg[512];
 	char *argv[16];

@@ -14,9 +14,9 @@
 #include "error.h"
 
 struct fetch_result {
-	char dir[4096];  /* <cache.dir>/images/<hex>: kernel, initrd, rootdisk, manifest */
-	int64_t bytes;   /* received over the network (0: cache hit), -1 unknown */
-	uint32_t ms;     /* wall time of the fetch */
+	char dir[4096]; /* <cache.dir>/images/<hex>: kernel, initrd, rootdisk, manifest */
+	int64_t bytes;  /* received over the network (0: cache hit), -1 unknown */
+	uint32_t ms;    /* wall time of the fetch */
 };
 
 /*
@@ -32,7 +32,7 @@ int fetch_daemon_check(const struct xenvm_config *cfg, struct xerr *err);
  * node fault), EIO (any other failure, e.g. the image is missing from the store).
  */
 int fetch_image(const struct xenvm_config *cfg, const char *imagecast_path, const char *name,
-                const char *digest, const char *nodelist, uint32_t jobid,
-                struct fetch_result *res, struct xerr *err);
+                const char *digest, const char *nodelist, uint32_t jobid, struct fetch_result *res,
+                struct xerr *err);
 
 #endif

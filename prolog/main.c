@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (step) {
-		/* A --vm-image step of a job without a VM: booted from slurmstepd (spank_xenvm.so). */
+		/* A --vm-image step of a job without a VM: slurmstepd boots it (spank_xenvm.so). */
 		switch (step_prepare(cfg, &rec, &lockfd, &err)) {
 		case STEP_RUN:
 			break;
@@ -216,8 +216,8 @@ int main(int argc, char **argv)
 		xerror("job %u: %s", rec.jobid, err.msg);
 		goto out;
 	}
-	xinfo("job %u: node %s (%u of %u): VM %s at %s ready (fetch %.1f s, boot %.1f s)", rec.jobid,
-	      rec.node, rec.node_index + 1, rec.node_count, rec.vm_dir, rec.guest_ip,
+	xinfo("job %u: node %s (%u of %u): VM %s at %s ready (fetch %.1f s, boot %.1f s)",
+	      rec.jobid, rec.node, rec.node_index + 1, rec.node_count, rec.vm_dir, rec.guest_ip,
 	      rec.fetch_ms / 1000.0, rec.boot_ms / 1000.0);
 	rc = 0;
 out:

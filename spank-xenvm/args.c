@@ -38,9 +38,10 @@ int xspank_args_parse(int ac, char **av, struct xspank_args *out)
 			if (set_path("prolog", a + 7, &out->prolog) < 0)
 				return -1;
 		} else {
-			xerror("plugstack.conf: unknown argument '%s' (known: config=PATH, exec=PATH, "
-			       "prolog=PATH)",
-			       a);
+			xerror(
+			    "plugstack.conf: unknown argument '%s' (known: config=PATH, exec=PATH, "
+			    "prolog=PATH)",
+			    a);
 			return -1;
 		}
 	}

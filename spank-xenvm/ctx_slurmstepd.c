@@ -67,12 +67,13 @@ int xspank_slurmstepd_user_init(spank_t sp)
 	xenvm_config_free(cfg);
 	if (xspank.have_job && !xspank.job.error && xspank.opts.have_image &&
 	    strcmp(xspank.opts.req.image, xspank.job.req.image) != 0)
-		xspank_set_pending("this step asks for image %s, but the job's VM on %s runs %s (steps "
-		                   "of a job share its VMs)",
-		                   xspank.opts.req.image, xspank.job.node, xspank.job.req.image);
+		xspank_set_pending(
+		    "this step asks for image %s, but the job's VM on %s runs %s (steps "
+		    "of a job share its VMs)",
+		    xspank.opts.req.image, xspank.job.node, xspank.job.req.image);
 	else if (xspank.have_job && xspank.job.error)
 		xspank_set_pending("VM for job %u on %s: %s", (unsigned)jobid, xspank.job.node,
-		            xspank.job.error);
+		                   xspank.job.error);
 	return 0;
 }
 
@@ -187,8 +188,9 @@ int xspank_slurmstepd_task_init(spank_t sp)
 		return -1;
 	}
 	if (!xspank.job.vm_dir[0]) {
-		fprintf(stderr, "xenvm: job %u on %s: the Prolog recorded no VM (is Prolog=xenvm-prolog "
-		                "set in slurm.conf, with PrologFlags=Alloc?)\n",
+		fprintf(stderr,
+		        "xenvm: job %u on %s: the Prolog recorded no VM (is Prolog=xenvm-prolog "
+		        "set in slurm.conf, with PrologFlags=Alloc?)\n",
 		        (unsigned)xspank.job.jobid, xspank.job.node);
 		fflush(stderr);
 		return -1;

@@ -81,7 +81,8 @@ int xspank_slurmstepd_post_opt(spank_t sp)
 	const struct xenvm_request *r = &xspank.opts.req;
 	char cfgpath[PATH_MAX], nodes[8192], host[256], acct[256], part[256], num[3][32];
 	char *env[ENV_MAX] = {NULL}, *argv[2];
-	const char *prolog = xspank.args.prolog ? xspank.args.prolog : XENVM_SBINDIR "/xenvm-prolog";
+	const char *prolog =
+	    xspank.args.prolog ? xspank.args.prolog : XENVM_SBINDIR "/xenvm-prolog";
 	const char *nl;
 	struct xenvm_config *cfg = NULL;
 	struct xenvm_run_result *res = NULL;
@@ -126,8 +127,10 @@ int xspank_slurmstepd_post_opt(spank_t sp)
 	    env_add(env, &n, "SLURM_JOB_USER", pw ? pw->pw_name : NULL) < 0 ||
 	    env_add(env, &n, "SLURMD_NODENAME", host) < 0 ||
 	    env_add(env, &n, "SLURM_NODELIST", nl) < 0 ||
-	    env_add(env, &n, "SLURM_JOB_ACCOUNT", step_env(sp, "SLURM_JOB_ACCOUNT", acct, sizeof(acct))) < 0 ||
-	    env_add(env, &n, "SLURM_JOB_PARTITION", step_env(sp, "SLURM_JOB_PARTITION", part, sizeof(part))) < 0 ||
+	    env_add(env, &n, "SLURM_JOB_ACCOUNT",
+	            step_env(sp, "SLURM_JOB_ACCOUNT", acct, sizeof(acct))) < 0 ||
+	    env_add(env, &n, "SLURM_JOB_PARTITION",
+	            step_env(sp, "SLURM_JOB_PARTITION", part, sizeof(part))) < 0 ||
 	    env_add(env, &n, "SPANK_XENVM_IMAGE", r->image) < 0)
 		goto oom;
 	if (r->mem_bytes) {
@@ -164,8 +167,7 @@ int xspank_slurmstepd_post_opt(spank_t sp)
 		xspank_set_pending("VM for job %u step %u on %s could not be started%s%s",
 		                   (unsigned)jobid, (unsigned)stepid, host, line[0] ? ": " : "",
 		                   line);
-	}
-	else if (!xspank.report)
+	} else if (!xspank.report)
 		claim_report(sp); /* the step booted the node's VM: the job directory exists now */
 	goto out;
 oom:

@@ -671,7 +671,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !(l = link_add(fd, false))) {
-		/* close-on-exec: the link must not leak into the commands (vmd's helper runs srun) */
+		/* close-on-exec: the link must not leak into commands (vmd's helper runs srun) */
 		xerror("--fd %d: %s", fd, strerror(errno));
 		goto out;
 	} else if (host_socket) {

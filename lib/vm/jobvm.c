@@ -59,8 +59,7 @@ static bool shared_already(const struct xvm_spec *s, const char *path)
 }
 
 /* Add a share when it is an existing directory not already shared; keep[] owns the string. */
-static void add_share(struct xvm_spec *s, char keep[][PATH_MAX], const char *path,
-                      const char *what)
+static void add_share(struct xvm_spec *s, char keep[][PATH_MAX], const char *path, const char *what)
 {
 	char real[PATH_MAX];
 	struct stat st;
@@ -107,12 +106,12 @@ static void hosts_arg(const struct xenvm_subnet *sn, const struct xenvm_nodelist
 			continue;
 		}
 		xenvm_ipv4_str(xenvm_guest_addr(sn, a, jobid), ip, sizeof(ip));
-		n = snprintf(buf + off, len - off, "%s%s@%s", off ? "," : " xenvm.hosts=",
-		             nodes->names[i], ip);
+		n = snprintf(buf + off, len - off, "%s%s@%s",
+		             off ? "," : " xenvm.hosts=", nodes->names[i], ip);
 		if (n < 0 || (size_t)n >= len - off || off + (size_t)n > JOBVM_HOSTS_MAX) {
 			buf[off] = '\0';
-			xwarn("job %" PRIu32 ": guest /etc/hosts lists the first %zu of %zu nodes", jobid,
-			      i, nodes->n);
+			xwarn("job %" PRIu32 ": guest /etc/hosts lists the first %zu of %zu nodes",
+			      jobid, i, nodes->n);
 			return;
 		}
 		off += (size_t)n;
@@ -161,7 +160,6 @@ static void guest_ib_info(struct xenvm_job_record *rec)
 	line[strcspn(line, "\n")] = '\0';
 	snprintf(rec->ib_info, sizeof(rec->ib_info), "%s", line);
 }
-
 
 enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xvm_job_inputs *in,
                                  struct xenvm_job_record *rec, struct xerr *err)
@@ -235,7 +233,7 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	spec.kernel = kernel;
 	spec.initrd = initrd;
 	spec.rootdisk = access(rootdisk, R_OK) == 0 ? rootdisk : NULL;
-	spec.mem_bytes = rec->req.mem_bytes          ? rec->req.mem_bytes
+	spec.mem_bytes = rec->req.mem_bytes              ? rec->req.mem_bytes
 	                 : in->img->limits.default_bytes ? in->img->limits.default_bytes
 	                                                 : cfg->vm.default_memory_bytes;
 	if (spec.mem_bytes < JOBVM_MIN_MEM)
@@ -243,9 +241,9 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	/* One vCPU per allocated CPU: MPI ranks busy-poll, and two ranks on one vCPU crawl. */
 	spec.vcpus = rec->req.vcpus ? rec->req.vcpus
 	             : in->cpus     ? (in->cpus < in->img->limits.vcpus_max ? in->cpus
-	                                                                      : in->img->limits.vcpus_max)
+	                                                                    : in->img->limits.vcpus_max)
 	             : in->img->limits.vcpus_default ? in->img->limits.vcpus_default
-	                                              : 1;
+	                                             : 1;
 	spec.state_dir = rec->vm_dir;
 	spec.bridge = cfg->network.bridge;
 	snprintf(cidr, sizeof(cidr), "%s/%u", xenvm_ipv4_str(guest, ip, sizeof(ip)), sn.prefix);
@@ -296,7 +294,7 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (drv->boot(&spec, &vm, err) < 0) {
-		/* The driver could not even start it: that is the node (tap, fork, QEMU missing). */
+		/* The driver could not start it: the node's fault (tap, fork, QEMU missing). */
 		fault = XVM_JOB_FAULT_NODE;
 		goto out;
 	}
@@ -315,9 +313,10 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	rec->req.vcpus = spec.vcpus;
 	snprintf(rec->driver, sizeof(rec->driver), "%s", drv->name);
 	snprintf(rec->guest_ip, sizeof(rec->guest_ip), "%s", ip);
-	xinfo("job %" PRIu32 ": VM %s ready in %.1f s (%s, %s, %" PRIu64 " MiB, %u vcpus, %zu shares)",
-	      rec->jobid, rec->vm_dir, rec->boot_ms / 1000.0, drv->name, cidr,
-	      spec.mem_bytes >> 20, spec.vcpus, spec.n_shares);
+	xinfo("job %" PRIu32 ": VM %s ready in %.1f s (%s, %s, %" PRIu64
+	      " MiB, %u vcpus, %zu shares)",
+	      rec->jobid, rec->vm_dir, rec->boot_ms / 1000.0, drv->name, cidr, spec.mem_bytes >> 20,
+	      spec.vcpus, spec.n_shares);
 	fault = XVM_JOB_FAULT_NONE;
 out:
 	if (fault != XVM_JOB_FAULT_NONE) {
@@ -380,8 +379,8 @@ int xvm_job_stop(const struct xenvm_config *cfg, uint32_t jobid, struct xerr *er
 		xwarn("job %" PRIu32 ": VM %s (pid %d) still running: killing it", jobid,
 		      found[i].name, (int)found[i].pid);
 		if (drv->kill_info(&found[i], &e) < 0) {
-			xerr_set(err, "job %" PRIu32 ": cannot kill VM %s: %s", jobid, found[i].name,
-			         e.msg);
+			xerr_set(err, "job %" PRIu32 ": cannot kill VM %s: %s", jobid,
+			         found[i].name, e.msg);
 			rc = -1;
 		}
 	}

@@ -22,7 +22,7 @@
 enum xvm_job_fault {
 	XVM_JOB_FAULT_NONE = 0,
 	XVM_JOB_FAULT_NODE, /* this node cannot run VMs (driver, bridge, state dir): drain it */
-	XVM_JOB_FAULT_JOB,  /* the job's VM failed (image does not boot, never ready): fail the job */
+	XVM_JOB_FAULT_JOB,  /* the job's VM failed (image does not boot, never ready): fail it */
 };
 
 struct xvm_job_inputs {
@@ -30,7 +30,7 @@ struct xvm_job_inputs {
 	const char *image_dir;         /* fetched files: kernel, initrd, rootdisk */
 	const struct xenvm_nodelist *nodes;
 	const char *workdir; /* the job's working directory, or NULL */
-	uint32_t cpus;       /* the job's CPUs on this node (0: unknown): the VM's vCPUs by default */
+	uint32_t cpus; /* the job's CPUs on this node (0: unknown): the VM's vCPUs by default */
 };
 
 /*
@@ -39,7 +39,7 @@ struct xvm_job_inputs {
  * come up has been destroyed; its console.log stays in vm_dir for the admin).
  */
 enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xvm_job_inputs *in,
-                       struct xenvm_job_record *rec, struct xerr *err);
+                                 struct xenvm_job_record *rec, struct xerr *err);
 
 /*
  * Stop every VM of job `jobid` on this node: the one in its state directory (agent shutdown

@@ -229,9 +229,10 @@ static void test_unknown_uid(void **state)
 	for (who.uid = 4000000123u; getpwuid(who.uid); who.uid++)
 		;
 	char want[160];
-	snprintf(want, sizeof(want),
-		 "image 'img' is restricted to users alice; uid %u (no user name) is in none of them",
-		 (unsigned)who.uid);
+	snprintf(
+	    want, sizeof(want),
+	    "image 'img' is restricted to users alice; uid %u (no user name) is in none of them",
+	    (unsigned)who.uid);
 	refuses(&img, &who, want);
 }
 

@@ -226,7 +226,7 @@ static void test_midstates(void **state)
 	struct xerr err;
 	char digest[IC_DIGEST_LEN + 1], *text = NULL, *p;
 	uint8_t *buf = malloc(IC_CHUNK_MIN);
-	uint8_t (*mids)[IC_SHA_LEN];
+	uint8_t(*mids)[IC_SHA_LEN];
 	long len;
 
 	(void)state;
