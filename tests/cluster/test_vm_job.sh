@@ -208,6 +208,7 @@ test_step_vm() {
 	local out id
 	out=$(home_of $U)/step-vm.out
 	rm -f "$out"
+	T_JOB_OUT=$out
 	t_run_ok as_user "$U" sbatch -N2 -o "$out" --wrap \
 		'srun --vm-image=ttylinux-mpi --vm-verbose sh -c "echo step1 \$(uname -r)"; srun --vm-image=ttylinux-mpi sh -c "echo step2 \$(uname -r)"; srun sh -c "echo host \$(uname -r)"'
 	id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")
@@ -227,6 +228,7 @@ test_demo_job() {
 	h=$(home_of $U) out=$h/demo-job.out
 	cp "$repo/examples/mpi-hello.sh" "$h/mpi-hello.sh" && chown "$U:" "$h/mpi-hello.sh"
 	rm -f "$out"
+	T_JOB_OUT=$out
 	t_run_ok as_user "$U" sbatch -o "$out" mpi-hello.sh || return
 	id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")
 	wait_job_end "$id"
@@ -245,6 +247,7 @@ test_batch_2x2() {
 	local h out id
 	h=$(home_of $U) out=$h/batch-2x2.out
 	rm -f "$out"
+	T_JOB_OUT=$out
 	t_run_ok as_user "$U" sbatch -N2 --ntasks-per-node=2 --vm-image=ttylinux-mpi -o "$out" \
 		--wrap 'srun --mpi=pmi2 ./mpi-hello; srun -n1 sh -c "exit 5"; echo "inner srun said $?"; exit 4' || return
 	id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")
@@ -261,6 +264,7 @@ test_hydra() {
 	local h out id
 	h=$(home_of $U) out=$h/hydra.out
 	rm -f "$out"
+	T_JOB_OUT=$out
 	t_run_ok as_user "$U" sbatch -N2 --vm-image=ttylinux-mpi -o "$out" \
 		--wrap 'mpiexec -bootstrap slurm -n 2 ./mpi-hello; echo "mpiexec said $?"' || return
 	id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")

@@ -69,6 +69,7 @@ t_begin() {
 	_t_end
 	T_NAME=$1
 	T_CUR_FAILED=0
+	T_JOB_OUT=""
 	T_T0=${EPOCHREALTIME/./}
 	printf -- '--- %s\n' "$T_NAME"
 }
@@ -86,13 +87,16 @@ t_fail() {
 	if [ "$T_CUR_FAILED" = 0 ]; then
 		T_CUR_FAILED=1
 		local f
+		# The test's own context first (its job's output, T_JOB_OUT): the log tails are long.
+		[ -n "$T_JOB_OUT" ] && [ -f "$T_JOB_OUT" ] &&
+			_t_block "job output $T_JOB_OUT" "$(tail -n 40 "$T_JOB_OUT")" 40
+		if declare -F t_on_fail >/dev/null; then t_on_fail; fi
 		for f in "${T_LOGS[@]}"; do
 			[ -n "$f" ] || continue
 			if [ -f "$f" ]; then _t_block "tail of $f" "$(tail -n "$T_LOG_LINES" "$f")" "$T_LOG_LINES"; else
 				printf '    (log %s does not exist)\n' "$f"
 			fi
 		done
-		if declare -F t_on_fail >/dev/null; then t_on_fail; fi
 	fi
 	return 1
 }

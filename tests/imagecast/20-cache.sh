@@ -46,7 +46,7 @@ test_status_list_pin_evict_verify() {
 	ic_cli 2 verify "$IMG_DIGEST" >/dev/null || fail "verify of a good image failed" || return 1
 	# A damaged cached file is reported by name.
 	dir=$T/n2/cache/images/${IMG_DIGEST#sha256:}
-	printf 'X' | dd of="$dir/initrd" bs=1 seek=100 conv=notrunc status=none
+	ic_damage "$dir/initrd" 100 || return 1
 	out=$(ic_cli 2 verify "$IMG_DIGEST" 2>&1) && fail "verify missed a damaged file" && return 1
 	echo "$out" | grep -q "initrd does not match" || { echo "$out"; fail "verify: no file named"; return 1; }
 	ic_cli 2 unpin "$IMG_DIGEST" job.7 >/dev/null || fail "unpin" || return 1
@@ -74,7 +74,7 @@ test_store_manifest_cached() {
 	# One byte changed in the store, size and mtime restored: only ctime tells.
 	f=$T/store/smc/rootdisk
 	touch -r "$f" "$T/smc.ref"
-	printf 'X' | dd of="$f" bs=1 seek=4096 conv=notrunc status=none
+	ic_damage "$f" 4096 || return 1
 	touch -r "$T/smc.ref" "$f"
 	ic_cli 1 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
 	ic_cli 2 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1

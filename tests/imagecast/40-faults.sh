@@ -117,7 +117,7 @@ test_digest_mismatch() {
 	good=$IMG_DIGEST
 	# The store's file changed after the catalog was written.
 	cp "$T/store/mism/initrd" "$T/store/mism/initrd.orig"
-	printf 'Z' | dd of="$T/store/mism/initrd" bs=1 seek=5 conv=notrunc status=none
+	ic_damage "$T/store/mism/initrd" 5 || return 1
 	out=$(ic_cli 2 fetch mism --digest "$good" --nodes "$(ic_nodes 2)" "${IMG_FILES[@]}" 2>&1) &&
 		fail "fetched a modified image" && return 1
 	echo "  $out"
@@ -139,7 +139,7 @@ test_bad_chunk_refetched_elsewhere() {
 	ic_fetch_many "1 2" badc "$IMG_DIGEST" "10.82.0.1,10.82.0.2" || { cat "$T"/out.*; return 1; }
 	# Damage node 2's cached rootdisk (bypassing imagecastd, as a failing disk would).
 	dir=$T/n2/cache/images/${IMG_DIGEST#sha256:}
-	printf 'X' | dd of="$dir/rootdisk" bs=1 seek=1000 conv=notrunc status=none
+	ic_damage "$dir/rootdisk" 1000 || return 1
 	# In a binomial tree of 4, node 4 (rank 3) pulls from node 2 (rank 1).
 	ic_fetch 4 badc "$IMG_DIGEST" "$(ic_nodes 4)" || { cat "$T/out.4"; fail "fetch on node 4"; return 1; }
 	ic_verify 4 badc "$IMG_DIGEST" || return 1

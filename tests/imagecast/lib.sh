@@ -226,6 +226,16 @@ ic_verify() {
 
 ic_nodes() { echo "$IC_NET.[1-$1]"; }
 
+# ic_damage FILE OFFSET: change the byte at OFFSET in place (size kept). It writes the byte's
+# complement: a fixed byte would equal the random one already there 1 time in 256, and the test
+# that expects a damaged file would then see an intact one.
+ic_damage() {
+	local b
+	b=$(dd if="$1" bs=1 skip="$2" count=1 status=none | od -An -tu1 | tr -d ' ')
+	[ -n "$b" ] || { echo "ic_damage: $1 has no byte at offset $2" >&2; return 1; }
+	printf "\\$(printf %03o $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 ic_teardown() {
 	local k
 	for k in $(seq 1 "${IC_N:-0}"); do ic_stop "$k" KILL; done
