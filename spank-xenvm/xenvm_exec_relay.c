@@ -47,6 +47,22 @@ static int signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/*
+ * Send signal sig to the guest process group.  A suspend (scontrol suspend, gang scheduling) is
+ * SIGTSTP then SIGSTOP from slurmstepd; SIGSTOP cannot be caught, so it stops only this relay.
+ * The guest group gets SIGTSTP (for programs that handle it) and then SIGSTOP (the agent's
+ * children lead orphaned process groups, where the kernel drops SIGTSTP's default stop).
+ * SIGCONT, forwarded like any other signal, resumes them.  Returns 0, or -1 with errno set.
+ */
+static int forward_signal(struct xvp_conn *c, uint32_t chan, uint32_t sig)
+{
+	if (xvp_send_u32(c, XVP_SIGNAL, chan, 0, sig) < 0)
+		return -1;
+	if (sig == SIGTSTP)
+		return xvp_send_u32(c, XVP_SIGNAL, chan, 0, SIGSTOP);
+	return 0;
+}
+
 /* Write buffered guest bytes to the sink (at most PIPE_BUF: never blocks after POLLOUT). */
 static void stream_drain(struct xvp_conn *c, uint32_t chan, uint16_t id, struct xstream *s)
 {
@@ -256,7 +272,7 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-					if (xvp_send_u32(c, XVP_SIGNAL, chan, 0, si.ssi_signo) < 0)
+					if (forward_signal(c, chan, si.ssi_signo) < 0)
 						goto out;
 			} else if (kind[k] < XVP_MAX_STREAMS) {
 				if (stream_pump(c, chan, (uint16_t)kind[k], &st[kind[k]]) < 0)

@@ -109,6 +109,35 @@ wait $xp; rc=$?
 { kill $wd && wait $wd; } 2>/dev/null
 check "SIGTERM forwarded (trap ran, exit 7)" "ready got-term 7" "$(echo $(cat "$W/t") $rc)"
 
+# Suspend and resume as slurmstepd does them: SIGTSTP, SIGSTOP (which stops only xenvm-exec),
+# later SIGCONT.  The guest process must be stopped while suspended and run again after.
+pstate() { # pstate PATTERN: the state letter of the process matching PATTERN
+	local p
+	p=$(pgrep -f "$1" | head -1)
+	[ -n "$p" ] && awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null
+}
+waitstate() { # waitstate PATTERN LETTER: wait up to 5 s for that state; print the last seen
+	local s
+	for _ in $(seq 50); do
+		s=$(pstate "$1")
+		[ "$s" = "$2" ] && break
+		sleep 0.1
+	done
+	echo "$s"
+}
+timeout -s KILL 60 "$EXEC" --socket "$SOCK" -- sh -c 'echo ready; exec sleep 1003' > "$W/s" &
+xp=$!
+for _ in $(seq 100); do pgrep -f '^sleep 1003' >/dev/null && break; sleep 0.05; done
+xe=$(pgrep -P $xp -f "$EXEC" | head -1)
+[ -n "$xe" ] || xe=$xp
+check "guest process runs before the suspend" "S" "$(waitstate '^sleep 1003' S)"
+kill -TSTP "$xe"; sleep 0.2; kill -STOP "$xe"
+check "suspend (SIGTSTP, SIGSTOP) stops the guest process" "T" "$(waitstate '^sleep 1003' T)"
+kill -CONT "$xe"
+check "resume (SIGCONT) lets it run again" "S" "$(waitstate '^sleep 1003' S)"
+kill -TERM "$xe"; wait $xp; rc=$?
+check "suspended and resumed exec still ends on SIGTERM (143)" 143 $rc
+
 # SIGKILL of xenvm-exec (cannot be forwarded): the agent kills the guest process group
 timeout -s KILL 60 "$EXEC" --socket "$SOCK" -- sh -c 'sleep 1000 & sleep 1001' &
 xp=$!
