@@ -73,10 +73,12 @@ check: deps
 	$(MAKE) check-format
 	$(MAKE) all
 	$(MAKE) check-unit
-	@set -e; for t in $(CHECKS); do \
+	@set -e; times=; for t in $(CHECKS); do s=$$(date +%s); \
 	  timeout -k 30 $(SUITE_TIMEOUT) $(MAKE) --no-print-directory $$t || { rc=$$?; \
 	    [ $$rc = 124 ] && echo "make check: $$t did not finish within $(SUITE_TIMEOUT) s" >&2; \
-	    echo "make check: $$t failed (exit $$rc)" >&2; exit 1; }; done
+	    echo "make check: $$t failed (exit $$rc)" >&2; exit 1; }; \
+	  times="$$times $$t=$$(($$(date +%s) - s))s"; done; \
+	echo "make check: wall time per suite:$$times"
 	@echo "make check: all suites passed"
 
 demo: deps

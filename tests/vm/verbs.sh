@@ -82,6 +82,11 @@ check "/etc/ucx/ucx.conf: the reported GID index for UCX" "UCX_IB_GID_INDEX=$gi"
 # GID's IPv6 address, which DAD kept tentative for 1-2 s after ready (RTR then failed: seen in
 # CI).  The MAC, hence that address, comes from the unique IPv4 address (lib/vm/mac.c).
 U3() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$ST3/agent.sock" --cwd /tmp "$@"; }
+# The VF path's pieces are in the image but cost a VM without a VF nothing.
+check "no VF driver loaded without xenvm.ib=vf" "0" "$(U -- sh -c 'ls /sys/module | grep -c "^mlx5"')"
+check "the VF's verbs provider (mlx5) is in the image" "driver mlx5 /usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so" \
+	"$(U -- sh -c 'echo $(cat /etc/libibverbs.d/mlx5.driver) $(ls /usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so)')"
+check "initramfs modules freed after loading" "absent" "$(U -- sh -c '[ -e /lib/modules ] && echo present || echo absent')"
 check "the NIC's MAC comes from the guest address 10.84.0.10" "52:54:00:54:00:0a" "$(U -- cat /sys/class/net/eth0/address)"
 check "the second VM's from 10.84.0.11" "52:54:00:54:00:0b" "$(U3 -- cat /sys/class/net/eth0/address)"
 a6=$(U -- ip -6 addr show dev eth0 2>&1)
@@ -122,5 +127,25 @@ echo "$out" | grep -q "Soft-RoCE was requested" && ok "the driver's error carrie
 [ -e "$ST/guest.info" ] && ko "no guest.info when not ready" || ok "no guest.info when not ready"
 grep -q "rdma link add rxe0 type rxe netdev eth0 failed" "$ST/console.log" && ok "console: the rdma failure is logged" ||
 	ko "console: the rdma failure is logged" "$(grep xenvm-init "$ST/console.log" | tail -4)"
+"$VMCTL" destroy "$ST"
+
+# ------------------------------------------------ a VF announced (xenvm.ib=vf) but none present
+# What a VM sees when the host's passthrough did not give it a device: the VF driver (mlx5_ib,
+# from the root disk) loads, libibverbs lists no device, the VM is not ready and says why.
+# (A real VF cannot exist on these machines: no HCA; xenib's fixture tests cover the host side.)
+ST=$W/st4
+mkdir -p "$ST"
+VMCTL_CMDLINE=xenvm.ib=vf "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 3)) 0 0 ||
+	{ ko "boot with xenvm.ib=vf"; finish; }
+out=$("$VMCTL" wait "$ST" 120 2>&1); rc=$?
+[ $rc != 0 ] && ok "xenvm.ib=vf without a VF: not ready (rc=$rc)" || ko "xenvm.ib=vf without a VF: not ready" "rc=0"
+st=$(cat "$ST/status")
+case "$st" in
+"verbs: no RDMA device (libibverbs lists none) after "*" s (an IB VF was passed through: xenvm.ib=vf)"*)
+	ok "status names the reason: ${st:0:160}" ;;
+*) ko "status names the reason" "[$st]" ;;
+esac
+grep -q "xenvm-init: .*VF driver loaded (mlx5_ib)" "$ST/console.log" && ok "console: the VF driver was loaded from the root disk" ||
+	ko "console: the VF driver was loaded from the root disk" "$(grep xenvm-init "$ST/console.log" | tail -4)"
 "$VMCTL" destroy "$ST"
 finish
