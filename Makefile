@@ -13,7 +13,7 @@
 #   PLUGINS       Slurm plugins installed to SLURM_PLUGINDIR
 #   UNIT_TESTS    cmocka test programs (built in the sanitizer variant, run by check-unit)
 #   CHECKS        further phony check targets (integration suites), run in order by make check
-#   MAN5 MAN8 MAN1  man pages under doc/man
+#   MAN1 MAN5 MAN7 MAN8  man pages under doc/man
 include mk/flags.mk
 include mk/slurm.mk
 
@@ -35,6 +35,7 @@ CHECKS     :=
 BENCHES    :=
 MAN1       :=
 MAN5       :=
+MAN7       :=
 MAN8       :=
 
 all:
@@ -103,13 +104,15 @@ clean:
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	  $(DESTDIR)$(SLURM_PLUGINDIR) $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DOCDIR)/examples \
-	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(MANDIR)/man8
 	$(if $(BINS),$(INSTALL) -m 755 $(BINS) $(DESTDIR)$(BINDIR)/)
 	$(if $(SBINS),$(INSTALL) -m 755 $(SBINS) $(DESTDIR)$(SBINDIR)/)
 	$(if $(LIBEXEC),$(INSTALL) -m 755 $(LIBEXEC) $(DESTDIR)$(LIBEXECDIR)/)
 	$(if $(PLUGINS),$(INSTALL) -m 755 $(PLUGINS) $(DESTDIR)$(SLURM_PLUGINDIR)/)
 	$(if $(MAN1),$(INSTALL) -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN5),$(INSTALL) -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(MAN7),$(INSTALL) -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 	$(if $(MAN8),$(INSTALL) -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
 	$(INSTALL) -m 644 $(wildcard etc/*.example etc/*.service) $(DESTDIR)$(DOCDIR)/examples/
 	@echo "installed; plugins in $(SLURM_PLUGINDIR); example configs in $(DOCDIR)/examples"

@@ -1,5 +1,7 @@
 # guest/: the guest agent (static C binary) and the ttylinux-mpi image recipe.
-#   make image       build build/images/ttylinux-mpi/{vmlinuz,initrd.zst} and build/images/images.yaml
+#   make image       build build/images/ttylinux-mpi/{vmlinuz,initrd.zst,rootdisk.sqfs} and
+#                    build/images/images.yaml
+#   make install-image IMAGE_STORE=DIR DESTDIR=   the image into a site's image store
 #   make check-vm-agent   the agent + xenvm-exec on the host, no VM, under ASan
 include lib/vm/module.mk
 
@@ -21,6 +23,8 @@ $(AGENT): $(AGENT_OBJ) $(LIBXENVM_VM) $(LIBXENVM)
 	$(CC) $(AGENT_LDSTATIC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBXENVM_VM) $(LIBXENVM)
 
 LIBEXEC += $(AGENT)
+MAN8    += doc/man/xenvm-agent.8 doc/man/xenvm-ibcheck.8
+MAN7    += doc/man/ttylinux-mpi.7
 
 # The guest's verbs readiness check (guest/ibcheck): dynamic, because libibverbs dlopen()s its
 # providers; it goes on the image's root disk beside libibverbs.
@@ -45,6 +49,19 @@ image: $(IMAGE_DIR)/images.yaml
 GUEST_SHIM := $(B)/spank-xenvm/xenvm-exec.static
 $(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) guest/mkimage.sh guest/rootfs/init
 	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM) $(IBCHECK)
+
+# The image into a site's image store (xenvm.yaml's imagecast.store): its files under
+# STORE/ttylinux-mpi/ and its catalog entry as STORE/ttylinux-mpi.images.yaml (paths relative to
+# that file, as images.yaml(5) resolves them), for the admin to merge into the catalog.
+IMAGE_STORE ?= /srv/xenvm/images
+IMAGE_FILES := vmlinuz initrd.zst rootdisk.sqfs
+.PHONY: install-image
+install-image: image
+	$(INSTALL) -d $(DESTDIR)$(IMAGE_STORE)/ttylinux-mpi
+	$(INSTALL) -m 644 $(addprefix $(IMAGE_DIR)/ttylinux-mpi/,$(IMAGE_FILES)) \
+	  $(DESTDIR)$(IMAGE_STORE)/ttylinux-mpi/
+	$(INSTALL) -m 644 $(IMAGE_DIR)/images.yaml $(DESTDIR)$(IMAGE_STORE)/ttylinux-mpi.images.yaml
+	@echo "installed ttylinux-mpi in $(IMAGE_STORE); merge ttylinux-mpi.images.yaml into the catalog"
 
 UNIT_TESTS += $(B)/tests/unit/test_vm_proto
 $(B)/tests/unit/test_vm_proto: $(B)/tests/unit/test_vm_proto.o $(LIBXENVM_VM) $(LIBXENVM)

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_arp.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <signal.h>
@@ -176,7 +177,41 @@ static void derive_vmlinux(const char *kernel, char *out, size_t len)
 	unlink(tmp);
 }
 
-static int make_tap(const char *bridge, const char *name, char *ifname, struct xerr *err)
+/*
+ * The host side of a VM's tap gets the guest's MAC with its first byte 0xfe (as libvirt does;
+ * Xen's netback uses fe:ff:ff:ff:ff:ff).  A Linux bridge without an administratively set
+ * address takes the lowest MAC among its ports, and a tap's random MAC is often lower than the
+ * uplink's: the bridge, which holds the node's IP address, would change its MAC each time a VM
+ * starts or stops, and its peers' ARP caches would send to the old one until they expire
+ * (~30 s in which no srun reaches the node's slurmd).  0xfe is above any real NIC's first byte.
+ * guest_mac is "xx:xx:xx:xx:xx:xx".  Returns 0, or -1 with errno set.
+ */
+static int set_host_mac(int s, const char *ifname, const char *guest_mac)
+{
+	struct ifreq ifr;
+	unsigned b[6];
+	int i;
+
+	if (sscanf(guest_mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4],
+	           &b[5]) != 6) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	ifr.ifr_hwaddr.sa_data[0] = (char)0xfe;
+	for (i = 1; i < 6; i++)
+		ifr.ifr_hwaddr.sa_data[i] = (char)b[i];
+	return ioctl(s, SIOCSIFHWADDR, &ifr);
+}
+
+/*
+ * Create tap name, give it its host-side MAC (set_host_mac), bring it up and add it to bridge.
+ * Returns the tap's fd (ifname: the name the kernel gave it), or -1 with err set.
+ */
+static int make_tap(const char *bridge, const char *name, const char *guest_mac, char *ifname,
+                    struct xerr *err)
 {
 	struct ifreq ifr;
 	int fd, s = -1, idx;
@@ -195,6 +230,10 @@ static int make_tap(const char *bridge, const char *name, char *ifname, struct x
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
 		xerr_set(err, "tap %s flags: %s", name, strerror(errno));
+		goto fail;
+	}
+	if (set_host_mac(s, ifname, guest_mac) < 0) {
+		xerr_set(err, "tap %s address: %s", name, strerror(errno));
 		goto fail;
 	}
 	ifr.ifr_flags |= IFF_UP;
@@ -269,9 +308,9 @@ static int connect_retry(const char *path, pid_t qemu, int ms)
 	return -1;
 }
 
-/* Build QEMU's argv into args (strings in pool).  Returns argc. */
+/* Build QEMU's argv into args (strings in pool); mac: the NIC's, with tapfd.  Returns argc. */
 static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char *kernel, int tapfd,
-                     char **args, char pool[][ARG_LEN])
+                     const char *mac, char **args, char pool[][ARG_LEN])
 {
 	int n = 0, p = 0, off;
 	char *cmd;
@@ -325,10 +364,6 @@ static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char 
 		ARG("virtio-blk-pci,drive=rd");
 	}
 	if (tapfd >= 0) {
-		char mac[XVM_MAC_LEN];
-
-		/* QEMU's OUI; cannot fail: s and the OUI are valid, mac is XVM_MAC_LEN */
-		xvm_guest_mac(s, "52:54:00", (unsigned)getpid(), mac, sizeof(mac));
 		ARG("-netdev");
 		ARG("tap,id=n0,fd=%d", tapfd);
 		ARG("-device");
@@ -354,7 +389,7 @@ static void __attribute__((noreturn))
 supervise(const struct xvm_spec *s, struct xvm *vm, const char *kernel, int lfd)
 {
 	static char pool[MAX_ARGS][ARG_LEN];
-	char *args[MAX_ARGS + 1], ifname[IFNAMSIZ] = "", tap[IFNAMSIZ], msg[1200];
+	char *args[MAX_ARGS + 1], ifname[IFNAMSIZ] = "", tap[IFNAMSIZ], msg[1200], mac[XVM_MAC_LEN];
 	struct xerr err;
 	struct vmd_config cfg = {0};
 	int tapfd = -1, afd, null, rc;
@@ -387,16 +422,18 @@ supervise(const struct xvm_spec *s, struct xvm *vm, const char *kernel, int lfd)
 		fprintf(f, "%d\n", (int)getpid());
 		fclose(f);
 	}
+	/* QEMU's OUI; cannot fail: s and the OUI are valid, mac is XVM_MAC_LEN */
+	xvm_guest_mac(s, "52:54:00", (unsigned)getpid(), mac, sizeof(mac));
 	if (s->bridge) {
 		snprintf(tap, sizeof(tap), "xv%u%s", s->job_id, s->name);
-		tapfd = make_tap(s->bridge, tap, ifname, &err);
+		tapfd = make_tap(s->bridge, tap, mac, ifname, &err);
 		if (tapfd < 0) {
 			snprintf(msg, sizeof(msg), "failed: %s", err.msg);
 			vmd_write_status(vm->status, msg);
 			_exit(1);
 		}
 	}
-	qemu_argv(s, vm, kernel, tapfd, args, pool);
+	qemu_argv(s, vm, kernel, tapfd, mac, args, pool);
 	unlink(vm->qsock);
 	q = fork();
 	if (q == 0) {

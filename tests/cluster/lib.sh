@@ -110,6 +110,10 @@ save_state() {
 }
 
 node_ip() { echo "$CLUSTER_NET.$((10 + $1))"; }
+# eth0's MAC in node namespace $1: the node bridge is given it, as a node's network config pins
+# a bridge's address, so that VMs' taps joining and leaving never change the MAC behind the
+# node's IP address (peers' ARP caches would point at the old one for ~30 s).
+node_mac() { ip -n "$1" -o link show eth0 | sed -n 's|.*link/ether \([0-9a-f:]*\).*|\1|p'; }
 
 # Features of node i: CLUSTER_FEATURES_node<i> if set (even empty), else CLUSTER_FEATURES.
 node_features() {

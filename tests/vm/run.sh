@@ -36,12 +36,20 @@ cleanup() {
 	for d in "$W"/st*; do [ -f "$d/console.log" ] && cp "$d/console.log" "/tmp/xvg-vm-last/${d##*/}.console.log"; done
 	for d in "$W"/st*; do [ -d "$d" ] && "$VMCTL" destroy "$d" 2>/dev/null; done
 	for j in $J $((J + 1)) $((J + 2)) $((J + 3)) $((J + 4)); do "$VMCTL" kill $j 2>/dev/null; done
+	ip link del xvgup0 2>/dev/null
 	ip link del $BR 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
 ip link add $BR type bridge && ip addr add 10.83.0.1/24 dev $BR && ip link set $BR up ||
 	{ ko "create bridge $BR"; finish; }
+# An uplink as on a node (the bridge holds the node's address and takes its lowest port's MAC;
+# the address is not set by hand, as on a node whose network config does not pin it).
+UPLINK_MAC=fa:16:00:00:00:01
+ip link add xvgup0 type veth peer name xvgup1 && ip link set xvgup0 address $UPLINK_MAC &&
+	ip link set xvgup0 master $BR up && ip link set xvgup1 up || { ko "uplink on $BR"; finish; }
+brmac() { cat /sys/class/net/$BR/address; }
+check "the bridge has the uplink's MAC" "$UPLINK_MAC" "$(brmac)"
 mkdir -p "$W/share" && chown 65534:65534 "$W/share"
 
 # ---------------------------------------------------------------- a good VM, owned by nobody
@@ -57,6 +65,10 @@ else
 fi
 S=$ST/agent.sock
 check "control socket owned by the job user, 0600" "65534 600" "$(stat -c '%u %a' "$S")"
+# The tap's host side: the guest's MAC (from 10.83.0.10) with 0xfe first, above any uplink's,
+# so that the bridge, and the node address it holds, keep their MAC while VMs come and go.
+check "tap's host-side MAC: fe + the guest's" "fe:54:00:53:00:0a" "$(cat /sys/class/net/xv${J}vm0/address 2>&1)"
+check "a VM joining the bridge leaves its MAC alone" "$UPLINK_MAC" "$(brmac)"
 U() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp "$@"; }
 
 t0=$(now)
