@@ -111,18 +111,25 @@ wait $srv; rc=$?
 # ------------------------------------------------ rxe requested but cannot be brought up: not ready
 # No bridge, so no eth0 for rxe0: `rdma link add` fails, and the libibverbs check says why
 # (the status file holds the agent's status text as the guest sent it).
+# boot_not_ready DIR JOBID CMDLINE WHAT PATTERN: boot a VM (no NIC) with the kernel command line
+# CMDLINE; it must not get ready, and its status must match the glob PATTERN.  The driver's
+# error is left in $out.
+boot_not_ready() {
+	local rc st
+	mkdir -p "$1"
+	VMCTL_CMDLINE=$3 "$VMCTL" boot "$1" "$IMG/vmlinuz" "$IMG/initrd.zst" "$2" 0 0 || { ko "boot: $4"; finish; }
+	out=$("$VMCTL" wait "$1" 120 2>&1); rc=$?
+	[ $rc != 0 ] && ok "$4: not ready (rc=$rc)" || ko "$4: not ready" "rc=0"
+	st=$(cat "$1/status")
+	# shellcheck disable=SC2254 # $5 is a pattern
+	case "$st" in
+	$5) ok "status names the reason: ${st:0:160}" ;;
+	*) ko "status names the reason" "[$st]" ;;
+	esac
+}
 ST=$W/st2
-mkdir -p "$ST"
-VMCTL_CMDLINE=xenvm.rxe=1 "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 1)) 0 0 ||
-	{ ko "boot with xenvm.rxe=1 and no NIC"; finish; }
-out=$("$VMCTL" wait "$ST" 120 2>&1); rc=$?
-[ $rc != 0 ] && ok "xenvm.rxe=1 without a NIC: not ready (rc=$rc)" || ko "xenvm.rxe=1 without a NIC: not ready" "rc=0"
-st=$(cat "$ST/status")
-case "$st" in
-"verbs: no RDMA device rxe0 (libibverbs lists 0) after "*" s (Soft-RoCE was requested: xenvm.rxe=1)"*)
-	ok "status names the reason: ${st:0:160}" ;;
-*) ko "status names the reason" "[$st]" ;;
-esac
+boot_not_ready "$ST" $((J + 1)) xenvm.rxe=1 "xenvm.rxe=1 without a NIC" \
+	"verbs: no RDMA device rxe0 (libibverbs lists 0) after * s (Soft-RoCE was requested: xenvm.rxe=1)*"
 echo "$out" | grep -q "Soft-RoCE was requested" && ok "the driver's error carries it too" || ko "the driver's error carries it too" "$out"
 [ -e "$ST/guest.info" ] && ko "no guest.info when not ready" || ok "no guest.info when not ready"
 grep -q "rdma link add rxe0 type rxe netdev eth0 failed" "$ST/console.log" && ok "console: the rdma failure is logged" ||
@@ -134,17 +141,8 @@ grep -q "rdma link add rxe0 type rxe netdev eth0 failed" "$ST/console.log" && ok
 # from the root disk) loads, libibverbs lists no device, the VM is not ready and says why.
 # (A real VF cannot exist on these machines: no HCA; xenib's fixture tests cover the host side.)
 ST=$W/st4
-mkdir -p "$ST"
-VMCTL_CMDLINE=xenvm.ib=vf "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 3)) 0 0 ||
-	{ ko "boot with xenvm.ib=vf"; finish; }
-out=$("$VMCTL" wait "$ST" 120 2>&1); rc=$?
-[ $rc != 0 ] && ok "xenvm.ib=vf without a VF: not ready (rc=$rc)" || ko "xenvm.ib=vf without a VF: not ready" "rc=0"
-st=$(cat "$ST/status")
-case "$st" in
-"verbs: no RDMA device (libibverbs lists none) after "*" s (an IB VF was passed through: xenvm.ib=vf)"*)
-	ok "status names the reason: ${st:0:160}" ;;
-*) ko "status names the reason" "[$st]" ;;
-esac
+boot_not_ready "$ST" $((J + 3)) xenvm.ib=vf "xenvm.ib=vf without a VF" \
+	"verbs: no RDMA device (libibverbs lists none) after * s (an IB VF was passed through: xenvm.ib=vf)*"
 grep -q "xenvm-init: .*VF driver loaded (mlx5_ib)" "$ST/console.log" && ok "console: the VF driver was loaded from the root disk" ||
 	ko "console: the VF driver was loaded from the root disk" "$(grep xenvm-init "$ST/console.log" | tail -4)"
 "$VMCTL" destroy "$ST"
