@@ -726,6 +726,35 @@ static int entry_cmp(const void *a, const void *b)
 	return x->last_use < y->last_use ? -1 : x->last_use > y->last_use;
 }
 
+/*
+ * The disk space (allocated blocks) of the regular files in directory path that are neither the
+ * image's files (m's roles, counted by their size) nor its manifest; 0 when it cannot be read.
+ * The cache's bound must count what an image's directory really holds: a VM driver keeps
+ * derived files beside the image (the qemu driver's uncompressed kernel: 30 MB of disk for a
+ * 23 MB image), and those go when the image is evicted.
+ */
+static uint64_t dir_extra_bytes(const char *path, const struct ic_manifest *m)
+{
+	struct dirent *de;
+	uint64_t sum = 0;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		bool own = strcmp(de->d_name, "manifest") == 0;
+
+		for (size_t i = 0; i < m->nfiles && !own; i++)
+			own = strcmp(de->d_name, m->files[i].role) == 0;
+		if (!own && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			sum += (uint64_t)st.st_blocks * 512;
+	}
+	closedir(d);
+	return sum;
+}
+
 /* Append the entries of one subdirectory (images or partial). */
 static int list_sub(const struct ic_store *s, const char *sub, struct ic_store_entry **v, size_t *n)
 {
@@ -766,6 +795,8 @@ static int list_sub(const struct ic_store *s, const char *sub, struct ic_store_e
 		snprintf(e->digest, sizeof(e->digest), "%s", m->digest);
 		snprintf(e->name, sizeof(e->name), "%s", m->name);
 		e->bytes = m->total_bytes;
+		snprintf(path, sizeof(path), "%s/%s/%.64s", s->dir, sub, de->d_name);
+		e->disk_bytes = e->bytes + dir_extra_bytes(path, m);
 		e->last_use = st.st_mtime;
 		e->partial = strcmp(sub, "partial") == 0;
 		e->pins = ic_store_pins(s, m->digest);
@@ -806,7 +837,7 @@ long long ic_store_used(const struct ic_store *s)
 	if (n < 0)
 		return -1;
 	for (long i = 0; i < n; i++)
-		used += (long long)v[i].bytes;
+		used += (long long)v[i].disk_bytes;
 	free(v);
 	return used;
 }
@@ -829,15 +860,15 @@ int ic_store_make_room(const struct ic_store *s, uint64_t need, const char *keep
 		return xerr_set(err, "listing the cache %s: %s", s->dir, strerror(errno));
 	for (long i = 0; i < n; i++)
 		if (!keep || strcmp(v[i].digest, keep) != 0 || !v[i].partial)
-			used += (long long)v[i].bytes;
+			used += (long long)v[i].disk_bytes;
 	/* Least recently used first; skip what a job holds and partial copies in flight. */
 	for (long i = 0; i < n && (uint64_t)used + need > s->max_bytes; i++) {
 		if (v[i].partial || v[i].pins > 0 || (keep && strcmp(v[i].digest, keep) == 0))
 			continue;
 		if (ic_store_evict(s, v[i].digest, NULL) == 0) {
-			xinfo("evicted image %s (%s, %" PRIu64 " bytes) to make room", v[i].name,
-			      v[i].digest, v[i].bytes);
-			used -= (long long)v[i].bytes;
+			xinfo("evicted image %s (%s, %" PRIu64 " bytes on disk) to make room",
+			      v[i].name, v[i].digest, v[i].disk_bytes);
+			used -= (long long)v[i].disk_bytes;
 		}
 	}
 	if ((uint64_t)used + need > s->max_bytes) {

@@ -101,7 +101,8 @@ int ic_store_verify(const struct ic_store *s, const char *digest, struct xerr *e
 struct ic_store_entry {
 	char digest[IC_DIGEST_LEN + 1];
 	char name[IC_NAME_MAX + 1];
-	uint64_t bytes;
+	uint64_t bytes;      /* the image's files, as its manifest says */
+	uint64_t disk_bytes; /* bytes and the other files in its directory (dir_extra_bytes) */
 	time_t last_use;
 	int pins;
 	bool partial; /* a partial copy, not a published image */
@@ -113,7 +114,7 @@ struct ic_store_entry {
  */
 long ic_store_list(const struct ic_store *s, struct ic_store_entry **out);
 
-/* Bytes used by published images and partial copies, or -1 with errno. */
+/* Disk bytes used by published images and partial copies (disk_bytes), or -1 with errno. */
 long long ic_store_used(const struct ic_store *s);
 
 #endif

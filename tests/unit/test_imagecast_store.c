@@ -268,10 +268,59 @@ static void test_lru_and_pins(void **state)
 	ic_store_close(&s);
 }
 
+/*
+ * What a VM driver keeps in an image's directory (the qemu driver's derived kernel) counts
+ * against cache.max_size, and goes with the image.
+ */
+static void test_derived_files_count(void **state)
+{
+	struct ic_store s;
+	struct ic_manifest *m[2];
+	struct ic_store_entry *v = NULL;
+	struct xerr err;
+	uint8_t *data[2];
+	char path[512];
+	static uint8_t extra[3 * CB];
+	int fd;
+
+	(void)state;
+	/* Room for two 4-chunk images, and no more. */
+	assert_int_equal(ic_store_open(&s, cache, 8 * CB, &err), 0);
+	for (int i = 0; i < 2; i++)
+		m[i] = image(4, (unsigned)(50 * i + 7), -1, &data[i]);
+	assert_int_equal(put_image(&s, m[0], data[0]), 0);
+	assert_int_equal(ic_store_used(&s), 4 * CB);
+	assert_int_equal(
+	    ic_store_path(&s, "images", m[0]->digest, "kernel.vmlinux", path, sizeof(path)), 0);
+	memset(extra, 0x5a, sizeof(extra));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, extra, sizeof(extra)), sizeof(extra));
+	assert_int_equal(fsync(fd), 0);
+	close(fd);
+	assert_int_equal(ic_store_list(&s, &v), 1);
+	assert_int_equal(v[0].bytes, 4 * CB);
+	assert_int_equal(v[0].disk_bytes, 7 * CB);
+	free(v);
+	assert_int_equal(ic_store_used(&s), 7 * CB);
+	/* 7 + 4 chunks do not fit in 8: the first image and its derived file make room. */
+	assert_int_equal(ic_store_make_room(&s, m[1]->total_bytes, m[1]->digest, &err), 0);
+	assert_int_equal(ic_store_lookup(&s, m[0]->digest, NULL, &err), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(put_image(&s, m[1], data[1]), 0);
+	assert_int_equal(ic_store_used(&s), 4 * CB);
+	for (int i = 0; i < 2; i++) {
+		ic_manifest_free(m[i]);
+		free(data[i]);
+	}
+	ic_store_close(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_check_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_derived_files_count, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_publish_atomic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resume_and_delta, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lru_and_pins, setup, teardown),
