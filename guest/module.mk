@@ -76,6 +76,13 @@ $(B)/tests/unit/test_vm_mac: $(B)/tests/unit/test_vm_mac.o $(LIBXENVM_VM) $(LIBX
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
+# The vmlinux the drivers derive from a bzImage (lib/vm/kernel.c).
+UNIT_TESTS += $(B)/tests/unit/test_vm_kernel
+$(B)/tests/unit/test_vm_kernel.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_vm_kernel: $(B)/tests/unit/test_vm_kernel.o $(LIBXENVM_VM) $(LIBXENVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)
+
 # The qemu driver's KVM-or-TCG decision (lib/vm/accel.c).
 UNIT_TESTS += $(B)/tests/unit/test_vm_accel
 $(B)/tests/unit/test_vm_accel.o: CFLAGS += $(CMOCKA_CFLAGS)
@@ -88,7 +95,7 @@ $(B)/tests/unit/test_vm_accel: $(B)/tests/unit/test_vm_accel.o $(LIBXENVM_VM) $(
 VMDHOST := $(B)/tests/vm/vmdhost
 $(VMDHOST): $(B)/tests/vm/vmdhost.o $(LIBXENVM_VM) $(LIBXENVM)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBXENVM_LIBS)
 
 .PHONY: check-vm-agent
 check-vm-agent:
@@ -102,7 +109,7 @@ CHECKS += check-vm-agent
 VMCTL := $(B)/tests/vm/vmctl
 $(VMCTL): $(B)/tests/vm/vmctl.o $(LIBXENVM_VM) $(LIBXENVM)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBXENVM_LIBS)
 
 .PHONY: check-vm
 check-vm: $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(AGENT) image

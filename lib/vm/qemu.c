@@ -34,6 +34,7 @@
 
 #include "log.h"
 #include "vm/accel.h"
+#include "vm/kernel.h"
 #include "vm/mac.h"
 #include "vm/proto.h"
 #include "vm/vmd.h"
@@ -102,79 +103,6 @@ static int qemu_probe(struct xerr *err)
 	}
 	errno = ENOENT;
 	return xerr_set(err, "%s not found in PATH (apt-get install qemu-system-x86)", QEMU_BIN);
-}
-
-/* Decompress the XZ stream inside a bzImage into out.  0, or -1 (out may be left behind). */
-static int extract_xz_payload(const char *kernel, const char *out)
-{
-	static const unsigned char magic[6] = {0xfd, '7', 'z', 'X', 'Z', 0};
-	char cmd[4400], elf[4] = {0};
-	unsigned char *buf = NULL, *p;
-	struct stat st;
-	FILE *f, *x;
-	void (*old)(int);
-	int fd, rc = -1;
-
-	fd = open(kernel, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (64 << 20))
-		goto out;
-	buf = malloc((size_t)st.st_size);
-	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
-		goto out;
-	p = memmem(buf, (size_t)st.st_size, magic, sizeof(magic));
-	if (!p || strchr(out, '\'') || strlen(out) > 4096)
-		goto out;
-	snprintf(cmd, sizeof(cmd), "xz -dcq > '%s' 2>/dev/null", out);
-	x = popen(cmd, "we");
-	if (!x)
-		goto out;
-	/* xz quits at the trailing bytes after the stream: its early exit must not kill us */
-	old = signal(SIGPIPE, SIG_IGN);
-	fwrite(p, 1, (size_t)(buf + st.st_size - p), x);
-	pclose(x); /* exits 1 on the trailing bytes: judged by the output below */
-	signal(SIGPIPE, old);
-	f = fopen(out, "re");
-	if (f) {
-		if (fread(elf, 1, 4, f) == 4 && memcmp(elf,
-		                                       "\x7f"
-		                                       "ELF",
-		                                       4) == 0)
-			rc = 0;
-		fclose(f);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return rc;
-}
-
-/*
- * The uncompressed vmlinux kept next to a bzImage boots 3x faster under TCG (no decompressor,
- * direct PVH entry).  Returns the path to boot (derived or the original) in out.
- */
-static void derive_vmlinux(const char *kernel, char *out, size_t len)
-{
-	char derived[4096], tmp[4200];
-	struct stat ks, ds;
-
-	snprintf(out, len, "%s", kernel);
-	if (snprintf(derived, sizeof(derived), "%s.vmlinux", kernel) >= (int)sizeof(derived))
-		return;
-	if (stat(kernel, &ks) < 0)
-		return;
-	if (stat(derived, &ds) == 0 && ds.st_mtime >= ks.st_mtime) {
-		snprintf(out, len, "%s", derived);
-		return;
-	}
-	/* The payload of Debian's bzImage is XZ; xz stops with an error at the trailing bytes,
-	 * so the result is checked for an ELF header rather than by xz's exit status. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", derived, (int)getpid());
-	if (extract_xz_payload(kernel, tmp) == 0 && rename(tmp, derived) == 0) {
-		snprintf(out, len, "%s", derived);
-		return;
-	}
-	unlink(tmp);
 }
 
 /*
@@ -546,7 +474,11 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 		xerr_set(err, "state directory path too long");
 		goto fail;
 	}
-	derive_vmlinux(s->kernel, kernel, sizeof(kernel));
+	/* the uncompressed vmlinux beside the bzImage boots 3x faster under TCG (vm/kernel.h) */
+	if (xvm_kernel_boot_path(s->kernel, kernel, sizeof(kernel)) < 0) {
+		xerr_set(err, "kernel path too long: %s", s->kernel);
+		goto fail;
+	}
 	/* Before the fork: the probe guest may run (once per host boot); the choice is logged. */
 	if (xvm_accel_choose(xvm_accel_configured_mode(), xvm_accel_configured_cache_dir(), NULL,
 	                     &accel, err) < 0)

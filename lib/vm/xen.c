@@ -29,6 +29,7 @@
 #include "log.h"
 #include "vm/proto.h"
 #include "vm/vmd.h"
+#include "vm/kernel.h"
 #include "vm/mac.h"
 #include "vm/xen_vm.h"
 #include "xl_chan.h"
@@ -239,7 +240,8 @@ static void boot_undo(struct xvm *vm, int lfd)
 
 static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err)
 {
-	char kernel[4096], initrd[4096], disk[4096], cmd[XEN_CMDLINE_MAX], mac[24], msg[1200];
+	char kernel[4096], kboot[4096], initrd[4096], disk[4096], cmd[XEN_CMDLINE_MAX], mac[24],
+	    msg[1200];
 	static const char *const tags[XL_DOMAIN_MAX_P9] = {"xs0", "xs1", "xs2", "xs3",
 	                                                   "xs4", "xs5", "xs6", "xs7"};
 	const char *p9_paths[XL_DOMAIN_MAX_P9], *p9_tags[XL_DOMAIN_MAX_P9];
@@ -255,6 +257,12 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	if (check_spec(s, kernel, initrd, disk, err) == -1 ||
 	    cmdline(s, cmd, sizeof(cmd), err) == -1)
 		return -1;
+	/* The PV/PVH domain builder loads a vmlinux as it is; a bzImage it decompresses in dom0
+	 * first (15 s of a nested test node's boot).  vm/kernel.h. */
+	if (xvm_kernel_boot_path(kernel, kboot, sizeof(kboot)) == -1) {
+		errno = ENAMETOOLONG;
+		return xerr_set(err, "kernel path too long: %s", kernel);
+	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		errno = ENOMEM;
@@ -288,7 +296,7 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	xvm_guest_mac(s, "00:16:3e", 0, mac, sizeof(mac)); /* Xen's OUI */
 	ds.name = vm->name;
 	ds.type = s->xen_pvh ? XL_DOMAIN_PVH : XL_DOMAIN_PV;
-	ds.kernel = kernel;
+	ds.kernel = kboot;
 	ds.ramdisk = initrd;
 	ds.cmdline = cmd;
 	ds.memory_mib = (unsigned int)mib;
