@@ -114,13 +114,19 @@ int ic_digest_of(const struct ic_file *files, size_t n, char out[IC_DIGEST_LEN +
 	return 0;
 }
 
+/* The chunks a file of `size` bytes is cut into (not rounded up by adding: no overflow). */
+static uint64_t file_chunks(uint64_t size, uint64_t chunk_bytes)
+{
+	return size / chunk_bytes + (size % chunk_bytes != 0);
+}
+
 /* Lay the chunks out over the files; fails with EINVAL on an overflow of the 32-bit index. */
 static int layout(struct ic_manifest *m)
 {
 	uint64_t total = 0, chunks = 0;
 
 	for (size_t i = 0; i < m->nfiles; i++) {
-		uint64_t nc = (m->files[i].size + m->chunk_bytes - 1) / m->chunk_bytes;
+		uint64_t nc = file_chunks(m->files[i].size, m->chunk_bytes);
 
 		m->files[i].first_chunk = (uint32_t)chunks;
 		m->files[i].nchunks = (uint32_t)nc;
@@ -441,12 +447,27 @@ long ic_manifest_format(const struct ic_manifest *m, char **out)
 
 /*
  * ic_manifest_new for parsed text: version 1 text carries no midstates, version 2 needs them
- * (and so a chunk size that is a multiple of 64).  Returns 0, or -1 with err (errno EINVAL).
+ * (and so a chunk size that is a multiple of 64).  The files must not need more chunks than the
+ * text has chunk lines (`lines`): the chunk table is sized by what the files claim, and a few
+ * bytes claiming a huge file must not allocate gigabytes.  Returns 0, or -1 with err (errno
+ * EINVAL).
  */
 static int build(const char *name, const char *digest, uint64_t chunk_bytes,
-                 const struct ic_file *files, size_t nfiles, int version, struct ic_manifest **m,
-                 struct xerr *err)
+                 const struct ic_file *files, size_t nfiles, int version, uint64_t lines,
+                 struct ic_manifest **m, struct xerr *err)
 {
+	uint64_t need = 0;
+
+	/* (a chunk size out of bounds is ic_manifest_new's error) */
+	for (size_t i = 0; chunk_bytes >= IC_CHUNK_MIN && i < nfiles; i++)
+		need += file_chunks(files[i].size, chunk_bytes); /* < 2^48 each: no overflow */
+	if (need > lines) {
+		errno = EINVAL;
+		return xerr_set(err,
+		                "manifest: the files need %" PRIu64 " chunks, the text has %" PRIu64
+		                " chunk lines",
+		                need, lines);
+	}
 	if (ic_manifest_new(name, digest, chunk_bytes, files, nfiles, m, err) < 0)
 		return -1;
 	if (version == 1) {
@@ -472,6 +493,7 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 	size_t nfiles = 0, lineno = 0;
 	uint32_t nchunk = 0;
 	char *copy = NULL, *save = NULL, *line;
+	uint64_t chunk_lines = 0;
 	int rc = -1, have_magic = 0, version = 0;
 
 	memset(files, 0, sizeof(files));
@@ -484,6 +506,14 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 	if (!copy) {
 		errno = ENOMEM;
 		return xerr_set(err, "out of memory");
+	}
+	/* The chunk lines bound the chunk table (build). */
+	for (const char *p = copy;; p++) {
+		if (strncmp(p, "chunk ", 6) == 0)
+			chunk_lines++;
+		p = strchr(p, '\n');
+		if (!p)
+			break;
 	}
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char a[IC_ROLE_MAX], b[PATH_MAX], c[PATH_MAX];
@@ -526,8 +556,8 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 			int nf = sscanf(line, "chunk %65s %65s", b, c);
 
 			/* The first chunk line ends the header: build the manifest once. */
-			if (!m &&
-			    build(name, digest, chunk_bytes, files, nfiles, version, &m, err) < 0)
+			if (!m && build(name, digest, chunk_bytes, files, nfiles, version,
+			                chunk_lines, &m, err) < 0)
 				goto out;
 			if (nchunk >= m->nchunks || nf != (m->mids ? 2 : 1) ||
 			    ic_sha_from_hex(b, m->chunks[nchunk]) < 0 ||
@@ -542,7 +572,8 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 		}
 	}
 	/* An image of empty files has no chunk lines. */
-	if (!m && build(name, digest, chunk_bytes, files, nfiles, version, &m, err) < 0)
+	if (!m &&
+	    build(name, digest, chunk_bytes, files, nfiles, version, chunk_lines, &m, err) < 0)
 		goto out;
 	if (nchunk != m->nchunks) {
 		xerr_set(err, "manifest: %u chunk lines, the layout needs %u", nchunk, m->nchunks);

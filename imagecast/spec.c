@@ -72,8 +72,9 @@ static int set_str(char **dst, const char *src)
 int ic_spec_parse(const char *text, struct ic_spec *s, struct xerr *err)
 {
 	char *copy = NULL, *save = NULL, *line;
+	const char *dup;
 	size_t cap = 0, lineno = 0;
-	int rc = -1;
+	int rc = -1, dups;
 
 	if (!text || !s) {
 		errno = EINVAL;
@@ -175,12 +176,13 @@ int ic_spec_parse(const char *text, struct ic_spec *s, struct xerr *err)
 		xerr_set(err, "request: name, digest, chunk_bytes, node and file are required");
 		goto bad;
 	}
-	for (size_t i = 0; i < s->nnodes; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(s->nodes[i], s->nodes[j]) == 0) {
-				xerr_set(err, "request: node %s appears twice", s->nodes[i]);
-				goto bad;
-			}
+	dups = ic_hosts_dup(s->nodes, s->nnodes, &dup);
+	if (dups < 0)
+		goto nomem;
+	if (dups > 0) {
+		xerr_set(err, "request: node %s appears twice", dup);
+		goto bad;
+	}
 	rc = 0;
 	goto out;
 nomem:

@@ -134,6 +134,48 @@ static void test_layout(void **state)
 	assert_int_equal(ic_manifest_new("../x", digest, cb, f, 4, &m, &err), -1);
 	strcpy(f[1].role, "kernel");
 	assert_int_equal(ic_manifest_new("img", digest, cb, f, 4, &m, &err), -1);
+
+	/* A size whose round-up overflowed 64 bits was a file of 0 chunks (tests/fuzz). */
+	strcpy(f[1].role, "initrd");
+	f[3].size = UINT64_MAX;
+	assert_int_equal(ic_digest_of(f, 4, digest), 0);
+	assert_int_equal(ic_manifest_new("img", digest, cb, f, 4, &m, &err), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err.msg, "too many chunks"));
+	assert_null(m);
+}
+
+/*
+ * The chunk table is sized by the sizes the file lines claim: a manifest from a peer must not make
+ * the parser allocate more than its chunk lines fill.  (tests/fuzz/fuzz_imagecast_wire: a
+ * 200-byte manifest claiming a 32 TiB file had it calloc twice 16 GiB before it found no chunk
+ * line for them.)
+ */
+static void test_claimed_sizes(void **state)
+{
+	struct ic_file f;
+	struct ic_manifest *m = NULL;
+	struct xerr err;
+	char digest[IC_DIGEST_LEN + 1], hex[IC_SHA_HEX + 1], text[512];
+	const char *sizes[] = {"35184372088832", "18446744073709551615", "-1"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		memset(&f, 0, sizeof(f));
+		strcpy(f.role, "kernel");
+		f.size = strtoull(sizes[i], NULL, 10);
+		memset(f.sha, 0x5a, sizeof(f.sha));
+		assert_int_equal(ic_digest_of(&f, 1, digest), 0);
+		snprintf(text, sizeof(text),
+		         "imagecast-manifest 2\nname img\ndigest %s\nchunk_bytes 65536\n"
+		         "file kernel %s %s k\nchunk %s %s\n",
+		         digest, sizes[i], ic_sha_to_hex(f.sha, hex), hex, hex);
+		assert_int_equal(ic_manifest_parse(text, strlen(text), &m, &err), -1);
+		assert_int_equal(errno, EINVAL);
+		assert_non_null(strstr(err.msg, "chunks, the text has 1 chunk lines"));
+		assert_null(m);
+	}
+	assert_non_null(strstr(err.msg, "the files need 281474976710656 chunks"));
 }
 
 static void test_hash_store_and_text(void **state)
@@ -368,6 +410,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_digest_formula),
 	    cmocka_unit_test(test_layout),
+	    cmocka_unit_test(test_claimed_sizes),
 	    cmocka_unit_test_setup_teardown(test_hash_store_and_text, make_store, remove_store),
 	    cmocka_unit_test_setup_teardown(test_midstates, make_store, remove_store),
 	    cmocka_unit_test_setup_teardown(test_mcache, make_store, remove_store),
