@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
-#include "error.h"
+#include "lib/config.h"
+#include "lib/error.h"
 
 struct xvm_driver;
 

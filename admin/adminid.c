@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 
 /* Does an admin job already have a VM called vm?  true/false; errors count as "no". */
 static bool name_taken(const char *jobs, const char *vm)

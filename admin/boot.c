@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "atomic_file.h"
-#include "catalog.h"
-#include "log.h"
-#include "units.h"
+#include "lib/atomic_file.h"
+#include "lib/catalog.h"
+#include "lib/log.h"
+#include "lib/units.h"
 #include "vm/driver.h"
 
 #define XA_MIN_MEM (64ull << 20) /* what the qemu driver accepts */

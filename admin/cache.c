@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 
 #include "admin.h"
-#include "catalog.h"
-#include "units.h"
+#include "lib/catalog.h"
+#include "lib/units.h"
 
 /* Bytes of the regular files directly in dir (an image directory is flat). */
 static uint64_t dir_bytes(const char *dir)

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "admin.h"
-#include "atomic_file.h"
-#include "log.h"
+#include "lib/atomic_file.h"
+#include "lib/log.h"
 #include "vm/driver.h"
 
 /* Kill every process the driver still finds under the VM's name.  0, or -1 with err. */

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "log.h"
+#include "lib/log.h"
 
 #ifndef XENVM_LIBEXECDIR
 #define XENVM_LIBEXECDIR "/usr/local/libexec/xenvm"

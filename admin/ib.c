@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "xenib.h"
+#include "xenib/xenib.h"
 
 void xa_print_ib(const struct xenvm_config *cfg)
 {

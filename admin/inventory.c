@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "log.h"
-#include "units.h"
-#include "vm/driver.h"
+#include "lib/log.h"
+#include "lib/units.h"
+#include "node/drivers.h"
 
 #define XA_MAX_PROCS 1024
 static const char *const driver_names[] = {"qemu", "xen"};

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "admin.h"
-#include "log.h"
-#include "units.h"
+#include "lib/log.h"
+#include "lib/units.h"
 #include "vm/accel.h"
 
 /* Driver plus accelerator ("qemu/tcg", or the driver alone) into buf; returns buf. */

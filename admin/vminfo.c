@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "admin.h"
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 
 int xa_vm_info_write(const char *dir, const struct xa_vm_info *info, struct xerr *err)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "admin.h"
-#include "config_path.h"
-#include "log.h"
+#include "lib/config_path.h"
+#include "lib/log.h"
 #include "vm/accel.h"
 
 static const struct {

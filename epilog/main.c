@@ -16,14 +16,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "jobstate.h"
-#include "log.h"
-#include "script_env.h"
-#include "request.h"
-#include "run.h"
-#include "script_main.h"
-#include "vm/jobvm.h"
+#include "lib/config.h"
+#include "lib/jobstate.h"
+#include "lib/log.h"
+#include "lib/script_env.h"
+#include "lib/request.h"
+#include "lib/run.h"
+#include "lib/script_main.h"
+#include "node/jobvm.h"
 
 #ifndef XENVM_BINDIR
 #define XENVM_BINDIR "/usr/local/bin"

@@ -3,7 +3,6 @@
 #                    build/images/images.yaml
 #   make install-image IMAGE_STORE=DIR DESTDIR=   the image into a site's image store
 #   make check-vm-agent   the agent + xenvm-exec on the host, no VM, under ASan
-include lib/vm/module.mk
 
 AGENT     := $(B)/guest/xenvm-agent
 AGENT_SRC := $(wildcard guest/agent/*.c)
@@ -46,7 +45,7 @@ IMAGE_DIR := $(B)/images
 image: $(IMAGE_DIR)/images.yaml
 # Rebuilt when the agent or the recipe changes (a Debian package update needs `make -B image`).
 # The guest's srun/sbatch/squeue... shim is xenvm-exec, static (spank-xenvm/exec.mk).
-GUEST_SHIM := $(B)/spank-xenvm/xenvm-exec.static
+GUEST_SHIM := $(XENVM_EXEC_STATIC)
 $(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) guest/mkimage.sh guest/rootfs/init
 	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM) $(IBCHECK)
 
@@ -69,21 +68,21 @@ $(B)/tests/unit/test_vm_proto: $(B)/tests/unit/test_vm_proto.o $(LIBXENVM_VM) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 $(B)/tests/unit/test_vm_proto.o: CFLAGS += $(CMOCKA_CFLAGS)
 
-# The guest NIC's MAC, the same rule for both drivers (lib/vm/mac.c).
+# The guest NIC's MAC, the same rule for both drivers (vm/mac.c).
 UNIT_TESTS += $(B)/tests/unit/test_vm_mac
 $(B)/tests/unit/test_vm_mac.o: CFLAGS += $(CMOCKA_CFLAGS)
 $(B)/tests/unit/test_vm_mac: $(B)/tests/unit/test_vm_mac.o $(LIBXENVM_VM) $(LIBXENVM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-# The vmlinux the drivers derive from a bzImage (lib/vm/kernel.c).
+# The vmlinux the drivers derive from a bzImage (vm/kernel.c).
 UNIT_TESTS += $(B)/tests/unit/test_vm_kernel
 $(B)/tests/unit/test_vm_kernel.o: CFLAGS += $(CMOCKA_CFLAGS)
 $(B)/tests/unit/test_vm_kernel: $(B)/tests/unit/test_vm_kernel.o $(LIBXENVM_VM) $(LIBXENVM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)
 
-# The qemu driver's KVM-or-TCG decision (lib/vm/accel.c).
+# The qemu driver's KVM-or-TCG decision (vm/accel.c).
 UNIT_TESTS += $(B)/tests/unit/test_vm_accel
 $(B)/tests/unit/test_vm_accel.o: CFLAGS += $(CMOCKA_CFLAGS)
 $(B)/tests/unit/test_vm_accel: $(B)/tests/unit/test_vm_accel.o $(LIBXENVM_VM) $(LIBXENVM)
@@ -100,8 +99,8 @@ $(VMDHOST): $(B)/tests/vm/vmdhost.o $(LIBXENVM_VM) $(LIBXENVM)
 .PHONY: check-vm-agent
 check-vm-agent:
 	$(MAKE) --no-print-directory B=$(B)/asan SANITIZE=1 $(B)/asan/guest/xenvm-agent \
-	  $(B)/asan/spank-xenvm/xenvm-exec $(B)/asan/tests/vm/vmdhost
-	tests/vm/agent-host.sh $(B)/asan/guest/xenvm-agent $(B)/asan/spank-xenvm/xenvm-exec \
+	  $(B)/asan/exec/xenvm-exec $(B)/asan/tests/vm/vmdhost
+	tests/vm/agent-host.sh $(B)/asan/guest/xenvm-agent $(B)/asan/exec/xenvm-exec \
 	  $(B)/asan/tests/vm/vmdhost
 CHECKS += check-vm-agent
 
@@ -112,15 +111,15 @@ $(VMCTL): $(B)/tests/vm/vmctl.o $(LIBXENVM_VM) $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBXENVM_LIBS)
 
 .PHONY: check-vm
-check-vm: $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(AGENT) image
-	tests/vm/run.sh $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(IMAGE_DIR)/ttylinux-mpi $(AGENT)
+check-vm: $(VMCTL) $(XENVM_EXEC) $(AGENT) image
+	tests/vm/run.sh $(VMCTL) $(XENVM_EXEC) $(IMAGE_DIR)/ttylinux-mpi $(AGENT)
 CHECKS += check-vm
 
 # The guest's verbs readiness: Soft-RoCE brought up and reported, and the clear failure when it
 # was requested but not brought up (tests/vm/verbs.sh, two TCG boots).
 .PHONY: check-vm-verbs
-check-vm-verbs: $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(AGENT) $(IBCHECK) image
-	tests/vm/verbs.sh $(VMCTL) $(B)/spank-xenvm/xenvm-exec $(IMAGE_DIR)/ttylinux-mpi $(AGENT) \
+check-vm-verbs: $(VMCTL) $(XENVM_EXEC) $(AGENT) $(IBCHECK) image
+	tests/vm/verbs.sh $(VMCTL) $(XENVM_EXEC) $(IMAGE_DIR)/ttylinux-mpi $(AGENT) \
 	  $(IBCHECK)
 CHECKS += check-vm-verbs
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define IC_MAX_NODES 65536
 

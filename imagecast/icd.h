@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "auth.h"
-#include "config.h"
+#include "lib/config.h"
 #include "store.h"
 
 struct xfer;

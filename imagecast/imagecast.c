@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "catalog.h"
-#include "config.h"
+#include "lib/catalog.h"
+#include "lib/config.h"
 #include "hosts.h"
-#include "log.h"
+#include "lib/log.h"
 #include "progress.h"
 #include "proto.h"
 #include "spec.h"

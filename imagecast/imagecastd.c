@@ -22,9 +22,9 @@
 
 #include <munge.h>
 
-#include "config.h"
+#include "lib/config.h"
 #include "icd.h"
-#include "log.h"
+#include "lib/log.h"
 #include "serve.h"
 #include "transport.h"
 #include "tree.h"

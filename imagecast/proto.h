@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 #include "transport.h"
 
 #define IC_PROTO_MAGIC 0x49435354u

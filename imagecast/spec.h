@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "lib/config.h"
 #include "manifest.h"
 
 struct ic_spec {

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "store.h"
 
 static const char *const subdirs[] = {"images", "partial", "pins", "trash"};

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "error.h"
+#include "lib/error.h"
 #include "manifest.h"
 
 struct ic_store {

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "lib/config.h"
 
 /*
  * two-tree (imagecast's own shape; xenvm.yaml's parser does not know it yet, the CLI does):

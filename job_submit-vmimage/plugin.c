@@ -9,7 +9,7 @@
 #include <slurm/slurm_errno.h>
 #include <slurm/slurm_version.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "vmimage.h"
 
 #ifndef XENVM_SLURM_VERSION

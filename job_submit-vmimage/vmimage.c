@@ -16,11 +16,11 @@
 
 #include <slurm/slurm_errno.h>
 
-#include "config_path.h"
-#include "log.h"
-#include "request.h"
+#include "lib/config_path.h"
+#include "lib/log.h"
+#include "lib/request.h"
 #include "slurm_alloc.h"
-#include "units.h"
+#include "lib/units.h"
 
 #define MB (1024ULL * 1024ULL)
 

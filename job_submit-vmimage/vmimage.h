@@ -9,8 +9,8 @@
 
 #include <slurm/slurm.h>
 
-#include "catalog.h"
-#include "config.h"
+#include "lib/catalog.h"
+#include "lib/config.h"
 
 struct vmimage_plugin {
 	struct xenvm_config *cfg;           /* xenvm.yaml (defaults if it could not be read) */

@@ -37,7 +37,7 @@ struct xenvm_job_record {
 	uint32_t fetch_ms;   /* image fetch (cache hit or broadcast) */
 	int64_t fetch_bytes; /* bytes this node received; 0: cache hit; -1: unknown */
 	uint32_t boot_ms;    /* boot until the agent said ready */
-	/* InfiniBand (lib/vm/jobib.h): "vf", "rxe" or "" (none); recorded before the VM boots */
+	/* InfiniBand (node/jobib.h): "vf", "rxe" or "" (none); recorded before the VM boots */
 	char ib[8];
 	char ib_bdf[16];   /* "vf": the VF's PCI address passed through */
 	char ib_info[200]; /* what the guest's verbs check reported ("rxe0 port 1 ACTIVE ...") */

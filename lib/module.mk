@@ -3,7 +3,7 @@
 LIBXENVM     := $(B)/lib/libxenvm.a
 LIBXENVM_SRC := $(wildcard lib/*.c)
 LIBXENVM_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_SRC))
-# What a program that links libxenvm.a also needs (liblzma: lib/vm/kernel.c, for programs that
+# What a program that links libxenvm.a also needs (liblzma: vm/kernel.c, for programs that
 # link the VM layer too; --as-needed drops it elsewhere).
 LIBXENVM_LIBS := $(YAML_LIBS) $(CRYPTO_LIBS) $(SLURM_LIBS) -llzma
 

@@ -6,12 +6,12 @@ OPT      ?= -O2
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
-CFLAGS   := -std=gnu11 $(OPT) -g $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib $(EXTRA_CFLAGS)
+CFLAGS   := -std=gnu11 $(OPT) -g $(WARN) $(HARDEN) -D_GNU_SOURCE -I. $(EXTRA_CFLAGS)
 LDFLAGS  := -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
 ifeq ($(SANITIZE),1)
 # FORTIFY and ASan both interpose libc; keep ASan's view.
 HARDEN   := -fstack-protector-strong -fPIC
-CFLAGS   := -std=gnu11 -O1 -g -fno-omit-frame-pointer $(WARN) $(HARDEN) -D_GNU_SOURCE -Ilib \
+CFLAGS   := -std=gnu11 -O1 -g -fno-omit-frame-pointer $(WARN) $(HARDEN) -D_GNU_SOURCE -I. \
             -fsanitize=address,undefined -fno-sanitize-recover=all $(EXTRA_CFLAGS)
 LDFLAGS  += -fsanitize=address,undefined
 endif

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "run.h"
+#include "lib/log.h"
+#include "lib/run.h"
 
 int fetch_daemon_check(const struct xenvm_config *cfg, struct xerr *err)
 {

@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "error.h"
+#include "lib/config.h"
+#include "lib/error.h"
 
 struct fetch_result {
 	char dir[4096]; /* <cache.dir>/images/<hex>: kernel, initrd, rootdisk, manifest */

@@ -15,18 +15,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "config.h"
+#include "lib/catalog.h"
+#include "lib/config.h"
 #include "fetch.h"
-#include "jobstate.h"
-#include "log.h"
-#include "nodelist.h"
-#include "request.h"
-#include "script_env.h"
-#include "script_main.h"
+#include "lib/jobstate.h"
+#include "lib/log.h"
+#include "lib/nodelist.h"
+#include "lib/request.h"
+#include "lib/script_env.h"
+#include "lib/script_main.h"
 #include "step.h"
 #include "vm/accel.h"
-#include "vm/jobvm.h"
+#include "node/jobvm.h"
 
 #define EXIT_NODE_FAULT 1
 

@@ -4,6 +4,6 @@ XENVM_PROLOG_OBJ := $(B)/prolog/main.o $(B)/prolog/fetch.o $(B)/prolog/step.o
 SBINS += $(XENVM_PROLOG)
 MAN8  += doc/man/xenvm-prolog.8
 
-$(XENVM_PROLOG_OBJ): CFLAGS += -Iprolog -DXENVM_BINDIR='"$(BINDIR)"'
-$(XENVM_PROLOG): $(XENVM_PROLOG_OBJ) $(B)/lib/vm/libxenvm_vm.a $(B)/xenib/libxenib.a $(LIBXENVM)
-	$(CC) $(LDFLAGS) -o $@ $^ $(XVM_XEN_LINK) $(LIBXENVM_LIBS)
+$(XENVM_PROLOG_OBJ): CFLAGS += -DXENVM_BINDIR='"$(BINDIR)"'
+$(XENVM_PROLOG): $(XENVM_PROLOG_OBJ) $(NODE_DEPS)
+	$(CC) $(LDFLAGS) -o $@ $(XENVM_PROLOG_OBJ) $(NODE_LINK)

@@ -10,9 +10,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
-#include "catalog.h"
-#include "log.h"
+#include "lib/atomic_file.h"
+#include "lib/catalog.h"
+#include "lib/log.h"
 
 enum step_action step_prepare(const struct xenvm_config *cfg, struct xenvm_job_record *rec,
                               int *lockfd, struct xerr *err)

@@ -11,9 +11,9 @@
 #ifndef XENVM_PROLOG_STEP_H
 #define XENVM_PROLOG_STEP_H
 
-#include "config.h"
-#include "error.h"
-#include "jobstate.h"
+#include "lib/config.h"
+#include "lib/error.h"
+#include "lib/jobstate.h"
 
 enum step_action {
 	STEP_RUN,        /* fetch and boot: rec->req.digest is now pinned */

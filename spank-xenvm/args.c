@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xspank.h"
 
 static int set_path(const char *key, const char *val, char **dst)

@@ -4,9 +4,9 @@
  */
 #include <limits.h>
 
-#include "config.h"
-#include "config_path.h"
-#include "log.h"
+#include "lib/config.h"
+#include "lib/config_path.h"
+#include "lib/log.h"
 #include "xspank.h"
 
 int xspank_slurmd_init(spank_t sp)

@@ -15,9 +15,9 @@
 
 #include <slurm/slurm.h>
 
-#include "config.h"
-#include "config_path.h"
-#include "log.h"
+#include "lib/config.h"
+#include "lib/config_path.h"
+#include "lib/log.h"
 #include "xspank.h"
 
 #ifndef XENVM_LIBEXECDIR

@@ -19,11 +19,11 @@
 
 #include <slurm/slurm.h>
 
-#include "config.h"
-#include "config_path.h"
-#include "jobstate.h"
-#include "log.h"
-#include "run.h"
+#include "lib/config.h"
+#include "lib/config_path.h"
+#include "lib/jobstate.h"
+#include "lib/log.h"
+#include "lib/run.h"
 #include "xspank.h"
 
 #ifndef XENVM_SBINDIR

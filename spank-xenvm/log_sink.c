@@ -1,7 +1,7 @@
 /* log_sink.c - send libxenvm's messages to Slurm's logger with the plugin's prefix. */
 #include <slurm/spank.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xspank.h"
 
 static void slurm_sink(enum xlog_level level, const char *msg)

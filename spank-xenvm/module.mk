@@ -15,5 +15,4 @@ $(SPANK_XENVM): $(SPANK_XENVM_OBJ) $(LIBXENVM) spank-xenvm/spank_xenvm.map
 	  $(SPANK_XENVM_OBJ) $(LIBXENVM) $(YAML_LIBS) $(CRYPTO_LIBS)
 	mk/check-plugin-symbols $@ || { rm -f $@; exit 1; }
 
--include spank-xenvm/exec.mk
 MAN8 += doc/man/spank_xenvm.8

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xspank.h"
 
 static int remember(bool *have, const char *opt, bool same)

@@ -6,7 +6,7 @@
 
 #include <slurm/spank.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xspank.h"
 
 SPANK_PLUGIN(xenvm, 1);

@@ -15,8 +15,8 @@
 
 #include <slurm/spank.h>
 
-#include "jobstate.h"
-#include "request.h"
+#include "lib/jobstate.h"
+#include "lib/request.h"
 
 /* plugstack.conf arguments (args.c). */
 struct xspank_args {

@@ -1,25 +1,38 @@
-# xen/: the Xen side of the VM layer, through libxenlight (see xen/README.md).
-#   $(B)/xen/libxenvm_xen.a   xl_domain.h: create/start/stop/list domains (wrapped by lib/vm/)
-#   $(B)/xen/xenvm-xl-test    a CLI over it, for the Xen tests and benchmarks (runs in dom0)
+# xen/: the Xen side, built where libxenlight is (see xen/README.md):
+#   the libxenlight layer (xl_*.c, xl_domain.h: create/start/stop/list domains, the agent
+#   channel's console backend, PCI passthrough) and, on top of it and of vm/, the `xen` VM
+#   driver (driver*.c).  node/'s driver table names it when XVM_HAVE_XEN is 1.
+#   $(B)/xen/libxenvm_xen.a   both
+#   $(B)/xen/xenvm-xl-test    a CLI over the libxenlight layer, for the Xen tests and benchmarks
 # xenevtchn and xengnttab: the agent channel's console backend (xl_chan.c).
 XEN_PCS    := xenlight xentoollog xenstore xenevtchn xengnttab
+XVM_HAVE_XEN := $(shell $(PKG_CONFIG) --exists $(XEN_PCS) && echo 1)
 XEN_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(XEN_PCS) 2>/dev/null)
 XEN_LIBS   := $(shell $(PKG_CONFIG) --libs $(XEN_PCS) 2>/dev/null || echo -lxenlight -lxentoollog -lxenstore -lxenevtchn -lxengnttab)
 
 LIBXENVM_XEN     := $(B)/xen/libxenvm_xen.a
 LIBXENVM_XEN_SRC := xen/xl_ctx.c xen/xl_spec.c xen/xl_create.c xen/xl_stop.c xen/xl_list.c \
-                    xen/xl_host.c xen/xl_chan.c xen/xl_pci.c
+                    xen/xl_host.c xen/xl_chan.c xen/xl_pci.c \
+                    xen/driver.c xen/driver_supervise.c
 LIBXENVM_XEN_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_XEN_SRC))
 XENVM_XL_TEST    := $(B)/xen/xenvm-xl-test
 
-$(LIBXENVM_XEN_OBJ) $(B)/xen/xenvm-xl-test.o: CFLAGS += -Ixen $(XEN_CFLAGS)
+$(LIBXENVM_XEN_OBJ) $(B)/xen/xenvm-xl-test.o: CFLAGS += $(XEN_CFLAGS)
+$(B)/xen/driver.o $(B)/xen/driver_supervise.o: CFLAGS += -DXENVM_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 $(LIBXENVM_XEN): $(LIBXENVM_XEN_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(XENVM_XL_TEST): $(B)/xen/xenvm-xl-test.o $(LIBXENVM_XEN) $(LIBXENVM)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM) $(XEN_LIBS) $(LIBXENVM_LIBS)
+# What a program that may boot Xen VMs links (after node/'s archive, before vm/'s); empty where
+# there is no libxenlight.
+ifeq ($(XVM_HAVE_XEN),1)
+XEN_ARCHIVES := $(LIBXENVM_XEN)
+XEN_LINK     := $(XEN_LIBS)
+endif
+
+$(XENVM_XL_TEST): $(B)/xen/xenvm-xl-test.o $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM) $(XEN_LIBS) $(LIBXENVM_LIBS)
 
 .PHONY: xen
 xen: $(LIBXENVM_XEN) $(XENVM_XL_TEST)
@@ -36,7 +49,7 @@ XL_PCI_TEST := $(B)/tests/unit/test_xl_pci
 ifeq ($(shell $(PKG_CONFIG) --exists xenlight && echo 1),1)
 UNIT_TESTS += $(XL_PCI_TEST)
 endif
-$(XL_PCI_TEST).o: CFLAGS += -Ixen $(XEN_CFLAGS) $(CMOCKA_CFLAGS)
-$(XL_PCI_TEST): $(XL_PCI_TEST).o $(LIBXENVM_XEN) $(LIBXENVM)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM) $(XEN_LIBS) $(CMOCKA_LIBS) \
+$(XL_PCI_TEST).o: CFLAGS += $(XEN_CFLAGS) $(CMOCKA_CFLAGS)
+$(XL_PCI_TEST): $(XL_PCI_TEST).o $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM) $(XEN_LIBS) $(CMOCKA_LIBS) \
 	  $(LIBXENVM_LIBS)

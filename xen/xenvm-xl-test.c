@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xl_domain.h"
 
 static void usage(void)

@@ -23,7 +23,7 @@
 #include <xengnttab.h>
 #include <xenstore.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xl_chan.h"
 #include "xl_priv.h"
 

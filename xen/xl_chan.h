@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* The console device the agent uses: devid 1 is /dev/hvc1 in the guest (hvc0 is the log). */
 #define XL_CHAN_AGENT_DEVID 1u

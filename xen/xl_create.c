@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xl_pci.h"
 #include "xl_priv.h"
 
@@ -26,7 +26,7 @@ static int dup_field(char **dst, const char *src)
 
 /*
  * The kernel to hand libxenlight: "<kernel>.vmlinux" when the image build derived that
- * uncompressed ELF next to the bzImage (as it does for lib/vm's qemu driver), else kernel.
+ * uncompressed ELF next to the bzImage (as it does for vm/'s qemu driver), else kernel.
  * libxenlight's domain builder decompresses a bzImage in dom0 user space; measured under nested
  * TCG: create 15.4 s with the bzImage, 2.1 s with the vmlinux (bench/xen-boot.sh).
  * Returns kernel or buf (filled).

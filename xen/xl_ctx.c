@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xl_priv.h"
 
 static void logger_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,

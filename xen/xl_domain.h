@@ -1,8 +1,8 @@
 /*
  * xl_domain.h - Xen domains for VMs, through libxenlight: the narrow API the generic VM driver
- * interface (lib/vm/) wraps for its `xen` driver.
+ * interface (vm/) wraps for its `xen` driver.
  *
- * One job's VM on one node is one domain named xenvm-job<jobid>-<vm>, the name lib/vm/driver.h
+ * One job's VM on one node is one domain named xenvm-job<jobid>-<vm>, the name vm/driver.h
  * gives a job's VMs; it is how a VM is found again after a crash (xl_domain_list with the
  * job's prefix).  A domain is created paused
  * (libxenlight leaves it so), then unpaused; stopping is a clean shutdown with a grace period,
@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 struct xl_domain_ctx;
 

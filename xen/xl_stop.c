@@ -7,7 +7,7 @@
 
 #include <xenstore.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xl_pci.h"
 #include "xl_priv.h"
 

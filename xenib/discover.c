@@ -21,7 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "sysfs.h"
 
 #define CLASS "/sys/class/infiniband"

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 #include "lock.h"
-#include "log.h"
+#include "lib/log.h"
 #include "state.h"
 #include "sysfs.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "guid.h"
-#include "log.h"
+#include "lib/log.h"
 #include "sysfs.h"
 
 static const char *const policy_names[] = {"Follow", "Up", "Down"};

@@ -9,7 +9,7 @@
 #ifndef XENIB_LOCK_H
 #define XENIB_LOCK_H
 
-#include "error.h"
+#include "lib/error.h"
 
 /*
  * Open (creating, mode 0600) `path` and wait for its exclusive lock.  Returns the descriptor, or

@@ -7,7 +7,6 @@ XENIB_LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(XENIB_LIB_SRC))
 LIBXENIB      := $(B)/xenib/libxenib.a
 XENIB_LIBS    := $(LIBXENIB) $(LIBXENVM) $(LIBXENVM_LIBS)
 
-$(XENIB_LIB_OBJ) $(B)/xenib/xenib.o: CFLAGS += -Ixenib
 
 $(LIBXENIB): $(XENIB_LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -24,7 +23,7 @@ XENIB_UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_xenib_*.c))
 XENIB_FIXTURE_OBJ := $(B)/tests/xenib/fixture.o
 UNIT_TESTS += $(patsubst %,$(B)/tests/unit/%,$(XENIB_UNIT))
 $(patsubst %,$(B)/tests/unit/%.o,$(XENIB_UNIT)) $(XENIB_FIXTURE_OBJ): \
-  CFLAGS += $(CMOCKA_CFLAGS) -Ixenib -Itests/xenib
+  CFLAGS += $(CMOCKA_CFLAGS)
 $(B)/tests/unit/test_xenib_%: $(B)/tests/unit/test_xenib_%.o $(XENIB_FIXTURE_OBJ) $(LIBXENIB) \
   $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $< $(XENIB_FIXTURE_OBJ) $(XENIB_LIBS) $(CMOCKA_LIBS)
@@ -39,11 +38,11 @@ CHECKS += check-xenib
 check-xenib: $(B)/xenib/xenib $(B)/tests/xenib/mkfixture
 	@tests/xenib/cli.sh $(B)
 
-# lib/vm/jobib.c (the job's VF, Soft-RoCE or nothing) and the qemu driver's -device argument, on
+# node/jobib.c (the job's VF, Soft-RoCE or nothing) and the qemu driver's -device argument, on
 # the same fixture tree.
 UNIT_TESTS += $(B)/tests/unit/test_vm_jobib
-$(B)/tests/unit/test_vm_jobib.o: CFLAGS += $(CMOCKA_CFLAGS) -Ixenib -Itests/xenib
+$(B)/tests/unit/test_vm_jobib.o: CFLAGS += $(CMOCKA_CFLAGS)
 $(B)/tests/unit/test_vm_jobib: $(B)/tests/unit/test_vm_jobib.o $(XENIB_FIXTURE_OBJ) \
-  $(B)/lib/vm/libxenvm_vm.a $(LIBXENIB) $(LIBXENVM)
-	$(CC) $(LDFLAGS) -o $@ $< $(XENIB_FIXTURE_OBJ) $(B)/lib/vm/libxenvm_vm.a $(XENIB_LIBS) \
-	  $(CMOCKA_LIBS)
+  $(B)/node/libxenvm_node.a $(B)/vm/libxenvm_vm.a $(LIBXENIB) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(XENIB_FIXTURE_OBJ) $(B)/node/libxenvm_node.a \
+	  $(B)/vm/libxenvm_vm.a $(XENIB_LIBS) $(CMOCKA_LIBS)

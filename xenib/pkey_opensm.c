@@ -21,10 +21,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 #include "guid.h"
 #include "lock.h"
-#include "log.h"
+#include "lib/log.h"
 #include "sysfs.h"
 
 /* A node name that can be part of a partition name: 1..63 of [A-Za-z0-9._-]. */

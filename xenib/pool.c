@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 #include "guid.h"
 #include "identity.h"
-#include "jobstate.h"
+#include "lib/jobstate.h"
 #include "lock.h"
-#include "log.h"
+#include "lib/log.h"
 #include "state.h"
 #include "vfnl.h"
 

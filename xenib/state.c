@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 
 #define STATE_MAGIC "xenib-pool 1"
 

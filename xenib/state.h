@@ -19,7 +19,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "error.h"
+#include "lib/error.h"
 #include "xenib.h"
 
 struct xenib_entry {

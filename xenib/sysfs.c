@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 /* Returns 0, or -1 with errno ENAMETOOLONG/EINVAL and err filled. */
 int xenib_path(char *buf, size_t len, const char *root, struct xerr *err, const char *fmt, ...)

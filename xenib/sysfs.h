@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /*
  * "<root><fmt...>" into buf (fmt starts with '/'; a NULL, "" or "/" root adds nothing).

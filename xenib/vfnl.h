@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* Link policy of a VF (IFLA_VF_LINK_STATE_*; mlx5's sriov/<N>/policy Follow/Up/Down). */
 enum xenib_vf_policy {

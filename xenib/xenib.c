@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "lib/config.h"
 #include "guid.h"
-#include "jobstate.h"
-#include "log.h"
+#include "lib/jobstate.h"
+#include "lib/log.h"
 #include "pkey.h"
 #include "xenib.h"
 

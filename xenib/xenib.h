@@ -32,8 +32,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "config.h"
-#include "error.h"
+#include "lib/config.h"
+#include "lib/error.h"
 
 #define XENIB_NAME_MAX 64   /* IB device names, driver names, VM names (with the NUL) */
 #define XENIB_BDF_MAX 16    /* "0000:3b:00.1" and its NUL */

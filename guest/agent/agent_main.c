@@ -31,7 +31,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 #define CREDIT_BATCH (XVP_WINDOW / 4)
 #define MAX_POLL 4096

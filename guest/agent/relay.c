@@ -8,7 +8,7 @@
  * from the guest's range (XVP_CHAN_GUEST set, so it never collides with the ids the host picks)
  * and routes the replies back.  Frames are forwarded unchanged, so the credits between the shim
  * and the host bound what is buffered here.  What the host runs, and as whom, is the host's
- * decision (lib/vm/vmd_guest.c): the agent does not filter, since a guest program could bypass
+ * decision (vm/vmd_guest.c): the agent does not filter, since a guest program could bypass
  * any check made inside the guest.
  */
 #include "agent.h"
@@ -24,7 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 /* One shim connection: one exec (xenvm-exec opens one channel per connection). */
 struct relay_shim {

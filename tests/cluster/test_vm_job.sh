@@ -20,7 +20,7 @@ CL=$here/cluster
 NS=xvvm
 U=xvuser
 U2=xvuser2
-EXEC=$repo/build/spank-xenvm/xenvm-exec
+EXEC=$repo/build/exec/xenvm-exec
 T_LOGS=("$BASE/log/slurmctld.log" "$BASE/log/slurmd-node1.log" "$BASE/log/slurmd-node2.log")
 
 t_on_fail() {

@@ -55,7 +55,7 @@ vmcluster_config() {
 		CLUSTER_FEATURES=xenvm
 		CLUSTER_REAL_MEMORY=3000
 		CLUSTER_PLUGIN_DIR=$repo/build/plugins
-		CLUSTER_PLUGSTACK="required $repo/build/plugins/spank_xenvm.so config=$etc/xenvm.yaml exec=$repo/build/spank-xenvm/xenvm-exec prolog=$repo/build/prolog/xenvm-prolog"
+		CLUSTER_PLUGSTACK="required $repo/build/plugins/spank_xenvm.so config=$etc/xenvm.yaml exec=$repo/build/exec/xenvm-exec prolog=$repo/build/prolog/xenvm-prolog"
 		CLUSTER_JOB_SUBMIT=vmimage
 		CLUSTER_PROLOG=$repo/build/prolog/xenvm-prolog
 		CLUSTER_EPILOG=$repo/build/epilog/xenvm-epilog

@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hosts.h"
-#include "manifest.h"
-#include "proto.h"
-#include "spec.h"
+#include "imagecast/hosts.h"
+#include "imagecast/manifest.h"
+#include "imagecast/proto.h"
+#include "imagecast/spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

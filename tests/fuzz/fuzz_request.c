@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "request.h"
-#include "units.h"
+#include "lib/request.h"
+#include "lib/units.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_vm_proto.c - libFuzzer target for the VM agent protocol (lib/vm/proto.c).
+ * fuzz_vm_proto.c - libFuzzer target for the VM agent protocol (vm/proto.c).
  *
  * Boundary: guest -> host.  vmd, the per-VM supervisor, runs as root on the node and cuts the
  * byte stream from the guest's agent into frames, reads HELLO, and decodes EXEC requests that

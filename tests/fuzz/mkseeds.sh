@@ -14,7 +14,7 @@ be32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 &
 	$(($1 >> 8 & 255)) $(($1 & 255)); }
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
-# ---- fuzz_vm_proto: frames as the host reads them from the guest (lib/vm/proto.h)
+# ---- fuzz_vm_proto: frames as the host reads them from the guest (vm/proto.h)
 # frame TYPE CHAN STREAM PAYLOAD-ESCAPES: u32 len, u16 type, u16 stream, u32 chan, payload
 frame() {
 	local n

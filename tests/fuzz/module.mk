@@ -10,11 +10,11 @@
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(B)/fuzz
 FUZZ_TARGETS := fuzz_vm_proto fuzz_imagecast_wire fuzz_request
-FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -D_GNU_SOURCE -Ilib -Iimagecast \
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -D_GNU_SOURCE -I. \
                 $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined
 
-FUZZ_SRC_fuzz_vm_proto       := lib/vm/proto.c
+FUZZ_SRC_fuzz_vm_proto       := vm/proto.c
 FUZZ_SRC_fuzz_imagecast_wire := imagecast/proto.c imagecast/manifest.c imagecast/spec.c \
                                 imagecast/hosts.c imagecast/tree.c imagecast/sha.c lib/error.c
 FUZZ_LIBS_fuzz_imagecast_wire := $(CRYPTO_LIBS) $(SLURM_LIBS)

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "catalog.h"
+#include "lib/catalog.h"
 
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "catalog.h"
+#include "lib/catalog.h"
 
 #define SHA_A "9f2c1a5e0b3d4c6f8a7e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c1b2a"
 #define IMAGE(name)                                                                                \

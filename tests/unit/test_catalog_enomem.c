@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "catalog.h"
-#include "config.h"
+#include "lib/catalog.h"
+#include "lib/config.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "catalog.h"
+#include "lib/catalog.h"
 
 #define NO_USER "xenvm-no-such-user"
 #define NO_GROUP "xenvm-no-such-group"

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "editdist.h"
-#include "yamldoc.h"
+#include "lib/editdist.h"
+#include "lib/yamldoc.h"
 
 static char tmpdir[] = "/tmp/xenvm-test-yamldoc-XXXXXX";
 static char path[PATH_MAX];

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "ll_addr.h"
+#include "guest/ibcheck/ll_addr.h"
 
 /* fe80::5054:ff:fe4c:a3d */
 static const unsigned char LL[16] = {0xfe, 0x80, 0,    0,    0,    0,    0,    0,

@@ -17,8 +17,8 @@
 
 #include <sys/stat.h>
 
-#include "manifest.h"
-#include "mcache.h"
+#include "imagecast/manifest.h"
+#include "imagecast/mcache.h"
 
 static char store[64];
 

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "hosts.h"
-#include "proto.h"
-#include "spec.h"
+#include "imagecast/hosts.h"
+#include "imagecast/proto.h"
+#include "imagecast/spec.h"
 
 static void pair(struct ic_conn **a, struct ic_conn **b)
 {

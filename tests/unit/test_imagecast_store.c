@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "store.h"
+#include "imagecast/store.h"
 
 #define CB IC_CHUNK_MIN
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "tree.h"
+#include "imagecast/tree.h"
 
 #define NMAX 1024
 

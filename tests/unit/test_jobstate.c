@@ -16,11 +16,11 @@
 
 #include <cmocka.h>
 
-#include "atomic_file.h"
-#include "config_path.h"
-#include "jobstate.h"
-#include "nodelist.h"
-#include "script_env.h"
+#include "lib/atomic_file.h"
+#include "lib/config_path.h"
+#include "lib/jobstate.h"
+#include "lib/nodelist.h"
+#include "lib/script_env.h"
 
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

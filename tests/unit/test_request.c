@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "request.h"
+#include "lib/request.h"
 
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

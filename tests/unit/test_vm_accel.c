@@ -1,5 +1,5 @@
 /*
- * test_vm_accel.c - the qemu driver's KVM-or-TCG decision (lib/vm/accel.c, accel_probe.c).
+ * test_vm_accel.c - the qemu driver's KVM-or-TCG decision (vm/accel.c, accel_probe.c).
  *
  * The decision logic runs against injected host facts (cpuinfo text, /dev/kvm, boot id, probe
  * result) and counts what it asked for: the probe must only run where hardware KVM is
@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 #include "vm/accel.h"
 
 #define CPU_VMX "processor\t: 0\nflags\t\t: fpu vme de pse vmx sse2\nvmx flags\t: ept vpid\n"

@@ -1,5 +1,5 @@
 /*
- * test_vm_jobib.c - what the Prolog gives a job's VM for verbs (lib/vm/jobib.c): a VF from the
+ * test_vm_jobib.c - what the Prolog gives a job's VM for verbs (node/jobib.c): a VF from the
  * pool, Soft-RoCE or nothing as ib.fallback says, the fault class when there is no VF, commit,
  * vfio-pci attach for the qemu driver, release (twice), recovery of a finished job's VF, and the
  * qemu driver's -device argument.
@@ -21,14 +21,14 @@
 
 #include <cmocka.h>
 
-#include "atomic_file.h"
-#include "config.h"
-#include "fixture.h"
-#include "jobstate.h"
-#include "log.h"
-#include "vm/jobib.h"
+#include "lib/atomic_file.h"
+#include "lib/config.h"
+#include "tests/xenib/fixture.h"
+#include "lib/jobstate.h"
+#include "lib/log.h"
+#include "node/jobib.h"
 #include "vm/qemu_pci.h"
-#include "xenib.h"
+#include "xenib/xenib.h"
 
 #define VF0DIR "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.1"
 

@@ -1,5 +1,5 @@
 /*
- * test_vm_kernel.c - the vmlinux the drivers derive from a bzImage (lib/vm/kernel.c): payload
+ * test_vm_kernel.c - the vmlinux the drivers derive from a bzImage (vm/kernel.c): payload
  * found behind a decompressor and followed by trailing bytes, holes for zero pages, the ELF
  * check, every failure leaving no file behind, and the path choice with its fallbacks.
  */

@@ -1,5 +1,5 @@
 /*
- * test_vm_mac.c - the guest NIC's MAC (lib/vm/mac.c): unique across the nodes of a job.
+ * test_vm_mac.c - the guest NIC's MAC (vm/mac.c): unique across the nodes of a job.
  *
  * The job's VMs on different nodes have the same job id and name, so the MAC must come from
  * the (unique) guest address; the old QEMU rule (job id and the vmd's pid byte) gave two nodes'

@@ -1,5 +1,5 @@
 /*
- * test_vm_proto.c - the agent protocol's framing and EXEC encoding (lib/vm/proto.c).
+ * test_vm_proto.c - the agent protocol's framing and EXEC encoding (vm/proto.c).
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -22,9 +22,9 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
-#include "log.h"
-#include "xenib.h"
+#include "tests/xenib/fixture.h"
+#include "lib/log.h"
+#include "xenib/xenib.h"
 
 /* What libxenib logs, one per line: the trail of sysfs writes (debug level) and info and up. */
 static char logbuf[16384];

@@ -21,13 +21,13 @@
 
 #include <cmocka.h>
 
-#include "atomic_file.h"
-#include "fixture.h"
-#include "guid.h"
-#include "identity.h"
-#include "log.h"
-#include "vfnl.h"
-#include "xenib.h"
+#include "lib/atomic_file.h"
+#include "tests/xenib/fixture.h"
+#include "xenib/guid.h"
+#include "xenib/identity.h"
+#include "lib/log.h"
+#include "xenib/vfnl.h"
+#include "xenib/xenib.h"
 
 /* ------------------------------------------------------------------ GUIDs */
 

@@ -20,9 +20,9 @@
 
 #include <cmocka.h>
 
-#include "atomic_file.h"
-#include "fixture.h"
-#include "xenib.h"
+#include "lib/atomic_file.h"
+#include "tests/xenib/fixture.h"
+#include "xenib/xenib.h"
 
 #define VFDIR "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.1"
 #define BDF "0000:3b:00.1"

@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "atomic_file.h"
-#include "pkey.h"
+#include "lib/atomic_file.h"
+#include "xenib/pkey.h"
 
 struct t {
 	char dir[256];

@@ -23,14 +23,14 @@
 
 #include <cmocka.h>
 
-#include "atomic_file.h"
-#include "fixture.h"
-#include "guid.h"
-#include "jobstate.h"
-#include "log.h"
-#include "pkey.h"
-#include "vfnl.h"
-#include "xenib.h"
+#include "lib/atomic_file.h"
+#include "tests/xenib/fixture.h"
+#include "xenib/guid.h"
+#include "lib/jobstate.h"
+#include "lib/log.h"
+#include "xenib/pkey.h"
+#include "xenib/vfnl.h"
+#include "xenib/xenib.h"
 
 #define SRIOV "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/sriov/"
 #define STATE "/run/xenvm/xenib/pool.state"

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "xl_pci.h"
+#include "xen/xl_pci.h"
 
 static void test_parse(void **state)
 {
@@ -100,7 +100,7 @@ static void test_to_bdf(void **state)
 	libxl_device_pci_dispose(&pci);
 }
 
-/* A spec as lib/vm/xen.c builds it; the files need not exist (the config builder reads none). */
+/* A spec as xen/driver.c builds it; the files need not exist (the config builder reads none). */
 static struct xl_domain_spec spec_of(const char *bdf)
 {
 	struct xl_domain_spec s = {

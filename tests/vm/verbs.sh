@@ -80,7 +80,7 @@ check "/etc/ucx/ucx.conf: the reported GID index for UCX" "UCX_IB_GID_INDEX=$gi"
 
 # "Ready" must mean an RC connection can be made at once.  RoCE v2's move to RTR routes from the
 # GID's IPv6 address, which DAD kept tentative for 1-2 s after ready (RTR then failed: seen in
-# CI).  The MAC, hence that address, comes from the unique IPv4 address (lib/vm/mac.c).
+# CI).  The MAC, hence that address, comes from the unique IPv4 address (vm/mac.c).
 U3() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$ST3/agent.sock" --cwd /tmp "$@"; }
 # The VF path's pieces are in the image but cost a VM without a VF nothing.
 check "no VF driver loaded without xenvm.ib=vf" "0" "$(U -- sh -c 'ls /sys/module | grep -c "^mlx5"')"

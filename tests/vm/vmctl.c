@@ -1,5 +1,5 @@
 /*
- * vmctl.c - drive lib/vm's drivers from the VM test suite (a stand-in for the xenvm command).
+ * vmctl.c - drive vm/'s drivers from the VM test suite (a stand-in for the xenvm command).
  *
  *   vmctl boot STATE_DIR KERNEL INITRD JOBID UID GID [BRIDGE IP/NN]   boot (returns at once)
  *              env: VMCTL_ROOTDISK=squashfs, VMCTL_SHARE=dir (9p, same path in the guest),
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "vm/driver.h"
 
 int main(int argc, char **argv)

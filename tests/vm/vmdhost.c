@@ -1,5 +1,5 @@
 /*
- * vmdhost.c - the VM supervisor's multiplexer (lib/vm/vmd.c) with the guest agent on the host
+ * vmdhost.c - the VM supervisor's multiplexer (vm/vmd.c) with the guest agent on the host
  * instead of a VM, for tests/vm/agent-host.sh: the whole path of a command from the guest
  * (shim -> agent's host socket -> agent link -> vmd -> host-side helper -> command) under ASan
  * in a second, without booting anything.
@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "vm/vmd.h"
 
 int main(int argc, char **argv)

@@ -16,16 +16,16 @@ CHECKS += check-xen-2nodes
 # Unit test of the driver's checks before any Xen call (no Xen needed; runs in check-unit).
 XL_SPEC_TEST := $(B)/tests/xen/test_xl_spec
 UNIT_TESTS += $(XL_SPEC_TEST)
-$(XL_SPEC_TEST).o: CFLAGS += -Ixen $(CMOCKA_CFLAGS)
+$(XL_SPEC_TEST).o: CFLAGS += $(CMOCKA_CFLAGS)
 $(XL_SPEC_TEST): $(XL_SPEC_TEST).o $(B)/xen/xl_spec.o $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)
 
-# The VM driver `xen` (lib/vm/xen*.c) for real in a Xen node: `xenvm boot --driver xen`, exec
+# The VM driver `xen` (xen/driver*.c) for real in a Xen node: `xenvm boot --driver xen`, exec
 # through the agent's PV console, shutdown, destroy, a broken image, figures against `xl create`
 # (tests/xen/test_xen_vm.sh; about 3 minutes).
 XVMCTL := $(B)/tests/xen/xvmctl
-$(XVMCTL): $(B)/tests/xen/xvmctl.o $(XVM_XEN_DEPS)
-	$(CC) $(LDFLAGS) -o $@ $< $(XVM_XEN_LINK) $(LIBXENVM_LIBS)
+$(XVMCTL): $(B)/tests/xen/xvmctl.o $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM) $(XEN_LIBS) $(LIBXENVM_LIBS)
 .PHONY: check-xen-driver
 check-xen-driver: $(XVMCTL) $(XENVM_ADMIN) $(XENVM_EXEC) image
 	B=$(B) tests/xen/test_xen_vm.sh

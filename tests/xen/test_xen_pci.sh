@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_xen_pci.sh - PCI passthrough through the xen VM driver (lib/vm/xen.c -> xen/xl_create.c,
+# test_xen_pci.sh - PCI passthrough through the xen VM driver (xen/driver.c -> xen/xl_create.c,
 # xen/xl_pci.c, xen/xl_stop.c) for real: one Xen node (tests/xen/xen-node --iommu --pci-dev
 # e1000: q35 with QEMU's emulated VT-d, which Xen needs for any passthrough, and an emulated
 # e1000 NIC standing in for the IB VF), dom0 with xen-pciback and e1000 loaded, and in it
@@ -26,7 +26,7 @@ x() { xn 1 "$@"; }
 IMG=${XVX_IMAGE:-$B/images/ttylinux-mpi}
 [ -s "$IMG/initrd.zst" ] || IMG=$ROOT/build/images/ttylinux-mpi
 XVMCTL=$B/tests/xen/xvmctl
-EXEC=$B/spank-xenvm/xenvm-exec
+EXEC=$B/exec/xenvm-exec
 KVER=${XVX_KVER:-$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sed 's|.*/vmlinuz-||' | sort -V | tail -1)}
 echo "host load at start: $(uptime)"
 

@@ -88,7 +88,7 @@ for t in qemu-system-x86_64 slurmctld slurmd munged mpicc.mpich cpio gzip; do
 	command -v $t >/dev/null || fatal "missing $t (scripts/install-deps)"
 done
 for f in "$B/plugins/spank_xenvm.so" "$B/plugins/job_submit_vmimage.so" "$B/prolog/xenvm-prolog" \
-	"$B/epilog/xenvm-epilog" "$B/spank-xenvm/xenvm-exec" "$B/guest/xenvm-agent" \
+	"$B/epilog/xenvm-epilog" "$B/exec/xenvm-exec" "$B/guest/xenvm-agent" \
 	"$B/imagecast/imagecastd" "$B/images/images.yaml"; do
 	[ -e "$f" ] || fatal "missing $f (make && make image)"
 done
@@ -181,7 +181,7 @@ for v in $(sed -n 's/^xenvm: \(xnode[12]\): .* ready in \([0-9.]*\) s .*/\1=\2/p
 done
 [ -n "${id:-}" ] && clean_after "$id"
 # The xen driver derived the uncompressed kernel beside the cached bzImage, once per node
-# (lib/vm/kernel.c): the next boots skip libxenlight's decompression.
+# (vm/kernel.c): the next boots skip libxenlight's decompression.
 for n in xnode1 xnode2; do
 	d=$("$XS" exec $n -- sh -c 'for f in /var/cache/xenvm/images/*/kernel.vmlinux; do head -c 4 "$f" | od -An -c | tr -d " "; done' 2>&1)
 	[ "$d" = "177ELF" ] && ok "$n: the xen driver derived kernel.vmlinux (an ELF) in the image's cache directory" ||

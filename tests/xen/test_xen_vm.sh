@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_xen_vm.sh - the VM driver `xen` (lib/vm/xen*.c, struct xvm_driver) for real: one Xen
+# test_xen_vm.sh - the VM driver `xen` (xen/driver*.c, struct xvm_driver) for real: one Xen
 # node (tests/xen/xen-node), and in its dom0 ttylinux-mpi booted through the driver, both by
 # `xenvm boot` (driver from xenvm.yaml and --driver xen) and by tests/xen/xvmctl: the agent
 # answers over the PV console channel (exec, exit codes, signals, binary stdin/stdout,
@@ -23,7 +23,7 @@ IMG=${XVX_IMAGE:-$B/images/ttylinux-mpi}
 [ -s "$IMG/initrd.zst" ] || IMG=$ROOT/build/images/ttylinux-mpi
 XVMCTL=$B/tests/xen/xvmctl
 ADMIN=$B/admin/xenvm
-EXEC=$B/spank-xenvm/xenvm-exec
+EXEC=$B/exec/xenvm-exec
 echo "host load at start: $(uptime)"
 
 # ---------------------------------------------------------------- prerequisites

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "xl_domain.h"
+#include "xen/xl_domain.h"
 
 struct files {
 	char dir[64];

@@ -1,5 +1,5 @@
 /*
- * xvmctl.c - drive lib/vm's xen driver from the Xen driver suite, in a Xen node's dom0.
+ * xvmctl.c - drive vm/'s xen driver from the Xen driver suite, in a Xen node's dom0.
  *
  *   xvmctl probe
  *   xvmctl boot STATE_DIR KERNEL INITRD JOBID UID GID [BRIDGE IP/NN]
@@ -20,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "vm/driver.h"
+#include "lib/log.h"
+#include "xen/driver.h"
 
 static long ms_since(const struct timespec *t0)
 {

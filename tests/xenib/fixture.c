@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 
 #define ROOTPORT "/sys/devices/pci0000:3a/0000:3a:00.0"
 

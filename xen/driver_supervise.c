@@ -17,9 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "vm/vmd.h"
-#include "vm/xen_vm.h"
+#include "xen/driver_priv.h"
 #include "xl_chan.h"
 #include "xl_domain.h"
 

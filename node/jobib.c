@@ -1,5 +1,5 @@
 /* jobib.c - see jobib.h. */
-#include "vm/jobib.h"
+#include "node/jobib.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "pkey.h"
-#include "xenib.h"
+#include "lib/log.h"
+#include "xenib/pkey.h"
+#include "xenib/xenib.h"
 
 const char *xvm_job_ib_root(void)
 {

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define XVM_MAX_SHARES 8
 
@@ -61,7 +61,7 @@ struct xvm_spec {
 	bool xen_pvh;
 	/*
 	 * An IB VF passed through ("0000:3b:00.1"), or NULL.  qemu: already bound to vfio-pci
-	 * (lib/vm/jobib.h), added as -device vfio-pci,host=<bdf>; xen: made assignable through
+	 * (node/jobib.h), added as -device vfio-pci,host=<bdf>; xen: made assignable through
 	 * libxl and listed in the domain's PCI devices (xen/xl_pci.c).
 	 */
 	const char *pci_bdf;
@@ -102,14 +102,9 @@ struct xvm_driver {
 	void (*release)(struct xvm *vm);
 };
 
-/* The driver called `name` ("qemu", "xen"), or NULL. */
-const struct xvm_driver *xvm_driver_find(const char *name);
-
 /* The path of the VM's control socket (for xenvm-exec --socket); valid while vm lives. */
 const char *xvm_control_socket(const struct xvm *vm);
 
 extern const struct xvm_driver xvm_driver_qemu;
-/* Built where libxenlight is (XENVM_HAVE_XEN; lib/vm/xen.c, link $(XVM_XEN_LINK)). */
-extern const struct xvm_driver xvm_driver_xen;
 
 #endif

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 #define GUEST_MAX_ACTIVE 256 /* commands from the guest running at once */
 #define HELPER_FD 3

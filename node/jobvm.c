@@ -1,5 +1,5 @@
 /* jobvm.c - see jobvm.h. */
-#include "vm/jobvm.h"
+#include "node/jobvm.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
-#include "guestnet.h"
-#include "log.h"
-#include "vm/driver.h"
-#include "vm/jobib.h"
+#include "lib/atomic_file.h"
+#include "node/guestnet.h"
+#include "lib/log.h"
+#include "node/drivers.h"
+#include "node/jobib.h"
 
 #define JOBVM_NAME "vm0"
 #define JOBVM_MIN_MEM (64ull << 20)

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define XENVM_GUEST_HOSTS 250u /* guest addresses per node block */
 

@@ -12,11 +12,11 @@
 
 #include <stdint.h>
 
-#include "catalog.h"
-#include "config.h"
-#include "error.h"
-#include "jobstate.h"
-#include "nodelist.h"
+#include "lib/catalog.h"
+#include "lib/config.h"
+#include "lib/error.h"
+#include "lib/jobstate.h"
+#include "lib/nodelist.h"
 
 /* Faults of vm_start, for the exit policy (the Prolog exits non-zero only for node faults). */
 enum xvm_job_fault {

@@ -11,8 +11,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
-#include "log.h"
+#include "lib/atomic_file.h"
+#include "lib/log.h"
 
 #define ACCEL_QEMU_BIN "qemu-system-x86_64" /* the binary qemu.c runs */
 #define CPUINFO_MAX 65536                   /* the first CPU's flags come long before this */

@@ -16,7 +16,7 @@
  * The third form is the guest's shim: the image links srun, sbatch, squeue, scancel, sacct,
  * scontrol and sinfo to this program; under one of those names it sends its own argv,
  * environment and cwd to the agent's host socket, and the host runs the real command as the
- * job's user (guest/agent/relay.c, lib/vm/vmd_guest.c).
+ * job's user (guest/agent/relay.c, vm/vmd_guest.c).
  */
 #include "xenvm_exec.h"
 
@@ -41,7 +41,7 @@
 const char *xexec_prog = "xenvm-exec";
 static bool shim_mode;
 
-/* The commands the shim stands for (the host refuses others: lib/vm/vmd_guest.c). */
+/* The commands the shim stands for (the host refuses others: vm/vmd_guest.c). */
 static const char *const shim_names[] = {"srun",  "sbatch",   "squeue", "scancel",
                                          "sacct", "scontrol", "sinfo"};
 

@@ -1,7 +1,7 @@
 /*
  * xen.c - the `xen` VM driver: one Xen domain per VM through libxenlight (xen/xl_domain.h),
  * the guest agent reached over a secondary PV console served by the VM's supervisor
- * (xen/xl_chan.h, lib/vm/xen_supervise.c).  See driver.h for the contract.
+ * (xen/xl_chan.h, xen/driver_supervise.c).  See driver.h for the contract.
  *
  * boot() does what can fail at once synchronously, so that the error names the cause: input
  * files, free memory, the domain's creation (paused), the agent console's xenstore nodes.
@@ -26,12 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "vm/proto.h"
 #include "vm/vmd.h"
 #include "vm/kernel.h"
 #include "vm/mac.h"
-#include "vm/xen_vm.h"
+#include "xen/driver.h"
+#include "xen/driver_priv.h"
 #include "xl_chan.h"
 #include "xl_domain.h"
 

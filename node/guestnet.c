@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "lib/atomic_file.h"
 
 int xenvm_subnet_parse(const char *cidr, struct xenvm_subnet *out, struct xerr *err)
 {

@@ -22,9 +22,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "error.h"
-#include "vm/jobvm.h"
+#include "lib/config.h"
+#include "lib/error.h"
+#include "node/jobvm.h"
 
 /* What one VM gets. */
 struct xvm_job_ib {

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define XVM_ACCEL_CACHE_FILE "qemu-accel"
 #define XVM_ACCEL_PROBE_TIMEOUT_MS 3000

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "vm/accel.h"
 #include "vm/kernel.h"
 #include "vm/mac.h"
@@ -757,11 +757,3 @@ const struct xvm_driver xvm_driver_qemu = {
     .kill_info = qemu_kill_info,
     .release = qemu_release,
 };
-
-const struct xvm_driver *xvm_driver_find(const char *name)
-{
-	if (name && strcmp(name, "qemu") == 0)
-		return &xvm_driver_qemu;
-	errno = ENOENT;
-	return NULL;
-}

@@ -1,0 +1,44 @@
+/*
+ * drivers.c - the table of VM drivers (see drivers.h).
+ *
+ * The table sits above both drivers: vm/ holds the interface and the qemu driver, xen/ the
+ * xen driver on top of vm/, so only a layer above both may name them together.
+ */
+#include "node/drivers.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#ifdef XENVM_HAVE_XEN
+#include "xen/driver.h"
+#endif
+
+static const struct {
+	const char *name;
+	const struct xvm_driver *driver; /* NULL: known, not in this build */
+} drivers[] = {
+    {"qemu", &xvm_driver_qemu},
+#ifdef XENVM_HAVE_XEN
+    {"xen", &xvm_driver_xen},
+#else
+    {"xen", NULL},
+#endif
+};
+
+const struct xvm_driver *xvm_driver_find(const char *name)
+{
+	if (!name) {
+		errno = ENOENT;
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		if (strcmp(drivers[i].name, name) != 0)
+			continue;
+		if (!drivers[i].driver)
+			errno = ENOTSUP;
+		return drivers[i].driver;
+	}
+	errno = ENOENT;
+	return NULL;
+}

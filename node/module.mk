@@ -1,0 +1,15 @@
+# node/: a job's life on one node (spec from catalog + job, IB lease and release, guest address,
+# shares, boot, wait ready, record, stop, recovery), and the table of VM drivers by name.
+# Used by prolog/, epilog/ and admin/.  A program using it links $(NODE_LINK).
+LIBXENVM_NODE     := $(B)/node/libxenvm_node.a
+LIBXENVM_NODE_SRC := $(wildcard node/*.c)
+LIBXENVM_NODE_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_NODE_SRC))
+
+$(LIBXENVM_NODE): $(LIBXENVM_NODE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+# The xen driver is in the table where the build has libxenlight (xen/module.mk).
+$(B)/node/drivers.o: CFLAGS += $(if $(XEN_ARCHIVES),-DXENVM_HAVE_XEN)
+
+NODE_DEPS := $(LIBXENVM_NODE) $(XEN_ARCHIVES) $(LIBXENVM_VM) $(LIBXENIB) $(LIBXENVM)
+NODE_LINK := $(NODE_DEPS) $(XEN_LINK) $(LIBXENVM_LIBS)
