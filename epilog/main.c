@@ -6,6 +6,9 @@
  * supervisor), releases the job's guest address and image lease, and removes its state.
  * Idempotent: a second run finds nothing and succeeds.  Exit 1 (Slurm drains the node) only
  * when the node cannot be cleaned, because a node with a stale VM must not take new jobs.
+ * A job that asked for no VM never depends on xenvm.yaml: when the file cannot be read, the
+ * Epilog looks for what such a job could have left (a --vm-image step's VM or state) where a
+ * default configuration puts it, and succeeds when there is nothing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +26,7 @@
 #include "lib/request.h"
 #include "lib/run.h"
 #include "lib/script_main.h"
+#include "node/drivers.h"
 #include "node/jobvm.h"
 
 #ifndef XENVM_BINDIR
@@ -60,6 +64,44 @@ static void unpin_image(const struct xenvm_config *cfg, uint32_t jobid, const ch
 	free(r);
 }
 
+/*
+ * Whether job `jobid` left anything on this node that only a readable xenvm.yaml could clean:
+ * its state directory under the default state_dir, or a VM the drivers find by name.  Returns
+ * true (and logs what) when it did or when that cannot be told, false when the node is clean.
+ */
+static bool left_something(uint32_t jobid)
+{
+	static const char *const drivers[] = {"qemu", "xen"};
+	char dir[PATH_MAX];
+	struct xvm_info info;
+	struct xerr err;
+
+	if (xenvm_job_dir(XENVM_DEFAULT_STATE_DIR, jobid, dir, sizeof(dir)) < 0) {
+		xerror("job %u: state directory name: %s", (unsigned)jobid, strerror(errno));
+		return true;
+	}
+	if (access(dir, F_OK) == 0 || errno != ENOENT) {
+		xerror("job %u: %s is left on this node", (unsigned)jobid, dir);
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		const struct xvm_driver *d = xvm_driver_find(drivers[i]);
+		int n;
+
+		/* A Xen driver needs a hypervisor to ask; without one no Xen VM exists. */
+		if (!d ||
+		    (strcmp(drivers[i], "xen") == 0 && access("/proc/xen/capabilities", F_OK) < 0))
+			continue;
+		n = d->list_job(jobid, &info, 1, &err);
+		if (n != 0) {
+			xerror("job %u: %s", (unsigned)jobid,
+			       n < 0 ? err.msg : "a VM of the job is still running on this node");
+			return true;
+		}
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[PATH_MAX];
@@ -78,6 +120,14 @@ int main(int argc, char **argv)
 	case XENVM_SCRIPT_USAGE:
 		return 2;
 	default:
+		/* xenvm.yaml unreadable (logged): fatal only for a job that may have left a VM. */
+		if (!getenv("SPANK_" XENVM_REQ_IMAGE) && xenvm_script_env_read(&se, 0, &err) == 0 &&
+		    !left_something(se.jobid)) {
+			xwarn("job %u asked for no VM and left nothing on this node: nothing to "
+			      "clean",
+			      se.jobid);
+			rc = 0;
+		}
 		goto out;
 	}
 	if (xenvm_script_env_read(&se, 0, &err) < 0) {

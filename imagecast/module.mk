@@ -4,7 +4,7 @@ IC_LIB_SRC := imagecast/sha.c imagecast/tree.c imagecast/manifest.c imagecast/st
               imagecast/spec.c imagecast/util.c imagecast/mcache.c
 IC_LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(IC_LIB_SRC))
 LIBIMAGECAST := $(B)/imagecast/libimagecast.a
-IC_LIBS := $(LIBIMAGECAST) $(LIBXENVM) $(LIBXENVM_LIBS) $(MUNGE_LIBS) -lpthread
+IC_LIBS := $(LIBIMAGECAST) $(LIBXENVM) $(LIBXENVM_LIBS) $(MUNGE_LIBS) -lpthread -lm
 
 IC_D_OBJ := $(patsubst %.c,$(B)/%.o,imagecast/imagecastd.c imagecast/xfer.c imagecast/serve.c)
 IC_C_OBJ := $(patsubst %.c,$(B)/%.o,imagecast/imagecast.c imagecast/progress.c)

@@ -80,7 +80,7 @@ static struct xenvm_config *defaults_for(const char *path)
 	}
 	cfg->driver = XENVM_DRIVER_QEMU;
 	dup_into(&cfg->path, path, &ok);
-	dup_into(&cfg->state_dir, "/run/xenvm", &ok);
+	dup_into(&cfg->state_dir, XENVM_DEFAULT_STATE_DIR, &ok);
 	dup_into(&cfg->catalog, "/etc/xenvm/images.yaml", &ok);
 	dup_into(&cfg->log_level, "info", &ok);
 	dup_into(&cfg->cache.dir, "/var/cache/xenvm", &ok);

@@ -15,6 +15,7 @@
 #include "error.h"
 
 #define XENVM_CONFIG_DEFAULT_PATH "/etc/xenvm/xenvm.yaml"
+#define XENVM_DEFAULT_STATE_DIR "/run/xenvm" /* state_dir when xenvm.yaml does not say */
 
 enum xenvm_driver_kind {
 	XENVM_DRIVER_QEMU = 0,

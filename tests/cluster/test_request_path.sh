@@ -252,6 +252,27 @@ for n in 1 2 3 4; do
 	t_eq 0 "$T_OUT" "job state directories on node$n"
 done
 
+t_begin "a broken xenvm.yaml: plain jobs run and end on every node without a drain"
+# A job that asked for no VM must not depend on the VM configuration (Prolog and Epilog).
+cp "$ETC/xenvm.yaml" "$BASE/xenvm.yaml.good"
+printf 'driver: [qemu\nstate_dir: {\n' >"$ETC/xenvm.yaml"
+t_run_ok as_user srun -N4 hostname
+t_eq "node1 node2 node3 node4" "$(sort <<<"$T_OUT" | xargs)" "hostnames of a plain job"
+for k in $(seq 300); do
+	[ "$(ctl squeue -h -u "$U" | grep -c .)" = 0 ] && break
+	sleep 0.1
+done
+t_eq 0 "$(ctl squeue -h -u "$U" | grep -c .)" "jobs of $U left (the Epilogs have ended)"
+no_drained_nodes
+# The Epilog run by hand as slurmd runs it: nothing left succeeds; a leftover state dir fails.
+EP="$repo/build/epilog/xenvm-epilog"
+t_run_ok "$CL" exec node1 -- env -i SLURM_JOB_ID=999991 XENVM_CONFIG="$ETC/xenvm.yaml" "$EP"
+t_match "job 999991 asked for no VM and left nothing on this node" "$T_ERR" "Epilog's stderr"
+t_run_fails "$CL" exec node1 -- sh -c "mkdir -p /run/xenvm/job/999992 &&
+	env -i SLURM_JOB_ID=999992 XENVM_CONFIG='$ETC/xenvm.yaml' '$EP'; rc=\$?; rmdir /run/xenvm/job/999992; exit \$rc"
+t_match "/run/xenvm/job/999992 is left on this node" "$T_ERR" "Epilog's stderr with a leftover"
+mv "$BASE/xenvm.yaml.good" "$ETC/xenvm.yaml"
+
 t_begin "without job_submit/vmimage the job fails with the reason and no node drains"
 # slurmctld without the plugin pins no digest: a site misconfiguration that must not drain nodes.
 sed -i '/^CLUSTER_JOB_SUBMIT=/d' "$BASE/cluster.env"
