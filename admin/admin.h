@@ -114,6 +114,16 @@ int xa_cmd_status(const struct xenvm_config *cfg, int argc, char **argv);
 int xa_cmd_exec(const struct xenvm_config *cfg, int argc, char **argv);
 int xa_cmd_destroy(const struct xenvm_config *cfg, int argc, char **argv);
 
+/* check's exit status grows with what the fault would cost the site. */
+#define XA_EXIT_CHECK_CATALOG XA_EXIT_FAIL /* the catalog: job_submit refuses VM jobs */
+#define XA_EXIT_CHECK_NODE XA_EXIT_CONFIG  /* xenvm.yaml: the Prolog drains the node */
+/*
+ * `xenvm check`: xenvm.yaml (-c of the command, or --config) and the catalog by the Prolog's
+ * and job_submit's rules, reported on stdout.  Needs no loaded configuration (judging it is
+ * the point).  Returns XA_EXIT_OK, XA_EXIT_CHECK_CATALOG, XA_EXIT_CHECK_NODE or XA_EXIT_USAGE.
+ */
+int xa_check(const char *config_arg, int argc, char **argv);
+
 /* status's sections: the image cache and the IB VF pool, printed to stdout. */
 void xa_print_cache(const struct xenvm_config *cfg);
 void xa_print_ib(const struct xenvm_config *cfg);

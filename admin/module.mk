@@ -1,7 +1,8 @@
 # admin/: the `xenvm` admin command (boot/list/exec/destroy/status of VMs on a node; xenvm(8)).
 XENVM_ADMIN     := $(B)/admin/xenvm
 XENVM_ADMIN_SRC := admin/xenvm.c admin/boot.c admin/list.c admin/exec.c admin/destroy.c \
-                   admin/inventory.c admin/vminfo.c admin/adminid.c admin/cache.c admin/ib.c
+                   admin/inventory.c admin/vminfo.c admin/adminid.c admin/cache.c admin/ib.c \
+                   admin/check.c
 XENVM_ADMIN_OBJ := $(patsubst %.c,$(B)/%.o,$(XENVM_ADMIN_SRC))
 
 # exec finds xenvm-exec where `make install` puts it (XENVM_EXEC overrides).

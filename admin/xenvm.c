@@ -32,6 +32,7 @@ static void usage(FILE *f)
 	        "  exec [--cwd DIR] ID -- COMMAND [ARG]...\n"
 	        "  destroy ID\n"
 	        "  status\n"
+	        "  check [--config FILE] [--catalog FILE]\n"
 	        "See xenvm(8).\n");
 }
 
@@ -102,6 +103,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return XA_EXIT_USAGE;
 	}
+	if (strcmp(argv[optind], "check") == 0) {
+		int sub = optind;
+
+		optind = 0;
+		return xa_check(config, argc - sub, argv + sub);
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
@@ -114,7 +121,7 @@ int main(int argc, char **argv)
 		rc = commands[i].run(cfg, argc - sub, argv + sub);
 		goto out;
 	}
-	xerror("unknown command '%s' (boot, list, exec, destroy, status)", argv[optind]);
+	xerror("unknown command '%s' (boot, list, exec, destroy, status, check)", argv[optind]);
 	usage(stderr);
 out:
 	xenvm_config_free(cfg);

@@ -64,7 +64,8 @@ struct xenvm_config {
 	struct {
 		char *bridge;    /* network.bridge: the node bridge VMs attach to   (xenvmbr0) */
 		char *interface; /* network.interface: the node's uplink, if any    (NULL) */
-		char *subnet;  /* network.subnet: CIDR guests are addressed from (NULL = derive) */
+		char *subnet;  /* network.subnet: CIDR guests are addressed from (NULL: VM jobs fail
+		                  the Prolog) */
 		char *gateway; /* network.gateway                                 (NULL) */
 		uint32_t mtu;  /* network.mtu                                     (1500) */
 	} network;

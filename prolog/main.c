@@ -25,8 +25,10 @@
 #include "lib/script_env.h"
 #include "lib/script_main.h"
 #include "step.h"
+#include "tell.h"
 #include "vm/accel.h"
 #include "node/jobvm.h"
+#include "node/sitecheck.h"
 
 #define EXIT_NODE_FAULT 1
 
@@ -80,7 +82,7 @@ int main(int argc, char **argv)
 	const struct xenvm_image *img;
 	struct fetch_result fetched;
 	struct xvm_job_inputs in;
-	struct xerr err;
+	struct xerr err = {""};
 	bool step = getenv("XENVM_PROLOG_STEP") && strcmp(getenv("XENVM_PROLOG_STEP"), "1") == 0;
 	int lockfd = -1;
 	long idx;
@@ -95,6 +97,12 @@ int main(int argc, char **argv)
 	case XENVM_SCRIPT_USAGE:
 		return 2;
 	default:
+		/* xenvm.yaml unreadable (logged with file:line): the user is told in words too. */
+		if (xenvm_script_env_read(&se, 1, &err) == 0)
+			prolog_tell_job(
+			    se.jobid, se.node,
+			    "its xenvm.yaml cannot be read (the node's log has the file "
+			    "and line)");
 		goto out;
 	}
 	if (xenvm_script_env_read(&se, 1, &err) < 0) {
@@ -123,6 +131,11 @@ int main(int argc, char **argv)
 	}
 	rec.node_index = (uint32_t)idx;
 	rec.node_count = (uint32_t)nodes.n;
+	/* The site's rules for xenvm.yaml, as `xenvm check` applies them: a fault of the node. */
+	if (xvm_site_config_check(cfg, &err) < 0) {
+		xerror("job %u: %s", se.jobid, err.msg);
+		goto out;
+	}
 
 	/* Everything below comes from the user's request: faults are the job's, not the node's. */
 	if (xenvm_request_from_env(&rec.req, "SPANK_", xenvm_getenv_process, NULL,
@@ -221,6 +234,9 @@ int main(int argc, char **argv)
 	      rec.fetch_ms / 1000.0, rec.boot_ms / 1000.0);
 	rc = 0;
 out:
+	/* Slurm drains the node and holds the job with a generic reason: say why in its Comment. */
+	if (rc == EXIT_NODE_FAULT && rec.jobid && err.msg[0])
+		prolog_tell_job(rec.jobid, rec.node, err.msg);
 	if (lockfd >= 0)
 		close(lockfd);
 	xenvm_catalog_free(cat);

@@ -1,6 +1,6 @@
 # prolog/: xenvm-prolog, slurmd's Prolog for VM jobs.
 XENVM_PROLOG := $(B)/prolog/xenvm-prolog
-XENVM_PROLOG_OBJ := $(B)/prolog/main.o $(B)/prolog/fetch.o $(B)/prolog/step.o
+XENVM_PROLOG_OBJ := $(B)/prolog/main.o $(B)/prolog/fetch.o $(B)/prolog/step.o $(B)/prolog/tell.o
 SBINS += $(XENVM_PROLOG)
 MAN8  += doc/man/xenvm-prolog.8
 

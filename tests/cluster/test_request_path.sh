@@ -273,6 +273,37 @@ t_run_fails "$CL" exec node1 -- sh -c "mkdir -p /run/xenvm/job/999992 &&
 t_match "/run/xenvm/job/999992 is left on this node" "$T_ERR" "Epilog's stderr with a leftover"
 mv "$BASE/xenvm.yaml.good" "$ETC/xenvm.yaml"
 
+t_begin "xenvm check gives the Prolog's verdict; a drained node's reason reaches the job's user"
+XV="$repo/build/admin/xenvm"
+t_run_ok "$XV" check -c "$ETC/xenvm.yaml" --catalog "$ETC/images.yaml"
+t_match "^ok: $ETC/xenvm.yaml" "$T_OUT" "verdict on the cluster's own config"
+sed 's|^\(  *subnet:\).*|\1 10.181.0.0/30|' "$ETC/xenvm.yaml" >"$BASE/xenvm.bad.yaml"
+t_match "subnet: 10.181.0.0/30" "$(cat "$BASE/xenvm.bad.yaml")" "the broken config has the /30"
+t_run "$XV" check -c "$BASE/xenvm.bad.yaml" --catalog "$ETC/images.yaml"
+t_eq 3 "$T_RC" "xenvm check's exit status for a node-draining xenvm.yaml"
+t_match "network.subnet: '10.181.0.0/30'.*Slurm drains the node|network.subnet: '10.181.0.0/30'" "$T_OUT" "xenvm check names the key"
+cp "$ETC/xenvm.yaml" "$BASE/xenvm.yaml.good"
+cp "$BASE/xenvm.bad.yaml" "$ETC/xenvm.yaml"
+t_run_ok as_user sbatch -N1 -w node3 --vm-image=ttylinux-mpi --wrap true
+jid=$(jobid_of "$T_OUT")
+comment=""
+for k in $(seq 300); do
+	comment=$(ctl scontrol show job "$jid" | sed -n 's/^ *Comment=//p')
+	[ -n "$comment" ] && [ "$comment" != "(null)" ] && break
+	sleep 0.1
+done
+t_match "^xenvm: node node3 is drained: .*network.subnet: '10.181.0.0/30'" "$comment" "the job's Comment"
+t_run_ok ctl sinfo -h -n node3 -o %t
+t_match "drain" "$T_OUT" "node3 is drained by the Prolog"
+mv "$BASE/xenvm.yaml.good" "$ETC/xenvm.yaml"
+ctl scancel "$jid"
+t_run_ok ctl scontrol update NodeName=node3 State=RESUME
+for k in $(seq 100); do
+	ctl sinfo -h -n node3 -o %t | grep -q idle && break
+	sleep 0.1
+done
+no_drained_nodes
+
 t_begin "without job_submit/vmimage the job fails with the reason and no node drains"
 # slurmctld without the plugin pins no digest: a site misconfiguration that must not drain nodes.
 sed -i '/^CLUSTER_JOB_SUBMIT=/d' "$BASE/cluster.env"
