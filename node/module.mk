@@ -13,3 +13,12 @@ $(B)/node/drivers.o: CFLAGS += $(if $(XEN_ARCHIVES),-DXENVM_HAVE_XEN)
 
 NODE_DEPS := $(LIBXENVM_NODE) $(XEN_ARCHIVES) $(LIBXENVM_VM) $(LIBXENIB) $(LIBXENVM)
 NODE_LINK := $(NODE_DEPS) $(XEN_LINK) $(LIBXENVM_LIBS)
+
+# node/netpin.c for real, without a VM: veth pairs in namespaces stand in for the VMs' taps.
+NETPINCTL := $(B)/tests/node/netpinctl
+$(NETPINCTL): $(B)/tests/node/netpinctl.o $(NODE_DEPS)
+	$(CC) $(LDFLAGS) -o $@ $< $(NODE_LINK)
+.PHONY: check-netpin
+check-netpin: $(NETPINCTL)
+	tests/node/netpin.sh $(NETPINCTL)
+CHECKS += check-netpin
