@@ -12,8 +12,6 @@
 #include "auth.h"
 #include "proto.h"
 
-#define IC_HELLO_MAX 4096
-
 /* A munge context on the configured socket.  Returns NULL with err filled. */
 static munge_ctx_t ctx_new(const struct ic_auth *a, struct xerr *err)
 {
@@ -73,31 +71,19 @@ out:
 	return rc;
 }
 
-int ic_auth_accept(struct ic_conn *c, const struct ic_auth *a, uid_t *uid, struct xerr *err)
+int ic_auth_check(struct ic_conn *c, const struct ic_auth *a, const char *cred, uid_t *uid,
+                  struct xerr *err)
 {
 	munge_ctx_t ctx = NULL;
-	char *cred = NULL;
 	void *data = NULL;
 	int dlen = 0, rc = -1;
-	unsigned type;
 	uid_t u;
 	gid_t g;
 	munge_err_t me;
 
-	if (!c || !a) {
+	if (!c || !a || !cred) {
 		errno = EINVAL;
 		return xerr_set(err, "internal error: bad arguments");
-	}
-	if (ic_recv(c, &type, &cred, NULL, IC_HELLO_MAX, err) < 0)
-		return -1;
-	if (type != IC_HELLO) {
-		ic_send_error(c,
-		              "authentication required: the first frame must be HELLO with a "
-		              "munge credential, not %s",
-		              ic_frame_name(type));
-		errno = EPROTO;
-		xerr_set(err, "%s: unauthenticated %s refused", c->peer, ic_frame_name(type));
-		goto out;
 	}
 	ctx = ctx_new(a, err);
 	if (!ctx)
@@ -139,11 +125,44 @@ int ic_auth_accept(struct ic_conn *c, const struct ic_auth *a, uid_t *uid, struc
 		*uid = u;
 	rc = 0;
 out:
-	free(cred);
 	free(data);
 	if (ctx)
 		munge_ctx_destroy(ctx);
 	return rc;
+}
+
+int ic_auth_accept(struct ic_conn *c, const struct ic_auth *a, uid_t *uid, struct xerr *err)
+{
+	char *cred = NULL;
+	unsigned type;
+	int rc = -1;
+
+	if (!c || !a) {
+		errno = EINVAL;
+		return xerr_set(err, "internal error: bad arguments");
+	}
+	if (ic_recv(c, &type, &cred, NULL, IC_HELLO_MAX, err) < 0)
+		return -1;
+	if (type != IC_HELLO) {
+		ic_send_error(c, "%s", ic_auth_need_hello(type));
+		errno = EPROTO;
+		xerr_set(err, "%s: unauthenticated %s refused", c->peer, ic_frame_name(type));
+		goto out;
+	}
+	rc = ic_auth_check(c, a, cred, uid, err);
+out:
+	free(cred);
+	return rc;
+}
+
+const char *ic_auth_need_hello(unsigned type)
+{
+	static const char *const fmt = "authentication required: the first frame must be HELLO "
+	                               "with a munge credential, not ";
+	static __thread char msg[160];
+
+	snprintf(msg, sizeof(msg), "%s%s", fmt, ic_frame_name(type));
+	return msg;
 }
 
 int ic_auth_uids(char *const *names, size_t n, uid_t **out, struct xerr *err)

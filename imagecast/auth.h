@@ -17,6 +17,9 @@
 #include "lib/error.h"
 #include "transport.h"
 
+/* The largest HELLO payload (a munge credential) a node reads. */
+#define IC_HELLO_MAX 4096
+
 struct ic_auth {
 	const char *munge_socket; /* NULL: libmunge's default */
 	const uid_t *allowed;     /* uids accepted besides 0 */
@@ -32,6 +35,17 @@ int ic_auth_connect(struct ic_conn *c, const struct ic_auth *a, struct xerr *err
  * in *uid (may be NULL), or -1 with err (errno EACCES when refused, EPROTO on a bad first frame).
  */
 int ic_auth_accept(struct ic_conn *c, const struct ic_auth *a, uid_t *uid, struct xerr *err);
+
+/*
+ * The second half of ic_auth_accept, for a HELLO already read (the daemon reads it without
+ * blocking, imagecastd.c): decode cred and answer WELCOME or ERROR.  Returns 0 and the uid, or -1
+ * with err (errno EACCES when refused).
+ */
+int ic_auth_check(struct ic_conn *c, const struct ic_auth *a, const char *cred, uid_t *uid,
+                  struct xerr *err);
+
+/* The ERROR text for a first frame of `type` that is not HELLO (thread-local buffer). */
+const char *ic_auth_need_hello(unsigned type);
 
 /*
  * Resolve user names (or numeric uids) to uids into *out (free()).  Returns 0, or -1 with err

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "admit.h"
 #include "auth.h"
 #include "lib/config.h"
 #include "store.h"
@@ -29,6 +30,7 @@ struct icd {
 	int stall_ms;   /* a peer silent this long is given up on */
 	int connect_ms; /* connect(2) budget per peer */
 	uint32_t fetch_s;
+	struct ic_admit admit; /* TCP connection slots; see handshake.h */
 
 	pthread_mutex_t lock; /* protects xfers */
 	struct xfer *xfers;

@@ -22,6 +22,8 @@
 
 #include <munge.h>
 
+#include "admit.h"
+#include "handshake.h"
 #include "lib/config.h"
 #include "icd.h"
 #include "lib/log.h"
@@ -30,10 +32,18 @@
 #include "tree.h"
 #include "util.h"
 
+/* Defaults of the connection bounds (imagecastd(8), imagecast/README.md "Admission"). */
+#define IC_HANDSHAKE_S 5.0
+#define IC_MAX_CONNECTIONS 256
+#define IC_MAX_PER_PEER 32
+/* After accept(2) fails for want of descriptors, wait this long before trying again. */
+#define IC_ACCEPT_PAUSE 0.1
+
 struct conn_job {
 	struct icd *d;
 	struct ic_conn *c;
 	bool local;
+	char addr[IC_ADDR_MAX]; /* the slot to give back (TCP) */
 };
 
 static void *conn_thread(void *arg)
@@ -41,35 +51,97 @@ static void *conn_thread(void *arg)
 	struct conn_job *j = arg;
 
 	serve_conn(j->d, j->c, j->local);
+	if (!j->local)
+		ic_admit_release(&j->d->admit, j->addr);
 	free(j);
 	return NULL;
 }
 
-/* Hand a new connection to its own thread.  Returns 0, or -1 (the connection is closed). */
+/*
+ * Hand a connection (local, or TCP and authenticated) to its own thread.  Returns 0, or -1 (the
+ * connection is closed and its slot given back).
+ */
 static int spawn(struct icd *d, struct ic_conn *c, bool local)
 {
 	struct conn_job *j = malloc(sizeof(*j));
+	char addr[IC_ADDR_MAX];
 	pthread_attr_t ta;
 	pthread_t tid;
 	int e;
 
+	snprintf(addr, sizeof(addr), "%s", c->peer);
 	if (!j) {
-		ic_conn_close(c);
-		return -1;
+		xerror("cannot serve %s: out of memory", addr);
+		e = ENOMEM;
+		goto fail;
 	}
 	j->d = d;
 	j->c = c;
 	j->local = local;
+	memcpy(j->addr, addr, sizeof(addr));
 	pthread_attr_init(&ta);
 	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
 	e = pthread_create(&tid, &ta, conn_thread, j);
 	pthread_attr_destroy(&ta);
 	if (e) {
 		xerror("cannot start a thread: %s", strerror(e));
+		goto fail;
+	}
+	return 0;
+fail:
+	free(j);
+	ic_conn_close(c);
+	if (!local)
+		ic_admit_release(&d->admit, addr);
+	errno = e;
+	return -1;
+}
+
+/*
+ * A TCP connection whose HELLO arrived whole (handshake.c): check the credential in this, the
+ * accept thread (munged answers a decode in well under a millisecond, and a thread per credential
+ * is what this stage is there to avoid), then give the authenticated connection its thread.
+ */
+static void hello_ready(void *arg, struct ic_conn *c, char *cred)
+{
+	struct icd *d = arg;
+	char addr[IC_ADDR_MAX];
+	struct xerr err;
+
+	snprintf(addr, sizeof(addr), "%s", c->peer);
+	/* WELCOME and ERROR are small; this only bounds a peer that stopped reading. */
+	c->t->set_timeout(c, 1000);
+	if (ic_auth_check(c, &d->auth, cred, NULL, &err) < 0) {
+		long skipped = ic_admit_should_log(&d->admit, "auth", addr, ic_now());
+
+		if (skipped > 0)
+			xwarn("refused peer: %s (%ld more refusals of %s in the last minute not "
+			      "logged)",
+			      err.msg, skipped, addr);
+		else if (skipped == 0)
+			xwarn("refused peer: %s", err.msg);
+		free(cred);
 		ic_conn_close(c);
-		free(j);
+		ic_admit_release(&d->admit, addr);
+		return;
+	}
+	free(cred);
+	(void)spawn(d, c, false);
+}
+
+/* A count option: a whole number from 1 to INT_MAX.  Returns 0, or -1 with errno EINVAL. */
+static int parse_count(const char *s, unsigned *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > INT_MAX) {
+		errno = EINVAL;
 		return -1;
 	}
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -116,6 +188,11 @@ static void usage(FILE *f)
 	        "  -m, --munge-socket PATH  override munge.socket\n"
 	        "  -u, --allow-user USER    accept peers running as USER too (repeatable)\n"
 	        "      --stall-timeout SEC  give up on a silent peer after SEC (default 10)\n"
+	        "      --handshake-timeout SEC  close a TCP connection not authenticated SEC\n"
+	        "                           after accept (default 5)\n"
+	        "      --max-connections N  TCP connections open at once (default 256)\n"
+	        "      --max-per-peer N     TCP connections open at once from one address\n"
+	        "                           (default 32)\n"
 	        "      --fetch-timeout SEC  override timeouts.fetch\n"
 	        "      --syslog             log to syslog as well as stderr\n"
 	        "  -v, --verbose            more messages (repeat for debug)\n"
@@ -148,6 +225,9 @@ int main(int argc, char **argv)
 	    {"allow-user", required_argument, NULL, 'u'},
 	    {"stall-timeout", required_argument, NULL, 'T'},
 	    {"fetch-timeout", required_argument, NULL, 'F'},
+	    {"handshake-timeout", required_argument, NULL, 'H'},
+	    {"max-connections", required_argument, NULL, 'N'},
+	    {"max-per-peer", required_argument, NULL, 'P'},
 	    {"syslog", no_argument, NULL, 'L'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -155,6 +235,8 @@ int main(int argc, char **argv)
 	};
 	struct xenvm_config *cfg = NULL;
 	struct icd d;
+	struct ic_hs hs;
+	struct pollfd *p = NULL;
 	struct xerr err;
 	const char *cfg_path = NULL;
 	char *o_cache = NULL, *o_store = NULL, *o_socket = NULL, *o_munge = NULL;
@@ -162,11 +244,14 @@ int main(int argc, char **argv)
 	size_t nusers = 0;
 	uint64_t o_max = 0;
 	long o_port = -1, o_fetch = -1;
+	double hs_timeout = IC_HANDSHAKE_S, accept_paused = 0;
+	unsigned max_conn = IC_MAX_CONNECTIONS, max_peer = IC_MAX_PER_PEER;
 	int verbose = 0, use_syslog = 0, opt, lfd = -1, ufd = -1, sfd = -1, rc = 1;
 	enum xlog_level lvl = XLOG_INFO;
 	sigset_t sigs;
 
 	memset(&d, 0, sizeof(d));
+	memset(&hs, 0, sizeof(hs));
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_mutex_init(&d.wf_lock, NULL);
 	{
@@ -234,6 +319,23 @@ int main(int argc, char **argv)
 			o_fetch = strtol(optarg, NULL, 10);
 			if (o_fetch <= 0) {
 				xerror("--fetch-timeout: '%s' is not a positive number", optarg);
+				goto out;
+			}
+			break;
+		case 'H':
+			hs_timeout = strtod(optarg, NULL);
+			if (!(hs_timeout > 0) || hs_timeout > 3600) {
+				xerror("--handshake-timeout: '%s' is not a number of seconds "
+				       "(0-3600)",
+				       optarg);
+				goto out;
+			}
+			break;
+		case 'N':
+		case 'P':
+			if (parse_count(optarg, opt == 'N' ? &max_conn : &max_peer) < 0) {
+				xerror("--%s: '%s' is not a positive count",
+				       opt == 'N' ? "max-connections" : "max-per-peer", optarg);
 				goto out;
 			}
 			break;
@@ -352,6 +454,14 @@ int main(int argc, char **argv)
 			goto out;
 	}
 
+	/* Every TCP connection holds a slot; unauthenticated ones wait in the handshake stage. */
+	if (ic_admit_init(&d.admit, max_conn, max_peer) < 0 ||
+	    ic_hs_init(&hs, &d.admit, d.node, hs_timeout, hello_ready, &d) < 0)
+		goto nomem;
+	p = calloc(3 + (size_t)max_conn, sizeof(*p));
+	if (!p)
+		goto nomem;
+
 	/* Signals are read from a signalfd in the loop; no thread ever runs a handler. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -371,17 +481,31 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	xinfo("node %s: serving port %u and %s; cache %s (max %" PRIu64 " bytes); store %s; "
-	      "default shape %s, chunk %" PRIu64,
+	      "default shape %s, chunk %" PRIu64 "; at most %u connections, %u per peer, "
+	      "handshake %g s",
 	      d.node, d.port, d.socket_path, d.store.dir, d.store.max_bytes, d.store_dir,
-	      ic_shape_name(d.shape), d.chunk_bytes);
+	      ic_shape_name(d.shape), d.chunk_bytes, max_conn, max_peer, hs_timeout);
 
 	for (;;) {
-		struct pollfd p[3] = {{.fd = lfd, .events = POLLIN},
-		                      {.fd = ufd, .events = POLLIN},
-		                      {.fd = sfd, .events = POLLIN}};
+		double now = ic_now();
+		bool accepting = now >= accept_paused;
+		size_t nhs;
+		int wait_ms, pr;
 		struct ic_conn *c;
 
-		if (poll(p, 3, -1) < 0) {
+		/* An fd of -1 is ignored by poll(2): the listener rests while accept(2) cannot. */
+		p[0] = (struct pollfd){.fd = accepting ? lfd : -1, .events = POLLIN};
+		p[1] = (struct pollfd){.fd = ufd, .events = POLLIN};
+		p[2] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		nhs = ic_hs_pollfds(&hs, p + 3);
+		wait_ms = ic_hs_wait_ms(&hs, now);
+		if (!accepting) {
+			int rest = (int)((accept_paused - now) * 1000) + 1;
+
+			wait_ms = wait_ms < 0 || rest < wait_ms ? rest : wait_ms;
+		}
+		pr = poll(p, 3 + nhs, wait_ms);
+		if (pr < 0) {
 			if (errno == EINTR)
 				continue;
 			xerror("poll: %s", strerror(errno));
@@ -401,8 +525,20 @@ int main(int argc, char **argv)
 				goto out;
 			}
 		}
-		if ((p[0].revents & POLLIN) && ic_accept(lfd, &c) == 0)
-			spawn(&d, c, false);
+		/* Before accepting: the stage's entries must still match p. */
+		now = ic_now();
+		ic_hs_run(&hs, p + 3, nhs, now);
+		if (p[0].revents & POLLIN) {
+			if (ic_accept(lfd, &c) == 0) {
+				ic_hs_add(&hs, c, now);
+			} else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+			           errno == ENOBUFS) {
+				if (ic_admit_should_log(&d.admit, "accept", "-", now) >= 0)
+					xerror("accept: %s; pausing %g s", strerror(errno),
+					       IC_ACCEPT_PAUSE);
+				accept_paused = now + IC_ACCEPT_PAUSE;
+			}
+		}
 		if ((p[1].revents & POLLIN) && ic_accept(ufd, &c) == 0)
 			spawn(&d, c, true);
 	}
@@ -417,6 +553,9 @@ out:
 		close(lfd);
 	if (sfd >= 0)
 		close(sfd);
+	/* Slots of requests still running stay taken: the process exits right after. */
+	ic_hs_destroy(&hs);
+	free(p);
 	/* Transfers may still run in other threads: exit without tearing their state down. */
 	free(users);
 	xenvm_config_free(cfg);

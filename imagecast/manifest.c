@@ -103,6 +103,13 @@ int ic_digest_of(const struct ic_file *files, size_t n, char out[IC_DIGEST_LEN +
 		int len = snprintf(line, sizeof(line), "%s %s %" PRIu64 "\n", files[i].role,
 		                   ic_sha_to_hex(files[i].sha, hex), files[i].size);
 
+		/* A role longer than IC_ROLE_MAX would hash a cut line (and len past the buffer).
+		 */
+		if (len < 0 || (size_t)len >= sizeof(line)) {
+			ic_sha_free(c);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
 		if (ic_sha_update(c, line, (size_t)len) < 0) {
 			ic_sha_free(c);
 			return -1;

@@ -194,7 +194,11 @@ int ic_mcache_save(const struct ic_store *s, const struct ic_manifest *m, const 
 
 	if (!m || !key || entry_path(s, m->digest, m->chunk_bytes, path, sizeof(path)) < 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/%s", s->dir, IC_MCACHE_DIR);
+	/* Both fit when path (entry_path: the same directory and more) fits in as much. */
+	if (snprintf(tmp, sizeof(tmp), "%s/%s", s->dir, IC_MCACHE_DIR) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	/* Made here, not at start: a cache that never served as a root needs none.  0700, like
 	 * the rest of the cache (whose checks it inherits). */
 	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
@@ -202,7 +206,10 @@ int ic_mcache_save(const struct ic_store *s, const struct ic_manifest *m, const 
 	len = ic_manifest_format(m, &text);
 	if (len < 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		goto out;

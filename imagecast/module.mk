@@ -1,7 +1,8 @@
 # imagecast/: imagecastd (per-node image cache + peer server), the imagecast CLI, libimagecast.
 IC_LIB_SRC := imagecast/sha.c imagecast/tree.c imagecast/manifest.c imagecast/store.c \
               imagecast/proto.c imagecast/tcp.c imagecast/auth.c imagecast/hosts.c \
-              imagecast/spec.c imagecast/util.c imagecast/mcache.c
+              imagecast/spec.c imagecast/util.c imagecast/mcache.c imagecast/admit.c \
+              imagecast/handshake.c
 IC_LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(IC_LIB_SRC))
 LIBIMAGECAST := $(B)/imagecast/libimagecast.a
 IC_LIBS := $(LIBIMAGECAST) $(LIBXENVM) $(LIBXENVM_LIBS) $(MUNGE_LIBS) -lpthread -lm
@@ -26,7 +27,8 @@ BINS  += $(B)/imagecast/imagecast
 MAN8  += doc/man/imagecastd.8 doc/man/imagecast.8
 
 # Unit tests (cmocka; built in the sanitizer variant by `make asan`).
-IC_UNIT := test_imagecast_tree test_imagecast_manifest test_imagecast_store test_imagecast_proto
+IC_UNIT := test_imagecast_tree test_imagecast_manifest test_imagecast_store test_imagecast_proto \
+           test_imagecast_admit
 UNIT_TESTS += $(patsubst %,$(B)/tests/unit/%,$(IC_UNIT))
 $(patsubst %,$(B)/tests/unit/%.o,$(IC_UNIT)): CFLAGS += $(CMOCKA_CFLAGS) $(CRYPTO_CFLAGS) -Iimagecast
 $(B)/tests/unit/test_imagecast_%: $(B)/tests/unit/test_imagecast_%.o $(LIBIMAGECAST) $(LIBXENVM)

@@ -10,7 +10,10 @@
 #include "icd.h"
 #include "transport.h"
 
-/* Handle the connection's request and close it (always; c is freed). */
+/*
+ * Handle the connection's request and close it (always; c is freed).  A TCP peer has been
+ * authenticated already (the accept thread's handshake stage, handshake.h).
+ */
 void serve_conn(struct icd *d, struct ic_conn *c, bool local);
 
 #endif

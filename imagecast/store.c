@@ -88,7 +88,11 @@ int ic_store_open(struct ic_store *s, const char *dir, uint64_t max_bytes, struc
 	if (ic_check_dir(dir, true, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
+		/* A cut path would check another directory than the one used. */
+		if (snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]) >= (int)sizeof(path)) {
+			errno = ENAMETOOLONG;
+			return xerr_set(err, "cache directory %s: path too long", dir);
+		}
 		if (ic_check_dir(path, true, err) < 0)
 			return -1;
 	}
@@ -775,7 +779,9 @@ static int list_sub(const struct ic_store *s, const char *sub, struct ic_store_e
 
 		if (!ic_is_sha_hex(de->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/%.64s/manifest", s->dir, sub, de->d_name);
+		if (snprintf(path, sizeof(path), "%s/%s/%.64s/manifest", s->dir, sub, de->d_name) >=
+		    (int)sizeof(path))
+			continue; /* cannot be named, so cannot be served either */
 		len = read_small(path, &text);
 		if (len < 0 || stat(path, &st) < 0 ||
 		    ic_manifest_parse(text, (size_t)len, &m, NULL) < 0) {
@@ -795,6 +801,7 @@ static int list_sub(const struct ic_store *s, const char *sub, struct ic_store_e
 		snprintf(e->digest, sizeof(e->digest), "%s", m->digest);
 		snprintf(e->name, sizeof(e->name), "%s", m->name);
 		e->bytes = m->total_bytes;
+		/* Shorter than the manifest's path just read. */
 		snprintf(path, sizeof(path), "%s/%s/%.64s", s->dir, sub, de->d_name);
 		e->disk_bytes = e->bytes + dir_extra_bytes(path, m);
 		e->last_use = st.st_mtime;

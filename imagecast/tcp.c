@@ -66,6 +66,18 @@ static int s_recv(struct ic_conn *c, void *buf, size_t len)
 	return 0;
 }
 
+static long s_recv_nb(struct ic_conn *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = recv(c->fd, buf, len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EWOULDBLOCK)
+		errno = EAGAIN;
+	return (long)n;
+}
+
 static int s_send_file(struct ic_conn *c, int fd, uint64_t off, size_t len)
 {
 	off_t o = (off_t)off;
@@ -112,6 +124,7 @@ const struct ic_transport ic_tcp_transport = {
     .name = "tcp",
     .send = s_send,
     .recv = s_recv,
+    .recv_nb = s_recv_nb,
     .send_file = s_send_file,
     .set_timeout = s_set_timeout,
     .close = s_close,

@@ -20,6 +20,12 @@ struct ic_transport {
 	/* Receive exactly len bytes.  0, or -1 with errno (ECONNRESET on EOF, EAGAIN on timeout).
 	 */
 	int (*recv)(struct ic_conn *c, void *buf, size_t len);
+	/*
+	 * Receive what has arrived, at most len bytes, without waiting (the handshake stage polls
+	 * many connections from one thread).  Returns the bytes read, 0 at EOF, or -1 with errno
+	 * (EAGAIN: nothing yet).
+	 */
+	long (*recv_nb)(struct ic_conn *c, void *buf, size_t len);
 	/* Send len bytes of fd from off, zero-copy where possible.  0, or -1 with errno. */
 	int (*send_file)(struct ic_conn *c, int fd, uint64_t off, size_t len);
 	/* Fail sends and receives that make no progress for ms milliseconds (0: never).  0 or -1.

@@ -432,11 +432,15 @@ static int fill_from_store(struct xfer *x, uint8_t *buf)
 	pthread_mutex_unlock(&x->mu);
 	for (size_t fi = 0; fi < x->m->nfiles; fi++) {
 		const struct ic_file *f = &x->m->files[fi];
+		int n;
 
+		/* The store comes with the request: a cut path could name another file. */
 		if (f->path[0] == '/')
-			snprintf(path, sizeof(path), "%s", f->path);
+			n = snprintf(path, sizeof(path), "%s", f->path);
 		else
-			snprintf(path, sizeof(path), "%s/%s", store_of(x), f->path);
+			n = snprintf(path, sizeof(path), "%s/%s", store_of(x), f->path);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return fail(x, "%s/%s: path too long", store_of(x), f->path);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return fail(x, "%s: %s", path, strerror(errno));
