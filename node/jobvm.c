@@ -76,7 +76,7 @@ static void add_share(struct xvm_spec *s, char keep[][PATH_MAX], const char *pat
 	/* Its guest path goes on the kernel command line (xenvm.9p=): a space would add a
 	 * parameter of its own, a comma another share (vm/guest_cmdline.h). */
 	for (const char *c = real; *c; c++)
-		if ((unsigned char)*c <= ' ' || *c == ',' || (unsigned char)*c == 0x7f) {
+		if ((unsigned char)*c <= ' ' || (unsigned char)*c > 0x7e || *c == ',') {
 			xwarn("%s %s is not shared with the VM: it has a space, comma or control "
 			      "character",
 			      what, real);
@@ -231,9 +231,17 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 
 	/* From here on, what fails is the job's image or request. */
 	fault = XVM_JOB_FAULT_JOB;
-	snprintf(kernel, sizeof(kernel), "%s/kernel", in->image_dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd", in->image_dir);
-	snprintf(rootdisk, sizeof(rootdisk), "%s/rootdisk", in->image_dir);
+	/* A cut path would name another file: all three fit or the job fails, saying why. */
+	if ((size_t)snprintf(kernel, sizeof(kernel), "%s/kernel", in->image_dir) >=
+	        sizeof(kernel) ||
+	    (size_t)snprintf(initrd, sizeof(initrd), "%s/initrd", in->image_dir) >=
+	        sizeof(initrd) ||
+	    (size_t)snprintf(rootdisk, sizeof(rootdisk), "%s/rootdisk", in->image_dir) >=
+	        sizeof(rootdisk)) {
+		errno = ENAMETOOLONG;
+		xerr_set(err, "image directory %.200s...: path too long", in->image_dir);
+		goto out;
+	}
 	spec.name = JOBVM_NAME;
 	spec.job_id = rec->jobid;
 	spec.uid = rec->uid;

@@ -9,15 +9,15 @@
 #include <string.h>
 
 /*
- * A value the host puts in one parameter: no space (a new parameter would start), no comma
- * (the 9p list's separator), nothing below 0x21 or at 0x7f.  NULL is fine (not passed).
+ * A value the host puts in one parameter: printable ASCII without a space (a new parameter
+ * would start) or a comma (the 9p list's separator).  NULL is fine (not passed).
  */
 static bool word_ok(const char *v)
 {
 	if (!v)
 		return true;
 	for (; *v; v++)
-		if ((unsigned char)*v <= ' ' || (unsigned char)*v == 0x7f || *v == ',')
+		if ((unsigned char)*v <= ' ' || (unsigned char)*v > 0x7e || *v == ',')
 			return false;
 	return true;
 }
