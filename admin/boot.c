@@ -298,6 +298,7 @@ int xa_cmd_boot(const struct xenvm_config *cfg, int argc, char **argv)
 	spec.bridge = o.bridge;
 	spec.ip_cidr = o.ip;
 	spec.hostname = name;
+	spec.qemu_binary = cfg->vm.qemu_binary; /* xenvm.yaml vm.qemu_binary; xen ignores it */
 	spec.xen_pvh = img->guest_type == XENVM_GUEST_PVH; /* images.yaml xen.guest_type */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (drv->boot(&spec, &vm, &err) < 0) {

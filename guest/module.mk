@@ -140,3 +140,11 @@ $(PMIPROGRESS): $(B)/guest/pmiprogress/pmi_progress.o
 all: $(PMIPROGRESS)
 $(IMAGE_DIR)/images.yaml: $(PMIPROGRESS)
 $(IMAGE_DIR)/images.yaml: export XVG_PMIPROGRESS := $(abspath $(PMIPROGRESS))
+
+# QEMU's argv and the guest kernel's command line (vm/qemu_argv.c, vm/guest_cmdline.c), and what
+# the qemu driver's boot refuses before it forks.
+UNIT_TESTS += $(B)/tests/unit/test_vm_qemu_argv
+$(B)/tests/unit/test_vm_qemu_argv.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_vm_qemu_argv: $(B)/tests/unit/test_vm_qemu_argv.o $(LIBXENVM_VM) $(LIBXENVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)

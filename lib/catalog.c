@@ -234,6 +234,39 @@ static int parse_features(const struct ydoc *d, const yaml_node_t *img_node, con
 }
 
 /*
+ * cmdline: at most XENVM_CMDLINE_MAX bytes of printable ASCII.  The drivers add their own
+ * parameters (hostname, address, shares, the job's node list) and Linux takes 2047 bytes in all;
+ * a control character or a newline has no place on a kernel command line.
+ * Returns 0, or -1 with err ("FILE:LINE:COL: images.NAME.cmdline: ...") and errno EINVAL.
+ */
+static int check_cmdline(const struct ydoc *d, const yaml_node_t *img_node, const struct ypath *at,
+                         const char *cmdline, struct xerr *err)
+{
+	const struct ypath *here = YPATH_KEY(at, "cmdline");
+	const yaml_node_t *node;
+	size_t len;
+
+	if (!cmdline)
+		return 0;
+	node = ydoc_lookup(d, img_node, "cmdline", NULL);
+	len = strlen(cmdline);
+	if (len > XENVM_CMDLINE_MAX)
+		return ydoc_error(
+		    d, err, node, here,
+		    "%zu bytes: a kernel command line of an image has at most %d (Linux "
+		    "takes 2047 with what the drivers add)",
+		    len, XENVM_CMDLINE_MAX);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)cmdline[i] < 0x20 || (unsigned char)cmdline[i] > 0x7e)
+			return ydoc_error(
+			    d, err, node, here,
+			    "byte %zu is 0x%02x: only printable ASCII (no newline, tab "
+			    "or control character) on a kernel command line",
+			    i + 1, (unsigned char)cmdline[i]);
+	return 0;
+}
+
+/*
  * One image: `key` is its name node, `node` its mapping; fills *img (which the caller frees
  * with image_fini() even on failure).  Returns 0, or -1 with err filled and errno EINVAL or ENOMEM.
  */
@@ -266,6 +299,7 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 	    ydoc_get_str(d, node, at, "description", 0, &img->description, err) < 0 ||
 	    parse_files(d, node, at, img, err) < 0 ||
 	    ydoc_get_str(d, node, at, "cmdline", 0, &img->cmdline, err) < 0 ||
+	    check_cmdline(d, node, at, img->cmdline, err) < 0 ||
 	    ydoc_get_map(d, node, at, "xen", xen_keys, &xen, err) < 0 ||
 	    ydoc_get_enum(d, xen, xen_at, "guest_type", guest_names, &guest, err) < 0 ||
 	    ydoc_get_map(d, node, at, "attributes", attr_keys, &attr, err) < 0 ||

@@ -23,6 +23,8 @@
 #define XENVM_CATALOG_DEFAULT_PATH "/etc/xenvm/images.yaml"
 #define XENVM_SHA256_HEX_LEN 64
 #define XENVM_DIGEST_LEN (7 + XENVM_SHA256_HEX_LEN) /* "sha256:" + hex */
+/* The longest image cmdline (bytes): room is left for what the drivers add (Linux takes 2047). */
+#define XENVM_CMDLINE_MAX 1024
 
 enum xenvm_guest_type {
 	XENVM_GUEST_PVH = 0, /* default: the Xen driver boots PVH; qemu ignores it */
@@ -36,12 +38,13 @@ struct xenvm_image_file {
 };
 
 struct xenvm_image {
-	char *name;                        /* [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
-	char *description;                 /* optional */
-	struct xenvm_image_file kernel;    /* files.kernel (required) */
-	struct xenvm_image_file initrd;    /* files.initrd (required) */
-	struct xenvm_image_file rootdisk;  /* files.rootdisk (optional: path NULL when absent) */
-	char *cmdline;                     /* extra kernel command line (optional) */
+	char *name;                       /* [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
+	char *description;                /* optional */
+	struct xenvm_image_file kernel;   /* files.kernel (required) */
+	struct xenvm_image_file initrd;   /* files.initrd (required) */
+	struct xenvm_image_file rootdisk; /* files.rootdisk (optional: path NULL when absent) */
+	char
+	    *cmdline; /* extra kernel command line (optional; printable ASCII, XENVM_CMDLINE_MAX) */
 	enum xenvm_guest_type guest_type;  /* xen.guest_type: pv | pvh */
 	char digest[XENVM_DIGEST_LEN + 1]; /* derived, see above */
 

@@ -73,6 +73,15 @@ static void add_share(struct xvm_spec *s, char keep[][PATH_MAX], const char *pat
 	}
 	if (shared_already(s, real))
 		return;
+	/* Its guest path goes on the kernel command line (xenvm.9p=): a space would add a
+	 * parameter of its own, a comma another share (vm/guest_cmdline.h). */
+	for (const char *c = real; *c; c++)
+		if ((unsigned char)*c <= ' ' || (unsigned char)*c > 0x7e || *c == ',') {
+			xwarn("%s %s is not shared with the VM: it has a space, comma or control "
+			      "character",
+			      what, real);
+			return;
+		}
 	if (s->n_shares == XVM_MAX_SHARES) {
 		xwarn("%s %s is not shared with the VM: more than %d shares", what, real,
 		      XVM_MAX_SHARES);
@@ -222,9 +231,17 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 
 	/* From here on, what fails is the job's image or request. */
 	fault = XVM_JOB_FAULT_JOB;
-	snprintf(kernel, sizeof(kernel), "%s/kernel", in->image_dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd", in->image_dir);
-	snprintf(rootdisk, sizeof(rootdisk), "%s/rootdisk", in->image_dir);
+	/* A cut path would name another file: all three fit or the job fails, saying why. */
+	if ((size_t)snprintf(kernel, sizeof(kernel), "%s/kernel", in->image_dir) >=
+	        sizeof(kernel) ||
+	    (size_t)snprintf(initrd, sizeof(initrd), "%s/initrd", in->image_dir) >=
+	        sizeof(initrd) ||
+	    (size_t)snprintf(rootdisk, sizeof(rootdisk), "%s/rootdisk", in->image_dir) >=
+	        sizeof(rootdisk)) {
+		errno = ENAMETOOLONG;
+		xerr_set(err, "image directory %.200s...: path too long", in->image_dir);
+		goto out;
+	}
 	spec.name = JOBVM_NAME;
 	spec.job_id = rec->jobid;
 	spec.uid = rec->uid;
@@ -252,6 +269,7 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 	spec.hostname = rec->node;
 	/* Runs srun & co. for the guest (vmd_guest.h); test clusters use the build tree's. */
 	spec.host_agent = getenv("XENVM_HOST_AGENT");
+	spec.qemu_binary = cfg->vm.qemu_binary; /* xenvm.yaml vm.qemu_binary; xen ignores it */
 	pw = getpwuid(rec->uid);
 	add_share(&spec, keep, pw ? pw->pw_dir : NULL, "home directory");
 	add_share(&spec, keep, in->workdir, "working directory");
@@ -294,8 +312,12 @@ enum xvm_job_fault xvm_job_start(const struct xenvm_config *cfg, const struct xv
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (drv->boot(&spec, &vm, err) < 0) {
-		/* The driver could not start it: the node's fault (tap, fork, QEMU missing). */
-		fault = XVM_JOB_FAULT_NODE;
+		/*
+		 * The driver could not start it: the node's fault (tap, fork, QEMU missing), but
+		 * for a kernel command line over Linux's limit (E2BIG: the image's cmdline and
+		 * the job's node list) or a shared directory it cannot carry (EINVAL).
+		 */
+		fault = errno == E2BIG || errno == EINVAL ? XVM_JOB_FAULT_JOB : XVM_JOB_FAULT_NODE;
 		goto out;
 	}
 	if (drv->wait_ready(vm, cfg->timeouts.ready_s * 1000u, err) < 0) {

@@ -65,6 +65,11 @@ struct xvm_spec {
 	 * libxl and listed in the domain's PCI devices (xen/xl_pci.c).
 	 */
 	const char *pci_bdf;
+	/*
+	 * qemu driver only (xen ignores it): the QEMU binary, xenvm.yaml vm.qemu_binary; a path,
+	 * or a name looked up in PATH.  NULL: qemu-system-x86_64.
+	 */
+	const char *qemu_binary;
 };
 
 struct xvm;
@@ -79,7 +84,8 @@ struct xvm_info {
 
 struct xvm_driver {
 	const char *name;
-	/* Can this node run VMs with this driver?  Fills err with why not. */
+	/* Can this node run VMs with this driver?  Fills err with why not.  (qemu: always yes;
+	 * its boot() looks for the spec's QEMU binary first.) */
 	int (*probe)(struct xerr *err);
 	/* Start the VM; returns at once (the guest boots in the background). */
 	int (*boot)(const struct xvm_spec *spec, struct xvm **out, struct xerr *err);
@@ -102,7 +108,8 @@ struct xvm_driver {
 	void (*release)(struct xvm *vm);
 };
 
-/* The path of the VM's control socket (for xenvm-exec --socket); valid while vm lives. */
+/* The path of the VM's control socket (for xenvm-exec --socket); valid while vm lives.
+ * Defined in vmhost.c: the host part (struct xvm, vm/vmhost.h) every driver's VM embeds. */
 const char *xvm_control_socket(const struct xvm *vm);
 
 extern const struct xvm_driver xvm_driver_qemu;

@@ -10,4 +10,4 @@ $(LIBXENVM_VM): $(LIBXENVM_VM_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 # The default host-side helper for commands from the guest (xvm_spec.host_agent NULL).
-$(B)/vm/qemu.o $(B)/vm/vmhost.o: CFLAGS += -DXENVM_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(B)/vm/vmhost.o: CFLAGS += -DXENVM_LIBEXECDIR='"$(LIBEXECDIR)"'

@@ -1,16 +1,16 @@
 /*
  * qemu.c - the `qemu` VM driver: one supervised QEMU process per VM (see driver.h, vmd.h).
  *
- * boot() checks its inputs synchronously (so a missing kernel is an error at once), creates the
- * control socket (owner spec.uid, 0600), then double-forks a supervisor that starts QEMU with
- * PR_SET_PDEATHSIG, connects to QEMU's end of the agent's virtio-serial port and runs the
- * multiplexer (vmd.c).  The VM outlives the caller and dies with its supervisor.
+ * boot() checks its inputs synchronously (so a missing kernel, a missing QEMU binary or a kernel
+ * command line too long is an error at once), creates the control socket (owner spec.uid, 0600),
+ * then starts a supervisor (vmhost.h) that starts QEMU with PR_SET_PDEATHSIG, connects to QEMU's
+ * end of the agent's virtio-serial port and runs the multiplexer (vmd.c).  The VM outlives the
+ * caller and dies with its supervisor.  QEMU's argv is qemu_argv.c's.
  * KVM or TCG is decided by accel.c before the fork (vmx/svm, /dev/kvm, and a probe guest cached
  * per host boot): /dev/kvm alone is not trusted (on some hosts it is a software hypervisor far
  * slower than TCG).
  */
 #include "vm/driver.h"
-#include "vm/qemu_pci.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,29 +29,28 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "vm/accel.h"
 #include "vm/kernel.h"
 #include "vm/mac.h"
-#include "vm/proto.h"
-#include "vm/vmd.h"
+#include "vm/qemu_argv.h"
+#include "vm/spec_check.h"
+#include "vm/vmhost.h"
 
-#define QEMU_BIN "qemu-system-x86_64"
-#ifndef XENVM_LIBEXECDIR
-#define XENVM_LIBEXECDIR "/usr/local/libexec/xenvm" /* the Makefile's $(LIBEXECDIR) */
-#endif
-#define MAX_ARGS 96
-#define ARG_LEN 4200
-
-struct xvm {
-	char state_dir[256];
-	char sock[300], qsock[300], status[300], pidfile[300], console[300];
-	pid_t vmd;
-	const char *accel; /* "kvm" or "tcg", chosen in qemu_boot() */
+/* The qemu driver's VM: the host part every driver has, and QEMU's own. */
+struct qemu_vm {
+	struct xvm host;
+	char qsock[XVM_PATH_LEN]; /* QEMU's end of the agent port */
+	const char *accel;        /* "kvm" or "tcg", chosen in qemu_boot() */
+	char kernel[4096];        /* what -kernel boots (vm/kernel.h) */
 };
+
+static struct qemu_vm *qvm(struct xvm *vm)
+{
+	return XVM_CONTAINER(vm, struct qemu_vm, host);
+}
 
 /* Fill a sockaddr_un; 0, or -1 with errno ENAMETOOLONG. */
 static int set_sun_path(struct sockaddr_un *sa, const char *path)
@@ -66,43 +65,53 @@ static int set_sun_path(struct sockaddr_un *sa, const char *path)
 	return 0;
 }
 
-static int paths(struct xvm *vm, const char *state_dir, const char *console)
-{
-	if (strlen(state_dir) >= sizeof(vm->state_dir) - 24) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	snprintf(vm->state_dir, sizeof(vm->state_dir), "%s", state_dir);
-	snprintf(vm->sock, sizeof(vm->sock), "%s/agent.sock", state_dir);
-	snprintf(vm->qsock, sizeof(vm->qsock), "%s/.qemu-agent.sock", state_dir);
-	snprintf(vm->status, sizeof(vm->status), "%s/status", state_dir);
-	snprintf(vm->pidfile, sizeof(vm->pidfile), "%s/vmd.pid", state_dir);
-	snprintf(vm->console, sizeof(vm->console), "%s", console ? console : "");
-	if (!console)
-		snprintf(vm->console, sizeof(vm->console), "%s/console.log", state_dir);
-	return 0;
-}
-
-const char *xvm_control_socket(const struct xvm *vm)
-{
-	return vm->sock;
-}
-
-static int qemu_probe(struct xerr *err)
+/*
+ * Find the QEMU binary: bin with a '/' as it is, else in PATH.  opt: how the user named it, for
+ * the message (NULL: the default).  0, or -1 with errno ENOENT/EACCES and err.
+ */
+static int find_qemu(const char *bin, const char *opt, struct xerr *err)
 {
 	const char *path = getenv("PATH");
-	char buf[4096], *save = NULL, *dir;
+	char *dirs, *save = NULL, *dir;
 
-	snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/bin:/bin");
-	for (dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char p[4200];
-
-		snprintf(p, sizeof(p), "%s/%s", dir, QEMU_BIN);
-		if (access(p, X_OK) == 0)
+	if (strchr(bin, '/')) {
+		if (access(bin, X_OK) == 0)
 			return 0;
+		return xerr_set(err, "QEMU binary %s (%s): %s", bin, opt ? opt : "default",
+		                strerror(errno));
 	}
+	dirs = strdup(path ? path : "/usr/bin:/bin");
+	if (!dirs) {
+		errno = ENOMEM;
+		return xerr_set(err, "out of memory");
+	}
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char *p;
+
+		if (asprintf(&p, "%s/%s", dir, bin) < 0)
+			continue;
+		if (access(p, X_OK) == 0) {
+			free(p);
+			free(dirs);
+			return 0;
+		}
+		free(p);
+	}
+	free(dirs);
 	errno = ENOENT;
-	return xerr_set(err, "%s not found in PATH (apt-get install qemu-system-x86)", QEMU_BIN);
+	if (opt)
+		return xerr_set(err, "QEMU binary %s (%s) not found in PATH", bin, opt);
+	return xerr_set(err, "%s not found in PATH (apt-get install qemu-system-x86)", bin);
+}
+
+/*
+ * Nothing to check before the spec: which QEMU binary runs is the spec's (xenvm.yaml
+ * vm.qemu_binary), and boot() looks for it before anything else.  Always 0.
+ */
+static int qemu_probe(struct xerr *err)
+{
+	(void)err;
+	return 0;
 }
 
 /*
@@ -186,34 +195,6 @@ fail:
 	return -1;
 }
 
-static int listen_at(const char *path, uid_t uid, gid_t gid, struct xerr *err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "socket path too long: %s", path);
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return xerr_set(err, "socket: %s", strerror(errno));
-	unlink(path);
-	/* 0600 from the start (umask), then handed to the job's user. */
-	mode_t old = umask(0177);
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-
-	umask(old);
-	if (r < 0 || chown(path, uid, gid) < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
-		xerr_set(err, "control socket %s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return fd;
-}
-
 /* Connect to QEMU's chardev, retrying while QEMU starts.  fd or -1. */
 static int connect_retry(const char *path, pid_t qemu, int ms)
 {
@@ -236,164 +217,62 @@ static int connect_retry(const char *path, pid_t qemu, int ms)
 	return -1;
 }
 
-/* Build QEMU's argv into args (strings in pool); mac: the NIC's, with tapfd.  Returns argc. */
-static int qemu_argv(const struct xvm_spec *s, const struct xvm *vm, const char *kernel, int tapfd,
-                     const char *mac, char **args, char pool[][ARG_LEN])
+/* The supervisor (vmhost.h's xvm_supervisor_fn; arg: the spec).  Never returns. */
+static void __attribute__((noreturn)) supervise(struct xvm *h, int lfd, void *arg)
 {
-	int n = 0, p = 0, off;
-	char *cmd;
+	const struct xvm_spec *s = arg;
+	struct qemu_vm *vm = qvm(h);
+	char ifname[IFNAMSIZ] = "", tap[IFNAMSIZ], mac[XVM_MAC_LEN], tail[700];
+	struct xvm_qemu_args qa = {.spec = s,
+	                           .accel = vm->accel,
+	                           .kernel = vm->kernel,
+	                           .console = h->console,
+	                           .agent_sock = vm->qsock,
+	                           .tapfd = -1,
+	                           .mac = mac};
+	struct xvm_argv argv = {0};
+	struct xerr err = {""};
+	struct vmd_config cfg;
+	int afd, rc = 1;
+	pid_t q = -1;
 
-#define ARG(...) (snprintf(pool[p], ARG_LEN, __VA_ARGS__), args[n++] = pool[p++])
-	ARG(QEMU_BIN);
-	ARG("-name");
-	ARG("xenvm-job%u-%s,process=xvq-%u-%s", s->job_id, s->name, s->job_id, s->name);
-	ARG("-M");
-	ARG("pc");
-	ARG("-accel");
-	ARG("%s", vm->accel);
-	ARG("-m");
-	ARG("%lluM", (unsigned long long)(s->mem_bytes >> 20));
-	ARG("-smp");
-	ARG("%u", s->vcpus ? s->vcpus : 1);
-	ARG("-nodefaults");
-	ARG("-no-user-config");
-	ARG("-display");
-	ARG("none");
-	ARG("-no-reboot");
-	ARG("-kernel");
-	ARG("%s", kernel);
-	ARG("-initrd");
-	ARG("%s", s->initrd);
-	ARG("-append");
-	cmd = pool[p];
-	off = snprintf(cmd, ARG_LEN, "%s quiet panic=-1 console=ttyS0 xenvm.hostname=%s",
-	               s->cmdline ? s->cmdline : "", s->hostname ? s->hostname : s->name);
-	if (s->ip_cidr)
-		off += snprintf(cmd + off, ARG_LEN - (size_t)off, " xenvm.ip=%s", s->ip_cidr);
-	if (s->gateway)
-		off += snprintf(cmd + off, ARG_LEN - (size_t)off, " xenvm.gw=%s", s->gateway);
-	for (size_t i = 0; i < s->n_shares; i++)
-		off += snprintf(cmd + off, ARG_LEN - (size_t)off, "%sxs%zu@%s",
-		                i ? "," : " xenvm.9p=", i, s->shares[i].guest_path);
-	args[n++] = pool[p++];
-	ARG("-serial");
-	ARG("file:%s", vm->console);
-	ARG("-chardev");
-	ARG("socket,id=ag,path=%s,server=on,wait=off", vm->qsock);
-	ARG("-device");
-	ARG("virtio-serial-pci");
-	ARG("-device");
-	ARG("virtserialport,chardev=ag,name=org.xenvm.agent");
-	if (s->rootdisk) {
-		/* read-only and shared by every VM booted from this image in the node's cache */
-		ARG("-drive");
-		ARG("file=%s,if=none,id=rd,format=raw,readonly=on", s->rootdisk);
-		ARG("-device");
-		ARG("virtio-blk-pci,drive=rd");
-	}
-	if (tapfd >= 0) {
-		ARG("-netdev");
-		ARG("tap,id=n0,fd=%d", tapfd);
-		ARG("-device");
-		ARG("virtio-net-pci,netdev=n0,mac=%s", mac);
-	}
-	if (s->pci_bdf && xvm_qemu_pci_arg(s->pci_bdf, pool[p + 1], ARG_LEN) == 0) {
-		ARG("-device");
-		args[n++] = pool[p++]; /* filled by xvm_qemu_pci_arg; qemu_boot checked it */
-	}
-	for (size_t i = 0; i < s->n_shares; i++) {
-		ARG("-fsdev");
-		ARG("local,id=fs%zu,path=%s,security_model=passthrough", i, s->shares[i].host_path);
-		ARG("-device");
-		ARG("virtio-9p-pci,fsdev=fs%zu,mount_tag=xs%zu", i, i);
-	}
-	args[n] = NULL;
-#undef ARG
-	return n;
-}
-
-/* The supervisor: never returns. */
-static void __attribute__((noreturn))
-supervise(const struct xvm_spec *s, struct xvm *vm, const char *kernel, int lfd)
-{
-	static char pool[MAX_ARGS][ARG_LEN];
-	char *args[MAX_ARGS + 1], ifname[IFNAMSIZ] = "", tap[IFNAMSIZ], msg[1200], mac[XVM_MAC_LEN];
-	struct xerr err;
-	struct vmd_config cfg = {0};
-	int tapfd = -1, afd, null, rc;
-	pid_t q;
-	FILE *f;
-
-	setsid();
-	prctl(PR_SET_NAME, "xenvm-vmd");
-	/*
-	 * Nothing of the booting process may live on in the supervisor: a Prolog's lock on the
-	 * job, slurmstepd's sockets.  Only the control socket's listener is ours.
-	 */
-	if (lfd > 3)
-		close_range(3, (unsigned)lfd - 1, 0);
-	close_range((unsigned)lfd + 1, ~0U, 0);
-	if (chdir("/") < 0)
-		_exit(1);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-	}
-	/* stderr goes to the console log's neighbour so that QEMU's own errors are kept */
-	snprintf(msg, sizeof(msg), "%s/vmd.log", vm->state_dir);
-	int logfd = open(msg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd >= 0)
-		dup2(logfd, 2);
-	f = fopen(vm->pidfile, "we");
-	if (f) {
-		fprintf(f, "%d\n", (int)getpid());
-		fclose(f);
-	}
 	/* QEMU's OUI; cannot fail: s and the OUI are valid, mac is XVM_MAC_LEN */
 	xvm_guest_mac(s, "52:54:00", (unsigned)getpid(), mac, sizeof(mac));
 	if (s->bridge) {
 		snprintf(tap, sizeof(tap), "xv%u%s", s->job_id, s->name);
-		tapfd = make_tap(s->bridge, tap, mac, ifname, &err);
-		if (tapfd < 0) {
-			snprintf(msg, sizeof(msg), "failed: %s", err.msg);
-			vmd_write_status(vm->status, msg);
-			_exit(1);
+		qa.tapfd = make_tap(s->bridge, tap, mac, ifname, &err);
+		if (qa.tapfd < 0) {
+			xvm_host_fail(h, "%s", err.msg);
+			goto out;
 		}
 	}
-	qemu_argv(s, vm, kernel, tapfd, mac, args, pool);
+	/* boot checked the same spec: only memory can fail here */
+	if (xvm_qemu_argv(&qa, &argv, &err) < 0) {
+		xvm_host_fail(h, "%s", err.msg);
+		goto out;
+	}
 	unlink(vm->qsock);
 	q = fork();
 	if (q == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (tapfd >= 0)
-			fcntl(tapfd, F_SETFD, 0);
-		execvp(args[0], args);
-		fprintf(stderr, "exec %s: %s\n", args[0], strerror(errno));
+		if (qa.tapfd >= 0)
+			fcntl(qa.tapfd, F_SETFD, 0);
+		execvp(argv.v[0], argv.v);
+		fprintf(stderr, "exec %s: %s\n", argv.v[0], strerror(errno));
 		_exit(127);
 	}
-	if (tapfd >= 0)
-		close(tapfd); /* QEMU holds the tap: it vanishes with QEMU */
+	if (qa.tapfd >= 0)
+		close(qa.tapfd); /* QEMU holds the tap: it vanishes with QEMU */
 	afd = q > 0 ? connect_retry(vm->qsock, q, 20000) : -1;
 	if (afd < 0) {
-		char tail[700];
+		char log[XVM_PATH_LEN];
 
-		vmd_console_tail(msg, tail, sizeof(tail));
-		snprintf(msg, sizeof(msg), "failed: QEMU did not start (see %s/vmd.log): %s",
-		         vm->state_dir, tail);
-		vmd_write_status(vm->status, msg);
-		rc = 1;
+		xvm_host_path(h, "vmd.log", log, sizeof(log));
+		vmd_console_tail(log, tail, sizeof(tail));
+		xvm_host_fail(h, "QEMU did not start (see %s/vmd.log): %s", h->state_dir, tail);
 		goto out;
 	}
-	cfg.agent_fd = afd;
-	cfg.listen_fd = lfd;
-	cfg.owner_uid = s->uid;
-	cfg.owner_gid = s->gid;
-	cfg.host_agent = s->host_agent ? s->host_agent : XENVM_LIBEXECDIR "/xenvm-agent";
-	cfg.allow_root = s->allow_root;
-	cfg.child = q;
-	cfg.status_path = vm->status;
-	cfg.console_log = vm->console;
+	xvm_host_vmd_config(h, s, afd, lfd, q, &cfg);
 	rc = vmd_run(&cfg) < 0;
 	close(afd);
 out:
@@ -401,57 +280,48 @@ out:
 		kill(q, SIGKILL);
 		waitpid(q, NULL, 0);
 	}
-	unlink(vm->sock);
+	xvm_argv_free(&argv);
+	xvm_host_unlink(h);
 	unlink(vm->qsock);
-	unlink(vm->pidfile);
 	_exit(rc);
 }
 
-static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err)
+/* Unreadable inputs are the caller's fault: say so now, not after a boot timeout.  0, or -1
+ * with errno and err. */
+static int check_inputs(const struct xvm_spec *s, struct xerr *err)
 {
-	struct xvm *vm = NULL;
-	char kernel[4096], kabs[4096], iabs[4096], rabs[4096];
-	struct xvm_spec spec;
-	struct xvm_accel_choice accel;
-	int lfd = -1, fd, saved;
-	pid_t mid;
+	static const char *const what[] = {"kernel", "initrd", "root disk"};
+	const char *in[3] = {s->kernel, s->initrd, s->rootdisk};
+	int fd, saved;
 
-	*out = NULL;
-	if (!s->name || !*s->name || strlen(s->name) > 16 ||
-	    strspn(s->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-	        strlen(s->name)) {
-		errno = EINVAL;
-		return xerr_set(err, "bad VM name '%s'", s->name ? s->name : "");
-	}
-	if (!s->kernel || !s->initrd || !s->state_dir || s->mem_bytes < (64u << 20)) {
-		errno = EINVAL;
-		return xerr_set(err, "VM spec needs kernel, initrd, state_dir and >= 64M memory");
-	}
-	if (s->pci_bdf) {
-		char a[64];
-
-		if (xvm_qemu_pci_arg(s->pci_bdf, a, sizeof(a)) < 0)
-			return xerr_set(err, "VF PCI address '%s': expected dddd:bb:dd.f",
-			                s->pci_bdf);
-	}
-	/* Unreadable inputs are the caller's fault: say so now, not after a boot timeout. */
 	for (int i = 0; i < 3; i++) {
-		const char *what[] = {"kernel", "initrd", "root disk"};
-		const char *p = i == 0 ? s->kernel : i == 1 ? s->initrd : s->rootdisk;
-
-		if (!p)
+		if (!in[i])
 			continue;
-
-		fd = open(p, O_RDONLY | O_CLOEXEC);
+		fd = open(in[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			saved = errno;
-			xerr_set(err, "%s %s: %s", what[i], p, strerror(saved));
+			xerr_set(err, "%s %s: %s", what[i], in[i], strerror(saved));
 			errno = saved;
 			return -1;
 		}
 		close(fd);
 	}
-	if (qemu_probe(err) < 0)
+	if (s->qemu_binary)
+		return find_qemu(s->qemu_binary, "xenvm.yaml vm.qemu_binary", err);
+	return find_qemu(XVM_QEMU_DEFAULT_BIN, NULL, err);
+}
+
+static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err)
+{
+	struct qemu_vm *vm = NULL;
+	char kabs[4096], iabs[4096], rabs[4096];
+	struct xvm_spec spec;
+	struct xvm_accel_choice accel;
+	struct xvm_argv argv = {0};
+	int lfd = -1, saved;
+
+	*out = NULL;
+	if (xvm_spec_check(s, err) < 0 || check_inputs(s, err) < 0)
 		return -1;
 	/* The supervisor runs in / (it must not pin the caller's cwd): absolute paths only. */
 	if (!realpath(s->kernel, kabs) || !realpath(s->initrd, iabs))
@@ -470,14 +340,33 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 		errno = ENOMEM;
 		return xerr_set(err, "out of memory");
 	}
-	if (paths(vm, s->state_dir, s->console_log) < 0) {
-		xerr_set(err, "state directory path too long");
+	if (xvm_host_init(&vm->host, s->state_dir, s->console_log, err) < 0)
+		goto fail;
+	if (xvm_host_path(&vm->host, ".qemu-agent.sock", vm->qsock, sizeof(vm->qsock)) < 0) {
+		xerr_set(err, "state directory path too long: %s", s->state_dir);
 		goto fail;
 	}
 	/* the uncompressed vmlinux beside the bzImage boots 3x faster under TCG (vm/kernel.h) */
-	if (xvm_kernel_boot_path(s->kernel, kernel, sizeof(kernel)) < 0) {
+	if (xvm_kernel_boot_path(s->kernel, vm->kernel, sizeof(vm->kernel)) < 0) {
 		xerr_set(err, "kernel path too long: %s", s->kernel);
 		goto fail;
+	}
+	/*
+	 * The argv the supervisor will build, with a stand-in tap and MAC: what is wrong with the
+	 * spec (a kernel command line over Linux's 2047 bytes: E2BIG) fails the boot here, with
+	 * its reason, rather than a supervisor that dies after the fork.
+	 */
+	{
+		struct xvm_qemu_args qa = {.spec = s,
+		                           .accel = "tcg",
+		                           .kernel = vm->kernel,
+		                           .console = vm->host.console,
+		                           .agent_sock = vm->qsock,
+		                           .tapfd = s->bridge ? 3 : -1,
+		                           .mac = "52:54:00:00:00:00"};
+
+		if (xvm_qemu_argv(&qa, &argv, err) < 0)
+			goto fail;
 	}
 	/* Before the fork: the probe guest may run (once per host boot); the choice is logged. */
 	if (xvm_accel_choose(xvm_accel_configured_mode(), xvm_accel_configured_cache_dir(), NULL,
@@ -485,183 +374,61 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 		goto fail;
 	vm->accel = accel.kvm ? "kvm" : "tcg";
 	xverbose("%s: accelerator %s", s->state_dir, accel.why);
-	lfd = listen_at(vm->sock, s->uid, s->gid, err);
+	lfd = xvm_host_listen(&vm->host, s->uid, s->gid, err);
 	if (lfd < 0)
 		goto fail;
-	if (vmd_write_status(vm->status, "booting") < 0) {
-		xerr_set(err, "%s: %s", vm->status, strerror(errno));
+	if (xvm_host_spawn(&vm->host, lfd, supervise, &spec, err) < 0) {
+		unlink(vm->host.sock);
 		goto fail;
 	}
-	unlink(vm->pidfile);
-	mid = fork();
-	if (mid < 0) {
-		xerr_set(err, "fork: %s", strerror(errno));
-		goto fail;
-	}
-	if (mid == 0) {
-		/* Double fork: the supervisor is nobody's child but init's, so it outlives us. */
-		if (fork() == 0)
-			supervise(s, vm, kernel, lfd);
-		_exit(0);
-	}
-	waitpid(mid, NULL, 0);
-	close(lfd);
-	/* the supervisor writes its pid first thing; wait for it briefly */
-	for (int i = 0; i < 250 && !vm->vmd; i++) {
-		FILE *f = fopen(vm->pidfile, "re");
-		int pid = 0;
-
-		if (f) {
-			if (fscanf(f, "%d", &pid) == 1)
-				vm->vmd = pid;
-			fclose(f);
-		}
-		if (!vm->vmd)
-			usleep(20000);
-	}
-	*out = vm;
+	xvm_argv_free(&argv);
+	*out = &vm->host;
 	return 0;
 fail:
 	saved = errno;
-	if (lfd >= 0) {
-		close(lfd);
-		unlink(vm->sock);
-	}
+	xvm_argv_free(&argv);
 	free(vm);
 	errno = saved;
 	return -1;
 }
 
-static bool pid_alive(pid_t pid)
-{
-	char path[64], st[256];
-	FILE *f;
-	bool alive;
-
-	if (pid <= 0 || kill(pid, 0) < 0)
-		return false;
-	/* a zombie (not yet reaped by init) is dead for us */
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	alive = fgets(st, sizeof(st), f) && !strstr(st, ") Z ");
-	fclose(f);
-	return alive;
-}
-
 static int qemu_wait_ready(struct xvm *vm, unsigned timeout_ms, struct xerr *err)
 {
-	char line[1300], tail[700];
-	struct timespec t0, t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		FILE *f = fopen(vm->status, "re");
-
-		line[0] = '\0';
-		if (f) {
-			if (!fgets(line, sizeof(line), f))
-				line[0] = '\0';
-			fclose(f);
-			line[strcspn(line, "\n")] = '\0';
-		}
-		if (strcmp(line, "ready") == 0)
-			return 0;
-		if (strncmp(line, "failed: ", 8) == 0 ||
-		    (strcmp(line, "booting") != 0 && line[0] && strcmp(line, "ready") != 0)) {
-			errno = EHOSTDOWN;
-			return xerr_set(err, "VM in %s did not become ready: %s", vm->state_dir,
-			                strncmp(line, "failed: ", 8) == 0 ? line + 8 : line);
-		}
-		if (vm->vmd && !pid_alive(vm->vmd)) {
-			errno = EHOSTDOWN;
-			return xerr_set(err, "VM in %s: its supervisor died", vm->state_dir);
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
-		    (long)timeout_ms) {
-			vmd_console_tail(vm->console, tail, sizeof(tail));
-			errno = ETIMEDOUT;
-			return xerr_set(err, "VM in %s did not become ready in %u s: %s",
-			                vm->state_dir, timeout_ms / 1000, tail);
-		}
-		usleep(50000);
-	}
-}
-
-static int wait_gone(pid_t pid, unsigned ms)
-{
-	for (unsigned t = 0; t < ms; t += 20) {
-		if (!pid_alive(pid))
-			return 0;
-		usleep(20000);
-	}
-	return pid_alive(pid) ? -1 : 0;
+	return xvm_host_wait_ready(vm, NULL, timeout_ms, err);
 }
 
 static int qemu_destroy(struct xvm *vm, struct xerr *err)
 {
-	if (vm->vmd > 0 && pid_alive(vm->vmd)) {
-		kill(vm->vmd, SIGTERM);
-		if (wait_gone(vm->vmd, 3000) < 0) {
-			/* QEMU has PR_SET_PDEATHSIG: it follows its supervisor */
-			kill(vm->vmd, SIGKILL);
-			if (wait_gone(vm->vmd, 2000) < 0) {
-				errno = EBUSY;
-				return xerr_set(err, "supervisor %d of %s does not die",
-				                (int)vm->vmd, vm->state_dir);
-			}
-		}
-	}
-	unlink(vm->sock);
-	unlink(vm->qsock);
-	unlink(vm->pidfile);
+	/* QEMU has PR_SET_PDEATHSIG: it follows its supervisor */
+	if (xvm_host_stop(vm, 3000, NULL, err) < 0)
+		return -1;
+	xvm_host_unlink(vm);
+	unlink(qvm(vm)->qsock);
 	return 0;
 }
 
 static int qemu_shutdown(struct xvm *vm, unsigned grace_ms, struct xerr *err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct xvp_conn c;
-	int fd;
-
-	fd = set_sun_path(&sa, vm->sock) < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		xvp_conn_init(&c, fd);
-		if (xvp_send(&c, XVP_SHUTDOWN, 0, 0, NULL, 0) == 0)
-			xvp_conn_flush_all(&c);
-		xvp_conn_fini(&c);
-		if (vm->vmd > 0)
-			wait_gone(vm->vmd, grace_ms);
-	}
-	if (fd >= 0)
-		close(fd);
+	xvm_host_request_shutdown(vm, grace_ms);
 	return qemu_destroy(vm, err);
 }
 
 static int qemu_attach(const char *state_dir, struct xvm **out, struct xerr *err)
 {
-	struct xvm *vm = calloc(1, sizeof(*vm));
-	FILE *f;
-	int pid = 0;
+	struct qemu_vm *vm = calloc(1, sizeof(*vm));
 
 	*out = NULL;
 	if (!vm) {
 		errno = ENOMEM;
 		return xerr_set(err, "out of memory");
 	}
-	if (paths(vm, state_dir, NULL) < 0) {
+	if (xvm_host_attach(&vm->host, state_dir, err) < 0 ||
+	    xvm_host_path(&vm->host, ".qemu-agent.sock", vm->qsock, sizeof(vm->qsock)) < 0) {
 		free(vm);
-		return xerr_set(err, "state directory path too long");
+		errno = ENAMETOOLONG;
+		return xerr_set(err, "state directory path too long: %s", state_dir);
 	}
-	f = fopen(vm->pidfile, "re");
-	if (f) {
-		if (fscanf(f, "%d", &pid) == 1)
-			vm->vmd = pid;
-		fclose(f);
-	}
-	*out = vm;
+	*out = &vm->host;
 	return 0;
 }
 
@@ -737,12 +504,14 @@ static int qemu_kill_info(const struct xvm_info *info, struct xerr *err)
 {
 	if (info->pid > 0 && kill(info->pid, SIGKILL) < 0 && errno != ESRCH)
 		return xerr_set(err, "kill %d: %s", (int)info->pid, strerror(errno));
-	return wait_gone(info->pid, 3000) < 0 ? xerr_set(err, "%s does not die", info->name) : 0;
+	return xvm_wait_gone(info->pid, 3000) < 0 ? xerr_set(err, "%s does not die", info->name)
+	                                          : 0;
 }
 
 static void qemu_release(struct xvm *vm)
 {
-	free(vm);
+	if (vm)
+		free(qvm(vm));
 }
 
 const struct xvm_driver xvm_driver_qemu = {

@@ -1,11 +1,11 @@
 /*
- * xen.c - the `xen` VM driver: one Xen domain per VM through libxenlight (xen/xl_domain.h),
+ * driver.c - the `xen` VM driver: one Xen domain per VM through libxenlight (xen/xl_domain.h),
  * the guest agent reached over a secondary PV console served by the VM's supervisor
  * (xen/xl_chan.h, xen/driver_supervise.c).  See driver.h for the contract.
  *
  * boot() does what can fail at once synchronously, so that the error names the cause: input
  * files, free memory, the domain's creation (paused), the agent console's xenstore nodes.
- * Then it double-forks the supervisor and unpauses the domain.  The domain is named
+ * Then it starts the supervisor (vm/vmhost.h) and unpauses the domain.  The domain is named
  * xenvm-job<jobid>-<vm>, which is how list_job() finds a job's VMs after a crash.
  *
  * Knobs from the environment (dom0-wide facts, not per-VM choices):
@@ -14,23 +14,20 @@
  *   XENVM_XEN_NESTED_TCG=1 Xen itself runs under QEMU/TCG (the test bed): PVH guests need it
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "vm/proto.h"
-#include "vm/vmd.h"
+#include "vm/guest_cmdline.h"
 #include "vm/kernel.h"
 #include "vm/mac.h"
+#include "vm/spec_check.h"
+#include "vm/vmd.h"
+#include "vm/vmhost.h"
 #include "xen/driver.h"
 #include "xen/driver_priv.h"
 #include "xl_chan.h"
@@ -40,34 +37,12 @@
 #define XEN_MIN_MEM (64ull << 20)
 /* What a domain costs Xen beyond its RAM (page tables, p2m, shadow): a generous bound. */
 #define XEN_OVERHEAD_MIB 8u
-#define XEN_CMDLINE_MAX 2048
 
 static const char *console_dir(void)
 {
 	const char *d = getenv("XENVM_XEN_CONSOLE_DIR");
 
 	return d && d[0] == '/' ? d : XEN_CONSOLE_DIR;
-}
-
-/* Fill vm's paths for state_dir; console: NULL for <state_dir>/console.log.  0, or -1
- * with errno ENAMETOOLONG. */
-static int paths(struct xvm *vm, const char *state_dir, const char *console)
-{
-	if (strlen(state_dir) >= sizeof(vm->state_dir) - 24 ||
-	    (console && strlen(console) >= sizeof(vm->console))) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	snprintf(vm->state_dir, sizeof(vm->state_dir), "%s", state_dir);
-	snprintf(vm->sock, sizeof(vm->sock), "%s/agent.sock", state_dir);
-	snprintf(vm->status, sizeof(vm->status), "%s/status", state_dir);
-	snprintf(vm->pidfile, sizeof(vm->pidfile), "%s/vmd.pid", state_dir);
-	snprintf(vm->domfile, sizeof(vm->domfile), "%s/xen.domain", state_dir);
-	if (console)
-		snprintf(vm->console, sizeof(vm->console), "%s", console);
-	else
-		snprintf(vm->console, sizeof(vm->console), "%s/console.log", state_dir);
-	return 0;
 }
 
 static int xen_probe(struct xerr *err)
@@ -101,82 +76,35 @@ out:
 	return ret;
 }
 
-/* The guest's command line: the image's, then what the host passes (as qemu.c does), with
- * the agent on /dev/hvc1 (XL_CHAN_AGENT_DEVID).  0, or -1 with errno E2BIG. */
-static int cmdline(const struct xvm_spec *s, char *buf, size_t len, struct xerr *err)
-{
-	size_t off;
-
-	off = (size_t)snprintf(buf, len,
-	                       "%s quiet panic=-1 console=hvc0 xenvm.hostname=%s "
-	                       "xenvm.agent=/dev/hvc%u",
-	                       s->cmdline ? s->cmdline : "", s->hostname ? s->hostname : s->name,
-	                       XL_CHAN_AGENT_DEVID);
-	if (s->ip_cidr && off < len)
-		off += (size_t)snprintf(buf + off, len - off, " xenvm.ip=%s", s->ip_cidr);
-	if (s->gateway && off < len)
-		off += (size_t)snprintf(buf + off, len - off, " xenvm.gw=%s", s->gateway);
-	/* Tags as the qemu driver names them; the image's init mounts them with trans=xen. */
-	for (size_t i = 0; i < s->n_shares && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%sxs%zu@%s",
-		                        i ? "," : " xenvm.9p=", i, s->shares[i].guest_path);
-	if (off >= len) {
-		errno = E2BIG;
-		return xerr_set(err, "kernel command line longer than %zu bytes", len - 1);
-	}
-	return 0;
-}
-
-/* The control socket, 0600 and owned by uid:gid from the start.  fd, or -1 with err. */
-static int listen_at(const char *path, uid_t uid, gid_t gid, struct xerr *err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	mode_t old;
-	int fd, r, saved;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "socket path too long: %s", path);
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return xerr_set(err, "socket: %s", strerror(errno));
-	unlink(path);
-	old = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0 || chown(path, uid, gid) < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
-		saved = errno;
-		xerr_set(err, "control socket %s: %s", path, strerror(saved));
-		close(fd);
-		unlink(path);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
 /* console.log -> xenconsoled's log of this domain, emptied first so that its tail is this
  * boot's.  Failure is not fatal (the VM runs; its failures lose the console tail). */
-static void link_console(const struct xvm *vm)
+static void link_console(const struct xen_vm *vm)
 {
-	char target[512];
+	const char *console = vm->host.console;
+	char *target;
 
-	snprintf(target, sizeof(target), "%s/guest-%s.log", console_dir(), vm->name);
+	if (asprintf(&target, "%s/guest-%s.log", console_dir(), vm->name) < 0) {
+		xwarn("%s: %s", console, strerror(errno));
+		return;
+	}
 	if (truncate(target, 0) < 0 && errno != ENOENT)
 		xwarn("%s: %s", target, strerror(errno));
-	unlink(vm->console);
-	if (symlink(target, vm->console) < 0)
-		xwarn("%s -> %s: %s", vm->console, target, strerror(errno));
+	unlink(console);
+	if (symlink(target, console) < 0)
+		xwarn("%s -> %s: %s", console, target, strerror(errno));
+	free(target);
 }
 
-static int write_domfile(const struct xvm *vm)
+/* xen.domain: "<name> <domid>" (atomically).  0, or -1 with errno. */
+static int write_domfile(const struct xen_vm *vm)
 {
-	char tmp[320];
+	char tmp[XVM_PATH_LEN + 8];
 	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", vm->domfile);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", vm->domfile) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	f = fopen(tmp, "we");
 	if (!f)
 		return -1;
@@ -196,16 +124,8 @@ static int check_spec(const struct xvm_spec *s, char *k, char *i, char *r, struc
 	char *out[3] = {k, i, r};
 	int saved;
 
-	if (!s->name || !*s->name || strlen(s->name) > 16 ||
-	    strspn(s->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-	        strlen(s->name)) {
-		errno = EINVAL;
-		return xerr_set(err, "bad VM name '%s'", s->name ? s->name : "");
-	}
-	if (!s->kernel || !s->initrd || !s->state_dir || s->mem_bytes < XEN_MIN_MEM) {
-		errno = EINVAL;
-		return xerr_set(err, "VM spec needs kernel, initrd, state_dir and >= 64M memory");
-	}
+	if (xvm_spec_check(s, err) == -1)
+		return -1;
 	if (s->n_shares > XL_DOMAIN_MAX_P9) {
 		errno = E2BIG;
 		return xerr_set(err, "%zu shares: the xen driver gives at most %d", s->n_shares,
@@ -226,7 +146,7 @@ static int check_spec(const struct xvm_spec *s, char *k, char *i, char *r, struc
 }
 
 /* Undo a boot that failed after the domain was created: domain, nodes, socket.  Keeps errno. */
-static void boot_undo(struct xvm *vm, int lfd)
+static void boot_undo(struct xen_vm *vm, int lfd)
 {
 	int saved = errno;
 
@@ -234,42 +154,50 @@ static void boot_undo(struct xvm *vm, int lfd)
 		xen_domain_remove(vm->name, vm->domid, NULL);
 	if (lfd >= 0)
 		close(lfd);
-	unlink(vm->sock);
+	unlink(vm->host.sock);
 	unlink(vm->domfile);
 	errno = saved;
 }
 
 static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err)
 {
-	char kernel[4096], kboot[4096], initrd[4096], disk[4096], cmd[XEN_CMDLINE_MAX], mac[24],
-	    msg[1200];
+	char kernel[4096], kboot[4096], initrd[4096], disk[4096], mac[XVM_MAC_LEN];
 	static const char *const tags[XL_DOMAIN_MAX_P9] = {"xs0", "xs1", "xs2", "xs3",
 	                                                   "xs4", "xs5", "xs6", "xs7"};
 	const char *p9_paths[XL_DOMAIN_MAX_P9], *p9_tags[XL_DOMAIN_MAX_P9];
 	struct xl_domain_spec ds = {0};
 	struct xl_domain_ctx *ctx = NULL;
-	struct xvm *vm = NULL;
+	struct xen_vm *vm = NULL;
 	const char *nested = getenv("XENVM_XEN_NESTED_TCG");
 	uint64_t free_mib = 0, mib = s->mem_bytes >> 20;
+	char *cmd = NULL, agent_arg[64];
 	int lfd = -1, saved = 0, ret = -1;
-	pid_t mid;
 
 	*out = NULL;
-	if (check_spec(s, kernel, initrd, disk, err) == -1 ||
-	    cmdline(s, cmd, sizeof(cmd), err) == -1)
+	if (check_spec(s, kernel, initrd, disk, err) == -1)
+		return -1;
+	/* The agent on /dev/hvc1 (XL_CHAN_AGENT_DEVID); the line is guest_cmdline.h's, checked
+	 * against Linux's limit (E2BIG: the image's cmdline is too long, the job's fault). */
+	snprintf(agent_arg, sizeof(agent_arg), "console=hvc0 xenvm.agent=/dev/hvc%u",
+	         XL_CHAN_AGENT_DEVID);
+	cmd = xvm_guest_cmdline(s, agent_arg, err);
+	if (!cmd)
 		return -1;
 	/* The PV/PVH domain builder loads a vmlinux as it is; a bzImage it decompresses in dom0
 	 * first (15 s of a nested test node's boot).  vm/kernel.h. */
 	if (xvm_kernel_boot_path(kernel, kboot, sizeof(kboot)) == -1) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "kernel path too long: %s", kernel);
+		saved = ENAMETOOLONG;
+		xerr_set(err, "kernel path too long: %s", kernel);
+		goto out;
 	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
+		saved = ENOMEM;
+		xerr_set(err, "out of memory");
+		goto out;
 	}
-	if (paths(vm, s->state_dir, s->console_log) == -1 ||
+	if (xvm_host_init(&vm->host, s->state_dir, s->console_log, err) == -1 ||
+	    xvm_host_path(&vm->host, "xen.domain", vm->domfile, sizeof(vm->domfile)) == -1 ||
 	    xl_domain_name(vm->name, sizeof(vm->name), s->job_id, s->name) == -1) {
 		saved = errno;
 		xerr_set(err, "state directory or VM name too long");
@@ -285,14 +213,11 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 		         (unsigned long long)mib + XEN_OVERHEAD_MIB, (unsigned long long)free_mib);
 		goto out;
 	}
-	lfd = listen_at(vm->sock, s->uid, s->gid, err);
-	if (lfd < 0 || vmd_write_status(vm->status, "booting") == -1) {
+	lfd = xvm_host_listen(&vm->host, s->uid, s->gid, err);
+	if (lfd < 0) {
 		saved = errno;
-		if (lfd >= 0)
-			xerr_set(err, "%s: %s", vm->status, strerror(saved));
 		goto out;
 	}
-	unlink(vm->pidfile);
 	link_console(vm);
 	xvm_guest_mac(s, "00:16:3e", 0, mac, sizeof(mac)); /* Xen's OUI */
 	ds.name = vm->name;
@@ -330,48 +255,27 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	/* No libxenlight context crosses the fork: the supervisor opens its own. */
 	xl_domain_close(ctx);
 	ctx = NULL;
-	mid = fork();
-	if (mid < 0) {
+	saved = xvm_host_spawn(&vm->host, lfd, xen_supervise, (void *)s, err);
+	lfd = -1; /* closed by xvm_host_spawn */
+	if (saved == -1) {
 		saved = errno;
-		xerr_set(err, "fork: %s", strerror(saved));
 		goto out;
-	}
-	if (mid == 0) {
-		/* Double fork: the supervisor is nobody's child but init's, so it outlives us. */
-		if (fork() == 0)
-			xen_supervise(vm, s, lfd);
-		_exit(0);
-	}
-	waitpid(mid, NULL, 0);
-	close(lfd);
-	lfd = -1;
-	for (int n = 0; n < 250 && !vm->vmd; n++) {
-		FILE *f = fopen(vm->pidfile, "re");
-		int pid = 0;
-
-		if (f) {
-			if (fscanf(f, "%d", &pid) == 1)
-				vm->vmd = pid;
-			fclose(f);
-		}
-		if (!vm->vmd)
-			usleep(20000);
 	}
 	if (xl_domain_open(&ctx, 0, err) == -1 || xl_domain_unpause(ctx, vm->domid, err) == -1) {
 		saved = errno;
-		snprintf(msg, sizeof(msg), "failed: %s", err ? err->msg : "cannot unpause");
-		vmd_write_status(vm->status, msg);
-		if (vm->vmd > 0)
-			kill(vm->vmd, SIGTERM); /* it removes the domain */
+		xvm_host_fail(&vm->host, "%s", err ? err->msg : "cannot unpause");
+		if (vm->host.vmd > 0)
+			kill(vm->host.vmd, SIGTERM); /* it removes the domain */
 		goto out;
 	}
 	xverbose("%s: domain %u (%s) unpaused, supervisor %d", vm->name, vm->domid,
-	         s->xen_pvh ? "pvh" : "pv", (int)vm->vmd);
-	*out = vm;
+	         s->xen_pvh ? "pvh" : "pv", (int)vm->host.vmd);
+	*out = &vm->host;
 	vm = NULL;
 	ret = 0;
 out:
 	xl_domain_close(ctx);
+	free(cmd);
 	if (vm) {
 		boot_undo(vm, lfd);
 		free(vm);
@@ -381,160 +285,63 @@ out:
 	return ret;
 }
 
-static bool pid_alive(pid_t pid)
-{
-	char path[64], st[256];
-	FILE *f;
-	bool alive;
-
-	if (pid <= 0 || kill(pid, 0) < 0)
-		return false;
-	/* a zombie (not yet reaped by init) is dead for us */
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	alive = fgets(st, sizeof(st), f) && !strstr(st, ") Z ");
-	fclose(f);
-	return alive;
-}
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 static int xen_wait_ready(struct xvm *vm, unsigned timeout_ms, struct xerr *err)
 {
-	char line[1300], tail[700];
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		FILE *f = fopen(vm->status, "re");
-
-		line[0] = '\0';
-		if (f) {
-			if (!fgets(line, sizeof(line), f))
-				line[0] = '\0';
-			fclose(f);
-			line[strcspn(line, "\n")] = '\0';
-		}
-		if (strcmp(line, "ready") == 0)
-			return 0;
-		if (line[0] && strcmp(line, "booting") != 0) {
-			errno = EHOSTDOWN;
-			return xerr_set(err, "VM %s did not become ready: %s", vm->name,
-			                strncmp(line, "failed: ", 8) == 0 ? line + 8 : line);
-		}
-		if (vm->vmd && !pid_alive(vm->vmd)) {
-			errno = EHOSTDOWN;
-			return xerr_set(err, "VM %s: its supervisor died (see %s/vmd.log)",
-			                vm->name, vm->state_dir);
-		}
-		if (ms_since(&t0) >= (long)timeout_ms) {
-			vmd_console_tail(vm->console, tail, sizeof(tail));
-			errno = ETIMEDOUT;
-			return xerr_set(err, "VM %s did not become ready in %u s: %s", vm->name,
-			                timeout_ms / 1000, tail[0] ? tail : "(console empty)");
-		}
-		usleep(50000);
-	}
+	return xvm_host_wait_ready(vm, xen_vm_of(vm)->name, timeout_ms, err);
 }
 
-static int wait_gone(pid_t pid, unsigned ms)
+static int xen_destroy(struct xvm *h, struct xerr *err)
 {
-	for (unsigned t = 0; t < ms; t += 20) {
-		if (!pid_alive(pid))
-			return 0;
-		usleep(20000);
-	}
-	return pid_alive(pid) ? -1 : 0;
-}
+	struct xen_vm *vm = xen_vm_of(h);
 
-static int xen_destroy(struct xvm *vm, struct xerr *err)
-{
-	if (vm->vmd > 0 && pid_alive(vm->vmd)) {
-		/* SIGTERM: the supervisor destroys the domain itself (xen_supervise). */
-		kill(vm->vmd, SIGTERM);
-		if (wait_gone(vm->vmd, 5000) < 0) {
-			kill(vm->vmd, SIGKILL);
-			if (wait_gone(vm->vmd, 2000) < 0) {
-				errno = EBUSY;
-				return xerr_set(err, "supervisor %d of %s does not die",
-				                (int)vm->vmd, vm->name);
-			}
-		}
-	}
+	/* SIGTERM: the supervisor destroys the domain itself (xen_supervise). */
+	if (xvm_host_stop(h, 5000, vm->name, err) == -1)
+		return -1;
 	/* Whatever the supervisor could not do (it was killed, or had died before). */
 	if (xen_domain_remove(vm->name, vm->domid, err) == -1)
 		return -1;
 	/* xen.domain stays (like status and console.log): a later destroy finds the name. */
-	unlink(vm->sock);
-	unlink(vm->pidfile);
+	xvm_host_unlink(h);
 	return 0;
 }
 
-static int xen_shutdown(struct xvm *vm, unsigned grace_ms, struct xerr *err)
+static int xen_shutdown(struct xvm *h, unsigned grace_ms, struct xerr *err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct xen_vm *vm = xen_vm_of(h);
 	struct xl_domain_ctx *ctx = NULL;
 	struct timespec t0;
-	struct xvp_conn c;
 	uint32_t domid;
 	long left;
-	int fd = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* 1. The agent powers the guest off (sync, then reboot(POWER_OFF)). */
-	if (strlen(vm->sock) < sizeof(sa.sun_path)) {
-		strcpy(sa.sun_path, vm->sock);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	}
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		xvp_conn_init(&c, fd);
-		if (xvp_send(&c, XVP_SHUTDOWN, 0, 0, NULL, 0) == 0)
-			xvp_conn_flush_all(&c);
-		xvp_conn_fini(&c);
-		if (vm->vmd > 0)
-			wait_gone(vm->vmd, grace_ms);
-	}
-	if (fd >= 0)
-		close(fd);
+	xvm_host_request_shutdown(h, grace_ms);
 	/* 2. The agent did not (hung, or never started): Xen's own request, for what is left
 	 * of the grace period.  3. destroy() then removes whatever remains. */
-	left = (long)grace_ms - ms_since(&t0);
-	if (left > 0 && (!vm->vmd || pid_alive(vm->vmd)) && xl_domain_open(&ctx, 0, NULL) == 0) {
+	left = (long)grace_ms - xvm_ms_since(&t0);
+	if (left > 0 && (!h->vmd || xvm_pid_alive(h->vmd)) && xl_domain_open(&ctx, 0, NULL) == 0) {
 		if (xl_domain_find(ctx, vm->name, &domid, NULL) == 0)
 			xl_domain_stop(ctx, domid, (unsigned)left, 10000, NULL);
 		xl_domain_close(ctx);
 	}
-	return xen_destroy(vm, err);
+	return xen_destroy(h, err);
 }
 
 static int xen_attach(const char *state_dir, struct xvm **out, struct xerr *err)
 {
-	struct xvm *vm = calloc(1, sizeof(*vm));
+	struct xen_vm *vm = calloc(1, sizeof(*vm));
 	FILE *f;
-	int pid = 0;
 
 	*out = NULL;
 	if (!vm) {
 		errno = ENOMEM;
 		return xerr_set(err, "out of memory");
 	}
-	if (paths(vm, state_dir, NULL) == -1) {
+	if (xvm_host_attach(&vm->host, state_dir, err) == -1 ||
+	    xvm_host_path(&vm->host, "xen.domain", vm->domfile, sizeof(vm->domfile)) == -1) {
 		free(vm);
-		return xerr_set(err, "state directory path too long");
-	}
-	f = fopen(vm->pidfile, "re");
-	if (f) {
-		if (fscanf(f, "%d", &pid) == 1)
-			vm->vmd = pid;
-		fclose(f);
+		errno = ENAMETOOLONG;
+		return xerr_set(err, "state directory path too long: %s", state_dir);
 	}
 	f = fopen(vm->domfile, "re");
 	if (f) {
@@ -549,7 +356,7 @@ static int xen_attach(const char *state_dir, struct xvm **out, struct xerr *err)
 		errno = ENOENT;
 		return xerr_set(err, "%s: no xen.domain file (not a xen driver VM?)", state_dir);
 	}
-	*out = vm;
+	*out = &vm->host;
 	return 0;
 }
 
@@ -578,7 +385,7 @@ static int xen_list_job(uint32_t job_id, struct xvm_info *out, size_t max, struc
 		/* The supervisor serving it, if it still runs: a domain without one is a stray
 		 * (its agent cannot be reached) and is reported with pid 0. */
 		out[i].pid = xl_chan_owner(list[i].domid, XL_CHAN_AGENT_DEVID);
-		if (out[i].pid && !pid_alive(out[i].pid))
+		if (out[i].pid && !xvm_pid_alive(out[i].pid))
 			out[i].pid = 0;
 	}
 	ret = (int)n;
@@ -596,7 +403,8 @@ static int xen_kill_info(const struct xvm_info *info, struct xerr *err)
 
 static void xen_release(struct xvm *vm)
 {
-	free(vm);
+	if (vm)
+		free(xen_vm_of(vm));
 }
 
 const struct xvm_driver xvm_driver_xen = {

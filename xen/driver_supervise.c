@@ -1,5 +1,5 @@
 /*
- * xen_supervise.c - the supervisor of one Xen VM (see xen_vm.h).
+ * driver_supervise.c - the supervisor of one Xen VM (see driver_priv.h).
  *
  * The same multiplexer serves a Xen VM as a QEMU one (vmd.c): only the link differs.  Under
  * QEMU the link is QEMU's end of a virtio-serial port; under Xen it is one end of a socket
@@ -22,10 +22,6 @@
 #include "xen/driver_priv.h"
 #include "xl_chan.h"
 #include "xl_domain.h"
-
-#ifndef XENVM_LIBEXECDIR
-#define XENVM_LIBEXECDIR "/usr/local/libexec/xenvm" /* the Makefile's $(LIBEXECDIR) */
-#endif
 
 /* How long a destroyed domain may stay "dying" before we call it stuck. */
 #define XEN_GONE_MS 10000u
@@ -88,40 +84,16 @@ static void __attribute__((noreturn)) relay(uint32_t domid, int fd)
 	_exit(0);
 }
 
-void xen_supervise(const struct xvm *vm, const struct xvm_spec *s, int lfd)
+void xen_supervise(struct xvm *h, int lfd, void *arg)
 {
-	struct vmd_config cfg = {0};
+	const struct xvm_spec *s = arg;
+	struct xen_vm *vm = xen_vm_of(h);
+	struct vmd_config cfg;
 	struct xerr err = {""};
-	char path[400], msg[1200];
-	int sv[2] = {-1, -1}, null, logfd, rc = 1;
+	int sv[2] = {-1, -1}, rc = 1;
 	sigset_t chld;
 	pid_t child = -1;
-	FILE *f;
 
-	setsid();
-	prctl(PR_SET_NAME, "xenvm-vmd");
-	/* Nothing of the booting process may live on in the supervisor (a Prolog's lock on the
-	 * job, slurmstepd's sockets, libxenlight's handles): only the listener is ours. */
-	if (lfd > 3)
-		close_range(3, (unsigned)lfd - 1, 0);
-	close_range((unsigned)lfd + 1, ~0U, 0);
-	if (chdir("/") < 0)
-		_exit(1);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-	}
-	/* stderr (ours and the relay's) goes next to the console log, as for QEMU. */
-	snprintf(path, sizeof(path), "%s/vmd.log", vm->state_dir);
-	logfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd >= 0)
-		dup2(logfd, 2);
-	f = fopen(vm->pidfile, "we");
-	if (f) {
-		fprintf(f, "%d\n", (int)getpid());
-		fclose(f);
-	}
 	/* list_job() finds the domain by name, and its supervisor here. */
 	if (xl_chan_set_owner(vm->domid, XL_CHAN_AGENT_DEVID, (int)getpid(), &err) == -1)
 		xwarn("%s: %s", vm->name, err.msg);
@@ -131,8 +103,7 @@ void xen_supervise(const struct xvm *vm, const struct xvm_spec *s, int lfd)
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		snprintf(msg, sizeof(msg), "failed: agent link: %s", strerror(errno));
-		vmd_write_status(vm->status, msg);
+		xvm_host_fail(h, "agent link: %s", strerror(errno));
 		goto out;
 	}
 	child = fork();
@@ -143,19 +114,10 @@ void xen_supervise(const struct xvm *vm, const struct xvm_spec *s, int lfd)
 	}
 	close(sv[1]);
 	if (child < 0) {
-		snprintf(msg, sizeof(msg), "failed: fork: %s", strerror(errno));
-		vmd_write_status(vm->status, msg);
+		xvm_host_fail(h, "fork: %s", strerror(errno));
 		goto out;
 	}
-	cfg.agent_fd = sv[0];
-	cfg.listen_fd = lfd;
-	cfg.owner_uid = s->uid;
-	cfg.owner_gid = s->gid;
-	cfg.host_agent = s->host_agent ? s->host_agent : XENVM_LIBEXECDIR "/xenvm-agent";
-	cfg.allow_root = s->allow_root;
-	cfg.child = child;
-	cfg.status_path = vm->status;
-	cfg.console_log = vm->console;
+	xvm_host_vmd_config(h, s, sv[0], lfd, child, &cfg);
 	rc = vmd_run(&cfg) < 0;
 out:
 	if (child > 0) {
@@ -173,7 +135,6 @@ out:
 	/* The VM ends with its supervisor, whatever ended it. */
 	if (xen_domain_remove(vm->name, vm->domid, &err) == -1)
 		xerror("%s: %s", vm->name, err.msg);
-	unlink(vm->sock);
-	unlink(vm->pidfile);
+	xvm_host_unlink(h);
 	_exit(rc);
 }

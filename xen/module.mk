@@ -18,7 +18,6 @@ LIBXENVM_XEN_OBJ := $(patsubst %.c,$(B)/%.o,$(LIBXENVM_XEN_SRC))
 XENVM_XL_TEST    := $(B)/xen/xenvm-xl-test
 
 $(LIBXENVM_XEN_OBJ) $(B)/xen/xenvm-xl-test.o: CFLAGS += $(XEN_CFLAGS)
-$(B)/xen/driver.o $(B)/xen/driver_supervise.o: CFLAGS += -DXENVM_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 $(LIBXENVM_XEN): $(LIBXENVM_XEN_OBJ)
 	@mkdir -p $(dir $@)

@@ -90,3 +90,10 @@ printf 'XENVM_IMAGE=ttylinux-mpi\nXENVM_MEM=1G\nXENVM_VCPUS=2\nXENVM_ROOT=yes\nX
 printf 'PATH=/usr/bin\nSPANK_XENVM_IMAGE=img.v2\nSPANK_XENVM_MEM=1.5GiB\nSPANK_XENVM_VERBOSE=\nSPANK_XENVM_DIGEST=%s' "$d" >"$R/spank-env"
 printf 'XENVM_MEM=512M\nXENVM_VCPUS=512' >"$R/orphan"
 printf '512M\n1.5G\n4096\n2TB\n0.5KiB\n90s\n2h\n7d\ntrue\nNo\n' >"$R/values"
+
+# ---- fuzz_qemu_argv: "key=value" lines of a VM spec, as the Prolog builds it (vm/qemu_argv.h)
+Q=$S/fuzz_qemu_argv
+mkdir -p "$Q"
+printf 'name=vm0\njob=42\nmem=536870912\nvcpus=2\ncmdline=rw xenvm.hosts=n1@10.83.0.10,n2@10.83.0.11 xenvm.user=alice:1000:1000\nhostname=n1\nip=10.83.0.10/24\ngw=10.83.0.1\nrootdisk=/var/cache/xenvm/img/rootdisk\ntap=7\nmac=52:54:00:53:00:0a\nshare=/home/alice\nshare=/scratch/job42\n' >"$Q/prolog"
+printf 'name=admin1\njob=900001\nmem=268435456\ncmdline=\npci=0000:3b:00.1\nbinary=/opt/qemu/bin/qemu-system-x86_64\nshare=/srv/a,b|/srv/a\n' >"$Q/admin-vf-comma"
+printf 'name=vm0\ncmdline=%s\n' "$(head -c 2100 /dev/zero | tr '\0' a)" >"$Q/too-long"

@@ -9,7 +9,7 @@
 # coverage, and would pull in more than a parser needs).
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(B)/fuzz
-FUZZ_TARGETS := fuzz_vm_proto fuzz_imagecast_wire fuzz_request
+FUZZ_TARGETS := fuzz_vm_proto fuzz_imagecast_wire fuzz_request fuzz_qemu_argv
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -D_GNU_SOURCE -I. \
                 $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined
@@ -19,11 +19,14 @@ FUZZ_SRC_fuzz_imagecast_wire := imagecast/proto.c imagecast/manifest.c imagecast
                                 imagecast/hosts.c imagecast/tree.c imagecast/sha.c lib/error.c
 FUZZ_LIBS_fuzz_imagecast_wire := $(CRYPTO_LIBS) $(SLURM_LIBS)
 FUZZ_SRC_fuzz_request        := lib/request.c lib/units.c lib/error.c
+FUZZ_SRC_fuzz_qemu_argv      := vm/qemu_argv.c vm/guest_cmdline.c vm/spec_check.c vm/qemu_pci.c \
+                                lib/error.c
 
 # Runs per target in check-fuzz: about 15-20 s each on the 2-core CI machine.
 FUZZ_RUNS_fuzz_vm_proto       ?= 1000000
 FUZZ_RUNS_fuzz_imagecast_wire ?= 85000
 FUZZ_RUNS_fuzz_request        ?= 400000
+FUZZ_RUNS_fuzz_qemu_argv      ?= 150000
 FUZZ_SECONDS ?= 60
 
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))

@@ -560,9 +560,70 @@ static const struct err_case err_cases[] = {
      ":6:19: images.img.root_allowed: '1' is not a boolean (use true or false)"},
     {"description is a list", IMG("    description: [a]\n"),
      ":6:18: images.img.description: expected a string, found a list"},
+    {"cmdline with a newline", IMG("    cmdline: \"quiet\\ninit=/bin/sh\"\n"),
+     ":6:14: images.img.cmdline: byte 6 is 0x0a: only printable ASCII (no newline, tab or "
+     "control character) on a kernel command line"},
+    {"cmdline with a tab", IMG("    cmdline: \"a\\tb\"\n"),
+     ":6:14: images.img.cmdline: byte 2 is 0x09: only printable ASCII (no newline, tab or "
+     "control character) on a kernel command line"},
+    {"cmdline not ASCII", IMG("    cmdline: \"a\xc3\xa9\"\n"),
+     ":6:14: images.img.cmdline: byte 2 is 0xc3: only printable ASCII (no newline, tab or "
+     "control character) on a kernel command line"},
     {"error in the second image", "images:\n  a:\n" FILES "  b:\n" FILES "    vcpus: {max: x}\n",
      ":10:18: images.b.vcpus.max: 'x' is not an integer"},
 };
+
+/* images.yaml with a cmdline of n bytes of c (plain scalar) on line 6, column 14. */
+static const char *write_cmdline(size_t n, char c)
+{
+	static const char head[] = IMG("    cmdline: ");
+	size_t hl = strlen(head);
+	char *text = malloc(hl + n + 2);
+	const char *path;
+
+	assert_non_null(text);
+	memcpy(text, head, hl);
+	memset(text + hl, c, n);
+	memcpy(text + hl + n, "\n", 2);
+	path = write_yaml(text);
+	free(text);
+	return path;
+}
+
+/* The longest cmdline an image may have is accepted as it is. */
+static void test_cmdline_max(void **state)
+{
+	struct xenvm_catalog *cat;
+	const struct xenvm_image *img;
+
+	(void)state;
+	cat = load_ok(write_cmdline(XENVM_CMDLINE_MAX, 'a'));
+	img = xenvm_catalog_find(cat, "img");
+	assert_non_null(img);
+	assert_int_equal(strlen(img->cmdline), XENVM_CMDLINE_MAX);
+	xenvm_catalog_free(cat);
+}
+
+/* 5,000 bytes (past the qemu driver's old 4,200-byte slot): a file:line error, not a boot. */
+static void test_cmdline_5000(void **state)
+{
+	(void)state;
+	load_fails(write_cmdline(5000, 'a'),
+	           ":6:14: images.img.cmdline: 5000 bytes: a kernel command line of an image has "
+	           "at most 1024 (Linux takes 2047 with what the drivers add)");
+	load_fails(write_cmdline(XENVM_CMDLINE_MAX + 1, 'a'),
+	           ":6:14: images.img.cmdline: 1025 bytes: a kernel command line of an image has "
+	           "at most 1024 (Linux takes 2047 with what the drivers add)");
+}
+
+/* 10 MB (which made vmd segfault): the same error, at once. */
+static void test_cmdline_10mb(void **state)
+{
+	(void)state;
+	load_fails(write_cmdline(10u << 20, 'x'),
+	           ":6:14: images.img.cmdline: 10485760 bytes: a kernel command line of an image "
+	           "has at most 1024 (Linux takes 2047 with what the drivers add)");
+}
 
 static void run_err_case(void **state)
 {
@@ -574,10 +635,12 @@ static void run_err_case(void **state)
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-	    cmocka_unit_test(test_full_file), cmocka_unit_test(test_empty_catalogs),
-	    cmocka_unit_test(test_digest),    cmocka_unit_test(test_example_file),
-	    cmocka_unit_test(test_bad_args),  cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_find_many), cmocka_unit_test(test_suggest),
+	    cmocka_unit_test(test_full_file),    cmocka_unit_test(test_empty_catalogs),
+	    cmocka_unit_test(test_digest),       cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_bad_args),     cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_find_many),    cmocka_unit_test(test_suggest),
+	    cmocka_unit_test(test_cmdline_max),  cmocka_unit_test(test_cmdline_5000),
+	    cmocka_unit_test(test_cmdline_10mb),
 	};
 	size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t n_err = sizeof(err_cases) / sizeof(err_cases[0]);
