@@ -111,7 +111,8 @@ int main(int argc, char **argv)
 		xwarn("job %u: %s (cleaning up anyway)", se.jobid, err.msg);
 	/* VMs first: a node with a stale VM must not take new jobs (exit 1 drains it). */
 	drv = xvm_driver_for_config(cfg, &err);
-	if (!drv || xvm_job_stop(drv, cfg, node_name(&se, host, sizeof(host)), se.jobid, &err) < 0) {
+	if (!drv ||
+	    xvm_job_stop(drv, cfg, node_name(&se, host, sizeof(host)), se.jobid, &err) < 0) {
 		xerror("job %u: %s", se.jobid, err.msg);
 		goto out;
 	}

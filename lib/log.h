@@ -35,7 +35,8 @@ enum xlog_level xlog_get_level(void);
 int xlog_parse_level(const char *s, enum xlog_level *out);
 
 void xlog(enum xlog_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void xlogv(enum xlog_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void xlogv(enum xlog_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #define xerror(...) xlog(XLOG_ERROR, __VA_ARGS__)
 #define xwarn(...) xlog(XLOG_WARN, __VA_ARGS__)

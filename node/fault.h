@@ -10,7 +10,8 @@
 enum xvm_fault {
 	XVM_FAULT_NONE = 0,
 	XVM_FAULT_JOB,  /* the job's image or request (does not boot, never ready, no VF allowed) */
-	XVM_FAULT_NODE, /* this node cannot run VMs (driver, bridge, state dir, VF pool): drain it */
+	XVM_FAULT_NODE, /* this node cannot run VMs (driver, bridge, state dir, VF pool): drain it
+	                 */
 };
 
 #endif

@@ -175,8 +175,8 @@ static enum xvm_fault record(struct start *s, struct xerr *err)
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	rec->boot_ms = (uint32_t)((t.tv_sec - s->t0.tv_sec) * 1000 +
-	                          (t.tv_nsec - s->t0.tv_nsec) / 1000000);
+	rec->boot_ms =
+	    (uint32_t)((t.tv_sec - s->t0.tv_sec) * 1000 + (t.tv_nsec - s->t0.tv_nsec) / 1000000);
 	if (rec->ib[0])
 		guest_ib_info(rec);
 	rec->req.mem_bytes = spec->mem_bytes;
@@ -205,7 +205,8 @@ static void undo(struct start *s)
 		xerror("job %" PRIu32 ": releasing its guest address: %s", rec->jobid,
 		       strerror(errno));
 	if (s->dir_made && !s->booted && xenvm_remove_tree(rec->vm_dir) < 0)
-		xerror("job %" PRIu32 ": removing %s: %s", rec->jobid, rec->vm_dir, strerror(errno));
+		xerror("job %" PRIu32 ": removing %s: %s", rec->jobid, rec->vm_dir,
+		       strerror(errno));
 	rec->driver[0] = rec->guest_ip[0] = rec->ib[0] = rec->ib_bdf[0] = '\0';
 }
 

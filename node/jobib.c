@@ -69,8 +69,8 @@ static int sync_partition(const struct xenvm_config *cfg, struct xenib_pool *poo
 
 /* The fallback for a VM without a VF; `why` says why it has none.  The fault, err filled. */
 static enum xvm_fault no_vf(const struct xenvm_config *cfg, const char *node, uint32_t jobid,
-                                int why_errno, const char *why, struct xvm_job_ib *out,
-                                struct xerr *err)
+                            int why_errno, const char *why, struct xvm_job_ib *out,
+                            struct xerr *err)
 {
 	snprintf(out->why, sizeof(out->why), "%s", why);
 	switch (cfg->ib.fallback) {
@@ -93,9 +93,9 @@ static enum xvm_fault no_vf(const struct xenvm_config *cfg, const char *node, ui
 	}
 }
 
-enum xvm_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char *node,
-                                      uint32_t jobid, const char *vm, bool image_ib,
-                                      struct xvm_job_ib *out, struct xerr *err)
+enum xvm_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char *node, uint32_t jobid,
+                                  const char *vm, bool image_ib, struct xvm_job_ib *out,
+                                  struct xerr *err)
 {
 	struct xenib_params p;
 	struct xenib_pool *pool = NULL;

@@ -58,9 +58,9 @@ bool xvm_job_ib_alive(uint32_t jobid, void *state_dir);
  * XVM_FAULT_JOB (no VF and ib.fallback none) or XVM_FAULT_NODE (the pool is broken),
  * both with err and errno set (ENOSPC/ENODEV for the job's, the pool's errno for the node's).
  */
-enum xvm_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char *node,
-                                      uint32_t jobid, const char *vm, bool image_ib,
-                                      struct xvm_job_ib *out, struct xerr *err);
+enum xvm_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char *node, uint32_t jobid,
+                                  const char *vm, bool image_ib, struct xvm_job_ib *out,
+                                  struct xerr *err);
 
 /*
  * Commit (jobid, vm)'s lease (call it once the VM is in job.state, before booting) and make the

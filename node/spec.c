@@ -88,8 +88,8 @@ static void hosts_arg(const struct xenvm_subnet *sn, const struct xenvm_nodelist
 			continue;
 		}
 		xenvm_ipv4_str(xenvm_guest_addr(sn, a, jobid), ip, sizeof(ip));
-		n = snprintf(buf + off, len - off, "%s%s@%s", off ? "," : " xenvm.hosts=",
-		             nodes->names[i], ip);
+		n = snprintf(buf + off, len - off, "%s%s@%s",
+		             off ? "," : " xenvm.hosts=", nodes->names[i], ip);
 		if (n < 0 || (size_t)n >= len - off || off + (size_t)n > XVM_SPEC_HOSTS_MAX) {
 			buf[off] = '\0';
 			xwarn("job %" PRIu32 ": guest /etc/hosts lists the first %zu of %zu nodes",

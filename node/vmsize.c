@@ -29,8 +29,8 @@ int xvm_vm_size(const struct xenvm_config *cfg, const struct xenvm_image *img,
 		      xenvm_format_size(XVM_MEM_MIN, b, sizeof(b)));
 		out->mem_bytes = XVM_MEM_MIN;
 	}
-	out->vcpus = ask->vcpus                 ? ask->vcpus
-	             : ask->cpus                ? (ask->cpus < vmax ? ask->cpus : vmax)
+	out->vcpus = ask->vcpus                  ? ask->vcpus
+	             : ask->cpus                 ? (ask->cpus < vmax ? ask->cpus : vmax)
 	             : img->limits.vcpus_default ? img->limits.vcpus_default
 	                                         : 1;
 	if (out->vcpus > vmax) {
