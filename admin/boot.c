@@ -19,9 +19,8 @@
 #include "lib/catalog.h"
 #include "lib/log.h"
 #include "lib/units.h"
+#include "node/vmsize.h"
 #include "vm/driver.h"
-
-#define XA_MIN_MEM (64ull << 20) /* what the qemu driver accepts */
 
 struct boot_opts {
 	const char *image, *driver, *mem, *vcpus, *name, *bridge, *ip, *timeout;
@@ -155,40 +154,39 @@ static int parse(int argc, char **argv, struct boot_opts *o)
 	return XA_EXIT_OK;
 }
 
-/* Memory and vcpus from the options, within the image's limits.  XA_EXIT_OK or USAGE. */
+/*
+ * Memory and vcpus: the options parsed here, the rules node/vmsize.h's (as for a job's VM).
+ * XA_EXIT_OK, or XA_EXIT_USAGE with the error printed.
+ */
 static int sizes(const struct xenvm_config *cfg, const struct xenvm_image *img,
                  const struct boot_opts *o, uint64_t *mem, uint32_t *vcpus)
 {
-	char a[32], b[32], c[32];
+	struct xvm_size_ask ask = {.mem_what = "--mem", .vcpus_what = "--vcpus"};
+	struct xvm_size size;
+	struct xerr err = {""};
 	char *end;
 	unsigned long v;
 
-	*mem = img->limits.default_bytes ? img->limits.default_bytes : cfg->vm.default_memory_bytes;
-	if (o->mem && xenvm_parse_size(o->mem, mem) < 0) {
+	if (o->mem && xenvm_parse_size(o->mem, &ask.mem_bytes) < 0) {
 		xerror("boot: --mem '%s' is not a size (e.g. 512M, 2G)", o->mem);
 		return XA_EXIT_USAGE;
 	}
-	if (*mem < XA_MIN_MEM || *mem > img->limits.max_bytes) {
-		xerror("boot: --mem %s is outside %s..%s (image %s's memory.max)",
-		       xenvm_format_size(*mem, a, sizeof(a)),
-		       xenvm_format_size(XA_MIN_MEM, b, sizeof(b)),
-		       img->limits.max_bytes == UINT64_MAX
-		           ? "unlimited"
-		           : xenvm_format_size(img->limits.max_bytes, c, sizeof(c)),
-		       img->name);
-		return XA_EXIT_USAGE;
-	}
-	*vcpus = img->limits.vcpus_default ? img->limits.vcpus_default : 1;
 	if (o->vcpus) {
 		errno = 0;
 		v = strtoul(o->vcpus, &end, 10);
-		if (errno || *end || !*o->vcpus || v < 1 || v > img->limits.vcpus_max) {
+		if (errno || *end || !*o->vcpus || v < 1 || v > UINT32_MAX) {
 			xerror("boot: --vcpus '%s': expected 1..%u (image %s's vcpus.max)",
 			       o->vcpus, img->limits.vcpus_max, img->name);
 			return XA_EXIT_USAGE;
 		}
-		*vcpus = (uint32_t)v;
+		ask.vcpus = (uint32_t)v;
 	}
+	if (xvm_vm_size(cfg, img, &ask, &size, &err) < 0) {
+		xerror("boot: %s", err.msg);
+		return XA_EXIT_USAGE;
+	}
+	*mem = size.mem_bytes;
+	*vcpus = size.vcpus;
 	return XA_EXIT_OK;
 }
 

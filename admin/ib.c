@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "node/jobib.h"
 #include "xenib/xenib.h"
 
 void xa_print_ib(const struct xenvm_config *cfg)
@@ -27,9 +28,9 @@ void xa_print_ib(const struct xenvm_config *cfg)
 			snprintf(host, sizeof(host), "localhost");
 		node = host;
 	}
-	if (xenib_params_from_config(&p, cfg, NULL, node) < 0 ||
-	    xenib_pool_open(&p, &pool, &err) < 0 || xenib_pool_status(pool, &slots, &n, &err) < 0) {
-		printf("IB VFs: no IB (%s)\n", err.msg[0] ? err.msg : "no parameters");
+	xvm_job_ib_params(&p, cfg, NULL, node);
+	if (xenib_pool_open(&p, &pool, &err) < 0 || xenib_pool_status(pool, &slots, &n, &err) < 0) {
+		printf("IB VFs: no IB (%s)\n", err.msg);
 		goto out;
 	}
 	if (n == 0) {

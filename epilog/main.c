@@ -3,7 +3,8 @@
  *
  * Stops the job's VM (agent shutdown within timeouts.shutdown_grace, then destroy), kills any
  * VM of the job the driver still finds by name (after a crash of slurmd, the Prolog or the
- * supervisor), releases the job's guest address and image lease, and removes its state.
+ * supervisor), releases the job's guest address, its InfiniBand VFs and image lease, and removes
+ * its state.
  * Idempotent: a second run finds nothing and succeeds.  Exit 1 (Slurm drains the node) only
  * when the node cannot be cleaned, because a node with a stale VM must not take new jobs.
  * A job that asked for no VM never depends on xenvm.yaml: when the file cannot be read, the
@@ -102,6 +103,17 @@ static bool left_something(uint32_t jobid)
 	return false;
 }
 
+/* SLURMD_NODENAME, else the host name: the node's name in its VF pool. */
+static const char *node_name(const struct xenvm_script_env *se, char *buf, size_t len)
+{
+	if (se->node && *se->node)
+		return se->node;
+	if (gethostname(buf, len - 1) < 0)
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[PATH_MAX];
@@ -109,7 +121,9 @@ int main(int argc, char **argv)
 	struct xenvm_script_env se;
 	struct xenvm_job_record rec;
 	bool have_rec = false;
+	const struct xvm_driver *drv;
 	struct xerr err;
+	char host[256];
 	int rc = 1;
 
 	switch (xenvm_script_start("xenvm-epilog", argc, argv, true, &cfg)) {
@@ -145,7 +159,9 @@ int main(int argc, char **argv)
 	if (!have_rec && errno != ENOENT)
 		xwarn("job %u: %s (cleaning up anyway)", se.jobid, err.msg);
 	/* VMs first: a node with a stale VM must not take new jobs (exit 1 drains it). */
-	if (xvm_job_stop(cfg, se.jobid, &err) < 0) {
+	drv = xvm_driver_for_config(cfg, &err);
+	if (!drv ||
+	    xvm_job_stop(drv, cfg, node_name(&se, host, sizeof(host)), se.jobid, &err) < 0) {
 		xerror("job %u: %s", se.jobid, err.msg);
 		goto out;
 	}

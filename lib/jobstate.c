@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "atomic_file.h"
 
@@ -268,6 +269,16 @@ void xenvm_job_record_clear(struct xenvm_job_record *rec)
 	free(rec->nodelist);
 	free(rec->error);
 	memset(rec, 0, sizeof(*rec));
+}
+
+bool xenvm_job_present(const char *state_dir, uint32_t jobid)
+{
+	char dir[4096];
+	struct stat st;
+
+	if (xenvm_job_dir(state_dir, jobid, dir, sizeof(dir)) < 0)
+		return true;
+	return stat(dir, &st) == 0 || errno != ENOENT;
 }
 
 int xenvm_job_remove(const char *state_dir, uint32_t jobid)

@@ -59,6 +59,13 @@ int xenvm_job_record_read(const char *state_dir, uint32_t jobid, struct xenvm_jo
                           struct xerr *err);
 void xenvm_job_record_clear(struct xenvm_job_record *rec);
 
+/*
+ * Is job `jobid` still on this node: does <state_dir>/job/<jobid>/ exist (the Prolog creates
+ * it, the Epilog removes it)?  True also when that cannot be told (a path too long, a stat error
+ * other than ENOENT), so a caller never takes something from a job that may be running.
+ */
+bool xenvm_job_present(const char *state_dir, uint32_t jobid);
+
 /* Remove the job's directory and all in it; missing is success.  0, or -1 with errno. */
 int xenvm_job_remove(const char *state_dir, uint32_t jobid);
 

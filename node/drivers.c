@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "lib/config.h"
+
 #ifdef XENVM_HAVE_XEN
 #include "xen/driver.h"
 #endif
@@ -41,4 +43,17 @@ const struct xvm_driver *xvm_driver_find(const char *name)
 	}
 	errno = ENOENT;
 	return NULL;
+}
+
+const struct xvm_driver *xvm_driver_for_config(const struct xenvm_config *cfg, struct xerr *err)
+{
+	const char *name = cfg->driver == XENVM_DRIVER_XEN ? "xen" : "qemu";
+	const struct xvm_driver *d = xvm_driver_find(name);
+	int saved = errno;
+
+	if (!d) {
+		xerr_set(err, "%s: driver: %s is not available in this build", cfg->path, name);
+		errno = saved;
+	}
+	return d;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/jobstate.h"
 #include "lib/log.h"
 #include "xenib/pkey.h"
 #include "xenib/xenib.h"
@@ -18,15 +19,29 @@ const char *xvm_job_ib_root(void)
 	return r && r[0] == '/' ? r : "/";
 }
 
+void xvm_job_ib_params(struct xenib_params *p, const struct xenvm_config *cfg, const char *root,
+                       const char *node)
+{
+	*p = (struct xenib_params){.root = root,
+	                           .state_dir = cfg->state_dir,
+	                           .devices = cfg->ib.devices,
+	                           .n_devices = cfg->ib.n_devices,
+	                           .vfs_per_device = cfg->ib.vfs_per_device,
+	                           .guid_prefix = cfg->ib.guid_prefix,
+	                           .node = node};
+}
+
+bool xvm_job_ib_alive(uint32_t jobid, void *state_dir)
+{
+	return xenvm_job_present(state_dir, jobid);
+}
+
 /* Open the node's pool.  Returns 0 and *pool, or -1 with errno and err (xenib_pool_open's). */
 static int open_pool(const struct xenvm_config *cfg, const char *node, struct xenib_params *p,
                      struct xenib_pool **pool, struct xerr *err)
 {
 	*pool = NULL;
-	if (xenib_params_from_config(p, cfg, xvm_job_ib_root(), node) < 0) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: xenib parameters");
-	}
+	xvm_job_ib_params(p, cfg, xvm_job_ib_root(), node);
 	if (xenib_pool_open(p, pool, err) < 0) {
 		int saved = errno;
 		char msg[sizeof(err->msg)];
@@ -53,9 +68,9 @@ static int sync_partition(const struct xenvm_config *cfg, struct xenib_pool *poo
 }
 
 /* The fallback for a VM without a VF; `why` says why it has none.  The fault, err filled. */
-static enum xvm_job_fault no_vf(const struct xenvm_config *cfg, const char *node, uint32_t jobid,
-                                int why_errno, const char *why, struct xvm_job_ib *out,
-                                struct xerr *err)
+static enum xvm_fault no_vf(const struct xenvm_config *cfg, const char *node, uint32_t jobid,
+                            int why_errno, const char *why, struct xvm_job_ib *out,
+                            struct xerr *err)
 {
 	snprintf(out->why, sizeof(out->why), "%s", why);
 	switch (cfg->ib.fallback) {
@@ -63,29 +78,29 @@ static enum xvm_job_fault no_vf(const struct xenvm_config *cfg, const char *node
 		out->rxe = true;
 		xinfo("job %" PRIu32 ": %s: the guest gets Soft-RoCE (ib.fallback: rxe)", jobid,
 		      why);
-		return XVM_JOB_FAULT_NONE;
+		return XVM_FAULT_NONE;
 	case XENVM_IB_FALLBACK_TCP:
 		xinfo("job %" PRIu32 ": %s: no verbs device in the guest (ib.fallback: tcp)", jobid,
 		      why);
-		return XVM_JOB_FAULT_NONE;
+		return XVM_FAULT_NONE;
 	default:
 		errno = why_errno;
 		xerr_set(
 		    err,
 		    "node %s: %s, and the site does not allow a fallback (%s: ib.fallback: none)",
 		    node, why, cfg->path);
-		return XVM_JOB_FAULT_JOB;
+		return XVM_FAULT_JOB;
 	}
 }
 
-enum xvm_job_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char *node,
-                                      uint32_t jobid, const char *vm, bool image_ib,
-                                      struct xvm_job_ib *out, struct xerr *err)
+enum xvm_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char *node, uint32_t jobid,
+                                  const char *vm, bool image_ib, struct xvm_job_ib *out,
+                                  struct xerr *err)
 {
 	struct xenib_params p;
 	struct xenib_pool *pool = NULL;
 	struct xenib_assignment a;
-	enum xvm_job_fault fault = XVM_JOB_FAULT_NODE;
+	enum xvm_fault fault = XVM_FAULT_NODE;
 	unsigned freed = 0;
 	char why[256];
 	int saved;
@@ -94,12 +109,12 @@ enum xvm_job_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char
 	if (!image_ib) {
 		snprintf(out->why, sizeof(out->why),
 		         "the image has no verbs support (attributes.ib)");
-		return XVM_JOB_FAULT_NONE;
+		return XVM_FAULT_NONE;
 	}
 	if (open_pool(cfg, node, &p, &pool, err) < 0)
 		goto out;
 	/* VFs of jobs whose state is gone (an Epilog that never ran) come back first. */
-	if (xenib_recover(pool, NULL, NULL, &freed, err) < 0)
+	if (xenib_recover(pool, xvm_job_ib_alive, cfg->state_dir, &freed, err) < 0)
 		goto out;
 	if (freed)
 		xwarn("job %" PRIu32 ": recovered %u VF(s) of jobs no longer on this node", jobid,
@@ -122,7 +137,7 @@ enum xvm_job_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char
 	out->port_guid = a.port_guid;
 	xinfo("job %" PRIu32 ": VF %s (%s vf%u, port GUID %016" PRIx64 ") leased to %s", jobid,
 	      a.bdf, a.pf, a.vf, a.port_guid, vm);
-	fault = XVM_JOB_FAULT_NONE;
+	fault = XVM_FAULT_NONE;
 out:
 	if (pool)
 		xenib_pool_close(pool);
@@ -182,7 +197,7 @@ int xvm_job_ib_release(const struct xenvm_config *cfg, const char *node, uint32_
 	if (xenib_release_job(pool, jobid, &got, err) < 0 ||
 	    sync_partition(cfg, pool, jobid, err) < 0)
 		goto out;
-	if (xenib_recover(pool, NULL, NULL, &freed, err) < 0)
+	if (xenib_recover(pool, xvm_job_ib_alive, cfg->state_dir, &freed, err) < 0)
 		goto out;
 	if (released)
 		*released = got + freed;

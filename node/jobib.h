@@ -24,7 +24,8 @@
 
 #include "lib/config.h"
 #include "lib/error.h"
-#include "node/jobvm.h"
+#include "node/fault.h"
+#include "xenib/xenib.h"
 
 /* What one VM gets. */
 struct xvm_job_ib {
@@ -42,14 +43,24 @@ struct xvm_job_ib {
 const char *xvm_job_ib_root(void);
 
 /*
+ * libxenib's parameters from xenvm.yaml (state_dir and ib.*) for node `node`, sysfs under `root`
+ * (NULL: "/").  Pointers into cfg are borrowed: cfg must outlive the pool.
+ */
+void xvm_job_ib_params(struct xenib_params *p, const struct xenvm_config *cfg, const char *root,
+                       const char *node);
+
+/* xenib_recover's test (xenib.h): the job runs here while its state directory exists. */
+bool xvm_job_ib_alive(uint32_t jobid, void *state_dir);
+
+/*
  * Recover VFs of jobs that no longer run here, then lease one to (jobid, vm) as the policy above
- * says; `image_ib` is the image's attributes.ib.  Returns XVM_JOB_FAULT_NONE with *out filled,
- * XVM_JOB_FAULT_JOB (no VF and ib.fallback none) or XVM_JOB_FAULT_NODE (the pool is broken),
+ * says; `image_ib` is the image's attributes.ib.  Returns XVM_FAULT_NONE with *out filled,
+ * XVM_FAULT_JOB (no VF and ib.fallback none) or XVM_FAULT_NODE (the pool is broken),
  * both with err and errno set (ENOSPC/ENODEV for the job's, the pool's errno for the node's).
  */
-enum xvm_job_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char *node,
-                                      uint32_t jobid, const char *vm, bool image_ib,
-                                      struct xvm_job_ib *out, struct xerr *err);
+enum xvm_fault xvm_job_ib_reserve(const struct xenvm_config *cfg, const char *node, uint32_t jobid,
+                                  const char *vm, bool image_ib, struct xvm_job_ib *out,
+                                  struct xerr *err);
 
 /*
  * Commit (jobid, vm)'s lease (call it once the VM is in job.state, before booting) and make the

@@ -14,6 +14,15 @@ $(B)/node/drivers.o: CFLAGS += $(if $(XEN_ARCHIVES),-DXENVM_HAVE_XEN)
 NODE_DEPS := $(LIBXENVM_NODE) $(XEN_ARCHIVES) $(LIBXENVM_VM) $(LIBXENIB) $(LIBXENVM)
 NODE_LINK := $(NODE_DEPS) $(XEN_LINK) $(LIBXENVM_LIBS)
 
+# The job's start, stop and recovery (node/job_*.c) with a fake VM driver that fails where told
+# (tests/node/fake_driver.c), on the xenib sysfs fixture (xenib/module.mk's XENIB_FIXTURE_OBJ).
+NODE_FAKE_OBJ := $(B)/tests/node/fake_driver.o
+UNIT_TESTS += $(B)/tests/unit/test_node_job
+$(B)/tests/unit/test_node_job.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_node_job: $(B)/tests/unit/test_node_job.o $(NODE_FAKE_OBJ) \
+  $(XENIB_FIXTURE_OBJ) $(NODE_DEPS)
+	$(CC) $(LDFLAGS) -o $@ $< $(NODE_FAKE_OBJ) $(XENIB_FIXTURE_OBJ) $(NODE_LINK) $(CMOCKA_LIBS)
+
 # node/netpin.c for real, without a VM: veth pairs in namespaces stand in for the VMs' taps.
 NETPINCTL := $(B)/tests/node/netpinctl
 $(NETPINCTL): $(B)/tests/node/netpinctl.o $(NODE_DEPS)

@@ -27,6 +27,7 @@
 #include "step.h"
 #include "tell.h"
 #include "vm/accel.h"
+#include "node/drivers.h"
 #include "node/jobvm.h"
 #include "node/sitecheck.h"
 
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
 	const struct xenvm_image *img;
 	struct fetch_result fetched;
 	struct xvm_job_inputs in;
+	const struct xvm_driver *drv;
 	struct xerr err = {""};
 	bool step = getenv("XENVM_PROLOG_STEP") && strcmp(getenv("XENVM_PROLOG_STEP"), "1") == 0;
 	int lockfd = -1;
@@ -215,10 +217,11 @@ int main(int argc, char **argv)
 	    xenvm_cpus_on_node(getenv("SLURM_JOB_CPUS_PER_NODE"), rec.node_index, &in.cpus) < 0)
 		xwarn("job %u: SLURM_JOB_CPUS_PER_NODE='%s': %s (the VM gets the image's vCPUs)",
 		      rec.jobid, getenv("SLURM_JOB_CPUS_PER_NODE"), strerror(errno));
-	switch (xvm_job_start(cfg, &in, &rec, &err)) {
-	case XVM_JOB_FAULT_NONE:
+	drv = xvm_driver_for_config(cfg, &err);
+	switch (drv ? xvm_job_start(drv, cfg, &in, &rec, &err) : XVM_FAULT_NODE) {
+	case XVM_FAULT_NONE:
 		break;
-	case XVM_JOB_FAULT_JOB:
+	case XVM_FAULT_JOB:
 		rc = job_fault(cfg->state_dir, &rec, err.msg);
 		goto out;
 	default:

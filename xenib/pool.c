@@ -20,7 +20,6 @@
 #include "lib/atomic_file.h"
 #include "guid.h"
 #include "identity.h"
-#include "lib/jobstate.h"
 #include "lock.h"
 #include "lib/log.h"
 #include "state.h"
@@ -59,25 +58,6 @@ const char *xenib_state_name(enum xenib_vf_state s)
 		return "assigned";
 	}
 	return "?";
-}
-
-/* Returns 0, or -1 with errno EINVAL. */
-int xenib_params_from_config(struct xenib_params *p, const struct xenvm_config *cfg,
-                             const char *root, const char *node)
-{
-	if (!p || !cfg || !node) {
-		errno = EINVAL;
-		return -1;
-	}
-	memset(p, 0, sizeof(*p));
-	p->root = root;
-	p->state_dir = cfg->state_dir;
-	p->devices = cfg->ib.devices;
-	p->n_devices = cfg->ib.n_devices;
-	p->vfs_per_device = cfg->ib.vfs_per_device;
-	p->guid_prefix = cfg->ib.guid_prefix;
-	p->node = node;
-	return 0;
 }
 
 /* Returns 0 and *out, or -1 with errno and err (see xenib.h). */
@@ -491,29 +471,18 @@ int xenib_release_vm(struct xenib_pool *pool, const char *vm, unsigned *released
 	return release(pool, &m, released, err);
 }
 
-/* True while <state_dir>/job/<jobid>/ exists: the Prolog creates it, the Epilog removes it. */
-bool xenib_job_alive_statedir(uint32_t jobid, void *state_dir)
-{
-	char dir[PATH_MAX];
-	struct stat st;
-
-	if (!state_dir || xenvm_job_dir(state_dir, jobid, dir, sizeof(dir)) < 0)
-		return true; /* cannot tell: keep the VF rather than pull it from a running VM */
-	return stat(dir, &st) == 0 || errno != ENOENT;
-}
-
 /* Returns 0, or -1 with errno and err (see xenib.h). */
 int xenib_recover(struct xenib_pool *pool, xenib_job_alive_fn alive, void *arg, unsigned *released,
                   struct xerr *err)
 {
 	struct match m = {0};
 
-	if (!pool) {
+	if (!pool || !alive) {
 		errno = EINVAL;
 		return xerr_set(err, "xenib_recover: invalid argument");
 	}
-	m.alive = alive ? alive : xenib_job_alive_statedir;
-	m.arg = alive ? arg : (void *)pool->p.state_dir;
+	m.alive = alive;
+	m.arg = arg;
 	return release(pool, &m, released, err);
 }
 

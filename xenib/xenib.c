@@ -251,6 +251,12 @@ static int holders(struct xenib_pool *pool, const char *vm, uint32_t **jobs, siz
 	return 0;
 }
 
+/* A job runs here while its state directory exists (lib/jobstate.h): the Prolog's rule. */
+static bool job_alive(uint32_t jobid, void *state_dir)
+{
+	return xenvm_job_present(state_dir, jobid);
+}
+
 /* Release (--job, --vm, or recover) and bring the affected jobs' partitions along. */
 static int cmd_release(struct xenib_pool *pool, const struct xenvm_config *cfg, const struct sub *s,
                        bool recover)
@@ -266,7 +272,7 @@ static int cmd_release(struct xenib_pool *pool, const struct xenvm_config *cfg, 
 	} else {
 		if (holders(pool, recover ? NULL : s->vm, &jobs, &n_jobs) < 0)
 			return EXIT_FAILURE;
-		rc = recover ? xenib_recover(pool, NULL, NULL, &n, &err)
+		rc = recover ? xenib_recover(pool, job_alive, cfg->state_dir, &n, &err)
 		             : xenib_release_vm(pool, s->vm, &n, &err);
 	}
 	if (rc < 0)
@@ -380,10 +386,14 @@ int main(int argc, char **argv)
 		xerror("cannot tell this node's name: use --node");
 		goto out;
 	}
-	if (xenib_params_from_config(&p, cfg, o.root, node) < 0) {
-		xerror("invalid configuration");
-		goto out;
-	}
+	/* The command reads xenvm.yaml itself; the library takes plain values. */
+	p = (struct xenib_params){.root = o.root,
+	                          .state_dir = cfg->state_dir,
+	                          .devices = cfg->ib.devices,
+	                          .n_devices = cfg->ib.n_devices,
+	                          .vfs_per_device = cfg->ib.vfs_per_device,
+	                          .guid_prefix = cfg->ib.guid_prefix,
+	                          .node = node};
 	if (strcmp(cmd, "enable") == 0) {
 		struct sub s = {.vfs = cfg->ib.vfs_per_device};
 		unsigned changed = 0;

@@ -32,7 +32,6 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "lib/config.h"
 #include "lib/error.h"
 
 #define XENIB_NAME_MAX 64   /* IB device names, driver names, VM names (with the NUL) */
@@ -67,7 +66,11 @@ struct xenib_topology {
 	size_t n_vfs;
 };
 
-/* What the pool is told about the node; every pointer is borrowed and must outlive the pool. */
+/*
+ * What the pool is told about the node; every pointer is borrowed and must outlive the pool.
+ * Plain values: the Prolog and the Epilog fill them from xenvm.yaml (node/jobib.h), tests and
+ * the `xenib` command as they like.
+ */
 struct xenib_params {
 	const char *root;      /* sysfs root prefix: NULL or "/" on a real node */
 	const char *state_dir; /* xenvm.yaml state_dir; pool files go to <state_dir>/xenib/ */
@@ -77,13 +80,6 @@ struct xenib_params {
 	uint16_t guid_prefix;    /* ib.guid_prefix */
 	const char *node;        /* this node's name (SLURMD_NODENAME): GUIDs derive from it */
 };
-
-/*
- * Fill `p` from the site configuration.  `root` and `node` are kept as given.  Returns 0, or -1
- * with errno EINVAL when an argument is NULL.
- */
-int xenib_params_from_config(struct xenib_params *p, const struct xenvm_config *cfg,
-                             const char *root, const char *node);
 
 /* ------------------------------------------------------------------ discovery (discover.c) */
 
@@ -186,14 +182,17 @@ int xenib_release_job(struct xenib_pool *pool, uint32_t jobid, unsigned *release
 /* The same for the VF(s) of one VM (the xen/qemu drivers' teardown, `xenib release --vm`). */
 int xenib_release_vm(struct xenib_pool *pool, const char *vm, unsigned *released, struct xerr *err);
 
-/* Is job `jobid` still running on this node?  The default asks for <state_dir>/job/<jobid>/. */
+/*
+ * Is job `jobid` still running on this node?  The caller knows where jobs live (node/jobib.c:
+ * the job's state directory); when it cannot tell it must say true, so a VF is never pulled
+ * from a running VM.
+ */
 typedef bool (*xenib_job_alive_fn)(uint32_t jobid, void *arg);
-bool xenib_job_alive_statedir(uint32_t jobid, void *state_dir);
 
 /*
  * Reclaim leases whose allocator died (every pool operation does this) and release assignments
- * of jobs `alive` says are gone (NULL: xenib_job_alive_statedir on the pool's state_dir).
- * *released (optional) counts the VFs freed.  Returns 0, or -1 with errno as release.
+ * of jobs `alive(jobid, arg)` says are gone.  *released (optional) counts the VFs freed.
+ * Returns 0, or -1 with errno as release (EINVAL when `alive` is NULL).
  */
 int xenib_recover(struct xenib_pool *pool, xenib_job_alive_fn alive, void *arg, unsigned *released,
                   struct xerr *err);

@@ -345,7 +345,10 @@ static void test_example_file(void **state)
 	struct xenvm_config *c = load_ok(XENVM_SRCDIR "/etc/xenvm.yaml.example");
 
 	(void)state;
-	/* the example spells out the defaults, plus one example value */
+	/* the example spells out the defaults, plus the subnet VM jobs need and one user */
+	assert_string_equal(c->network.subnet, "10.20.0.0/16");
+	free(c->network.subnet);
+	c->network.subnet = NULL;
 	assert_int_equal(c->imagecast.n_allowed_users, 1);
 	assert_string_equal(c->imagecast.allowed_users[0], "slurm");
 	free(c->imagecast.allowed_users[0]);

@@ -92,7 +92,7 @@ static void test_vf_then_fallback(void **state)
 	for (uint32_t j = 1; j <= 4; j++)
 		job_alive(t, j);
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 1, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_true(ib.vf);
 	assert_false(ib.rxe);
 	assert_string_equal(ib.bdf, "0000:3b:00.1");
@@ -104,13 +104,13 @@ static void test_vf_then_fallback(void **state)
 	free(s);
 
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 2, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_string_equal(ib.bdf, "0000:3b:00.2");
 	assert_int_equal(xvm_job_ib_commit(t->cfg, "node1", 2, "vm0", &ib, &err), 0);
 
 	/* both VFs in use: ib.fallback decides */
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 3, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_false(ib.vf);
 	assert_true(ib.rxe); /* the default: rxe */
 	assert_string_equal(ib.why, "every InfiniBand VF of this node is in use");
@@ -118,14 +118,14 @@ static void test_vf_then_fallback(void **state)
 
 	t->cfg->ib.fallback = XENVM_IB_FALLBACK_TCP;
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 3, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_false(ib.vf);
 	assert_false(ib.rxe);
 
 	/* none: the job fails with the reason; it is not the node's fault (no drain) */
 	t->cfg->ib.fallback = XENVM_IB_FALLBACK_NONE;
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 3, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_JOB);
+	                 XVM_FAULT_JOB);
 	assert_int_equal(errno, ENOSPC);
 	assert_string_equal(
 	    err.msg, "node node1: every InfiniBand VF of this node is in use, and the site does "
@@ -133,7 +133,7 @@ static void test_vf_then_fallback(void **state)
 
 	/* an image without verbs takes no VF whatever the policy */
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 3, "vm0", false, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_false(ib.vf);
 	assert_false(ib.rxe);
 
@@ -146,7 +146,7 @@ static void test_vf_then_fallback(void **state)
 	assert_int_equal(xvm_job_ib_release(t->cfg, "node1", 1, &n, &err), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 3, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_true(ib.vf);
 	assert_string_equal(ib.bdf, "0000:3b:00.1");
 	assert_int_equal(xvm_job_ib_commit(t->cfg, "node1", 3, "vm0", &ib, &err), 0);
@@ -154,7 +154,7 @@ static void test_vf_then_fallback(void **state)
 	/* job 2 vanished without an Epilog (its state is gone): the next Prolog recovers its VF */
 	job_gone(t, 2);
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 4, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_true(ib.vf);
 	assert_string_equal(ib.bdf, "0000:3b:00.2");
 }
@@ -168,13 +168,13 @@ static void test_no_ib_node(void **state)
 
 	job_alive(t, 7);
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 7, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_false(ib.vf);
 	assert_true(ib.rxe);
 	assert_string_equal(ib.why, "this node has no SR-IOV InfiniBand VF");
 	t->cfg->ib.fallback = XENVM_IB_FALLBACK_NONE;
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 7, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_JOB);
+	                 XVM_FAULT_JOB);
 	assert_int_equal(errno, ENODEV);
 	assert_non_null(strstr(err.msg, "this node has no SR-IOV InfiniBand VF"));
 	/* the Epilog on a node without IB has nothing to do and succeeds */
@@ -190,10 +190,10 @@ static void test_broken_pool_is_node_fault(void **state)
 
 	job_alive(t, 1);
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 1, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	assert_int_equal(fixture_write(&t->f, "/run/xenvm/xenib/pool.state", "garbage\n"), 0);
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 2, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NODE);
+	                 XVM_FAULT_NODE);
 	assert_int_equal(errno, EBADMSG);
 	assert_non_null(strstr(err.msg, "pool.state"));
 	/* ... and an Epilog cannot pretend it released anything */
@@ -208,7 +208,7 @@ static void test_broken_pool_is_node_fault(void **state)
 		t->cfg->ib.devices = dev;
 		t->cfg->ib.n_devices = 1;
 		assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 2, "vm0", true, &ib, &err),
-		                 XVM_JOB_FAULT_NODE);
+		                 XVM_FAULT_NODE);
 		assert_non_null(strstr(err.msg, "IB VF pool (/etc/xenvm/xenvm.yaml: ib.devices)"));
 		t->cfg->ib.devices = NULL;
 		t->cfg->ib.n_devices = 0;
@@ -224,7 +224,7 @@ static void test_attach_vfio(void **state)
 
 	job_alive(t, 1);
 	assert_int_equal(xvm_job_ib_reserve(t->cfg, "node1", 1, "vm0", true, &ib, &err),
-	                 XVM_JOB_FAULT_NONE);
+	                 XVM_FAULT_NONE);
 	/* qemu: bound to vfio-pci through sysfs; the fixture cannot bind, so the check says so */
 	assert_int_equal(xvm_job_ib_attach(t->cfg, &ib, &err), -1);
 	assert_int_equal(errno, EBUSY);

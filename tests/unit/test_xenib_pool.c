@@ -125,6 +125,12 @@ static char *state_text(const struct fixture *f)
 	return out;
 }
 
+/* The Prolog's rule (lib/jobstate.h): a job runs here while its state directory exists. */
+static bool job_dir_alive(uint32_t jobid, void *state_dir)
+{
+	return xenvm_job_present(state_dir, jobid);
+}
+
 static void test_alloc_commit_release(void **state)
 {
 	struct t *t = open_fixture(state, FIXTURE_VENDOR);
@@ -450,7 +456,7 @@ static void test_killed_before_commit(void **state)
 		assert_int_equal(xenvm_job_dir(t->f.state_dir, 20, dir, sizeof(dir)), 0);
 		assert_int_equal(xenvm_mkdir_p(dir, 0755), 0);
 	}
-	assert_int_equal(xenib_recover(t->pool, NULL, NULL, &n, &err), 0);
+	assert_int_equal(xenib_recover(t->pool, job_dir_alive, t->f.state_dir, &n, &err), 0);
 	assert_int_equal(n, 0); /* dead leases are reclaimed by every operation, not counted */
 	assert_string_equal(state_text(&t->f), "xenib-pool 1\n"
 	                                       "0000:3b:00.1 assigned 20 0 0 T keeper\n");
@@ -480,15 +486,18 @@ static void test_recover_finished_jobs(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(state_text(&t->f), "xenib-pool 1\n"
 	                                       "0000:3b:00.2 assigned 31 0 0 T running\n");
-	/* the default: a job runs while the Prolog's <state_dir>/job/<id>/ exists */
+	/* the Prolog's rule: a job runs while its <state_dir>/job/<id>/ exists */
 	assert_int_equal(xenvm_job_dir(t->f.state_dir, 31, dir, sizeof(dir)), 0);
 	assert_int_equal(xenvm_mkdir_p(dir, 0755), 0);
-	assert_int_equal(xenib_recover(t->pool, NULL, NULL, &n, &err), 0);
+	assert_int_equal(xenib_recover(t->pool, job_dir_alive, t->f.state_dir, &n, &err), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(xenvm_remove_tree(dir), 0);
-	assert_int_equal(xenib_recover(t->pool, NULL, NULL, &n, &err), 0);
+	assert_int_equal(xenib_recover(t->pool, job_dir_alive, t->f.state_dir, &n, &err), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(state_text(&t->f), "xenib-pool 1\n");
+	/* no rule is no recovery: the library does not know where jobs live */
+	assert_int_equal(xenib_recover(t->pool, NULL, NULL, &n, &err), -1);
+	assert_int_equal(errno, EINVAL);
 }
 
 /* A VF whose policy cannot be set Down is never handed out again. */
