@@ -31,8 +31,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# shellcheck source-path=SCRIPTDIR source=testlib.sh
-source "$HERE/testlib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/testlib.sh
+source "$HERE/../lib/testlib.sh"
 T_LOGS=("$BASE/log/slurmctld.log")
 for ((i = 1; i <= N; i++)); do T_LOGS+=("$BASE/log/slurmd-node$i.log"); done
 T_LOG_LINES=15
