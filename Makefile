@@ -6,6 +6,7 @@
 #   make install         PREFIX=/usr/local DESTDIR=  SLURM_PLUGINDIR=<from the installed Slurm>
 #   make asan            the ASan+UBSan build (build/asan/) the unit tests run under
 #   make format          clang-format every C file in place (make check-format: only check)
+#   make check-readmes   every directory's README.md lists the files it holds
 #   make bench           every benchmark in bench/
 #
 # A component's module.mk appends to these lists:
@@ -64,7 +65,7 @@ $(B)/%.o: %.c
 # ---------------------------------------------------------------- tests
 # A suite that hangs fails after this many seconds instead of using up CI's time.
 SUITE_TIMEOUT ?= 1800
-.PHONY: deps check check-unit check-format check-layers check-clang asan demo bench install format clean
+.PHONY: deps check check-unit check-format check-readmes check-layers check-clang asan demo bench install format clean
 deps:
 	@scripts/install-deps
 
@@ -76,6 +77,7 @@ check-unit: asan
 
 check: deps
 	$(MAKE) check-format
+	$(MAKE) check-readmes
 	$(MAKE) check-layers
 	$(MAKE) all
 	$(MAKE) check-clang
@@ -114,6 +116,12 @@ format:
 # "clang-format off".
 check-format:
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') && echo "check-format: ok"
+
+# Each directory's README.md names every file and subdirectory in it (mk/check-readmes).
+README_DIRS := lib vm xen node exec xenib imagecast prolog epilog admin spank-xenvm \
+               job_submit-vmimage guest tests bench mk etc doc
+check-readmes:
+	@mk/check-readmes $(README_DIRS)
 
 clean:
 	rm -rf build

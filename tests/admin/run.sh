@@ -11,25 +11,23 @@ XENVM=$(readlink -f "${1:?xenvm}")
 EXEC=$(readlink -f "${2:?xenvm-exec}")
 IMAGES=$(readlink -f "${3:?images dir}")
 BR=xvabr0
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1${2:+: $2}"; }
-check() { if [ "$2" == "$3" ]; then ok "$1"; else ko "$1" "expected [$2] got [$3]"; fi; }
+T_SUITE=admin
+# shellcheck source=../lib/testlib.sh
+. "$(dirname "$0")/../lib/testlib.sh"
 # check_rc NAME WANT_RC WANT_MSG_REGEX: the last command's rc and stderr (in $W/err)
 check_rc() {
-	if [ "$RC" = "$2" ] && grep -qE -- "$3" "$W/err"; then ok "$1 (exit $RC)"
-	else ko "$1" "expected exit $2 and /$3/, got exit $RC: $(cat "$W/err")"; fi
+	if [ "$RC" = "$2" ] && grep -qE -- "$3" "$W/err"; then t_ok "$1 (exit $RC)"
+	else t_ko "$1" "expected exit $2 and /$3/, got exit $RC: $(cat "$W/err")"; fi
 }
-finish() { echo "admin: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }
 
 for t in qemu-system-x86_64 ip pgrep valgrind sha256sum; do
-	command -v $t >/dev/null || { ko "prerequisite $t"; finish; }
+	command -v $t >/dev/null || t_fatal "prerequisite $t"
 done
-[ "$(id -u)" = 0 ] || { ko "must run as root (bridge, taps)"; finish; }
+[ "$(id -u)" = 0 ] || t_fatal "must run as root (bridge, taps)"
 for f in images.yaml ttylinux-mpi/vmlinuz ttylinux-mpi/initrd.zst ttylinux-mpi/rootdisk.sqfs; do
-	[ -r "$IMAGES/$f" ] || { ko "image file $IMAGES/$f (make image)"; finish; }
+	[ -r "$IMAGES/$f" ] || t_fatal "image file $IMAGES/$f (make image)"
 done
-[ -x "$XENVM" ] && [ -x "$EXEC" ] || { ko "programs $XENVM $EXEC"; finish; }
+[ -x "$XENVM" ] && [ -x "$EXEC" ] || t_fatal "programs $XENVM $EXEC"
 
 W=$(mktemp -d /tmp/xva-test.XXXXXX)
 chmod 755 "$W"
@@ -54,9 +52,9 @@ cleanup() {
 	ip link del $BR 2>/dev/null
 	rm -rf "$W"
 }
-trap cleanup EXIT
+t_at_exit cleanup
 ip link add $BR type bridge && ip addr add 10.85.0.1/24 dev $BR && ip link set $BR up ||
-	{ ko "create bridge $BR"; finish; }
+	t_fatal "create bridge $BR"
 qemu_cmdline() { tr '\0' ' ' < "/proc/$(pgrep -f -- "-name $1," | head -1)/cmdline" 2>/dev/null; }
 # nothing_left JOB NAME: no process, socket, tap or state directory of the VM
 nothing_left() {
@@ -83,40 +81,40 @@ status_sums() {
 # ---------------------------------------------------------------- boot, list, exec, status
 t0=$(date +%s.%N)
 ID=$(X boot --image ttylinux-mpi --name t1 --bridge $BR --ip 10.85.0.10/24 2> "$W/err"); RC=$?
-check "boot --name t1 prints its ID" "0 t1" "$RC $ID"
-[ "$RC" = 0 ] || { cat "$W/err"; finish; }
+t_same "boot --name t1 prints its ID" "0 t1" "$RC $ID"
+[ "$RC" = 0 ] || { cat "$W/err"; t_summary; }
 echo "     (boot to ready: $(echo "$(date +%s.%N) - $t0" | bc) s)"
 J=$(ls "$W/state/job" | head -1)
-[ "$J" -ge 4294901761 ] && [ "$J" -le 4294967293 ] && ok "admin job id $J in the admin range" ||
-	ko "admin job id" "$J"
+[ "$J" -ge 4294901761 ] && [ "$J" -le 4294967293 ] && t_ok "admin job id $J in the admin range" ||
+	t_ko "admin job id" "$J"
 line=$(X list | awk '$1 == "t1"')
-check "list shows t1: job, driver, state, memory, vcpus, image" \
+t_same "list shows t1: job, driver, state, memory, vcpus, image" \
 	"t1 $J t1 qemu/tcg ready 256M 1 ttylinux-mpi" "$(echo "$line" | awk '{print $1, $2, $3, $4, $5, $7, $8, $9}')"
-[[ "$(echo "$line" | awk '{print $6}')" =~ ^[0-9]{2}:[0-9]{2}:[0-9]{2}$ ]] && ok "list shows uptime" ||
-	ko "list uptime" "$line"
+[[ "$(echo "$line" | awk '{print $6}')" =~ ^[0-9]{2}:[0-9]{2}:[0-9]{2}$ ]] && t_ok "list shows uptime" ||
+	t_ko "list uptime" "$line"
 if grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	ko "this suite expects a host without vmx/svm (auto must then pick TCG)"
+	t_ko "this suite expects a host without vmx/svm (auto must then pick TCG)"
 else
-	[[ "$(qemu_cmdline "xenvm-job$J-t1")" == *"-accel tcg"* ]] && ok "auto accel chose TCG (no vmx/svm)" ||
-		ko "accel" "$(qemu_cmdline "xenvm-job$J-t1")"
+	[[ "$(qemu_cmdline "xenvm-job$J-t1")" == *"-accel tcg"* ]] && t_ok "auto accel chose TCG (no vmx/svm)" ||
+		t_ko "accel" "$(qemu_cmdline "xenvm-job$J-t1")"
 fi
-ip link show master $BR 2>/dev/null | grep -q "xv${J}t1" && ok "tap xv${J}t1 on $BR" || ko "tap on $BR"
+ip link show master $BR 2>/dev/null | grep -q "xv${J}t1" && t_ok "tap xv${J}t1 on $BR" || t_ko "tap on $BR"
 want=$(sed -n 's/^ *kernel: "\(.*\)"$/\1/p' "$IMAGES/images.yaml" | head -1)
-check "exec t1 -- uname -r prints the guest kernel" "$want" "$(X exec t1 -- uname -r)"
-X exec t1 -- sh -c 'exit 7'; check "exec returns the command's status" 7 $?
-check "exec by full name" "ok" "$(X exec "xenvm-job$J-t1" -- echo ok)"
-check "exec by job id" "ok" "$(X exec "$J" -- echo ok)"
-check "exec by JOB/VM, --cwd" "/proc" "$(X exec --cwd /proc "$J/t1" -- pwd)"
-check "exec relays stdin" "abc" "$(echo abc | X exec t1 -- cat)"
+t_same "exec t1 -- uname -r prints the guest kernel" "$want" "$(X exec t1 -- uname -r)"
+X exec t1 -- sh -c 'exit 7'; t_same "exec returns the command's status" 7 $?
+t_same "exec by full name" "ok" "$(X exec "xenvm-job$J-t1" -- echo ok)"
+t_same "exec by job id" "ok" "$(X exec "$J" -- echo ok)"
+t_same "exec by JOB/VM, --cwd" "/proc" "$(X exec --cwd /proc "$J/t1" -- pwd)"
+t_same "exec relays stdin" "abc" "$(echo abc | X exec t1 -- cat)"
 X status > "$W/status" 2> "$W/err"; RC=$?
-check "status exits 0" 0 "$RC"
-status_sums && ok "status counts the VMs and their memory" || ko "status VMs" "$(cat "$W/status")"
+t_same "status exits 0" 0 "$RC"
+status_sums && t_ok "status counts the VMs and their memory" || t_ko "status VMs" "$(cat "$W/status")"
 awk '$1 == "t1" && $2 == '"$J"' && $7 == "256M" && $6 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ { f = 1 } END { exit !f }' "$W/status" &&
-	ok "status shows t1 with job, uptime and memory" || ko "status t1" "$(cat "$W/status")"
-grep -q "^image cache $W/cache: " "$W/status" && ok "status shows the image cache" || ko "status cache" "$(cat "$W/status")"
-grep -qE "^IB VFs: (no IB|[0-9]+ )" "$W/status" && ok "status shows the IB VF pool" || ko "status IB" "$(cat "$W/status")"
-grep -q "^qemu accelerator (vm.accel auto): tcg" "$W/status" && ok "status shows the accelerator" ||
-	ko "status accel" "$(cat "$W/status")"
+	t_ok "status shows t1 with job, uptime and memory" || t_ko "status t1" "$(cat "$W/status")"
+grep -q "^image cache $W/cache: " "$W/status" && t_ok "status shows the image cache" || t_ko "status cache" "$(cat "$W/status")"
+grep -qE "^IB VFs: (no IB|[0-9]+ )" "$W/status" && t_ok "status shows the IB VF pool" || t_ko "status IB" "$(cat "$W/status")"
+grep -q "^qemu accelerator (vm.accel auto): tcg" "$W/status" && t_ok "status shows the accelerator" ||
+	t_ko "status accel" "$(cat "$W/status")"
 
 # ---------------------------------------------------------------- a second VM from the cache
 # imagecast publishes an image as <cache.dir>/images/<digest hex>/<role>; the digest is sha256
@@ -130,31 +128,31 @@ for r in kernel:vmlinuz initrd:initrd.zst rootdisk:rootdisk.sqfs; do
 	cp "$IMAGES/ttylinux-mpi/${r#*:}" "$C/${r%%:*}"
 done
 ID2=$(X boot --image ttylinux-mpi --mem 320M --vcpus 2 2> "$W/err"); RC=$?
-check "boot without --name gets a derived ID" "0 admin2" "$RC $ID2"
+t_same "boot without --name gets a derived ID" "0 admin2" "$RC $ID2"
 J2=$(X list | awk '$1 == "admin2" { print $2 }')
 cmd=$(qemu_cmdline "xenvm-job$J2-admin2")
 [[ "$cmd" == *"-initrd $C/initrd"* && "$cmd" == *"file=$C/rootdisk,"* ]] &&
-	ok "image files taken from the cache's verified copy" || ko "cache files" "$cmd"
-[[ "$cmd" == *"-m 320M"* && "$cmd" == *"-smp 2"* ]] && ok "--mem 320M --vcpus 2 reach QEMU" ||
-	ko "mem/vcpus" "$cmd"
-check "list shows both VMs" "t1 256M 1|admin2 320M 2" \
+	t_ok "image files taken from the cache's verified copy" || t_ko "cache files" "$cmd"
+[[ "$cmd" == *"-m 320M"* && "$cmd" == *"-smp 2"* ]] && t_ok "--mem 320M --vcpus 2 reach QEMU" ||
+	t_ko "mem/vcpus" "$cmd"
+t_same "list shows both VMs" "t1 256M 1|admin2 320M 2" \
 	"$(X list | awk '$1 == "t1" || $1 == "admin2" { printf "%s%s %s %s", n++ ? "|" : "", $1, $7, $8 }')"
 X status > "$W/status"
-status_sums && ok "status sums running guest memory" || ko "status VMs" "$(cat "$W/status")"
+status_sums && t_ok "status sums running guest memory" || t_ko "status VMs" "$(cat "$W/status")"
 grep -qE "^  cached ttylinux-mpi +sha256:${HEX:0:12} " "$W/status" &&
-	grep -qE "^image cache $W/cache: 1 image\(s\), " "$W/status" && ok "status lists the cached image" ||
-	ko "status cache" "$(grep cache "$W/status")"
+	grep -qE "^image cache $W/cache: 1 image\(s\), " "$W/status" && t_ok "status lists the cached image" ||
+	t_ko "status cache" "$(grep cache "$W/status")"
 X boot --image ttylinux-mpi --name t1 > /dev/null 2> "$W/err"; RC=$?
 check_rc "a second VM named t1 is refused" 2 "admin VM called 't1' already exists"
 
 # ---------------------------------------------------------------- destroy leaves nothing
 X destroy t1 2> "$W/err"; RC=$?
 check_rc "destroy t1" 0 "destroyed"
-check "after destroy t1 nothing left" "" "$(nothing_left $J t1)"
-check "list no longer shows t1" "admin2" "$(X list | awk '$1 == "t1" || $1 == "admin2" { print $1 }')"
+t_same "after destroy t1 nothing left" "" "$(nothing_left $J t1)"
+t_same "list no longer shows t1" "admin2" "$(X list | awk '$1 == "t1" || $1 == "admin2" { print $1 }')"
 X destroy "xenvm-job$J2-admin2" 2> "$W/err"; RC=$?
 check_rc "destroy by full name" 0 "destroyed"
-check "after destroy admin2 nothing left" "" "$(nothing_left $J2 admin2)"
+t_same "after destroy admin2 nothing left" "" "$(nothing_left $J2 admin2)"
 X destroy t1 2> "$W/err"; RC=$?
 check_rc "destroy of a gone VM: not found" 4 "no VM 't1' on this node"
 
@@ -207,17 +205,17 @@ t0=$(date +%s)
 "$XENVM" -c "$W/broken.yaml" boot --image broken --name br --timeout 60 2> "$W/err"; RC=$?
 el=$(($(date +%s) - t0))
 check_rc "a guest that cannot boot fails with its console's reason" 1 "VM br \(image broken\): .*Kernel panic"; sed "s/^/     /" "$W/err"
-[ $el -le 62 ] && ok "... within the timeout (${el} s)" || ko "boot failure time" "$el s"
-check "... and leaves nothing" "" "$(ls "$W/state/job" | grep -v '^\.'; pgrep -f -- '-name xenvm-job[0-9]*-br,')"
+[ $el -le 62 ] && t_ok "... within the timeout (${el} s)" || t_ko "boot failure time" "$el s"
+t_same "... and leaves nothing" "" "$(ls "$W/state/job" | grep -v '^\.'; pgrep -f -- '-name xenvm-job[0-9]*-br,')"
 
 # ---------------------------------------------------------------- memory checking
 vg() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$@"; }
 vg "$XENVM" -c "$W/xenvm.yaml" status > /dev/null 2> "$W/vg"; RC=$?
-check "valgrind: status clean" 0 "$RC"
+t_same "valgrind: status clean" 0 "$RC"
 vg "$XENVM" -c "$W/xenvm.yaml" boot --image ttylinux-mp > /dev/null 2> "$W/vg"; RC=$?
-check "valgrind: unknown image clean" 4 "$RC"
+t_same "valgrind: unknown image clean" 4 "$RC"
 vg "$XENVM" -c "$W/xenvm.yaml" boot --image ttylinux-mpi --mem 1Q > /dev/null 2> "$W/vg"; RC=$?
-check "valgrind: bad --mem clean" 2 "$RC"
+t_same "valgrind: bad --mem clean" 2 "$RC"
 vg "$XENVM" -c "$W/xenvm.yaml" destroy nosuch > /dev/null 2> "$W/vg"; RC=$?
-check "valgrind: unknown VM clean" 4 "$RC"
-finish
+t_same "valgrind: unknown VM clean" 4 "$RC"
+t_summary

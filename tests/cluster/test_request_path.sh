@@ -7,8 +7,8 @@
 T_SUITE=request-path
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=testlib.sh
-source "$here/testlib.sh"
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
 
 # Own names, so this suite can run beside other cluster suites.
 export XENVM_CLUSTER_DIR=${XENVM_CLUSTER_DIR:-$repo/build/cluster-rp}

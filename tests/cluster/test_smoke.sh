@@ -10,7 +10,7 @@
 #               Without it the project's knobs are blanked, so a leftover cluster.env cannot interfere.
 #   -n N        number of nodes (default 4, at least 2)
 # Honours XENVM_CLUSTER_DIR like `cluster` does.
-# No `set -e`: testlib records failures and carries on (see testlib.sh).
+# No `set -e`: testlib records failures and carries on (see tests/lib/testlib.sh).
 
 # Commands in single quotes are meant to expand on the nodes, not here.
 # shellcheck disable=SC2016
@@ -31,8 +31,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# shellcheck source-path=SCRIPTDIR source=testlib.sh
-source "$HERE/testlib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/testlib.sh
+source "$HERE/../lib/testlib.sh"
 T_LOGS=("$BASE/log/slurmctld.log")
 for ((i = 1; i <= N; i++)); do T_LOGS+=("$BASE/log/slurmd-node$i.log"); done
 T_LOG_LINES=15

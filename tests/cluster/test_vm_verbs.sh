@@ -17,8 +17,8 @@ T_SUITE=vm-verbs-job
 T_TIMEOUT=${T_TIMEOUT:-240}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=testlib.sh
-source "$here/testlib.sh"
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
 # shellcheck source=vmcluster.sh
 source "$here/vmcluster.sh"
 

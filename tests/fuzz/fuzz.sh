@@ -28,12 +28,14 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$HERE/../lsan.supp:print_suppre
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-pass=0 fail=0 failed=()
+T_SUITE=fuzz
+# shellcheck source=../lib/testlib.sh
+. "$HERE/../lib/testlib.sh"
 for arg in "$@"; do
 	t=${arg%%=*}
 	bin=$dir/$t seeds=$HERE/seeds/$t art=$dir/artifacts/$t log=$dir/log/$t.$mode.log
-	[ -x "$bin" ] || { echo "fuzz: $bin is not built" >&2; fail=$((fail + 1)); failed+=("$t (not built)"); continue; }
-	[ -d "$seeds" ] || { echo "fuzz: no seeds in $seeds" >&2; fail=$((fail + 1)); failed+=("$t (no seeds)"); continue; }
+	[ -x "$bin" ] || { t_ko "$t (not built)" "$bin is not built"; continue; }
+	[ -d "$seeds" ] || { t_ko "$t (no seeds)" "no seeds in $seeds"; continue; }
 	mkdir -p "$art" "$dir/log"
 	# An input that takes over 10 s is a failure too (a hang, or a parser an input can stall).
 	if [ "$mode" = check ]; then
@@ -62,11 +64,8 @@ for arg in "$@"; do
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$st")
 	corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' <<<"$st")
 	if [ $rc -eq 0 ] && grep -q '^Done [0-9]* runs' "$log"; then
-		pass=$((pass + 1))
-		echo "fuzz: $t ok: ${runs:-?} runs in $took s (${eps:-?} exec/s), cov ${cov:-?} edges," \
-			"ft ${ft:-?}, corpus ${corp:-?}"
+		t_ok "$t: ${runs:-?} runs in $took s (${eps:-?} exec/s), cov ${cov:-?} edges, ft ${ft:-?}, corpus ${corp:-?}"
 	else
-		fail=$((fail + 1))
 		repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
 		tail -n 60 "$log" >&2
 		echo "fuzz: $t FAILED (exit $rc); full output in $log" >&2
@@ -74,9 +73,7 @@ for arg in "$@"; do
 			echo "fuzz: $t reproducer: $repro" >&2
 			echo "fuzz: replay it with: $bin $repro" >&2
 		fi
-		failed+=("$t (exit $rc${repro:+, reproducer $repro})")
+		t_ko "$t (exit $rc${repro:+, reproducer $repro})" "full output in $log"
 	fi
 done
-for f in "${failed[@]+"${failed[@]}"}"; do echo "fuzz: FAILED: $f" >&2; done
-echo "fuzz: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+t_summary

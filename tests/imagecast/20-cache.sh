@@ -7,14 +7,14 @@ test_cache_hit_fast() {
 	# Best of 5: the machine is shared, and one slow start says nothing about the cache.
 	for i in 1 2 3 4 5; do
 		t0=$(date +%s%N)
-		ic_fetch 2 hit "$IMG_DIGEST" "$(ic_nodes 2)" || { cat "$T/out.2"; fail "cache hit failed"; return 1; }
+		ic_fetch 2 hit "$IMG_DIGEST" "$(ic_nodes 2)" || { cat "$T/out.2"; t_fail "cache hit failed"; return 1; }
 		t1=$(date +%s%N)
 		ms=$(((t1 - t0) / 1000000))
 		[ "$ms" -lt "$best" ] && best=$ms
 	done
 	inside=$(sed -n 's/.*ready in \([0-9.]*\)s.*/\1/p' "$T/out.2")
 	echo "  cache hit: ${best} ms best of 5 (CLI start, ip netns exec, config load); daemon ${inside}s"
-	[ "$best" -le 50 ] || fail "cache hit took $best ms (> 50)"
+	[ "$best" -le 50 ] || t_fail "cache hit took $best ms (> 50)"
 }
 IC_TESTS+=(test_cache_hit_fast)
 
@@ -25,11 +25,11 @@ test_two_fetches_share_one_transfer() {
 	ic_fetch 3 share "$IMG_DIGEST" "10.82.0.1,10.82.0.3" & p1=$!
 	ic_cli 3 fetch share --digest "$IMG_DIGEST" --nodes "10.82.0.1,10.82.0.3" "${IMG_FILES[@]}" \
 		>"$T/out.3b" 2>&1 & p2=$!
-	wait $p1 || { cat "$T/out.3"; fail "first fetch failed"; return 1; }
-	wait $p2 || { cat "$T/out.3b"; fail "second fetch failed"; return 1; }
+	wait $p1 || { cat "$T/out.3"; t_fail "first fetch failed"; return 1; }
+	wait $p2 || { cat "$T/out.3b"; t_fail "second fetch failed"; return 1; }
 	[ "$(grep -c "image share (.*transfer started" "$T/n3/log")" = 1 ] ||
-		fail "node 3 started more than one transfer" || return 1
-	[ "$(grep -c "image share (.*published" "$T/n3/log")" = 1 ] || fail "published twice"
+		t_fail "node 3 started more than one transfer" || return 1
+	[ "$(grep -c "image share (.*published" "$T/n3/log")" = 1 ] || t_fail "published twice"
 }
 IC_TESTS+=(test_two_fetches_share_one_transfer)
 
@@ -38,21 +38,21 @@ test_status_list_pin_evict_verify() {
 	ic_image adm 4
 	ic_fetch 2 adm "$IMG_DIGEST" "$(ic_nodes 2)" --pin job.7 || { cat "$T/out.2"; return 1; }
 	out=$(ic_cli 2 status) || return 1
-	echo "$out" | grep -q "^node 10.82.0.2, cache" || fail "status: no node line" || return 1
-	echo "$out" | grep -q "^adm .* 1 cached" || { echo "$out"; fail "status: adm not listed with its lease"; return 1; }
+	echo "$out" | grep -q "^node 10.82.0.2, cache" || t_fail "status: no node line" || return 1
+	echo "$out" | grep -q "^adm .* 1 cached" || { echo "$out"; t_fail "status: adm not listed with its lease"; return 1; }
 	# A leased image is not evicted.
-	out=$(ic_cli 2 evict "$IMG_DIGEST" 2>&1) && fail "evicted a leased image" && return 1
-	echo "$out" | grep -q "in use" || { echo "$out"; fail "no 'in use' message"; return 1; }
-	ic_cli 2 verify "$IMG_DIGEST" >/dev/null || fail "verify of a good image failed" || return 1
+	out=$(ic_cli 2 evict "$IMG_DIGEST" 2>&1) && t_fail "evicted a leased image" && return 1
+	echo "$out" | grep -q "in use" || { echo "$out"; t_fail "no 'in use' message"; return 1; }
+	ic_cli 2 verify "$IMG_DIGEST" >/dev/null || t_fail "verify of a good image failed" || return 1
 	# A damaged cached file is reported by name.
 	dir=$T/n2/cache/images/${IMG_DIGEST#sha256:}
 	ic_damage "$dir/initrd" 100 || return 1
-	out=$(ic_cli 2 verify "$IMG_DIGEST" 2>&1) && fail "verify missed a damaged file" && return 1
-	echo "$out" | grep -q "initrd does not match" || { echo "$out"; fail "verify: no file named"; return 1; }
-	ic_cli 2 unpin "$IMG_DIGEST" job.7 >/dev/null || fail "unpin" || return 1
-	ic_cli 2 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
-	[ ! -e "$dir" ] || fail "evicted image still there" || return 1
-	ic_cli 2 list | grep -q "^adm " && fail "evicted image still listed"
+	out=$(ic_cli 2 verify "$IMG_DIGEST" 2>&1) && t_fail "verify missed a damaged file" && return 1
+	echo "$out" | grep -q "initrd does not match" || { echo "$out"; t_fail "verify: no file named"; return 1; }
+	ic_cli 2 unpin "$IMG_DIGEST" job.7 >/dev/null || t_fail "unpin" || return 1
+	ic_cli 2 evict "$IMG_DIGEST" >/dev/null || t_fail "evict" || return 1
+	[ ! -e "$dir" ] || t_fail "evicted image still there" || return 1
+	ic_cli 2 list | grep -q "^adm " && t_fail "evicted image still listed"
 	return 0
 }
 IC_TESTS+=(test_status_list_pin_evict_verify)
@@ -64,25 +64,25 @@ test_store_manifest_cached() {
 	ic_image smc 6
 	ic_fetch 1 smc "$IMG_DIGEST" "$IC_NET.1,$IC_NET.2" || { cat "$T/out.1"; return 1; }
 	entry=$(ls "$T/n1/cache/store-manifests/${IMG_DIGEST#sha256:}".* 2>/dev/null)
-	[ -f "$entry" ] || fail "the root kept no manifest of the store image" || return 1
-	grep -q "^key rootdisk " "$entry" || fail "no key line for rootdisk in $entry" || return 1
+	[ -f "$entry" ] || t_fail "the root kept no manifest of the store image" || return 1
+	grep -q "^key rootdisk " "$entry" || t_fail "no key line for rootdisk in $entry" || return 1
 	ino=$(stat -c %i "$entry")
-	ic_cli 1 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
+	ic_cli 1 evict "$IMG_DIGEST" >/dev/null || t_fail "evict" || return 1
 	ic_fetch_many "1 2" smc "$IMG_DIGEST" "$IC_NET.1,$IC_NET.2" || { cat "$T"/out.*; return 1; }
 	ic_verify 2 smc "$IMG_DIGEST" || return 1
-	[ "$(stat -c %i "$entry")" = "$ino" ] || fail "the cached manifest was computed again" || return 1
+	[ "$(stat -c %i "$entry")" = "$ino" ] || t_fail "the cached manifest was computed again" || return 1
 	# One byte changed in the store, size and mtime restored: only ctime tells.
 	f=$T/store/smc/rootdisk
 	touch -r "$f" "$T/smc.ref"
 	ic_damage "$f" 4096 || return 1
 	touch -r "$T/smc.ref" "$f"
-	ic_cli 1 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
-	ic_cli 2 evict "$IMG_DIGEST" >/dev/null || fail "evict" || return 1
-	ic_fetch 1 smc "$IMG_DIGEST" "$IC_NET.1" && fail "a changed store file was accepted" && return 1
+	ic_cli 1 evict "$IMG_DIGEST" >/dev/null || t_fail "evict" || return 1
+	ic_cli 2 evict "$IMG_DIGEST" >/dev/null || t_fail "evict" || return 1
+	ic_fetch 1 smc "$IMG_DIGEST" "$IC_NET.1" && t_fail "a changed store file was accepted" && return 1
 	out=$(cat "$T/out.1")
 	echo "  $out" | tail -1
-	echo "$out" | grep -q "rootdisk .* not the catalog's" || fail "unclear error: $out" || return 1
-	[ ! -e "$entry" ] || fail "the stale cached manifest was kept"
+	echo "$out" | grep -q "rootdisk .* not the catalog's" || t_fail "unclear error: $out" || return 1
+	[ ! -e "$entry" ] || t_fail "the stale cached manifest was kept"
 }
 IC_TESTS+=(test_store_manifest_cached)
 
@@ -100,10 +100,10 @@ test_delta_moves_only_changed_chunks() {
 	for r in kernel initrd rootdisk; do ic_add_file dv2 $r dv2/$r; done
 	ic_digest
 	ic_fetch_many "1 2" dv2 "$IMG_DIGEST" "$(ic_nodes 2)" || { cat "$T"/out.*; return 1; }
-	cmp -s "$v2/rootdisk" "$T/n2/cache/images/${IMG_DIGEST#sha256:}/rootdisk" || fail "v2 differs" || return 1
+	cmp -s "$v2/rootdisk" "$T/n2/cache/images/${IMG_DIGEST#sha256:}/rootdisk" || t_fail "v2 differs" || return 1
 	net=$(sed -n 's/.*(\([0-9]*\) bytes over the network).*/\1/p' "$T/out.2")
 	echo "  delta: $net bytes moved of $((30 * chunk)) ($(awk -v a="$net" -v b=$((30 * chunk)) 'BEGIN{printf "%.1f", 100*a/b}')%)"
-	[ -n "$net" ] && [ "$net" -le $((2 * chunk)) ] || fail "delta moved $net bytes"
+	[ -n "$net" ] && [ "$net" -le $((2 * chunk)) ] || t_fail "delta moved $net bytes"
 }
 IC_TESTS+=(test_delta_moves_only_changed_chunks)
 
@@ -127,15 +127,15 @@ test_fetch_from_catalog() {
 		ic_cli "$k" fetch cat1 --nodes "$(ic_nodes 3)" --pin job.99 >"$T/out.$k" 2>&1 &
 		pids+=($!)
 	done
-	for p in "${pids[@]}"; do wait "$p" || { cat "$T"/out.*; fail "catalog fetch failed"; return 1; }; done
+	for p in "${pids[@]}"; do wait "$p" || { cat "$T"/out.*; t_fail "catalog fetch failed"; return 1; }; done
 	for k in 1 2 3; do
 		ic_verify "$k" cat1 "$IMG_DIGEST" || return 1
 		[ "$(tail -1 "$T/out.$k")" = "$T/n$k/cache/images/${IMG_DIGEST#sha256:}" ] ||
-			fail "node $k: last line is not the image directory" || return 1
-		[ -e "$T/n$k/cache/pins/${IMG_DIGEST#sha256:}/job.99" ] || fail "node $k: no lease" || return 1
+			t_fail "node $k: last line is not the image directory" || return 1
+		[ -e "$T/n$k/cache/pins/${IMG_DIGEST#sha256:}/job.99" ] || t_fail "node $k: no lease" || return 1
 	done
-	out=$(ic_cli 1 fetch nosuch --nodes "$(ic_nodes 3)" 2>&1) && fail "fetched an unknown image" && return 1
-	echo "$out" | grep -q "image nosuch is not in $T/images.yaml" || fail "unclear: $out"
+	out=$(ic_cli 1 fetch nosuch --nodes "$(ic_nodes 3)" 2>&1) && t_fail "fetched an unknown image" && return 1
+	echo "$out" | grep -q "image nosuch is not in $T/images.yaml" || t_fail "unclear: $out"
 }
 IC_TESTS+=(test_fetch_from_catalog)
 
@@ -146,14 +146,14 @@ test_loose_permissions_refused() {
 	chmod 0777 "$loose/cache"
 	chmod 0700 "$loose/run"
 	out=$(ip netns exec ${IC_PFX}8 "$ICB/imagecastd" -f "$T/n8/xenvm.yaml" -n x -p 7999 \
-		-C "$loose/cache" -S "$loose/run/s.sock" 2>&1) && fail "started on a 0777 cache" && return 1
+		-C "$loose/cache" -S "$loose/run/s.sock" 2>&1) && t_fail "started on a 0777 cache" && return 1
 	echo "  $out"
-	echo "$out" | grep -q "cache: $loose/cache has loose permissions 0777" || fail "unclear: $out" || return 1
+	echo "$out" | grep -q "cache: $loose/cache has loose permissions 0777" || t_fail "unclear: $out" || return 1
 	chmod 0700 "$loose/cache"
 	chmod 0777 "$loose/run"
 	out=$(ip netns exec ${IC_PFX}8 "$ICB/imagecastd" -f "$T/n8/xenvm.yaml" -n x -p 7999 \
-		-C "$loose/cache" -S "$loose/run/s.sock" 2>&1) && fail "started with a 0777 socket directory" && return 1
-	echo "$out" | grep -q "socket directory: $loose/run has loose permissions" || fail "unclear: $out"
+		-C "$loose/cache" -S "$loose/run/s.sock" 2>&1) && t_fail "started with a 0777 socket directory" && return 1
+	echo "$out" | grep -q "socket directory: $loose/run has loose permissions" || t_fail "unclear: $out"
 }
 IC_TESTS+=(test_loose_permissions_refused)
 
@@ -165,11 +165,11 @@ test_sighup_reload() {
 	kill -HUP "$pid"
 	sleep 0.3
 	grep -q "SIGHUP: .*bogus_key.*keeping the running configuration" "$T/n8/log" ||
-		{ tail -3 "$T/n8/log"; fail "bad file not reported"; return 1; }
+		{ tail -3 "$T/n8/log"; t_fail "bad file not reported"; return 1; }
 	mv "$conf.good" "$conf"
 	kill -HUP "$pid"
 	sleep 0.3
-	grep -q "SIGHUP: reloaded $conf" "$T/n8/log" || fail "no reload" || return 1
-	ic_cli 8 list >/dev/null || fail "daemon unusable after SIGHUP"
+	grep -q "SIGHUP: reloaded $conf" "$T/n8/log" || t_fail "no reload" || return 1
+	ic_cli 8 list >/dev/null || t_fail "daemon unusable after SIGHUP"
 }
 IC_TESTS+=(test_sighup_reload)

@@ -22,7 +22,7 @@ PY
 }
 
 test_authenticated_peer_accepted() {
-	ic_cli 2 ping 10.82.0.1 | grep -q authenticated || fail "root with the right key was refused"
+	ic_cli 2 ping 10.82.0.1 | grep -q authenticated || t_fail "root with the right key was refused"
 }
 IC_TESTS+=(test_authenticated_peer_accepted)
 
@@ -31,16 +31,16 @@ test_unauthenticated_peer_refused() {
 	# GET_MANIFEST (type 4) without HELLO first.
 	out=$(ic_raw 2 10.82.0.1 2 4 "name x")
 	echo "  $out"
-	echo "$out" | grep -q "^type=3 authentication required" || fail "no refusal: $out" || return 1
-	grep -q "unauthenticated GET_MANIFEST refused" "$T/n1/log" || fail "not logged"
+	echo "$out" | grep -q "^type=3 authentication required" || t_fail "no refusal: $out" || return 1
+	grep -q "unauthenticated GET_MANIFEST refused" "$T/n1/log" || t_fail "not logged"
 }
 IC_TESTS+=(test_unauthenticated_peer_refused)
 
 test_wrong_munge_key_refused() {
 	local out
-	out=$(ic_cli 2 -m "$T/munge-b/sock" ping 10.82.0.1 2>&1) && fail "accepted a foreign key" && return 1
+	out=$(ic_cli 2 -m "$T/munge-b/sock" ping 10.82.0.1 2>&1) && t_fail "accepted a foreign key" && return 1
 	echo "  $out"
-	echo "$out" | grep -q "munge credential refused" || fail "unclear message: $out"
+	echo "$out" | grep -q "munge credential refused" || t_fail "unclear message: $out"
 }
 IC_TESTS+=(test_wrong_munge_key_refused)
 
@@ -48,9 +48,9 @@ test_unprivileged_user_refused() {
 	local out
 	out=$(ip netns exec ${IC_PFX}2 setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$ICB/imagecast" -m "$T/munge-a/sock" ping 10.82.0.1 2>&1) &&
-		fail "accepted uid 65534" && return 1
+		t_fail "accepted uid 65534" && return 1
 	echo "  $out"
-	echo "$out" | grep -q "uid 65534 may not talk" || fail "unclear message: $out"
+	echo "$out" | grep -q "uid 65534 may not talk" || t_fail "unclear message: $out"
 }
 IC_TESTS+=(test_unprivileged_user_refused)
 
@@ -59,6 +59,6 @@ test_unknown_protocol_version_refused() {
 	out=$(ic_raw 2 10.82.0.1 9 1 "hello")
 	echo "  $out"
 	echo "$out" | grep -q "^type=3 unsupported protocol version 9; this node speaks 2" ||
-		fail "no clear version error: $out"
+		t_fail "no clear version error: $out"
 }
 IC_TESTS+=(test_unknown_protocol_version_refused)

@@ -166,9 +166,6 @@ PY
 	return 1
 }
 
-# fail MESSAGE: print why a test fails; returns 1.
-fail() { echo "  $*" >&2; return 1; }
-
 
 # ic_cli K ARGS...: run the imagecast CLI on node K.
 ic_cli() {

@@ -8,8 +8,8 @@
 # Usage: tests/node/netpin.sh NETPINCTL     (root; needs nft, ip, busybox)
 T_SUITE=netpin
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../cluster/testlib.sh
-source "$here/../cluster/testlib.sh"
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
 CTL=$(realpath "$1")
 P=xvnp
 HOST=${P}-node

@@ -13,17 +13,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 W=$(mktemp -d /tmp/xvg-agent.XXXXXX)
 chmod 755 "$W"
 SOCK=$W/agent.sock
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1${2:+: $2}"; }
-check() { # check NAME EXPECTED ACTUAL
-	if [ "$2" == "$3" ]; then ok "$1"; else ko "$1" "expected [$2] got [$3]"; fi
-}
+T_SUITE=vm-agent
+# shellcheck source=../lib/testlib.sh
+. "$HERE/../lib/testlib.sh"
 X() { "$EXEC" --socket "$SOCK" "$@"; }
 
-[ "$(id -u)" = 0 ] || { echo "agent-host: must run as root (uid/gid tests)"; echo "vm-agent: 0 passed, 1 failed"; exit 1; }
+[ "$(id -u)" = 0 ] || t_fatal "agent-host: must run as root (uid/gid tests)"
 for t in python3 setpriv sha256sum; do
-	command -v $t >/dev/null || { echo "agent-host: missing $t"; echo "vm-agent: 0 passed, 1 failed"; exit 1; }
+	command -v $t >/dev/null || t_fatal "agent-host: missing $t"
 done
 
 "$AGENT" --listen "$SOCK" 2> "$W/agent.log" &
@@ -34,11 +31,11 @@ cleanup() {
 	wait "$APID" $VPID 2>/dev/null
 	rm -rf "$W" /tmp/xenvm-batch-83977.*
 }
-trap cleanup EXIT
+t_at_exit cleanup
 for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 chmod 666 "$SOCK" # access control is the VM supervisor's job; here any uid may test
 
-check "echo hello" "hello" "$(X -- echo hello)"
+t_same "echo hello" "hello" "$(X -- echo hello)"
 
 # exit codes 0..255, in batches to bound the time
 bad=
@@ -47,41 +44,41 @@ for i in $(seq 0 255); do
 	rc=$?
 	[ $rc = $i ] || bad="$bad $i:$rc"
 done
-check "exit codes 0..255" "" "$bad"
+t_same "exit codes 0..255" "" "$bad"
 
-X -- sh -c 'kill -KILL $$'; check "death by SIGKILL -> 137" 137 $?
-X -- sh -c 'kill -SEGV $$'; check "death by SIGSEGV -> 139" 139 $?
+X -- sh -c 'kill -KILL $$'; t_same "death by SIGKILL -> 137" 137 $?
+X -- sh -c 'kill -SEGV $$'; t_same "death by SIGSEGV -> 139" 139 $?
 X -- nonexistent-command-xyz 2> "$W/err"; rc=$?
-check "missing command -> 127" 127 $rc
-grep -q "No such file" "$W/err" && ok "missing command message" || ko "missing command message" "$(cat "$W/err")"
+t_same "missing command -> 127" 127 $rc
+grep -q "No such file" "$W/err" && t_ok "missing command message" || t_ko "missing command message" "$(cat "$W/err")"
 printf '#!/bin/sh\n' > "$W/noexec"; chmod 644 "$W/noexec"
-X -- "$W/noexec" 2>/dev/null; check "not executable -> 126" 126 $?
+X -- "$W/noexec" 2>/dev/null; t_same "not executable -> 126" 126 $?
 X --cwd /nonexistent-dir -- true 2> "$W/err"; rc=$?
-check "bad cwd -> 126" 126 $rc
+t_same "bad cwd -> 126" 126 $rc
 
 # argv: spaces, quotes, empty strings, non-ASCII and non-UTF-8 bytes
 exp=$(printf '[%s]' "a b" '"q"' "it's" "" $'\xc3\xa9t\xc3\xa9' $'\xff\xfe' '*' '$HOME')
 got=$(X -- sh -c 'for a; do printf "[%s]" "$a"; done' sh "a b" '"q"' "it's" "" $'\xc3\xa9t\xc3\xa9' $'\xff\xfe' '*' '$HOME')
-check "argv preserved byte for byte" "$exp" "$got"
+t_same "argv preserved byte for byte" "$exp" "$got"
 
-check "environment passed" "bar baz=1" "$(FOO='bar baz=1' X -- printenv FOO)"
-check "XENVM_EXEC_* not passed" "" "$(XENVM_EXEC_SECRET=1 X -- printenv XENVM_EXEC_SECRET)"
+t_same "environment passed" "bar baz=1" "$(FOO='bar baz=1' X -- printenv FOO)"
+t_same "XENVM_EXEC_* not passed" "" "$(XENVM_EXEC_SECRET=1 X -- printenv XENVM_EXEC_SECRET)"
 mkdir -p "$W/bin"; printf '#!/bin/sh\necho found-in-path\n' > "$W/bin/myprog"; chmod 755 "$W/bin/myprog"
-check "PATH search uses the task's PATH" "found-in-path" "$(PATH=$W/bin:/usr/bin:/bin X -- myprog)"
-check "cwd inherited" "/usr/share" "$(cd /usr/share && X -- pwd)"
-check "--cwd" "/var" "$(X --cwd /var -- pwd)"
+t_same "PATH search uses the task's PATH" "found-in-path" "$(PATH=$W/bin:/usr/bin:/bin X -- myprog)"
+t_same "cwd inherited" "/usr/share" "$(cd /usr/share && X -- pwd)"
+t_same "--cwd" "/var" "$(X --cwd /var -- pwd)"
 
 # credentials: a non-root caller runs as itself, with its groups
 got=$(setpriv --reuid 65534 --regid 65534 --groups 100,4 "$EXEC" --socket "$SOCK" -- sh -c 'echo $(id -u) $(id -g) $(id -G)')
-check "uid/gid/groups of the caller" "65534 65534 65534 4 100" "$got"
+t_same "uid/gid/groups of the caller" "65534 65534 65534 4 100" "$got"
 got=$(setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$SOCK" -- sh -c 'cat /etc/shadow >/dev/null 2>&1 && echo readable || echo denied')
-check "non-root caller cannot read /etc/shadow" "denied" "$got"
+t_same "non-root caller cannot read /etc/shadow" "denied" "$got"
 
 # stdout and stderr stay apart; stdin EOF is delivered
 X -- sh -c 'echo out; echo err >&2' > "$W/o" 2> "$W/e"
-check "stdout separate" "out" "$(cat "$W/o")"
-check "stderr separate" "err" "$(cat "$W/e")"
-check "stdin EOF" "0" "$(X -- wc -c < /dev/null | tr -d ' ')"
+t_same "stdout separate" "out" "$(cat "$W/o")"
+t_same "stderr separate" "err" "$(cat "$W/e")"
+t_same "stdin EOF" "0" "$(X -- wc -c < /dev/null | tr -d ' ')"
 
 # 100 MB through stdin -> stdout
 head -c 100000000 /dev/urandom > "$W/big"
@@ -89,13 +86,13 @@ want=$(sha256sum < "$W/big" | cut -d' ' -f1)
 t0=$(date +%s.%N)
 got=$(X -- cat < "$W/big" | sha256sum | cut -d' ' -f1)
 t1=$(date +%s.%N)
-check "100 MB stdin->stdout sha256" "$want" "$got"
+t_same "100 MB stdin->stdout sha256" "$want" "$got"
 echo "     (100 MB round trip in $(echo "$t1 - $t0" | bc 2>/dev/null || echo "?") s)"
 rm -f "$W/big"
 
 # a reader that goes away: the guest process gets SIGPIPE, as locally
 got=$(timeout 20 "$EXEC" --socket "$SOCK" -- yes | head -1; echo "rc=${PIPESTATUS[0]}")
-check "closed stdout -> SIGPIPE in the guest" "y rc=141" "$(echo $got)"
+t_same "closed stdout -> SIGPIPE in the guest" "y rc=141" "$(echo $got)"
 
 # SIGTERM sent to xenvm-exec reaches the guest process
 # (xenvm-exec itself in the background, not a subshell, so that $! is its pid)
@@ -107,7 +104,7 @@ kill -TERM $xp
 wd=$!
 wait $xp; rc=$?
 { kill $wd && wait $wd; } 2>/dev/null
-check "SIGTERM forwarded (trap ran, exit 7)" "ready got-term 7" "$(echo $(cat "$W/t") $rc)"
+t_same "SIGTERM forwarded (trap ran, exit 7)" "ready got-term 7" "$(echo $(cat "$W/t") $rc)"
 
 # Suspend and resume as slurmstepd does them: SIGTSTP, SIGSTOP (which stops only xenvm-exec),
 # later SIGCONT.  The guest process must be stopped while suspended and run again after.
@@ -130,13 +127,13 @@ xp=$!
 for _ in $(seq 100); do pgrep -f '^sleep 1003' >/dev/null && break; sleep 0.05; done
 xe=$(pgrep -P $xp -f "$EXEC" | head -1)
 [ -n "$xe" ] || xe=$xp
-check "guest process runs before the suspend" "S" "$(waitstate '^sleep 1003' S)"
+t_same "guest process runs before the suspend" "S" "$(waitstate '^sleep 1003' S)"
 kill -TSTP "$xe"; sleep 0.2; kill -STOP "$xe"
-check "suspend (SIGTSTP, SIGSTOP) stops the guest process" "T" "$(waitstate '^sleep 1003' T)"
+t_same "suspend (SIGTSTP, SIGSTOP) stops the guest process" "T" "$(waitstate '^sleep 1003' T)"
 kill -CONT "$xe"
-check "resume (SIGCONT) lets it run again" "S" "$(waitstate '^sleep 1003' S)"
+t_same "resume (SIGCONT) lets it run again" "S" "$(waitstate '^sleep 1003' S)"
 kill -TERM "$xe"; wait $xp; rc=$?
-check "suspended and resumed exec still ends on SIGTERM (143)" 143 $rc
+t_same "suspended and resumed exec still ends on SIGTERM (143)" 143 $rc
 
 # SIGKILL of xenvm-exec (cannot be forwarded): the agent kills the guest process group
 timeout -s KILL 60 "$EXEC" --socket "$SOCK" -- sh -c 'sleep 1000 & sleep 1001' &
@@ -144,7 +141,7 @@ xp=$!
 for _ in $(seq 100); do pgrep -f 'sleep 1001' >/dev/null && break; sleep 0.05; done
 pkill -KILL -P $xp; wait $xp 2>/dev/null
 for _ in $(seq 50); do pgrep -f 'sleep 100[01]' >/dev/null || break; sleep 0.1; done
-pgrep -f 'sleep 100[01]' >/dev/null && ko "client killed -> guest group killed" || ok "client killed -> guest group killed"
+pgrep -f 'sleep 100[01]' >/dev/null && t_ko "client killed -> guest group killed" || t_ok "client killed -> guest group killed"
 
 # 50 concurrent execs
 pids=
@@ -155,16 +152,16 @@ done
 wait $pids
 bad=
 for i in $(seq 50); do [ "$(cat "$W/c.$i")" = "n$i" ] || bad="$bad $i"; done
-check "50 concurrent execs" "" "$bad"
+t_same "50 concurrent execs" "" "$bad"
 
 # extra fd relay (PMI_FD of srun --mpi=pmi2): a socketpair both ways, same fd number in the guest
 got=$(python3 "$HERE/relay-fd-client.py" "$EXEC" "$SOCK" 2>&1)
-check "PMI_FD relay (socketpair, fd 11, both ways)" "got:cmd=init pmi_version=1 fd11=socket" "$got"
+t_same "PMI_FD relay (socketpair, fd 11, both ways)" "got:cmd=init pmi_version=1 fd11=socket" "$got"
 
 # garbage on the socket does not hurt the agent
 printf 'this is not a frame at all, just garbage bytes\xff\xff\xff\xff' | timeout 5 python3 -c '
 import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); s.close()' "$SOCK"
-check "agent survives garbage" "still here" "$(X -- echo still here)"
+t_same "agent survives garbage" "still here" "$(X -- echo still here)"
 
 # ---------------------------------------------------------------- the batch step
 # XENVM_EXEC_BATCH=1: argv[0] is the script on the host; it is copied to the "guest" (here the
@@ -173,16 +170,16 @@ printf '#!/bin/sh\necho "batch $# [$1] [$2] $(id -u) ${0##*/}"; exit 5\n' > "$W/
 B() { (cd "$W" && XENVM_SOCKET=$SOCK XENVM_EXEC_BATCH=1 SLURM_JOB_ID=83977 XENVM_EXEC_ARGV0=$1 \
 	timeout -s KILL 30 setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" "${@:2}"); }
 out=$(B "$W/script.sh" x "y z" 2>&1); rc=$?
-check "batch: script runs with its args, exit code relayed" "batch 2 [x] [y z] 65534 slurm_script rc=5" "$out rc=$rc"
-check "batch: copy is private to the user (dir 700, file 700)" "65534 700 65534 700" \
+t_same "batch: script runs with its args, exit code relayed" "batch 2 [x] [y z] 65534 slurm_script rc=5" "$out rc=$rc"
+t_same "batch: copy is private to the user (dir 700, file 700)" "65534 700 65534 700" \
 	"$(stat -c '%u %a' /tmp/xenvm-batch-83977.* /tmp/xenvm-batch-83977.*/slurm_script 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 out=$(B "$W/no-such-script" 2>&1); rc=$?
 [ $rc = 127 ] && echo "$out" | grep -q "batch script $W/no-such-script: No such file or directory" &&
-	ok "batch: missing script -> 127 and a clear message" || ko "batch: missing script" "rc=$rc $out"
+	t_ok "batch: missing script -> 127 and a clear message" || t_ko "batch: missing script" "rc=$rc $out"
 chmod 600 "$W/script.sh"
 out=$(B "$W/script.sh" 2>&1); rc=$?
 [ $rc = 126 ] && echo "$out" | grep -q "batch script $W/script.sh: Permission denied" &&
-	ok "batch: unreadable script -> 126 and a clear message" || ko "batch: unreadable script" "rc=$rc $out"
+	t_ok "batch: unreadable script -> 126 and a clear message" || t_ko "batch: unreadable script" "rc=$rc $out"
 rm -rf /tmp/xenvm-batch-83977.*
 
 # ---------------------------------------------------------------- commands from the guest
@@ -213,27 +210,27 @@ EOF2
 chmod 755 "$FB/srun"
 G() { (cd "$W" && PATH=$FB:/usr/bin:/bin XENVM_HOST_SOCKET=$HSOCK timeout -s KILL 30 "$@"); }
 out=$(G env XV_FOO='x y' PMI_FD=11 LD_XV=1 XENVM_XV=1 "$SH/srun" a "b c"; echo "rc=$?")
-check "srun in the guest: argv, job uid (caller was root), cwd, env; LD_/PMI_/XENVM_ dropped; no fd leak; rc" \
+t_same "srun in the guest: argv, job uid (caller was root), cwd, env; LD_/PMI_/XENVM_ dropped; no fd leak; rc" \
 	"argv:[a][b c] uid=65534 gid=65534 cwd=$W foo=x y pmi=unset ld=unset xenvm=unset fd3=closed rc=7" "$(echo $out)"
 out=$(G setpriv --reuid 4242 --regid 4242 --clear-groups "$SH/srun" x 2>&1 | sed -n 2p)
-check "srun from another guest uid: still the job's user" "uid=65534" "${out%% *}"
-check "srun: stdin reaches the host command" "in=hello from the guest" \
+t_same "srun from another guest uid: still the job's user" "uid=65534" "${out%% *}"
+t_same "srun: stdin reaches the host command" "in=hello from the guest" \
 	"$(echo 'hello from the guest' | G "$SH/srun" stdin | grep '^in=')"
 G "$SH/srun" sleep 1 A > "$W/s1" & p1=$!
 G "$SH/srun" sleep 1 B > "$W/s2" & p2=$!
 wait $p1; r1=$?; wait $p2; r2=$?
-check "two concurrent srun shims" "done A 7 done B 7" "$(grep done "$W/s1") $r1 $(grep done "$W/s2") $r2"
+t_same "two concurrent srun shims" "done A 7 done B 7" "$(grep done "$W/s1") $r1 $(grep done "$W/s2") $r2"
 out=$(G "$EXEC" --socket "$HSOCK" -- bash -c id 2>&1); rc=$?
 [ $rc = 126 ] && echo "$out" | grep -q "'bash' refused: commands from the VM may only be srun" &&
-	ok "a command not in the allow-list is refused with a clear message" || ko "allow-list" "rc=$rc $out"
+	t_ok "a command not in the allow-list is refused with a clear message" || t_ko "allow-list" "rc=$rc $out"
 out=$(G "$EXEC" --socket "$HSOCK" -- /usr/local/bin/srun x 2>&1 | head -1)
-check "guest path of srun: the host's PATH finds it" "argv:[x]" "$out"
+t_same "guest path of srun: the host's PATH finds it" "argv:[x]" "$out"
 out=$(G "$EXEC" --socket "$HSOCK" --cwd /no/such/dir -- srun x 2>&1); rc=$?
 [ $rc = 126 ] && echo "$out" | grep -q "chdir: /no/such/dir: No such file or directory" &&
-	ok "cwd missing on the host: clear error" || ko "cwd missing on the host" "rc=$rc $out"
+	t_ok "cwd missing on the host: clear error" || t_ko "cwd missing on the host" "rc=$rc $out"
 out=$(cd "$W" && XENVM_HOST_SOCKET=$W/nope "$SH/srun" x 2>&1); rc=$?
 [ $rc = 255 ] && echo "$out" | grep -q "^srun: cannot reach the host" &&
-	ok "host unreachable: 255 and a message" || ko "host unreachable" "rc=$rc $out"
+	t_ok "host unreachable: 255 and a message" || t_ko "host unreachable" "rc=$rc $out"
 (cd "$W" && PATH=$FB:/usr/bin:/bin XENVM_HOST_SOCKET=$HSOCK exec "$SH/srun" term > "$W/t") &
 xp=$!
 for _ in $(seq 100); do grep -q ready "$W/t" 2>/dev/null && break; sleep 0.05; done
@@ -242,7 +239,7 @@ kill -TERM $xp
 wd=$!
 wait $xp; rc=$?
 { kill $wd && wait $wd; } 2>/dev/null
-check "SIGTERM to the guest shim reaches the host command" "got-term rc=9" "$(grep got-term "$W/t") rc=$rc"
+t_same "SIGTERM to the guest shim reaches the host command" "got-term rc=9" "$(grep got-term "$W/t") rc=$rc"
 (cd "$W" && PATH=$FB:/usr/bin:/bin XENVM_HOST_SOCKET=$HSOCK exec "$SH/srun" sleep 1002 K > /dev/null) &
 xp=$!
 for _ in $(seq 100); do pgrep -f 'sleep 1002' >/dev/null && break; sleep 0.05; done
@@ -250,15 +247,14 @@ started=$(pgrep -f 'sleep 1002' >/dev/null && echo yes)
 kill -KILL $xp; wait $xp 2>/dev/null
 for _ in $(seq 50); do pgrep -f 'sleep 1002' >/dev/null || break; sleep 0.1; done
 left=$(pgrep -f 'sleep 1002' >/dev/null && echo yes)
-check "shim killed -> host command killed (started: yes, left: none)" "yes none" "$started ${left:-none}"
+t_same "shim killed -> host command killed (started: yes, left: none)" "yes none" "$started ${left:-none}"
 kill -TERM $VPID; wait $VPID; rc=$?
 VPID=
-check "vmd exits cleanly on SIGTERM (ASan: no leak)" 0 $rc
-grep -E "ERROR: (Address|Leak)Sanitizer|runtime error" "$W/vmd.log" && ko "vmd/agents sanitizer report" || ok "vmd, guest agent and helper sanitizer clean"
+t_same "vmd exits cleanly on SIGTERM (ASan: no leak)" 0 $rc
+grep -E "ERROR: (Address|Leak)Sanitizer|runtime error" "$W/vmd.log" && t_ko "vmd/agents sanitizer report" || t_ok "vmd, guest agent and helper sanitizer clean"
 
 kill -TERM $APID; wait $APID; rc=$?
-check "agent exits cleanly on SIGTERM (ASan: no leak)" 0 $rc
-grep -E "ERROR: (Address|Leak)Sanitizer|runtime error" "$W/agent.log" && ko "agent sanitizer report" || ok "agent sanitizer clean"
+t_same "agent exits cleanly on SIGTERM (ASan: no leak)" 0 $rc
+grep -E "ERROR: (Address|Leak)Sanitizer|runtime error" "$W/agent.log" && t_ko "agent sanitizer report" || t_ok "agent sanitizer clean"
 
-echo "vm-agent: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_summary

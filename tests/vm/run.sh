@@ -13,20 +13,18 @@ export VMCTL_HOST_AGENT=$(readlink -f "${4:?xenvm-agent}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 BR=xvgbr0
 J=83001
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1${2:+: $2}"; }
-check() { if [ "$2" == "$3" ]; then ok "$1"; else ko "$1" "expected [$2] got [$3]"; fi; }
-finish() { echo "vm: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }
+T_SUITE=vm
+# shellcheck source=../lib/testlib.sh
+. "$(dirname "$0")/../lib/testlib.sh"
 now() { date +%s.%N; }
 el() { echo "$2 - $1" | bc; }
 
 for t in qemu-system-x86_64 setpriv python3 ip sha256sum bc cpio busybox; do
-	command -v $t >/dev/null || { ko "prerequisite $t"; finish; }
+	command -v $t >/dev/null || t_fatal "prerequisite $t"
 done
-[ "$(id -u)" = 0 ] || { ko "must run as root (bridge, taps, uid switching)"; finish; }
+[ "$(id -u)" = 0 ] || t_fatal "must run as root (bridge, taps, uid switching)"
 export VMCTL_ROOTDISK=$IMG/rootdisk.sqfs
-for f in vmlinuz initrd.zst rootdisk.sqfs; do [ -r "$IMG/$f" ] || { ko "image file $IMG/$f (make image)"; finish; }; done
+for f in vmlinuz initrd.zst rootdisk.sqfs; do [ -r "$IMG/$f" ] || t_fatal "image file $IMG/$f (make image)"; done
 
 W=$(mktemp -d /tmp/xvg-vm.XXXXXX)
 chmod 755 "$W"
@@ -40,16 +38,16 @@ cleanup() {
 	ip link del $BR 2>/dev/null
 	rm -rf "$W"
 }
-trap cleanup EXIT
+t_at_exit cleanup
 ip link add $BR type bridge && ip addr add 10.83.0.1/24 dev $BR && ip link set $BR up ||
-	{ ko "create bridge $BR"; finish; }
+	t_fatal "create bridge $BR"
 # An uplink as on a node (the bridge holds the node's address and takes its lowest port's MAC;
 # the address is not set by hand, as on a node whose network config does not pin it).
 UPLINK_MAC=fa:16:00:00:00:01
 ip link add xvgup0 type veth peer name xvgup1 && ip link set xvgup0 address $UPLINK_MAC &&
-	ip link set xvgup0 master $BR up && ip link set xvgup1 up || { ko "uplink on $BR"; finish; }
+	ip link set xvgup0 master $BR up && ip link set xvgup1 up || t_fatal "uplink on $BR"
 brmac() { cat /sys/class/net/$BR/address; }
-check "the bridge has the uplink's MAC" "$UPLINK_MAC" "$(brmac)"
+t_same "the bridge has the uplink's MAC" "$UPLINK_MAC" "$(brmac)"
 mkdir -p "$W/share" && chown 65534:65534 "$W/share"
 
 # ---------------------------------------------------------------- a good VM, owned by nobody
@@ -57,40 +55,40 @@ ST=$W/st1
 mkdir -p "$ST"
 t0=$(now)
 VMCTL_SHARE=$W/share "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $J 65534 65534 $BR 10.83.0.10/24 ||
-	{ ko "boot"; finish; }
+	t_fatal "boot"
 if "$VMCTL" wait "$ST" 120; then
-	ok "boot to ready ($(el $t0 $(now)) s)"
+	t_ok "boot to ready ($(el $t0 $(now)) s)"
 else
-	ko "boot to ready"; cat "$ST/console.log" | tail -20; finish
+	t_ko "boot to ready"; cat "$ST/console.log" | tail -20; t_summary
 fi
 S=$ST/agent.sock
-check "control socket owned by the job user, 0600" "65534 600" "$(stat -c '%u %a' "$S")"
+t_same "control socket owned by the job user, 0600" "65534 600" "$(stat -c '%u %a' "$S")"
 # The tap's host side: the guest's MAC (from 10.83.0.10) with 0xfe first, above any uplink's,
 # so that the bridge, and the node address it holds, keep their MAC while VMs come and go.
-check "tap's host-side MAC: fe + the guest's" "fe:54:00:53:00:0a" "$(cat /sys/class/net/xv${J}vm0/address 2>&1)"
-check "a VM joining the bridge leaves its MAC alone" "$UPLINK_MAC" "$(brmac)"
+t_same "tap's host-side MAC: fe + the guest's" "fe:54:00:53:00:0a" "$(cat /sys/class/net/xv${J}vm0/address 2>&1)"
+t_same "a VM joining the bridge leaves its MAC alone" "$UPLINK_MAC" "$(brmac)"
 U() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp "$@"; }
 
 t0=$(now)
-check "echo hello" "hello" "$(U -- echo hello)"
+t_same "echo hello" "hello" "$(U -- echo hello)"
 echo "     (exec round trip incl. xenvm-exec start: $(el $t0 $(now)) s)"
 t0=$(now)
 for i in $(seq 20); do U -- true; done
 echo "     (20 x true: $(el $t0 $(now)) s)"
 bad=
 for i in $(seq 0 255); do U -- sh -c "exit $i"; r=$?; [ $r = $i ] || bad="$bad $i:$r"; done
-check "exit codes 0..255" "" "$bad"
-U -- sh -c 'kill -KILL $$'; check "death by SIGKILL -> 137" 137 $?
-U -- sh -c 'kill -SEGV $$'; check "death by SIGSEGV -> 139" 139 $?
-U -- no-such-cmd 2>/dev/null; check "missing command -> 127" 127 $?
-check "guest kernel" "$(ls /lib/modules | sort -V | tail -1)" "$(U -- uname -r)"
-check "uid/gid in the guest" "65534 65534" "$(U -- sh -c 'echo $(id -u) $(id -g)')"
-check "env passed" "a b" "$(FOO='a b' U -- sh -c 'echo "$FOO"')"
-check "cwd" "/proc" "$(setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /proc -- pwd)"
+t_same "exit codes 0..255" "" "$bad"
+U -- sh -c 'kill -KILL $$'; t_same "death by SIGKILL -> 137" 137 $?
+U -- sh -c 'kill -SEGV $$'; t_same "death by SIGSEGV -> 139" 139 $?
+U -- no-such-cmd 2>/dev/null; t_same "missing command -> 127" 127 $?
+t_same "guest kernel" "$(ls /lib/modules | sort -V | tail -1)" "$(U -- uname -r)"
+t_same "uid/gid in the guest" "65534 65534" "$(U -- sh -c 'echo $(id -u) $(id -g)')"
+t_same "env passed" "a b" "$(FOO='a b' U -- sh -c 'echo "$FOO"')"
+t_same "cwd" "/proc" "$(setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /proc -- pwd)"
 exp=$(printf '[%s]' "a b" '"q"' "" $'\xc3\xa9' $'\xff')
-check "argv byte for byte" "$exp" "$(U -- sh -c 'for a; do printf "[%s]" "$a"; done' sh "a b" '"q"' "" $'\xc3\xa9' $'\xff')"
+t_same "argv byte for byte" "$exp" "$(U -- sh -c 'for a; do printf "[%s]" "$a"; done' sh "a b" '"q"' "" $'\xc3\xa9' $'\xff')"
 U --root -- id -u 2> "$W/err"; rc=$?
-[ $rc != 0 ] && grep -q "root" "$W/err" && ok "root refused (not granted)" || ko "root refused" "rc=$rc $(cat "$W/err")"
+[ $rc != 0 ] && grep -q "root" "$W/err" && t_ok "root refused (not granted)" || t_ko "root refused" "rc=$rc $(cat "$W/err")"
 
 # SIGTERM reaches the guest process
 setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp -- \
@@ -101,7 +99,7 @@ kill -TERM $xp
 ( sleep 30; kill -KILL $xp 2>/dev/null ) & wd=$!
 wait $xp; rc=$?
 { kill $wd && wait $wd; } 2>/dev/null
-check "SIGTERM forwarded" "ready got-term 7" "$(echo $(cat "$W/t") $rc)"
+t_same "SIGTERM forwarded" "ready got-term 7" "$(echo $(cat "$W/t") $rc)"
 
 # 100 MB stdin -> stdout
 head -c 100000000 /dev/urandom > "$W/big"
@@ -109,12 +107,12 @@ want=$(sha256sum < "$W/big" | cut -d' ' -f1)
 t0=$(now)
 got=$(U -- cat < "$W/big" | sha256sum | cut -d' ' -f1)
 t=$(el $t0 $(now))
-check "100 MB stdin->stdout sha256" "$want" "$got"
+t_same "100 MB stdin->stdout sha256" "$want" "$got"
 echo "     (100 MB through the VM and back in $t s: $(echo "scale=1; 200 / $t" | bc) MB/s both ways)"
 t0=$(now)
 U -- dd if=/dev/zero bs=65536 count=1526 2>/dev/null | wc -c > "$W/n"
 t=$(el $t0 $(now))
-check "100 MB stdout" "100007936" "$(cat "$W/n" | tr -d ' ')"
+t_same "100 MB stdout" "100007936" "$(cat "$W/n" | tr -d ' ')"
 echo "     (stdout relay: $(echo "scale=1; 100 / $t" | bc) MB/s)"
 rm -f "$W/big"
 
@@ -128,24 +126,24 @@ done
 wait $pids
 bad=
 for i in $(seq 50); do [ "$(cat "$W/c.$i")" = "n$i" ] || bad="$bad $i"; done
-check "50 concurrent execs ($(el $t0 $(now)) s)" "" "$bad"
+t_same "50 concurrent execs ($(el $t0 $(now)) s)" "" "$bad"
 
 # PMI_FD relay into the guest (busybox sh reads fd 11)
 got=$(cd /tmp && RELAY_SH=sh python3 "$HERE/relay-fd-client.py" "$EXEC" "$S" 2>&1 | sed 's/--cwd.*//')
-check "PMI_FD relay (socketpair fd 11 both ways)" "got:cmd=init pmi_version=1 fd11=socket" "$got"
+t_same "PMI_FD relay (socketpair fd 11 both ways)" "got:cmd=init pmi_version=1 fd11=socket" "$got"
 
 # another uid is refused: by the socket's mode, and by SO_PEERCRED if the mode were wrong
 setpriv --reuid 4242 --regid 4242 --clear-groups "$EXEC" --socket "$S" -- true 2> "$W/err"; rc=$?
-[ $rc = 255 ] && grep -q "Permission denied" "$W/err" && ok "other uid refused (mode 0600)" || ko "other uid refused (mode)" "rc=$rc $(cat "$W/err")"
+[ $rc = 255 ] && grep -q "Permission denied" "$W/err" && t_ok "other uid refused (mode 0600)" || t_ko "other uid refused (mode)" "rc=$rc $(cat "$W/err")"
 chmod 666 "$S"
 setpriv --reuid 4242 --regid 4242 --clear-groups "$EXEC" --socket "$S" -- true 2> "$W/err"; rc=$?
 chmod 600 "$S"
-[ $rc = 255 ] && ok "other uid refused (peer credentials)" || ko "other uid refused (peer credentials)" "rc=$rc $(cat "$W/err")"
+[ $rc = 255 ] && t_ok "other uid refused (peer credentials)" || t_ko "other uid refused (peer credentials)" "rc=$rc $(cat "$W/err")"
 
 # network and 9p
-busybox ping -c1 -W5 10.83.0.10 >/dev/null && ok "guest reachable on $BR" || ko "guest reachable on $BR"
+busybox ping -c1 -W5 10.83.0.10 >/dev/null && t_ok "guest reachable on $BR" || t_ko "guest reachable on $BR"
 U --cwd "$W/share" -- sh -c 'echo from-guest > out.txt'
-check "9p share read-write at the same path" "from-guest 65534" "$(cat "$W/share/out.txt" 2>/dev/null) $(stat -c %u "$W/share/out.txt" 2>/dev/null)"
+t_same "9p share read-write at the same path" "from-guest 65534" "$(cat "$W/share/out.txt" 2>/dev/null) $(stat -c %u "$W/share/out.txt" 2>/dev/null)"
 U -- sh -c 'grep -E "^(MemTotal|MemAvailable)" /proc/meminfo' | awk '{print $2}' | tr '\n' ' ' > "$W/mem"
 read -r mt ma < "$W/mem"
 echo "     (guest memory used, MemTotal-MemAvailable: $(((mt - ma) / 1024)) MB of $((mt / 1024)) MB)"
@@ -170,20 +168,20 @@ chmod 755 "$FB/srun"
 GP=$FB:/usr/local/bin:/usr/bin:/bin
 HK=$(uname -r)
 out=$(PATH=$GP XV_FOO='x y' PMI_FD=11 U -- sh -c 'srun a "b c"; echo rc=$?' 2>&1)
-check "srun in the VM runs on the host as the job user, rc relayed" \
+t_same "srun in the VM runs on the host as the job user, rc relayed" \
 	"argv:[a][b c] uid=65534 gid=65534 cwd=/tmp foo=x y pmi=unset host=$HK rc=7" "$(echo $out)"
-check "srun in the VM with a PATH without /usr/local/bin" "argv:[p]" \
+t_same "srun in the VM with a PATH without /usr/local/bin" "argv:[p]" \
 	"$(PATH=$FB:/usr/bin:/bin U -- sh -c 'srun p' 2>&1 | head -1)"
 out=$(PATH=$GP "$EXEC" --socket "$S" --root --cwd /tmp -- sh -c 'echo guest-uid=$(id -u); srun x' 2>&1)
-check "srun by root in the VM: still the job user on the host" "guest-uid=0 argv:[x] uid=65534" \
+t_same "srun by root in the VM: still the job user on the host" "guest-uid=0 argv:[x] uid=65534" \
 	"$(echo $out | cut -d' ' -f1-3)"
-check "srun in the VM: stdin reaches the host command" "in=hello" \
+t_same "srun in the VM: stdin reaches the host command" "in=hello" \
 	"$(echo hello | PATH=$GP U -- sh -c 'srun stdin' | grep '^in=')"
 out=$(PATH=$GP U -- sh -c 'srun sleep 1 A > a.out & srun sleep 1 B > b.out & wait; grep -h done a.out b.out' 2>&1)
-check "two concurrent srun in the VM" "done A done B" "$(echo $out)"
+t_same "two concurrent srun in the VM" "done A done B" "$(echo $out)"
 out=$(PATH=$GP U -- sh -c 'xenvm-exec --socket /run/xenvm/host.sock -- bash -c id; echo rc=$?' 2>&1)
 echo "$out" | grep -q "'bash' refused: commands from the VM may only be srun" && echo "$out" | grep -q "rc=126" &&
-	ok "a command not in the allow-list is refused (direct request)" || ko "allow-list in the VM" "$out"
+	t_ok "a command not in the allow-list is refused (direct request)" || t_ko "allow-list in the VM" "$out"
 PATH=$GP setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp -- \
 	sh -c 'exec srun term' > "$W/t" &
 xp=$!
@@ -192,7 +190,7 @@ kill -TERM $xp
 ( sleep 30; kill -KILL $xp 2>/dev/null ) & wd=$!
 wait $xp; rc=$?
 { kill $wd && wait $wd; } 2>/dev/null
-check "SIGTERM to srun in the VM reaches the host command" "ready got-term 9" "$(echo $(grep -v -e '^argv' -e '^uid' "$W/t") $rc)"
+t_same "SIGTERM to srun in the VM reaches the host command" "ready got-term 9" "$(echo $(grep -v -e '^argv' -e '^uid' "$W/t") $rc)"
 
 # ---------------------------------------------------------------- the batch step
 printf '#!/bin/sh\necho "batch $# [$1] [$2] $(id -u) $(uname -r) ${0##*/}"; exit 5\n' > "$W/job.sh"
@@ -201,17 +199,17 @@ GK=$(U -- uname -r)
 Bt() { (cd /tmp && XENVM_SOCKET=$S XENVM_EXEC_BATCH=1 SLURM_JOB_ID=$J XENVM_EXEC_ARGV0=$1 \
 	setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" "${@:2}"); }
 out=$(Bt "$W/job.sh" x "y z" 2>&1); rc=$?
-check "batch script runs in the VM with its args and exit code" "batch 2 [x] [y z] 65534 $GK slurm_script rc=5" "$out rc=$rc"
-check "#!/bin/bash batch script in the VM" "bash 5 42 $GK" "$(Bt "$W/job.bash" 2>&1)"
+t_same "batch script runs in the VM with its args and exit code" "batch 2 [x] [y z] 65534 $GK slurm_script rc=5" "$out rc=$rc"
+t_same "#!/bin/bash batch script in the VM" "bash 5 42 $GK" "$(Bt "$W/job.bash" 2>&1)"
 out=$(Bt "$W/no-such.sh" 2>&1); rc=$?
 [ $rc = 127 ] && echo "$out" | grep -q "batch script $W/no-such.sh: No such file or directory" &&
-	ok "batch: missing script -> clear error" || ko "batch: missing script" "rc=$rc $out"
+	t_ok "batch: missing script -> clear error" || t_ko "batch: missing script" "rc=$rc $out"
 
 # list by job (crash recovery) sees it
-check "list-by-job finds the VM" "xenvm-job$J-vm0" "$("$VMCTL" list $J | cut -d' ' -f1)"
+t_same "list-by-job finds the VM" "xenvm-job$J-vm0" "$("$VMCTL" list $J | cut -d' ' -f1)"
 
 t0=$(now)
-"$VMCTL" shutdown "$ST" 20 && ok "shutdown ($(el $t0 $(now)) s)" || ko "shutdown"
+"$VMCTL" shutdown "$ST" 20 && t_ok "shutdown ($(el $t0 $(now)) s)" || t_ko "shutdown"
 nothing_left() { # JOB STATEDIR
 	local left=
 	[ -n "$("$VMCTL" list $1)" ] && left="$left process"
@@ -221,35 +219,35 @@ nothing_left() { # JOB STATEDIR
 	pgrep -f "xenvm-job$1-" >/dev/null && left="$left qemu"
 	echo "$left"
 }
-check "after shutdown nothing left" "" "$(nothing_left $J "$ST")"
+t_same "after shutdown nothing left" "" "$(nothing_left $J "$ST")"
 
 # ---------------------------------------------------------------- destroy, and kill by job
 ST=$W/st2; mkdir -p "$ST"
 "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 1)) 0 0 $BR 10.83.0.11/24 && sleep 1 &&
-	"$VMCTL" destroy "$ST" && ok "destroy while booting" || ko "destroy while booting"
-check "after destroy nothing left" "" "$(nothing_left $((J + 1)) "$ST")"
+	"$VMCTL" destroy "$ST" && t_ok "destroy while booting" || t_ko "destroy while booting"
+t_same "after destroy nothing left" "" "$(nothing_left $((J + 1)) "$ST")"
 ST=$W/st3; mkdir -p "$ST"
 "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 2)) 0 0 && sleep 1 &&
-	"$VMCTL" kill $((J + 2)) && ok "kill by job id (recovery without state)" || ko "kill by job id"
+	"$VMCTL" kill $((J + 2)) && t_ok "kill by job id (recovery without state)" || t_ko "kill by job id"
 sleep 0.5
-check "after kill-by-job nothing left" "" "$(nothing_left $((J + 2)) "$ST")"
+t_same "after kill-by-job nothing left" "" "$(nothing_left $((J + 2)) "$ST")"
 
 # ---------------------------------------------------------------- bad input
 ST=$W/st4; mkdir -p "$ST"
 out=$("$VMCTL" boot "$ST" "$W/no-such-kernel" "$IMG/initrd.zst" $((J + 3)) 0 0 2>&1); rc=$?
-[ $rc != 0 ] && echo "$out" | grep -q "kernel .*No such file" && ok "missing kernel: clear error at once" ||
-	ko "missing kernel" "rc=$rc $out"
-check "missing kernel: nothing left" "" "$(nothing_left $((J + 3)) "$ST")$(ls "$ST" | grep -v -E '^(status|console.log|vmd.log)$')"
+[ $rc != 0 ] && echo "$out" | grep -q "kernel .*No such file" && t_ok "missing kernel: clear error at once" ||
+	t_ko "missing kernel" "rc=$rc $out"
+t_same "missing kernel: nothing left" "" "$(nothing_left $((J + 3)) "$ST")$(ls "$ST" | grep -v -E '^(status|console.log|vmd.log)$')"
 
 head -c 3000000 /dev/urandom > "$W/corrupt.zst"
 "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$W/corrupt.zst" $((J + 3)) 0 0
 t0=$(now)
 out=$("$VMCTL" wait "$ST" 60 2>&1); rc=$?
 t=$(el $t0 $(now))
-[ $rc != 0 ] && [ "$(echo "$t < 60" | bc)" = 1 ] && ok "corrupt initrd: error in $t s" || ko "corrupt initrd" "rc=$rc after $t s: $out"
+[ $rc != 0 ] && [ "$(echo "$t < 60" | bc)" = 1 ] && t_ok "corrupt initrd: error in $t s" || t_ko "corrupt initrd" "rc=$rc after $t s: $out"
 echo "     ($out)" | cut -c1-300
 "$VMCTL" destroy "$ST"
-check "corrupt initrd: nothing left" "" "$(nothing_left $((J + 3)) "$ST")"
+t_same "corrupt initrd: nothing left" "" "$(nothing_left $((J + 3)) "$ST")"
 
 # a guest that never gets ready: /init sleeps forever
 mkdir -p "$W/hang/bin"
@@ -262,9 +260,9 @@ ST=$W/st5; mkdir -p "$ST"
 t0=$(now)
 out=$("$VMCTL" wait "$ST" 25 2>&1); rc=$?
 t=$(el $t0 $(now))
-[ $rc != 0 ] && echo "$out" | grep -q "did not become ready in 25 s" && ok "never-ready guest: timeout error after $t s" ||
-	ko "never-ready guest" "rc=$rc: $out"
+[ $rc != 0 ] && echo "$out" | grep -q "did not become ready in 25 s" && t_ok "never-ready guest: timeout error after $t s" ||
+	t_ko "never-ready guest" "rc=$rc: $out"
 "$VMCTL" destroy "$ST"
-check "never-ready guest: nothing left after destroy" "" "$(nothing_left $((J + 4)) "$ST")"
+t_same "never-ready guest: nothing left after destroy" "" "$(nothing_left $((J + 4)) "$ST")"
 
-finish
+t_summary

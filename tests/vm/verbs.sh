@@ -17,18 +17,16 @@ export VMCTL_HOST_AGENT=$(readlink -f "${4:?xenvm-agent}")
 IBCHECK=$(readlink -f "${5:?xenvm-ibcheck}")
 BR=xvibr0
 J=84001
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1${2:+: $2}"; }
-check() { if [ "$2" == "$3" ]; then ok "$1"; else ko "$1" "expected [$2] got [$3]"; fi; }
-finish() { echo "vm-verbs: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }
+T_SUITE=vm-verbs
+# shellcheck source=../lib/testlib.sh
+. "$(dirname "$0")/../lib/testlib.sh"
 
 for t in qemu-system-x86_64 setpriv ip; do
-	command -v $t >/dev/null || { ko "prerequisite $t"; finish; }
+	command -v $t >/dev/null || t_fatal "prerequisite $t"
 done
-[ "$(id -u)" = 0 ] || { ko "must run as root (bridge, taps)"; finish; }
+[ "$(id -u)" = 0 ] || t_fatal "must run as root (bridge, taps)"
 export VMCTL_ROOTDISK=$IMG/rootdisk.sqfs
-for f in vmlinuz initrd.zst rootdisk.sqfs; do [ -r "$IMG/$f" ] || { ko "image file $IMG/$f (make image)"; finish; }; done
+for f in vmlinuz initrd.zst rootdisk.sqfs; do [ -r "$IMG/$f" ] || t_fatal "image file $IMG/$f (make image)"; done
 
 W=$(mktemp -d /tmp/xvg-verbs.XXXXXX)
 chmod 755 "$W"
@@ -40,60 +38,60 @@ cleanup() {
 	ip link del $BR 2>/dev/null
 	rm -rf "$W"
 }
-trap cleanup EXIT
+t_at_exit cleanup
 
 # ------------------------------------------------ the check on this host: no RDMA, a clear "no"
 out=$("$IBCHECK" --wait 0 2>&1); rc=$?
-[ $rc = 1 ] && [ "${out#verbs: }" != "$out" ] && ok "host without RDMA: not ready, exit 1 ($out)" ||
-	ko "host without RDMA" "rc=$rc: $out"
-"$IBCHECK" --wait x >/dev/null 2>&1; check "bad --wait: usage error" 2 $?
+[ $rc = 1 ] && [ "${out#verbs: }" != "$out" ] && t_ok "host without RDMA: not ready, exit 1 ($out)" ||
+	t_ko "host without RDMA" "rc=$rc: $out"
+"$IBCHECK" --wait x >/dev/null 2>&1; t_same "bad --wait: usage error" 2 $?
 
 ip link add $BR type bridge && ip addr add 10.84.0.1/24 dev $BR && ip link set $BR up ||
-	{ ko "create bridge $BR"; finish; }
+	t_fatal "create bridge $BR"
 
 # ------------------------------------------------ rxe requested and brought up: ready, reported
 # Two VMs at once (st3 is the peer of the RC ping-pong below, as another node's VM would be).
 ST=$W/st1 ST3=$W/st3
 mkdir -p "$ST" "$ST3"
 VMCTL_CMDLINE=xenvm.rxe=1 "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $J 65534 65534 $BR 10.84.0.10/24 ||
-	{ ko "boot with xenvm.rxe=1"; finish; }
+	t_fatal "boot with xenvm.rxe=1"
 VMCTL_CMDLINE=xenvm.rxe=1 "$VMCTL" boot "$ST3" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 2)) 65534 65534 $BR 10.84.0.11/24 ||
-	{ ko "boot a second VM with xenvm.rxe=1"; finish; }
-if "$VMCTL" wait "$ST" 120; then ok "xenvm.rxe=1: ready"; else ko "xenvm.rxe=1: ready" "$(tail -5 "$ST/console.log")"; finish; fi
-if "$VMCTL" wait "$ST3" 120; then ok "second VM: ready"; else ko "second VM: ready" "$(tail -5 "$ST3/console.log")"; finish; fi
-check "status file says ready" "ready" "$(cat "$ST/status")"
+	t_fatal "boot a second VM with xenvm.rxe=1"
+if "$VMCTL" wait "$ST" 120; then t_ok "xenvm.rxe=1: ready"; else t_ko "xenvm.rxe=1: ready" "$(tail -5 "$ST/console.log")"; t_summary; fi
+if "$VMCTL" wait "$ST3" 120; then t_ok "second VM: ready"; else t_ko "second VM: ready" "$(tail -5 "$ST3/console.log")"; t_summary; fi
+t_same "status file says ready" "ready" "$(cat "$ST/status")"
 info=$(cat "$ST/guest.info" 2>/dev/null)
 case "$info" in
 "ib=rxe0 port=1 state=ACTIVE link=Ethernet node_guid="*" gid_index="[0-9]*" gid=fe80::"*" ipv4_gid=::ffff:10.84.0.10")
-	ok "guest.info: $info" ;;
-*) ko "guest.info reports rxe0, port 1 ACTIVE, the link-local and the IPv4 RoCE v2 GIDs" "[$info]" ;;
+	t_ok "guest.info: $info" ;;
+*) t_ko "guest.info reports rxe0, port 1 ACTIVE, the link-local and the IPv4 RoCE v2 GIDs" "[$info]" ;;
 esac
-grep -q "xenvm-init: .*verbs ready: ib=rxe0" "$ST/console.log" && ok "console: verbs ready line" ||
-	ko "console: verbs ready line" "$(grep xenvm-init "$ST/console.log" | tail -3)"
+grep -q "xenvm-init: .*verbs ready: ib=rxe0" "$ST/console.log" && t_ok "console: verbs ready line" ||
+	t_ko "console: verbs ready line" "$(grep xenvm-init "$ST/console.log" | tail -3)"
 U() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$ST/agent.sock" --cwd /tmp "$@"; }
 # the job's user sees the same: ibv_devinfo (libibverbs) and the check itself
 got=$(U -- ibv_devinfo -d rxe0 2>&1 | sed -n 's/^[[:space:]]*state:[[:space:]]*\([A-Z_]*\).*/\1/p')
-check "ibv_devinfo in the guest as the job user: PORT_ACTIVE" "PORT_ACTIVE" "$got"
-check "ibv_rc_pingpong is in the image" "/usr/bin/ibv_rc_pingpong" "$(U -- sh -c 'command -v ibv_rc_pingpong')"
+t_same "ibv_devinfo in the guest as the job user: PORT_ACTIVE" "PORT_ACTIVE" "$got"
+t_same "ibv_rc_pingpong is in the image" "/usr/bin/ibv_rc_pingpong" "$(U -- sh -c 'command -v ibv_rc_pingpong')"
 gi=${info#*gid_index=} gi=${gi%% *}
-check "/etc/ucx/ucx.conf: the reported GID index for UCX" "UCX_IB_GID_INDEX=$gi" "$(U -- grep -v '^#' /etc/ucx/ucx.conf)"
+t_same "/etc/ucx/ucx.conf: the reported GID index for UCX" "UCX_IB_GID_INDEX=$gi" "$(U -- grep -v '^#' /etc/ucx/ucx.conf)"
 
 # "Ready" must mean an RC connection can be made at once.  RoCE v2's move to RTR routes from the
 # GID's IPv6 address, which DAD kept tentative for 1-2 s after ready (RTR then failed: seen in
 # CI).  The MAC, hence that address, comes from the unique IPv4 address (vm/mac.c).
 U3() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$ST3/agent.sock" --cwd /tmp "$@"; }
 # The VF path's pieces are in the image but cost a VM without a VF nothing.
-check "no VF driver loaded without xenvm.ib=vf" "0" "$(U -- sh -c 'ls /sys/module | grep -c "^mlx5"')"
-check "the VF's verbs provider (mlx5) is in the image" "driver mlx5 /usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so" \
+t_same "no VF driver loaded without xenvm.ib=vf" "0" "$(U -- sh -c 'ls /sys/module | grep -c "^mlx5"')"
+t_same "the VF's verbs provider (mlx5) is in the image" "driver mlx5 /usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so" \
 	"$(U -- sh -c 'echo $(cat /etc/libibverbs.d/mlx5.driver) $(ls /usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so)')"
-check "initramfs modules freed after loading" "absent" "$(U -- sh -c '[ -e /lib/modules ] && echo present || echo absent')"
-check "the NIC's MAC comes from the guest address 10.84.0.10" "52:54:00:54:00:0a" "$(U -- cat /sys/class/net/eth0/address)"
-check "the second VM's from 10.84.0.11" "52:54:00:54:00:0b" "$(U3 -- cat /sys/class/net/eth0/address)"
+t_same "initramfs modules freed after loading" "absent" "$(U -- sh -c '[ -e /lib/modules ] && echo present || echo absent')"
+t_same "the NIC's MAC comes from the guest address 10.84.0.10" "52:54:00:54:00:0a" "$(U -- cat /sys/class/net/eth0/address)"
+t_same "the second VM's from 10.84.0.11" "52:54:00:54:00:0b" "$(U3 -- cat /sys/class/net/eth0/address)"
 a6=$(U -- ip -6 addr show dev eth0 2>&1)
 case "$a6" in
-*"inet6 fe80::5054:ff:fe54:a/64 scope link"*tentative*) ko "eth0's link-local address is usable at ready" "$a6" ;;
-*"inet6 fe80::5054:ff:fe54:a/64 scope link"*) ok "eth0's link-local address is usable at ready (no DAD wait)" ;;
-*) ko "eth0's link-local address is usable at ready" "$a6" ;;
+*"inet6 fe80::5054:ff:fe54:a/64 scope link"*tentative*) t_ko "eth0's link-local address is usable at ready" "$a6" ;;
+*"inet6 fe80::5054:ff:fe54:a/64 scope link"*) t_ok "eth0's link-local address is usable at ready (no DAD wait)" ;;
+*) t_ko "eth0's link-local address is usable at ready" "$a6" ;;
 esac
 U -- ibv_rc_pingpong -d rxe0 -g "$gi" -n 200 >"$W/srv.out" 2>&1 &
 srv=$!
@@ -103,8 +101,8 @@ for i in $(seq 100); do   # until the server listens (TCP); its one attempt at R
 done
 wait $srv; rc=$?
 [ $rc = 0 ] && grep -q "^200 iters in" "$W/srv.out" && grep -q "^200 iters in" "$W/cli.out" &&
-	ok "ibv_rc_pingpong right after ready: $(grep usec/iter "$W/srv.out")" ||
-	ko "ibv_rc_pingpong right after ready" "server rc=$rc: $(tr '\n' ' ' <"$W/srv.out"); client: $(tr '\n' ' ' <"$W/cli.out")"
+	t_ok "ibv_rc_pingpong right after ready: $(grep usec/iter "$W/srv.out")" ||
+	t_ko "ibv_rc_pingpong right after ready" "server rc=$rc: $(tr '\n' ' ' <"$W/srv.out"); client: $(tr '\n' ' ' <"$W/cli.out")"
 "$VMCTL" destroy "$ST"
 "$VMCTL" destroy "$ST3"
 
@@ -117,23 +115,23 @@ wait $srv; rc=$?
 boot_not_ready() {
 	local rc st
 	mkdir -p "$1"
-	VMCTL_CMDLINE=$3 "$VMCTL" boot "$1" "$IMG/vmlinuz" "$IMG/initrd.zst" "$2" 0 0 || { ko "boot: $4"; finish; }
+	VMCTL_CMDLINE=$3 "$VMCTL" boot "$1" "$IMG/vmlinuz" "$IMG/initrd.zst" "$2" 0 0 || t_fatal "boot: $4"
 	out=$("$VMCTL" wait "$1" 120 2>&1); rc=$?
-	[ $rc != 0 ] && ok "$4: not ready (rc=$rc)" || ko "$4: not ready" "rc=0"
+	[ $rc != 0 ] && t_ok "$4: not ready (rc=$rc)" || t_ko "$4: not ready" "rc=0"
 	st=$(cat "$1/status")
 	# shellcheck disable=SC2254 # $5 is a pattern
 	case "$st" in
-	$5) ok "status names the reason: ${st:0:160}" ;;
-	*) ko "status names the reason" "[$st]" ;;
+	$5) t_ok "status names the reason: ${st:0:160}" ;;
+	*) t_ko "status names the reason" "[$st]" ;;
 	esac
 }
 ST=$W/st2
 boot_not_ready "$ST" $((J + 1)) xenvm.rxe=1 "xenvm.rxe=1 without a NIC" \
 	"verbs: no RDMA device rxe0 (libibverbs lists 0) after * s (Soft-RoCE was requested: xenvm.rxe=1)*"
-echo "$out" | grep -q "Soft-RoCE was requested" && ok "the driver's error carries it too" || ko "the driver's error carries it too" "$out"
-[ -e "$ST/guest.info" ] && ko "no guest.info when not ready" || ok "no guest.info when not ready"
-grep -q "rdma link add rxe0 type rxe netdev eth0 failed" "$ST/console.log" && ok "console: the rdma failure is logged" ||
-	ko "console: the rdma failure is logged" "$(grep xenvm-init "$ST/console.log" | tail -4)"
+echo "$out" | grep -q "Soft-RoCE was requested" && t_ok "the driver's error carries it too" || t_ko "the driver's error carries it too" "$out"
+[ -e "$ST/guest.info" ] && t_ko "no guest.info when not ready" || t_ok "no guest.info when not ready"
+grep -q "rdma link add rxe0 type rxe netdev eth0 failed" "$ST/console.log" && t_ok "console: the rdma failure is logged" ||
+	t_ko "console: the rdma failure is logged" "$(grep xenvm-init "$ST/console.log" | tail -4)"
 "$VMCTL" destroy "$ST"
 
 # ------------------------------------------------ a VF announced (xenvm.ib=vf) but none present
@@ -143,7 +141,7 @@ grep -q "rdma link add rxe0 type rxe netdev eth0 failed" "$ST/console.log" && ok
 ST=$W/st4
 boot_not_ready "$ST" $((J + 3)) xenvm.ib=vf "xenvm.ib=vf without a VF" \
 	"verbs: no RDMA device (libibverbs lists none) after * s (an IB VF was passed through: xenvm.ib=vf)*"
-grep -q "xenvm-init: .*VF driver loaded (mlx5_ib)" "$ST/console.log" && ok "console: the VF driver was loaded from the root disk" ||
-	ko "console: the VF driver was loaded from the root disk" "$(grep xenvm-init "$ST/console.log" | tail -4)"
+grep -q "xenvm-init: .*VF driver loaded (mlx5_ib)" "$ST/console.log" && t_ok "console: the VF driver was loaded from the root disk" ||
+	t_ko "console: the VF driver was loaded from the root disk" "$(grep xenvm-init "$ST/console.log" | tail -4)"
 "$VMCTL" destroy "$ST"
-finish
+t_summary

@@ -14,11 +14,11 @@
 # A missing prerequisite is a failure, never a skip.
 # Last line: "xen-pci: N passed, N failed"; exit status 0 only when nothing failed.
 
-# ok() and bad() always succeed, so `CHECK && ok ... || bad ...` is an if-then-else here.
+# t_ok and t_ko always succeed, so `CHECK && t_ok ... || t_ko ...` is an if-then-else here.
 # shellcheck disable=SC2015
 set -uo pipefail
 
-SUITE=xen-pci
+T_SUITE=xen-pci
 JOB=9301
 # shellcheck source=tests/xen/testlib.sh
 . "$(dirname "$0")/testlib.sh"
@@ -31,27 +31,27 @@ KVER=${XVX_KVER:-$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sed 's|.*/vmlinuz-
 echo "host load at start: $(uptime)"
 
 # ---------------------------------------------------------------- prerequisites
-[ "$(id -u)" = 0 ] || fatal "must run as root"
+[ "$(id -u)" = 0 ] || t_fatal "must run as root"
 for f in /boot/xen-4.17-amd64.gz /usr/lib/xen-4.17/bin/xl; do
-	[ -e "$f" ] || fatal "missing $f (apt-get install xen-hypervisor-4.17-amd64 xen-utils-4.17)"
+	[ -e "$f" ] || t_fatal "missing $f (apt-get install xen-hypervisor-4.17-amd64 xen-utils-4.17)"
 done
-command -v qemu-system-x86_64 >/dev/null || fatal "missing qemu-system-x86_64"
+command -v qemu-system-x86_64 >/dev/null || t_fatal "missing qemu-system-x86_64"
 for f in "$XVMCTL" "$EXEC"; do
-	[ -x "$f" ] || fatal "missing $f (make check-xen-pci builds it)"
+	[ -x "$f" ] || t_fatal "missing $f (make check-xen-pci builds it)"
 done
 for f in vmlinuz initrd.zst rootdisk.sqfs; do
-	[ -s "$IMG/$f" ] || fatal "ttylinux-mpi image incomplete: no $IMG/$f (make image)"
+	[ -s "$IMG/$f" ] || t_fatal "ttylinux-mpi image incomplete: no $IMG/$f (make image)"
 done
 # dom0's side: pciback to hold the device, and a driver of its own for it to be given back to.
 MODS=()
 for m in xen-pciback e1000; do
 	# Neither has dependencies (the insmod in dom0 below relies on that).
 	mapfile -t f < <(modprobe -S "$KVER" --show-depends "$m" 2>/dev/null | awk '$1 == "insmod" {print $2}')
-	[ ${#f[@]} = 1 ] || fatal "kernel $KVER: no $m module, or it has dependencies (${f[*]})"
+	[ ${#f[@]} = 1 ] || t_fatal "kernel $KVER: no $m module, or it has dependencies (${f[*]})"
 	MODS+=("${f[0]}")
 done
-"$XN" status | grep -q 'no Xen nodes up' || fatal "Xen nodes already up (xen-node down first)"
-ok "prerequisites"
+"$XN" status | grep -q 'no Xen nodes up' || t_fatal "Xen nodes already up (xen-node down first)"
+t_ok "prerequisites"
 
 # ---------------------------------------------------------------- dom0's files
 WORK=$(mktemp -d /tmp/xvx-pci.XXXXXX)
@@ -66,21 +66,21 @@ cp "${MODS[@]}" "$OV/mods-pci/"
 
 t=$EPOCHREALTIME
 STARTED=1
-"$XN" up --overlay "$OV" --share "$IMG" --iommu --pci-dev e1000 || fatal "xen-node up"
+"$XN" up --overlay "$OV" --share "$IMG" --iommu --pci-dev e1000 || t_fatal "xen-node up"
 echo "timing: Xen node boot (q35 + intel-iommu; image build + boot to dom0 ready): $(secs "$t") s"
 
 # shellcheck disable=SC2016 # expanded by sh in dom0
 x sh -c 'for m in /mods-pci/*.ko; do [ "$m" = /mods-pci/e1000.ko ] || insmod "$m" || exit 1; done
-	insmod /mods-pci/e1000.ko' || fatal "insmod xen-pciback, e1000 in dom0"
+	insmod /mods-pci/e1000.ko' || t_fatal "insmod xen-pciback, e1000 in dom0"
 caps=$(x xl info | awk -F': ' '/^virt_caps/ {print $2}')
-[[ " $caps " == *" hvm_directio "* ]] && ok "Xen: I/O virtualisation on (virt_caps: $caps)" ||
-	bad "no hvm_directio in virt_caps ($caps): $(x sh -c 'xl dmesg | grep -iE "iommu|vt-d|I/O virt"' | tr '\n' '|')"
+[[ " $caps " == *" hvm_directio "* ]] && t_ok "Xen: I/O virtualisation on (virt_caps: $caps)" ||
+	t_ko "no hvm_directio in virt_caps ($caps): $(x sh -c 'xl dmesg | grep -iE "iommu|vt-d|I/O virt"' | tr '\n' '|')"
 # shellcheck disable=SC2016
 BDF=$(x sh -c 'for d in /sys/bus/pci/devices/*; do
 	[ "$(cat $d/vendor):$(cat $d/device)" = 0x8086:0x100e ] && basename $d; done' | head -1)
-[ -n "$BDF" ] || fatal "no e1000 (8086:100e) in dom0's PCI devices"
+[ -n "$BDF" ] || t_fatal "no e1000 (8086:100e) in dom0's PCI devices"
 drv() { x sh -c "basename \$(readlink /sys/bus/pci/devices/$BDF/driver) 2>/dev/null"; }
-[ "$(drv)" = e1000 ] && ok "dom0: the e1000 is $BDF, bound to e1000" || fatal "$BDF driver: $(drv)"
+[ "$(drv)" = e1000 ] && t_ok "dom0: the e1000 is $BDF, bound to e1000" || t_fatal "$BDF driver: $(drv)"
 
 K=/share/vmlinuz
 INITRD=/images/initrd.zst
@@ -93,73 +93,73 @@ given_back() {
 	local d
 	d=$(drv)
 	if [ "$d" = e1000 ] && ! x xl pci-assignable-list | grep -q "$BDF" && only_dom0 1; then
-		ok "$1: $BDF given back to e1000, only Domain-0 left"
+		t_ok "$1: $BDF given back to e1000, only Domain-0 left"
 	else
-		bad "$1: $BDF on '$d', assignable: $(x xl pci-assignable-list | tr '\n' ' ')"
+		t_ko "$1: $BDF on '$d', assignable: $(x xl pci-assignable-list | tr '\n' ' ')"
 	fi
 }
 
 # ---------------------------------------------------------------- the device in a PV domU
 out=$(x "${E[@]}" XVMCTL_PCI="$BDF" xvmctl boot $ST/pv $K $INITRD $JOB 0 0 2>&1)
 if [[ "$out" =~ boot_ms=([0-9]+)\ ready_ms=([0-9]+) ]]; then
-	ok "xvmctl boot with XVMCTL_PCI=$BDF: ready ($out)"
+	t_ok "xvmctl boot with XVMCTL_PCI=$BDF: ready ($out)"
 	pci_boot=${BASH_REMATCH[1]} pci_ready=${BASH_REMATCH[2]}
 else
-	bad "xvmctl boot with $BDF: $out"
+	t_ko "xvmctl boot with $BDF: $out"
 	pci_boot='' pci_ready=''
 fi
-[ "$(drv)" = pciback ] && ok "dom0: $BDF moved to pciback" || bad "$BDF driver while in use: $(drv)"
-x xl pci-list "$NAME" | grep -q " $BDF\$" && ok "xl pci-list $NAME: $BDF" ||
-	bad "xl pci-list: $(x xl pci-list "$NAME" 2>&1 | tr '\n' '|')"
+[ "$(drv)" = pciback ] && t_ok "dom0: $BDF moved to pciback" || t_ko "$BDF driver while in use: $(drv)"
+x xl pci-list "$NAME" | grep -q " $BDF\$" && t_ok "xl pci-list $NAME: $BDF" ||
+	t_ko "xl pci-list: $(x xl pci-list "$NAME" 2>&1 | tr '\n' '|')"
 domid=$(x xl domid "$NAME")
 st=$(x xenstore-read "/local/domain/0/backend/pci/$domid/0/state" 2>&1)
-[ "$st" = 4 ] && ok "PCI backend of domain $domid connected (state 4: the guest's pcifront)" ||
-	bad "PCI backend state: $st"
+[ "$st" = 4 ] && t_ok "PCI backend of domain $domid connected (state 4: the guest's pcifront)" ||
+	t_ko "PCI backend state: $st"
 # shellcheck disable=SC2016
 seen=$(x xenvm-exec --socket $ST/pv/agent.sock -- sh -c \
 	'for d in /sys/bus/pci/devices/*; do echo "$(cat $d/vendor):$(cat $d/device)"; done' 2>&1)
-[[ "$seen" == *0x8086:0x100e* ]] && ok "the guest sees the device (8086:100e) through pcifront" ||
-	bad "guest's PCI devices: $seen"
+[[ "$seen" == *0x8086:0x100e* ]] && t_ok "the guest sees the device (8086:100e) through pcifront" ||
+	t_ko "guest's PCI devices: $seen"
 
 out=$(x "${E[@]}" XVMCTL_MEM=128 XVMCTL_NAME=vm1 XVMCTL_PCI="$BDF" xvmctl boot $ST/p2 $K $INITRD $JOB 0 0 2>&1)
 rc=$?
 names=$(x xl list | awk 'NR > 1 {print $1}' | tr '\n' ' ')
 [ $rc != 0 ] && [[ "$out" == *"PCI device $BDF is in use by another domain"* ]] &&
 	[ "$names" = "Domain-0 $NAME " ] &&
-	ok "a second VM given $BDF fails, naming it, and leaves no domain: $out" ||
-	bad "second VM with $BDF (rc $rc, domains: $names): $out"
-x xl pci-list "$NAME" | grep -q " $BDF\$" && ok "the first VM keeps $BDF" || bad "first VM lost $BDF"
+	t_ok "a second VM given $BDF fails, naming it, and leaves no domain: $out" ||
+	t_ko "second VM with $BDF (rc $rc, domains: $names): $out"
+x xl pci-list "$NAME" | grep -q " $BDF\$" && t_ok "the first VM keeps $BDF" || t_ko "first VM lost $BDF"
 
-out=$(x xvmctl shutdown $ST/pv 20 2>&1) && ok "shutdown ($out)" || bad "shutdown: $out"
+out=$(x xvmctl shutdown $ST/pv 20 2>&1) && t_ok "shutdown ($out)" || t_ko "shutdown: $out"
 given_back "after shutdown"
 
 # kill_info: what the Epilog's crash recovery does with a job's VMs found by name.
 out=$(x "${E[@]}" XVMCTL_PCI="$BDF" xvmctl boot $ST/k $K $INITRD $((JOB + 1)) 0 0 2>&1) ||
-	bad "boot for the kill test: $out"
-out=$(x xvmctl kill $((JOB + 1)) 2>&1) && ok "kill_info (crash recovery)" || bad "kill: $out"
+	t_ko "boot for the kill test: $out"
+out=$(x xvmctl kill $((JOB + 1)) 2>&1) && t_ok "kill_info (crash recovery)" || t_ko "kill: $out"
 given_back "after kill_info"
 
 # ---------------------------------------------------------------- refused
 out=$(x env XVMCTL_PCI=0000:00:1e.7 xvmctl boot $ST/bad $K $INITRD $JOB 0 0 2>&1)
 rc=$?
 [ $rc != 0 ] && [[ "$out" == *"0000:00:1e.7"* ]] && only_dom0 1 &&
-	ok "a device that does not exist is refused, naming it: $out" || bad "missing device (rc $rc): $out"
+	t_ok "a device that does not exist is refused, naming it: $out" || t_ko "missing device (rc $rc): $out"
 out=$(x env XVMCTL_PCI=00:04.0 xvmctl boot $ST/bad $K $INITRD $JOB 0 0 2>&1)
 rc=$?
 [ $rc != 0 ] && [[ "$out" == *"'00:04.0': expected dddd:bb:dd.f"* ]] && only_dom0 1 &&
-	ok "a malformed address is refused: $out" || bad "malformed address (rc $rc): $out"
+	t_ok "a malformed address is refused: $out" || t_ko "malformed address (rc $rc): $out"
 
 # ---------------------------------------------------------------- figures
 out=$(x "${E[@]}" xvmctl boot $ST/np $K $INITRD $((JOB + 2)) 0 0 2>&1)
 if [[ "$out" =~ boot_ms=([0-9]+)\ ready_ms=([0-9]+) ]]; then
-	ok "xvmctl boot without a device ($out)"
+	t_ok "xvmctl boot without a device ($out)"
 	echo "timing: boot (create..unpause) ${pci_boot:-?} ms with $BDF, ${BASH_REMATCH[1]} ms without;" \
 		"ready ${pci_ready:-?} ms with, ${BASH_REMATCH[2]} ms without"
 else
-	bad "boot without a device: $out"
+	t_ko "boot without a device: $out"
 fi
 x xvmctl destroy $ST/np >/dev/null 2>&1
 
-"$XN" down || bad "xen-node down"
+"$XN" down || t_ko "xen-node down"
 STARTED=0
 check_nothing_left

@@ -12,11 +12,11 @@
 # A missing prerequisite is a failure, never a skip.
 # Last line: "xen-slurm: N passed, N failed"; exit status 0 only when nothing failed.
 
-# ok() and bad() always succeed, so `CHECK && ok ... || bad ...` is an if-then-else here.
+# t_ok and t_ko always succeed, so `CHECK && t_ok ... || t_ko ...` is an if-then-else here.
 # shellcheck disable=SC2015
 set -uo pipefail
 
-SUITE=xen-slurm
+T_SUITE=xen-slurm
 # shellcheck source=tests/xen/testlib.sh
 . "$(dirname "$0")/testlib.sh"
 XS=$ROOT/tests/xen/xen-slurm
@@ -30,11 +30,10 @@ UP=0
 stop_all() {
 	if [ "$UP" = 1 ]; then
 		UP=0
-		"$XS" down >/dev/null 2>&1 || bad "xen-slurm down"
+		"$XS" down >/dev/null 2>&1 || t_ko "xen-slurm down"
 	fi
-	finish
 }
-trap 'stop_all; exit $?' EXIT
+t_at_exit stop_all
 
 run() { "$XS" run "$@"; }
 as_user() { "$XS" run --user "$U" -- "$@"; }
@@ -68,8 +67,8 @@ clean_after() {
 		[ -z "$left" ] && [ "$(run sinfo -h -N -o %T | sort -u | xargs)" = idle ] && break
 		sleep 1
 	done
-	[ -z "$left" ] && ok "job $j: only Domain-0 in each dom0 (xl list), no state or device model left, nodes idle" ||
-		bad "job $j left:$left; sinfo: $(run sinfo -h -N -o '%N %T' | xargs)"
+	[ -z "$left" ] && t_ok "job $j: only Domain-0 in each dom0 (xl list), no state or device model left, nodes idle" ||
+		t_ko "job $j left:$left; sinfo: $(run sinfo -h -N -o '%N %T' | xargs)"
 }
 console_tails() {
 	local i
@@ -80,22 +79,22 @@ console_tails() {
 }
 
 # ---------------------------------------------------------------- prerequisites
-[ "$(id -u)" = 0 ] || fatal "must run as root"
+[ "$(id -u)" = 0 ] || t_fatal "must run as root"
 for f in /boot/xen-4.17-amd64.gz /usr/lib/xen-4.17/bin/xl /usr/libexec/xen-qemu-system-i386; do
-	[ -e "$f" ] || fatal "missing $f (scripts/install-deps: xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen)"
+	[ -e "$f" ] || t_fatal "missing $f (scripts/install-deps: xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen)"
 done
 for t in qemu-system-x86_64 slurmctld slurmd munged mpicc.mpich cpio gzip; do
-	command -v $t >/dev/null || fatal "missing $t (scripts/install-deps)"
+	command -v $t >/dev/null || t_fatal "missing $t (scripts/install-deps)"
 done
 for f in "$B/plugins/spank_xenvm.so" "$B/plugins/job_submit_vmimage.so" "$B/prolog/xenvm-prolog" \
 	"$B/epilog/xenvm-epilog" "$B/exec/xenvm-exec" "$B/guest/xenvm-agent" \
 	"$B/imagecast/imagecastd" "$B/images/images.yaml"; do
-	[ -e "$f" ] || fatal "missing $f (make && make image)"
+	[ -e "$f" ] || t_fatal "missing $f (make && make image)"
 done
 nm -D "$B/prolog/xenvm-prolog" 2>/dev/null | grep -c libxl_ctx_alloc >/dev/null ||
-	fatal "$B/prolog/xenvm-prolog is built without the xen driver (libxenlight missing at build time?)"
-"$XN" status | grep -q 'no Xen nodes up' || fatal "Xen nodes already up (xen-node down first)"
-ok "prerequisites"
+	t_fatal "$B/prolog/xenvm-prolog is built without the xen driver (libxenlight missing at build time?)"
+"$XN" status | grep -q 'no Xen nodes up' || t_fatal "Xen nodes already up (xen-node down first)"
+t_ok "prerequisites"
 
 # A broken image: the real kernel with an initrd whose /init prints a line and powers off, so
 # the DomU boots but its agent never says ready.
@@ -124,24 +123,24 @@ t=$EPOCHREALTIME
 UP=1
 if ! "$XS" up -n 2; then
 	UP=0
-	fatal "xen-slurm up -n 2"
+	t_fatal "xen-slurm up -n 2"
 fi
 echo "timing: 2 Xen nodes with slurmd, cold up to idle: $(secs "$t") s"
 [ "$(run sinfo -h -N -o '%N %T' | xargs)" = "xnode1 idle xnode2 idle" ] &&
-	ok "sinfo: xnode1 and xnode2 (the dom0s) idle" || bad "sinfo: $(run sinfo -h -N -o '%N %T' | xargs)"
+	t_ok "sinfo: xnode1 and xnode2 (the dom0s) idle" || t_ko "sinfo: $(run sinfo -h -N -o '%N %T' | xargs)"
 for i in 1 2; do
 	# shellcheck disable=SC2016 # expanded in dom0
 	out=$(xn "$i" sh -c 'echo $(hostname) $(cat /sys/hypervisor/type) $(cat /proc/xen/capabilities) \
 		$(cat /proc/$(cat /run/slurmd.pid)/comm)' 2>&1)
 	[ "$out" = "xnode$i xen control_d slurmd" ] &&
-		ok "xnode$i: slurmd runs in Xen's dom0 (hostname, /sys/hypervisor/type, control_d)" ||
-		bad "xnode$i dom0: $out"
+		t_ok "xnode$i: slurmd runs in Xen's dom0 (hostname, /sys/hypervisor/type, control_d)" ||
+		t_ko "xnode$i dom0: $out"
 done
 
 h=$(home_of $U)
 cp "$ROOT/examples/mpi-hello.c" "$ROOT/examples/mpi-hello.sh" "$h/" && chown "$U:" "$h"/mpi-hello.*
-out=$(as_user mpicc.mpich -O2 -o mpi-hello mpi-hello.c 2>&1) && ok "mpicc as $U in its home" ||
-	bad "mpicc: $out"
+out=$(as_user mpicc.mpich -O2 -o mpi-hello mpi-hello.c 2>&1) && t_ok "mpicc as $U in its home" ||
+	t_ko "mpicc: $out"
 
 # ---------------------------------------------------------------- the MPI job
 rm -f "$h/xen-mpi.out"
@@ -151,31 +150,31 @@ id=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$out")
 if [ -n "$id" ] && wait_job_end "$id"; then
 	echo "timing: sbatch -N2 mpi-hello.sh, submit to end: $(secs "$t") s"
 	st=$(job_state "$id")
-	[ "$st" = "COMPLETED 0:0" ] && ok "job $id: COMPLETED, exit code 0:0" || bad "job $id: $st"
+	[ "$st" = "COMPLETED 0:0" ] && t_ok "job $id: COMPLETED, exit code 0:0" || t_ko "job $id: $st"
 else
-	bad "job did not run or end within $JOB_TIMEOUT s: $out (state: $(job_state "${id:-0}"))"
+	t_ko "job did not run or end within $JOB_TIMEOUT s: $out (state: $(job_state "${id:-0}"))"
 	console_tails
 fi
 o=$(cat "$h/xen-mpi.out" 2>&1)
 echo "$o" | sed 's/^/  | /'
-[ "$(stat -c %U "$h/xen-mpi.out" 2>&1)" = "$U" ] && ok "the job's output file is $U's (home over 9p into dom0)" ||
-	bad "output file owner: $(stat -c %U "$h/xen-mpi.out" 2>&1)"
+[ "$(stat -c %U "$h/xen-mpi.out" 2>&1)" = "$U" ] && t_ok "the job's output file is $U's (home over 9p into dom0)" ||
+	t_ko "output file owner: $(stat -c %U "$h/xen-mpi.out" 2>&1)"
 grep -qE "^batch script on xnode1, kernel " <<<"$o" && ! grep -qx "batch script on xnode1, kernel $(uname -r)" <<<"$o" &&
-	ok "the batch script ran in xnode1's DomU (the guest's kernel)" || bad "batch script line"
+	t_ok "the batch script ran in xnode1's DomU (the guest's kernel)" || t_ko "batch script line"
 n=$(grep -cE "^rank [01] of 2 on xnode[12]: kernel [^ ]+, hypervisor xen/(PV|PVH), in a VM: yes$" <<<"$o")
 nodes=$(sed -n 's/^rank [01] of 2 on \(xnode[12]\):.*/\1/p' <<<"$o" | sort | xargs)
 [ "$n" = 2 ] && [ "$nodes" = "xnode1 xnode2" ] &&
-	ok "srun --mpi=pmi2: one rank in each node's DomU, guest_type $(sed -n 's/.*hypervisor xen\/\([A-Z]*\),.*/\1/p' <<<"$o" | sort -u | xargs)" ||
-	bad "ranks in DomUs: $n lines, nodes '$nodes'"
-grep -qx "allreduce ok: 2 of 2 ranks" <<<"$o" && ok "MPI_Allreduce across the two DomUs" || bad "allreduce"
+	t_ok "srun --mpi=pmi2: one rank in each node's DomU, guest_type $(sed -n 's/.*hypervisor xen\/\([A-Z]*\),.*/\1/p' <<<"$o" | sort -u | xargs)" ||
+	t_ko "ranks in DomUs: $n lines, nodes '$nodes'"
+grep -qx "allreduce ok: 2 of 2 ranks" <<<"$o" && t_ok "MPI_Allreduce across the two DomUs" || t_ko "allreduce"
 grep -qE "^xenvm: xnode2: image ttylinux-mpi: [0-9.]+ MiB fetched in [0-9.]+ s; xen VM booted and ready in [0-9.]+ s at 10\.184\." <<<"$o" &&
-	ok "xnode2 fetched the image (--vm-verbose) and booted a xen VM" || bad "xnode2's --vm-verbose line"
+	t_ok "xnode2 fetched the image (--vm-verbose) and booted a xen VM" || t_ko "xnode2's --vm-verbose line"
 grep -qE "^xenvm: xnode1: image ttylinux-mpi: .*; xen VM booted and ready in" <<<"$o" &&
-	ok "xnode1 booted a xen VM (--vm-verbose)" || bad "xnode1's --vm-verbose line"
+	t_ok "xnode1 booted a xen VM (--vm-verbose)" || t_ko "xnode1's --vm-verbose line"
 # Who sent xnode2 its bytes: imagecastd's log on xnode2 names its parent in the tree.
 log2=$(cat "${XVX_STATE:-/run/xvxen}/node2/spool/log/imagecastd.log" 2>&1)
-grep -qE "published in .* [0-9]+ bytes over the network from xnode1" <<<"$log2" && ok "xnode2's imagecastd received from xnode1 (broadcast between the dom0s)" ||
-	bad "imagecastd on xnode2: $(tail -5 <<<"$log2" | tr '\n' '|')"
+grep -qE "published in .* [0-9]+ bytes over the network from xnode1" <<<"$log2" && t_ok "xnode2's imagecastd received from xnode1 (broadcast between the dom0s)" ||
+	t_ko "imagecastd on xnode2: $(tail -5 <<<"$log2" | tr '\n' '|')"
 for v in $(sed -n 's/^xenvm: \(xnode[12]\): .* ready in \([0-9.]*\) s .*/\1=\2/p' <<<"$o"); do
 	echo "figure: Prolog boot to ready through Slurm, first job (image fetched, vmlinux derived), ${v%=*}: ${v#*=} s"
 done
@@ -184,8 +183,8 @@ done
 # (vm/kernel.c): the next boots skip libxenlight's decompression.
 for n in xnode1 xnode2; do
 	d=$("$XS" exec $n -- sh -c 'for f in /var/cache/xenvm/images/*/kernel.vmlinux; do head -c 4 "$f" | od -An -c | tr -d " "; done' 2>&1)
-	[ "$d" = "177ELF" ] && ok "$n: the xen driver derived kernel.vmlinux (an ELF) in the image's cache directory" ||
-		bad "$n: derived kernel: [$d]"
+	[ "$d" = "177ELF" ] && t_ok "$n: the xen driver derived kernel.vmlinux (an ELF) in the image's cache directory" ||
+		t_ko "$n: derived kernel: [$d]"
 done
 
 # ---------------------------------------------------------------- scancel mid-run
@@ -200,20 +199,20 @@ for ((k = 0; k < JOB_TIMEOUT; k++)); do
 done
 id=$(run squeue -h -u "$U" -o %i | head -1)
 if [ "$(grep -c '^started$' "$WORK/cancel.out")" = 2 ] && [ -n "$id" ]; then
-	ok "job $id: tasks started in both DomUs"
+	t_ok "job $id: tasks started in both DomUs"
 	for v in $(sed -n 's/^xenvm: \(xnode[12]\): .* ready in \([0-9.]*\) s .*/\1=\2/p' "$WORK/cancel.out"); do
 		echo "figure: Prolog boot to ready through Slurm, second job (cache hit, vmlinux there), ${v%=*}: ${v#*=} s"
 	done
 	run scancel "$id"
 	wait
-	wait_job_end "$id" && ok "job $id ended after scancel: $(job_state "$id")" || bad "job $id did not end"
+	wait_job_end "$id" && t_ok "job $id ended after scancel: $(job_state "$id")" || t_ko "job $id did not end"
 	for ((k = 0; k < 30; k++)); do [ -f "$h/term.0" ] && [ -f "$h/term.1" ] && break; sleep 1; done
 	[ "$(cat "$h/term.0" "$h/term.1" 2>&1 | xargs)" = "TERM TERM" ] &&
-		ok "SIGTERM reached the task in both DomUs (files written into the home over 9pfs)" ||
-		bad "SIGTERM in the guests: $(cat "$h/term.0" "$h/term.1" 2>&1 | xargs)"
+		t_ok "SIGTERM reached the task in both DomUs (files written into the home over 9pfs)" ||
+		t_ko "SIGTERM in the guests: $(cat "$h/term.0" "$h/term.1" 2>&1 | xargs)"
 	clean_after "$id"
 else
-	bad "scancel: tasks did not start: $(tr '\n' '|' <"$WORK/cancel.out")"
+	t_ko "scancel: tasks did not start: $(tr '\n' '|' <"$WORK/cancel.out")"
 	console_tails
 	wait
 fi
@@ -225,17 +224,17 @@ rc=$?
 echo "timing: broken image, srun to failure: $(secs "$t") s"
 [ $rc != 0 ] && grep -qE "^xenvm: VM for job [0-9]+ on xnode[12]: " <<<"$out" &&
 	grep -q "broken-image: this initrd has no agent" <<<"$out" &&
-	ok "broken image: srun fails (rc $rc) with the reason and the guest's console line" ||
-	bad "broken image (rc $rc): $(tr '\n' '|' <<<"$out")"
+	t_ok "broken image: srun fails (rc $rc) with the reason and the guest's console line" ||
+	t_ko "broken image (rc $rc): $(tr '\n' '|' <<<"$out")"
 id=$(run scontrol show jobs 2>/dev/null | sed -n 's/^JobId=\([0-9]*\).*/\1/p' | sort -n | tail -1)
 [ -n "$id" ] && clean_after "$id"
 [ "$(run sinfo -h -N -o '%N %T' | xargs)" = "xnode1 idle xnode2 idle" ] &&
-	ok "no node drained by the broken image" || bad "nodes after the broken image: $(run sinfo -h -N -o '%N %T' | xargs)"
+	t_ok "no node drained by the broken image" || t_ko "nodes after the broken image: $(run sinfo -h -N -o '%N %T' | xargs)"
 
 # ---------------------------------------------------------------- teardown
 UP=0
-"$XS" down && ok "xen-slurm down" || bad "xen-slurm down"
+"$XS" down && t_ok "xen-slurm down" || t_ko "xen-slurm down"
 check_nothing_left
-[ -e "$XVS_BASE/run/slurmctld.pid" ] && bad "slurmctld pid file left" ||
-	ok "slurmctld and munged stopped"
+[ -e "$XVS_BASE/run/slurmctld.pid" ] && t_ko "slurmctld pid file left" ||
+	t_ok "slurmctld and munged stopped"
 echo "host load at end: $(uptime)"

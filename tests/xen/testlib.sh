@@ -1,46 +1,30 @@
 # shellcheck shell=bash
-# testlib.sh - what the Xen suites share: counters, the summary line, running commands in a
-# node's dom0, waiting on a domU's console.  Source it after setting SUITE (the summary's name).
-# ok() and bad() always succeed, so `CHECK && ok ... || bad ...` is an if-then-else in the suites.
+# testlib.sh - what the Xen suites share on top of tests/lib/testlib.sh: running commands in a
+# node's dom0, waiting on a domU's console, the prerequisites, and stopping the nodes the suite
+# started when it ends.  Source it after setting T_SUITE (the summary's name).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../lib/testlib.sh
+. "$ROOT/tests/lib/testlib.sh"
 B=${B:-$ROOT/build}
 XN=$ROOT/tests/xen/xen-node
 IMG=$B/images/ttylinux-mpi
 XL_TEST=$B/xen/xenvm-xl-test
-PASS=0
-FAIL=0
-T_SUITE=$EPOCHREALTIME
+XEN_T0=$EPOCHREALTIME
 STARTED=0
 WORK=
 
-ok() {
-	echo "ok: $*"
-	PASS=$((PASS + 1))
-}
-bad() {
-	echo "FAIL: $*"
-	FAIL=$((FAIL + 1))
-}
 secs() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN {printf "%.1f", b - a}'; }
 
-# finish: stop the nodes if this suite started them, print the summary; status 0 if all passed.
-finish() {
+# At the end of the suite, before its summary: stop the nodes if this suite started them.
+xen_finish() {
 	if [ "$STARTED" = 1 ]; then
-		"$XN" down || bad "xen-node down"
+		"$XN" down || t_ko "xen-node down"
 	fi
 	[ -n "$WORK" ] && rm -rf "$WORK"
-	echo "suite wall time: $(secs "$T_SUITE") s"
-	echo "$SUITE: $PASS passed, $FAIL failed"
-	[ "$FAIL" = 0 ]
+	echo "suite wall time: $(secs "$XEN_T0") s"
 }
-trap 'finish; exit $?' EXIT
-
-# fatal MSG: a prerequisite or a node is missing; nothing else can be tested.
-fatal() {
-	bad "$*"
-	exit 1
-}
+t_at_exit xen_finish
 
 # xn NODE CMD...: run CMD in NODE's dom0.
 xn() {
@@ -70,23 +54,23 @@ only_dom0() {
 # prereqs: root, Xen, QEMU, the driver CLI and the image (built when missing).
 prereqs() {
 	local f
-	[ "$(id -u)" = 0 ] || fatal "must run as root"
+	[ "$(id -u)" = 0 ] || t_fatal "must run as root"
 	for f in /boot/xen-4.17-amd64.gz /usr/lib/xen-4.17/bin/xl; do
-		[ -e "$f" ] || fatal "missing $f (apt-get install xen-hypervisor-4.17-amd64 xen-utils-4.17)"
+		[ -e "$f" ] || t_fatal "missing $f (apt-get install xen-hypervisor-4.17-amd64 xen-utils-4.17)"
 	done
-	command -v qemu-system-x86_64 >/dev/null || fatal "missing qemu-system-x86_64"
-	make -C "$ROOT" --no-print-directory "$XL_TEST" >/dev/null || fatal "cannot build $XL_TEST"
+	command -v qemu-system-x86_64 >/dev/null || t_fatal "missing qemu-system-x86_64"
+	make -C "$ROOT" --no-print-directory "$XL_TEST" >/dev/null || t_fatal "cannot build $XL_TEST"
 	for f in vmlinuz initrd.zst rootdisk.sqfs; do
 		if [ ! -s "$IMG/$f" ]; then
-			make -C "$ROOT" --no-print-directory image >/dev/null || fatal "make image failed"
+			make -C "$ROOT" --no-print-directory image >/dev/null || t_fatal "make image failed"
 			break
 		fi
 	done
 	for f in vmlinuz initrd.zst rootdisk.sqfs; do
-		[ -s "$IMG/$f" ] || fatal "ttylinux-mpi image incomplete: no $IMG/$f"
+		[ -s "$IMG/$f" ] || t_fatal "ttylinux-mpi image incomplete: no $IMG/$f"
 	done
-	"$XN" status | grep -q 'no Xen nodes up' || fatal "Xen nodes already up (xen-node down first)"
-	ok "prerequisites"
+	"$XN" status | grep -q 'no Xen nodes up' || t_fatal "Xen nodes already up (xen-node down first)"
+	t_ok "prerequisites"
 }
 
 # overlay DIR: stage the driver CLI for dom0 under DIR.  The image itself reaches dom0 through
@@ -112,8 +96,8 @@ check_nothing_left() {
 	[ -e "${XVX_STATE:-/run/xvxen}" ] && left+=" state-dir"
 	pgrep -f 'qemu-system-x86_64.*xvxspool' >/dev/null && left+=" qemu"
 	if [ -z "$left" ]; then
-		ok "xen-node down left no QEMU, namespace or state"
+		t_ok "xen-node down left no QEMU, namespace or state"
 	else
-		bad "left behind:$left"
+		t_ko "left behind:$left"
 	fi
 }

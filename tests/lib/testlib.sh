@@ -1,21 +1,44 @@
 # shellcheck shell=bash
-# testlib.sh — a minimal test framework for the project's cluster tests (bash). Source it, then:
+# testlib.sh — the test framework of every shell suite in tests/ (bash). Source it, then either
+# write tests of several assertions:
 #
 #   t_begin "srun reaches every node"          # starts a test (and ends the previous one)
 #   t_run_ok cluster run -- srun -N4 hostname  # must exit 0; sets T_OUT T_ERR T_RC
 #   t_eq "node1 node2" "$(echo $T_OUT)"        # EXPECTED ACTUAL [WHAT]
-#   t_match '^node[1-4]$' "$T_OUT"             # REGEX (grep -E, any line) STRING [WHAT]
+#   t_match '^node[1-4]$' "$T_OUT"             # REGEX (grep -E, any line) STRING [WHAT]; t_nomatch
 #   t_run_fails cluster run -- srun --bogus    # must exit non-zero
 #   t_fail "reason"                            # explicit failure; t_need CMD|PATH... fails if missing
-#   t_summary                                  # prints "<suite>: N passed, N failed"; exit 1 if any failed
+#   t_test FUNCTION [NAME]                     # t_begin NAME, run FUNCTION; fails if it returns non-zero
+#
+# or tests of one line each (each is a test of its own, and ends any test t_begin started):
+#
+#   t_ok "boot to ready (12.3 s)"              # a test that passed
+#   t_ko "bad cwd -> 126" "got 1" ...          # a test that failed; each further argument a line of detail
+#   t_same "echo hello" hello "$(X echo hello)"   # NAME EXPECTED ACTUAL: passes when they are equal
+#   t_check "the tap is gone" test ! -e /sys/class/net/xv1   # NAME CMD...: passes when CMD exits 0
+#   t_fatal "must run as root"                 # a failed test, then the end of the suite
+#
+# and end with
+#
+#   t_summary                                  # ends the suite (see "The end of a suite")
 #
 # Rules:
 #   - Do not use `set -e` in test scripts: a failed assertion records the failure and returns 1, so
 #     a test can stop early with `t_run_ok ... || return` inside a function, or carry on.
 #   - Nothing is ever skipped. A test that cannot run because something is missing fails, loudly.
-#   - Commands run under `timeout $T_TIMEOUT` (default 120 s) so a hung srun fails instead of hanging CI.
+#   - Commands run by t_run* and t_check run under `timeout $T_TIMEOUT` (default 120 s) so a hung
+#     srun fails instead of hanging CI.
 #   - On the first failure of a test the log files listed in T_LOGS (array) are tailed (T_LOG_LINES,
 #     default 40), and a function t_on_fail, if the script defines one, is called for more context.
+#   - A command bash cannot find (a typo, a helper that was renamed) is a failed test, even when
+#     the script carries on: a missing `ko` must not turn a failure into a pass.
+#
+# The end of a suite: t_summary, falling off the end of the script, `exit N` and t_fatal all end it
+# the same way: the commands given to t_at_exit run (the last given first; they may still record
+# failures), then the last line is printed, exactly "<suite>: N passed, N failed", and the exit
+# status is 1 if anything failed, if nothing ran, or if the script exited non-zero before
+# t_summary (that counts as a failed test when nothing else failed).  Do not replace the EXIT
+# trap: give t_at_exit the cleanup instead.
 #
 # Knobs: T_SUITE (name on the summary line, default "cluster"), T_TIMEOUT, T_LOGS, T_LOG_LINES, T_VERBOSE=1
 # (print every command's output even on success).
@@ -30,9 +53,12 @@ T_FAILED=0
 T_FAILED_NAMES=()
 T_NAME=""
 T_CUR_FAILED=0
-T_OUT="" T_ERR="" T_RC=0
+T_OUT="" T_ERR="" T_RC=0 T_CMD="" T_JOB_OUT=""
+T_T0=${EPOCHREALTIME/./} T_TIMED=0 T_ONE=0
+T_AT_EXIT=()
+T_ENDED=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/testlib.XXXXXX")
-trap 'rm -rf "$T_TMP"' EXIT
+trap _t_exit EXIT
 
 _t_red() { if [ -t 1 ]; then printf '\033[31m%s\033[0m' "$*"; else printf '%s' "$*"; fi; }
 _t_green() { if [ -t 1 ]; then printf '\033[32m%s\033[0m' "$*"; else printf '%s' "$*"; fi; }
@@ -51,18 +77,21 @@ _t_block() {
 	printf '%s\n' "$text" | tail -n "$max" | sed 's/^/      | /'
 }
 
-# Close the current test: count it as passed unless an assertion failed.
+# Close the current test: count it as passed unless an assertion failed; a test t_begin started
+# shows how long it took.
 _t_end() {
 	[ -n "$T_NAME" ] || return 0
+	local took=""
+	[ "$T_TIMED" = 1 ] && took=" ($(t_elapsed) s)"
 	if [ "$T_CUR_FAILED" = 0 ]; then
 		T_PASSED=$((T_PASSED + 1))
-		printf '%s %s\n' "$(_t_green PASS)" "$T_NAME"
+		printf '%s %s%s\n' "$(_t_green PASS)" "$T_NAME" "$took"
 	else
 		T_FAILED=$((T_FAILED + 1))
 		T_FAILED_NAMES+=("$T_NAME")
-		printf '%s %s\n' "$(_t_red FAIL)" "$T_NAME"
+		[ "$T_ONE" = 1 ] || printf '%s %s%s\n' "$(_t_red FAIL)" "$T_NAME" "$took"
 	fi
-	T_NAME=""
+	T_NAME="" T_TIMED=0 T_ONE=0
 }
 
 t_begin() {
@@ -70,7 +99,7 @@ t_begin() {
 	T_NAME=$1
 	T_CUR_FAILED=0
 	T_JOB_OUT=""
-	T_T0=${EPOCHREALTIME/./}
+	T_T0=${EPOCHREALTIME/./} T_TIMED=1
 	printf -- '--- %s\n' "$T_NAME"
 }
 
@@ -80,10 +109,13 @@ t_elapsed() {
 	printf '%d.%02d' $(((now - T_T0) / 1000000)) $((((now - T_T0) / 10000) % 100))
 }
 
-# Record a failure of the current test with a message; on its first failure show the context.
+# Record a failure of the current test with a message (lines after its first are shown indented);
+# on its first failure show the context.
 t_fail() {
 	[ -n "$T_NAME" ] || t_begin "(outside any test)"
-	printf '    %s %s\n' "$(_t_red 'not ok:')" "$*"
+	local msg="$*"
+	[ -z "$msg" ] || printf '    %s %s\n' "$(_t_red 'not ok:')" "${msg%%$'\n'*}"
+	[ "$msg" = "${msg#*$'\n'}" ] || printf '%s\n' "${msg#*$'\n'}" | sed 's/^/      | /'
 	if [ "$T_CUR_FAILED" = 0 ]; then
 		T_CUR_FAILED=1
 		local f
@@ -219,10 +251,105 @@ t_wait_for() {
 	t_fail "timed out after ${timeout}s waiting for: $(printf '%q ' "$@")"
 }
 
-# Final line, exactly "<suite>: N passed, N failed"; exit status 1 if anything failed (or nothing ran).
+# t_test FUNCTION [NAME]: FUNCTION as a test named NAME (default: FUNCTION); it fails when an
+# assertion in it failed or when it returns non-zero.
+t_test() {
+	local rc=0
+	t_begin "${2:-$1}"
+	"$1" || rc=$?
+	[ "$rc" = 0 ] || [ "$T_CUR_FAILED" = 1 ] || t_fail "$1 returned $rc"
+	_t_end
+	return "$rc"
+}
+
+# ---- one-line tests: each call is a test of its own (it ends the test t_begin started, if any).
+# t_ok and t_ko return 0, so that `CHECK && t_ok NAME || t_ko NAME` (and `CHECK && t_ko NAME ||
+# t_ok NAME`) is an if-then-else.
+
+# A one-line test NAME that fails: its FAIL line first, then the details, the t_fail that follows.
+_t_one_failing() {
+	_t_end
+	T_NAME=$1 T_CUR_FAILED=0 T_JOB_OUT="" T_ONE=1
+	printf '%s %s\n' "$(_t_red FAIL)" "$T_NAME"
+}
+
+# t_ok NAME: a test that passed.
+t_ok() {
+	_t_end
+	T_PASSED=$((T_PASSED + 1))
+	printf '%s %s\n' "$(_t_green PASS)" "$1"
+}
+
+# t_ko NAME [WHY [DETAIL...]]: a test that failed, why, and further lines of detail.
+t_ko() {
+	_t_one_failing "$1"
+	shift
+	t_fail "$(printf '%s\n' "$@")"
+	_t_end
+	return 0
+}
+
+# t_same NAME EXPECTED ACTUAL: passes when ACTUAL is EXPECTED (the strings); returns 1 if not.
+t_same() {
+	if [ "$2" == "$3" ]; then
+		t_ok "$1"
+		return 0
+	fi
+	_t_one_failing "$1"
+	_t_block expected "$2"
+	_t_block actual "$3"
+	t_fail "not what was expected"
+	_t_end
+	return 1
+}
+
+# t_check NAME CMD...: passes when CMD (run by t_run: bounded by T_TIMEOUT, output captured in
+# T_OUT and T_ERR and shown on failure) exits 0; returns 1 if not.
+t_check() {
+	local name=$1
+	shift
+	t_run "$@"
+	if [ "$T_RC" = 0 ]; then
+		t_ok "$name"
+		return 0
+	fi
+	_t_one_failing "$name"
+	_t_report_cmd
+	t_fail "command failed (expected exit status 0)"
+	_t_end
+	return 1
+}
+
+# t_fatal MSG...: a failed test (as t_ko), then the end of the suite: nothing else can run.
+t_fatal() {
+	t_ko "$@"
+	exit 1
+}
+
+# t_at_exit CMD: run CMD (a string, eval'd) when the suite ends, before the summary line.
+t_at_exit() { T_AT_EXIT+=("$1"); }
+
+# End the suite here; the EXIT trap (_t_exit) prints the summary and sets the exit status.
 t_summary() {
 	_t_end
-	local n
+	T_ENDED=1
+	exit 0
+}
+
+# The EXIT trap: the t_at_exit commands, then the final line, exactly "<suite>: N passed, N
+# failed"; exit status 1 if anything failed, nothing ran, or the script exited non-zero early.
+_t_exit() {
+	local rc=$? i n
+	trap - EXIT
+	_t_end
+	for ((i = ${#T_AT_EXIT[@]} - 1; i >= 0; i--)); do eval "${T_AT_EXIT[i]}"; done
+	_t_end
+	if [ -s "$T_TMP/not-found" ]; then
+		while IFS= read -r n; do t_ko "command not found: $n" "bash could not run it: a typo, or a helper that no longer exists?"; done <"$T_TMP/not-found"
+	fi
+	if [ "$T_ENDED" = 0 ] && [ "$rc" != 0 ] && [ "$T_FAILED" = 0 ]; then
+		t_ko "the suite exited with status $rc before its end"
+	fi
 	if [ "$T_FAILED" -gt 0 ]; then
 		echo "failed tests:"
 		for n in "${T_FAILED_NAMES[@]}"; do echo "  - $n"; done
@@ -231,7 +358,16 @@ t_summary() {
 		echo "no tests ran"
 		T_FAILED=1
 	fi
+	rm -rf "$T_TMP"
 	echo "$T_SUITE: $T_PASSED passed, $T_FAILED failed"
 	[ "$T_FAILED" = 0 ] && exit 0
 	exit 1
+}
+
+# bash calls this for a command it cannot find, in the suite and in its subshells: record it in
+# T_TMP (a subshell's counters are lost) for the summary to count as a failure.
+command_not_found_handle() {
+	printf '%s: %s: command not found\n' "$0" "$1" >&2
+	[ -d "$T_TMP" ] && printf '%s\n' "$1" >>"$T_TMP/not-found"
+	return 127
 }
