@@ -241,8 +241,7 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 	if (!valid_name(name))
 		return ydoc_error(d, err, key, at,
 		                  "%s is not a valid image name (1-64 letters, digits, '.', '_' "
-		                  "or '-', starting with a letter or digit; the image store's "
-		                  "entries add user/ and :tag)",
+		                  "or '-', starting with a letter or digit)",
 		                  ydoc_quote(name, q, sizeof(q)));
 	img->name = strdup(name);
 	if (!img->name) {
