@@ -43,7 +43,8 @@ all:
 
 # The components in layer order (mk/check-layers: lib <- {vm, xenib, imagecast} <- xen <- node <-
 # the programs), so that a module.mk can use the variables of the layers below it.
-LAYERED_MODULES := lib/module.mk vm/module.mk xenib/module.mk imagecast/module.mk xen/module.mk \
+LAYERED_MODULES := lib/module.mk vm/module.mk xenib/module.mk imagecast/module.mk imgstore/module.mk \
+                   xen/module.mk \
                    node/module.mk exec/module.mk
 include $(LAYERED_MODULES)
 include $(filter-out $(LAYERED_MODULES),$(sort $(wildcard */module.mk)))

@@ -128,4 +128,7 @@ int xa_check(const char *config_arg, int argc, char **argv);
 void xa_print_cache(const struct xenvm_config *cfg);
 void xa_print_ib(const struct xenvm_config *cfg);
 
+/* `xenvm image ...`: the image manager's client (image.c).  Returns an XA_EXIT_* status. */
+int xa_cmd_image(const struct xenvm_config *cfg, int argc, char **argv);
+
 #endif

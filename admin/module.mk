@@ -2,15 +2,17 @@
 XENVM_ADMIN     := $(B)/admin/xenvm
 XENVM_ADMIN_SRC := admin/xenvm.c admin/boot.c admin/list.c admin/exec.c admin/destroy.c \
                    admin/inventory.c admin/vminfo.c admin/adminid.c admin/cache.c admin/ib.c \
-                   admin/check.c
+                   admin/check.c admin/image.c
 XENVM_ADMIN_OBJ := $(patsubst %.c,$(B)/%.o,$(XENVM_ADMIN_SRC))
 
 # exec finds xenvm-exec where `make install` puts it (XENVM_EXEC overrides).
 $(XENVM_ADMIN_OBJ): CFLAGS += -DXENVM_LIBEXECDIR='"$(LIBEXECDIR)"'
 
-$(XENVM_ADMIN): $(XENVM_ADMIN_OBJ) $(NODE_DEPS)
+$(B)/admin/image.o: CFLAGS += $(YAML_CFLAGS)
+
+$(XENVM_ADMIN): $(XENVM_ADMIN_OBJ) $(NODE_DEPS) $(LIBIMGSTORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(XENVM_ADMIN_OBJ) $(NODE_LINK)
+	$(CC) $(LDFLAGS) -o $@ $(XENVM_ADMIN_OBJ) $(LIBIMGSTORE) $(NODE_LINK)
 
 SBINS += $(XENVM_ADMIN)
 MAN8  += doc/man/xenvm.8

@@ -33,6 +33,7 @@ static void usage(FILE *f)
 	        "  destroy ID\n"
 	        "  status\n"
 	        "  check [--config FILE] [--catalog FILE]\n"
+	        "  image list|show|push|tag|rm|share|unshare|history|gc|fsck|job|import ...\n"
 	        "See xenvm(8).\n");
 }
 
@@ -75,6 +76,8 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL;
+	char path_buf[4096];
+	struct xerr err = {""};
 	struct xenvm_config *cfg = NULL;
 	enum xlog_level level = XLOG_INFO;
 	int opt, rc = XA_EXIT_USAGE;
@@ -103,6 +106,20 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return XA_EXIT_USAGE;
 	}
+	if (strcmp(argv[optind], "image") == 0) {
+		int sub = optind;
+
+		/* no accelerator set-up: users run it on login nodes */
+		if (!xenvm_config_path(config, path_buf, sizeof(path_buf)) ||
+		    xenvm_config_load(path_buf, !config && !getenv("XENVM_CONFIG"), &cfg, &err) <
+		        0) {
+			xerror("%s", err.msg[0] ? err.msg : strerror(errno));
+			return XA_EXIT_CONFIG;
+		}
+		optind = 0;
+		rc = xa_cmd_image(cfg, argc - sub, argv + sub);
+		goto out;
+	}
 	if (strcmp(argv[optind], "check") == 0) {
 		int sub = optind;
 
@@ -121,7 +138,8 @@ int main(int argc, char **argv)
 		rc = commands[i].run(cfg, argc - sub, argv + sub);
 		goto out;
 	}
-	xerror("unknown command '%s' (boot, list, exec, destroy, status, check)", argv[optind]);
+	xerror("unknown command '%s' (boot, list, exec, destroy, status, check, image)",
+	       argv[optind]);
 	usage(stderr);
 out:
 	xenvm_config_free(cfg);

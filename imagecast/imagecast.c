@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "lib/catalog.h"
+#include "lib/image_version.h"
 #include "lib/config.h"
 #include "hosts.h"
 #include "lib/log.h"
@@ -130,6 +131,30 @@ bad:
 	return xerr_set(err, "--file '%s': expected ROLE=PATH:SHA256:SIZE", arg);
 }
 
+/*
+ * The image store's version `digest` into *cat and *img, replacing the catalog (imagecast fetches a
+ * job's pinned digest after its tag moved: lib/image_version.h).  Returns 0 (found, or not there:
+ * *img unchanged), or -1 with the error printed.
+ */
+static int pinned_version(const char *store, const char *digest, struct xenvm_catalog **cat,
+                          const struct xenvm_image **img)
+{
+	struct xenvm_catalog *v = NULL;
+	struct xerr err = {""};
+	int k = xenvm_image_version_load(store, digest, &v, &err);
+
+	if (k < 0) {
+		fprintf(stderr, "imagecast: %s\n", err.msg);
+		return -1;
+	}
+	if (k == 1) {
+		xenvm_catalog_free(*cat);
+		*cat = v;
+		*img = &v->images[0];
+	}
+	return 0;
+}
+
 /* Add one catalog file to the spec (skipped when absent).  Returns 0, or -1 on ENOMEM. */
 static int add_catalog_file(struct ic_spec *s, const char *role, const struct xenvm_image_file *f)
 {
@@ -160,6 +185,7 @@ static int cmd_fetch(struct cli *cli, int argc, char **argv)
 	    {"chunk-size", required_argument, NULL, 'k'},
 	    {"pin", required_argument, NULL, 'P'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"print-files", no_argument, NULL, 'p'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct ic_spec spec;
@@ -171,6 +197,7 @@ static int cmd_fetch(struct cli *cli, int argc, char **argv)
 	char *req = NULL, *done = NULL, buf[PATH_MAX];
 	long len;
 	int opt, rc = 1;
+	bool print_files = false;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.shape = cli->cfg->imagecast.shape;
@@ -214,6 +241,9 @@ static int cmd_fetch(struct cli *cli, int argc, char **argv)
 			free(spec.pin);
 			spec.pin = strdup(optarg);
 			break;
+		case 'p':
+			print_files = true;
+			break;
 		case 'q':
 			cli->quiet = true;
 			break;
@@ -236,6 +266,11 @@ static int cmd_fetch(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 		img = xenvm_catalog_find(cat, spec.name);
+		/* A pin older than the tag's move: the version itself, by digest (image store). */
+		if (digest && (!img || strcmp(img->digest, digest) != 0) &&
+		    pinned_version(spec.store ? spec.store : cli->cfg->imagecast.store, digest,
+		                   &cat, &img) < 0)
+			goto out;
 		if (!img) {
 			fprintf(stderr, "imagecast: image %s is not in %s\n", spec.name, catalog);
 			goto out;
@@ -279,6 +314,17 @@ static int cmd_fetch(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 		ic_spec_clear(&check);
+	}
+	if (print_files) {
+		for (size_t i = 0; i < spec.nfiles; i++) {
+			char hex[65];
+
+			printf("file %s %" PRIu64 " %s %s\n", spec.files[i].role,
+			       spec.files[i].size, ic_sha_to_hex(spec.files[i].sha, hex),
+			       spec.files[i].path);
+		}
+		rc = 0;
+		goto out;
 	}
 	if (ic_unix_connect(cli->socket, &c, &err) < 0 ||
 	    ic_send(c, IC_FETCH, req, (size_t)len) < 0) {

@@ -14,26 +14,16 @@
 
 #include "manifest.h"
 
+#include "lib/imageref.h"
+
+/* The catalog's own rule (lib/imageref.h): NAME, NAME:TAG or USER/NAME[:TAG]. */
 int ic_valid_name(const char *s)
 {
-	size_t n;
-
-	if (!s ||
-	    !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
-		goto bad;
-	for (n = 0; s[n]; n++) {
-		char c = s[n];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			goto bad;
+	if (!xenvm_image_ref_valid(s) || strlen(s) > IC_NAME_MAX) {
+		errno = EINVAL;
+		return -1;
 	}
-	if (n > IC_NAME_MAX)
-		goto bad;
 	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
 }
 
 int ic_valid_role(const char *s)

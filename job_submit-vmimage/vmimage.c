@@ -247,6 +247,9 @@ int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submi
 	/* Pin what the Prolog will boot: a catalog edit after this does not change the job. */
 	spank_env_set(job, XENVM_REQ_IMAGE, img->name);
 	spank_env_set(job, XENVM_REQ_DIGEST, img->digest);
+	/* For the image manager's collector (imgstore/jobs.h): users cannot set AdminComment. */
+	if (!job->admin_comment)
+		job->admin_comment = slurm_xstrdup_printf("xenvm:%s", img->digest);
 	snprintf(num, sizeof(num), "%" PRIu64, mem);
 	spank_env_set(job, XENVM_REQ_MEM, num);
 	if (req.vcpus) {

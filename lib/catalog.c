@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "catalog_priv.h"
+#include "imageref.h"
 #include "units.h"
 #include "yamldoc.h"
 
@@ -59,21 +60,10 @@ void xenvm_catalog_free(struct xenvm_catalog *cat)
 
 /* ------------------------------------------------------------------ value checks */
 
+/* [NAMESPACE/]NAME[:TAG] (lib/imageref.h): the image store generates entries per name and tag. */
 static bool valid_name(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > XENVM_IMAGE_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum =
-		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return false;
-	}
-	return true;
+	return xenvm_image_ref_valid(s);
 }
 
 static bool valid_sha256(const char *s)

@@ -11,9 +11,9 @@
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
 
-static const char *const top_keys[] = {"driver",    "state_dir", "catalog", "log_level", "cache",
-                                       "imagecast", "network",   "ib",      "munge",     "timeouts",
-                                       "vm",        "mounts",    NULL};
+static const char *const top_keys[] = {
+    "driver", "state_dir", "catalog",  "log_level", "cache",  "imagecast",   "network",
+    "ib",     "munge",     "timeouts", "vm",        "mounts", "image_store", NULL};
 static const char *const cache_keys[] = {"dir", "max_size", NULL};
 static const char *const cast_keys[] = {"store", "port",          "socket", "chunk_size",
                                         "shape", "allowed_users", NULL};
@@ -57,6 +57,7 @@ void xenvm_config_free(struct xenvm_config *cfg)
 	free(cfg->vm.qemu_binary);
 	free(cfg->vm.accel);
 	ydoc_strv_free(cfg->mounts.paths, cfg->mounts.n_paths);
+	xenvm_config_image_store_free(cfg);
 	free(cfg);
 }
 
@@ -103,6 +104,8 @@ static struct xenvm_config *defaults_for(const char *path)
 	cfg->vm.default_memory_bytes = 512 * MiB;
 	dup_into(&cfg->vm.qemu_binary, "qemu-system-x86_64", &ok);
 	dup_into(&cfg->vm.accel, "auto", &ok);
+	if (xenvm_config_image_store_defaults(cfg) < 0)
+		ok = false;
 	if (!ok) {
 		xenvm_config_free(cfg);
 		errno = ENOMEM;
@@ -357,7 +360,8 @@ static int parse_root(const struct ydoc *d, const yaml_node_t *root, struct xenv
 	    ydoc_get_str(d, munge, munge_at, "socket", YDOC_ABSPATH, &cfg->munge.socket, err) < 0 ||
 	    parse_timeouts(d, root, cfg, err) < 0 || parse_vm(d, root, cfg, err) < 0 ||
 	    ydoc_get_strlist(d, root, NULL, "mounts", YDOC_ABSPATH, &cfg->mounts.paths,
-	                     &cfg->mounts.n_paths, err) < 0)
+	                     &cfg->mounts.n_paths, err) < 0 ||
+	    xenvm_config_image_store_parse(d, root, cfg, err) < 0)
 		return -1;
 	cfg->driver = (enum xenvm_driver_kind)driver;
 	return 0;

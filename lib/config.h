@@ -101,6 +101,32 @@ struct xenvm_config {
 		char *accel;              /* vm.accel: auto | kvm | tcg (auto) */
 	} vm;
 
+	/* image_store: the image manager's policy (xenvm-imaged(8); parsed in config_imagestore.c)
+	 */
+	struct {
+		char *socket;  /* image_store.socket                 (/run/xenvm/imaged.sock) */
+		char **admins; /* image_store.admins: users who may write site images, besides
+		                  root */
+		size_t n_admins;
+		bool user_images;  /* image_store.user_images: users may push at all     (false) */
+		char **push_users; /* image_store.push_users / push_groups: when either is
+		                      non-empty, only those may push user images */
+		size_t n_push_users;
+		char **push_groups;
+		size_t n_push_groups;
+		uint64_t quota_bytes; /* image_store.quota_bytes: per user                  (10G) */
+		uint64_t
+		    quota_images; /* image_store.quota_images: versions per user          (10) */
+		uint64_t
+		    max_image_bytes; /* image_store.max_image_size: files of one version   (4G) */
+		bool user_kernels; /* image_store.user_kernels: own kernel in user images (false) */
+		bool user_root;    /* image_store.user_root: root_allowed in user images  (false) */
+		uint32_t
+		    retention_s; /* image_store.retention: untagged versions kept        (1d) */
+		uint32_t
+		    gc_interval_s; /* image_store.gc_interval: the manager's own GC        (1h) */
+	} image_store;
+
 	struct {
 		char **paths; /* mounts: extra host paths shared into guests at the same path */
 		size_t n_paths;
@@ -118,6 +144,14 @@ struct xenvm_config {
  */
 int xenvm_config_load(const char *path, bool missing_ok, struct xenvm_config **out,
                       struct xerr *err);
+/* image_store: defaults, parsing, freeing (config_imagestore.c, called by config.c).  Each returns
+ * 0, or -1 with err filled and errno EINVAL or ENOMEM. */
+struct ydoc;
+int xenvm_config_image_store_defaults(struct xenvm_config *cfg);
+int xenvm_config_image_store_parse(const struct ydoc *d, const void *root, struct xenvm_config *cfg,
+                                   struct xerr *err);
+void xenvm_config_image_store_free(struct xenvm_config *cfg);
+
 /* The defaults alone (never fails except ENOMEM: returns NULL). */
 struct xenvm_config *xenvm_config_defaults(void);
 void xenvm_config_free(struct xenvm_config *cfg);

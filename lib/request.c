@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imageref.h"
 #include "units.h"
 
 const struct xenvm_request_source xenvm_source_options = {
@@ -16,13 +17,6 @@ const struct xenvm_request_source xenvm_source_env = {XENVM_REQ_IMAGE,   XENVM_R
 const struct xenvm_request_source xenvm_source_spank = {
     "SPANK_" XENVM_REQ_IMAGE, "SPANK_" XENVM_REQ_MEM,     "SPANK_" XENVM_REQ_VCPUS,
     "SPANK_" XENVM_REQ_ROOT,  "SPANK_" XENVM_REQ_VERBOSE, "SPANK_" XENVM_REQ_DIGEST};
-
-static int image_char_ok(char c, int first)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return !first && (c == '.' || c == '_' || c == '-');
-}
 
 int xenvm_parse_image_name(const char *what, const char *s, char *out, struct xerr *err)
 {
@@ -36,13 +30,11 @@ int xenvm_parse_image_name(const char *what, const char *s, char *out, struct xe
 		return xerr_set(err,
 		                "%s: image name is %zu characters long; at most %d are allowed",
 		                what, len, XENVM_IMAGE_NAME_MAX);
-	for (size_t i = 0; i < len; i++) {
-		if (!image_char_ok(s[i], i == 0))
-			return xerr_set(err,
-			                "%s: invalid image name '%.80s': use letters, digits and "
-			                "'.', '_', '-' (not first)",
-			                what, s);
-	}
+	if (!xenvm_image_ref_valid(s))
+		return xerr_set(err,
+		                "%s: invalid image name '%.80s': use letters, digits and "
+		                "'.', '_', '-' (not first), as NAME, NAME:TAG or USER/NAME[:TAG]",
+		                what, s);
 	memcpy(out, s, len + 1);
 	return 0;
 }

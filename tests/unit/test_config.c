@@ -383,12 +383,13 @@ static const struct err_case err_cases[] = {
     {"key is a list", "[a, b]: 1\n", ":1:1: mapping keys must be strings, found a list"},
     {"unknown key, suggestion", "drvier: xen\n",
      ":1:1: drvier: unknown key (did you mean 'driver'? valid keys: driver, state_dir, "
-     "catalog, log_level, cache, imagecast, network, ib, munge, timeouts, vm, mounts)"},
+     "catalog, log_level, cache, imagecast, network, ib, munge, timeouts, vm, mounts, "
+     "image_store)"},
     {"unknown key, nested", "cache:\n  zzzzzz: 1\n",
      ":2:3: cache.zzzzzz: unknown key (valid keys: dir, max_size)"},
     {"unknown key, control characters", "\"a\\tb\": 1\n",
      ":1:1: a?b: unknown key (valid keys: driver, state_dir, catalog, log_level, cache, "
-     "imagecast, network, ib, munge, timeouts, vm, mounts)"},
+     "imagecast, network, ib, munge, timeouts, vm, mounts, image_store)"},
     {"duplicate key", "driver: xen\nstate_dir: /a\ndriver: qemu\n",
      ":3:1: driver: duplicate key (first defined at 1:1)"},
     {"duplicate key, nested and third", "vm:\n  accel: kvm\n  accel: tcg\n  accel: auto\n",

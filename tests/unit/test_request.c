@@ -26,8 +26,9 @@ static void image_names(void **state)
 	assert_string_equal(err.msg,
 	                    "--vm-image: an image name is required (e.g. --vm-image=ttylinux-mpi)");
 	assert_int_equal(xenvm_parse_image_name("--vm-image", "-x", out, &err), -1);
-	assert_string_equal(err.msg, "--vm-image: invalid image name '-x': use letters, digits and "
-	                             "'.', '_', '-' (not first)");
+	assert_string_equal(err.msg,
+	                    "--vm-image: invalid image name '-x': use letters, digits and "
+	                    "'.', '_', '-' (not first), as NAME, NAME:TAG or USER/NAME[:TAG]");
 	assert_int_equal(xenvm_parse_image_name("XENVM_IMAGE", "a/../b", out, &err), -1);
 	assert_non_null(strstr(err.msg, "XENVM_IMAGE: invalid image name 'a/../b'"));
 	memset(longname, 'a', sizeof(longname) - 1);

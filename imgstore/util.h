@@ -1,0 +1,20 @@
+/* util.h - small I/O helpers of the image store and its daemon. */
+#ifndef IMGS_UTIL_H
+#define IMGS_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define IMGS_PATH_MAX 4096
+
+/* write() all of buf, retrying short writes and EINTR.  Returns 0, or -1 with errno. */
+int imgs_write_all(int fd, const void *buf, size_t len);
+/* fsync the directory holding `path`.  Returns 0, or -1 with errno. */
+int imgs_fsync_dir(const char *path);
+/*
+ * Read a whole regular file (not through a symlink) of at most max bytes into *out (NUL-ended,
+ * free()).  Returns its length, or -1 with errno (EFBIG when larger than max).
+ */
+ssize_t imgs_read_file(const char *path, size_t max, char **out);
+
+#endif
