@@ -19,9 +19,13 @@ t_need nft ip busybox "$CTL"
 
 cleanup() {
 	local n
-	for n in "$HOST" "$P-a" "$P-b" "$P-c"; do ip netns del "$n" 2>/dev/null; done
+	# Deleting a namespace leaves its processes running: the node's services go first.
+	for n in "$HOST" "$P-a" "$P-b" "$P-c"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
 }
-trap 'cleanup; rm -rf "$T_TMP"' EXIT
+t_at_exit cleanup
 
 in_host() { ip netns exec "$HOST" "$@"; }
 in_vm() { local v=$1; shift; ip netns exec "$P-$v" "$@"; }
@@ -61,7 +65,8 @@ setup() {
 	add_vm c 10.77.3.2 # job 6
 	# The node's own services (slurmd's port, another) answer every connection.
 	for port in 6818 8000; do
-		in_host sh -c "busybox nc -ll -p $port -e /bin/true </dev/null >/dev/null 2>&1 &"
+		# No inherited descriptors: a caller's lock (flock) must not outlive the suite.
+		in_host sh -c "busybox nc -ll -p $port -e /bin/true </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- &"
 	done
 	sleep 0.5
 }
