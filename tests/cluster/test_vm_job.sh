@@ -280,8 +280,12 @@ test_hydra() {
 # prints on stderr (job and step ids aside; sorted, since srun's and the task's lines race),
 # srun's exit status, and slurmctld's ExitCode of the job.  Each row of the issue is one test.
 
-# Canonical stderr of srun: ids replaced by N, lines sorted.
-canon_err() { sed -E 's/(StepId|JobId|job|step)([= ])[0-9]+(\.[0-9]+)?/\1\2N/g' <<<"$1" | sort; }
+# Canonical stderr of srun: ids replaced by N, lines sorted, the scheduler's waiting notes (a
+# previous job's Epilog may still hold the node) left out.
+canon_err() {
+	grep -v -e 'queued and waiting for resources$' -e 'has been allocated resources$' <<<"$1" |
+		sed -E 's/(StepId|JobId|job|step)([= ])[0-9]+(\.[0-9]+)?/\1\2N/g' | sort
+}
 
 # vs_native WHAT ARGS...: run `srun -N1 -w node1 ARGS` natively, then with --vm-image; compare.
 vs_native() {
@@ -290,9 +294,11 @@ vs_native() {
 	t_run as_user "$U" srun -N1 -w node1 "$@"
 	nerr=$(canon_err "$T_ERR") nrc=$T_RC
 	id=$(last_job)
+	wait_job_end "$id"
 	nexit=$(job_state "$id")
 	t_run as_user "$U" srun -N1 -w node1 --vm-image=ttylinux-mpi "$@"
 	id=$(last_job)
+	wait_job_end "$id" # COMPLETING while its Epilog stops the VM
 	t_eq "$nerr" "$(canon_err "$T_ERR")" "$what: srun's stderr (native vs VM)"
 	t_eq "$nrc" "$T_RC" "$what: srun's exit status (native vs VM)"
 	t_eq "$nexit" "$(job_state "$id")" "$what: job state and ExitCode (native vs VM)"
@@ -348,7 +354,8 @@ test_pty() {
 	t_run python3 "$repo/tests/vm/pty-drive.py" --timeout 60 -- "$CL" run --user "$U" -- \
 		env 'PS1=PROMPT$ ' TERM=xterm srun --pty -N1 -w node1 bash --norc -i
 	nat=$(sed -n '/^transcript:/q;p' <<<"$T_OUT" | sed 's|^tty: /dev/pts/[0-9]*$|tty: /dev/pts/N|')
-	t_eq "prompt: yes" "$(head -1 <<<"$nat")" "native reference runs"
+	t_eq "prompt: yes" "$(head -1 <<<"$nat")" "native reference runs" ||
+		printf '%s\n' "$T_OUT" "$T_ERR" | tail -20 | sed 's/^/      | /'
 	t_run python3 "$repo/tests/vm/pty-drive.py" --timeout 60 -- "$CL" run --user "$U" -- \
 		env 'PS1=PROMPT$ ' TERM=xterm srun --pty -N1 -w node1 --vm-image=ttylinux-mpi bash --norc -i
 	vm=$(sed -n '/^transcript:/q;p' <<<"$T_OUT" | sed 's|^tty: /dev/pts/[0-9]*$|tty: /dev/pts/N|')
@@ -372,6 +379,15 @@ test_vm_lost() {
 	wait_job_end "$id"
 	wait_clean "$id" node2
 }
+
+# VM_JOB_TESTS="test_pty test_vm_lost": only those tests (after setup), for working on them.
+if [ -n "${VM_JOB_TESTS:-}" ]; then
+	setup && for t in $VM_JOB_TESTS; do "$t"; done
+	t_begin "teardown: cluster down leaves nothing"
+	t_run_ok "$CL" down
+	t_summary
+	exit
+fi
 
 setup && {
 	test_demo_job

@@ -45,7 +45,10 @@ class Term:
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
     def send(self, data):
-        os.write(self.fd, data)
+        try:
+            os.write(self.fd, data)
+        except OSError:
+            pass  # the command ended (EIO): what it printed tells why
 
     def _read(self, until):
         while True:
@@ -107,7 +110,20 @@ def main():
         out[name] = value(m) if m else "NO (timeout)"
         return m
 
-    step("prompt", None, re.escape(PROMPT))
+    def report():
+        for k, v in out.items():
+            print(f"{k}: {v}")
+        print("transcript:")
+        print(repr(t.buf)[2:-1].replace("\\r\\n", "\\r\\n\n"))
+        sys.stdout.flush()
+
+    # killed by the caller's timeout: what was found so far still tells where it stuck
+    signal.signal(signal.SIGTERM, lambda *_: (report(), os._exit(1)))
+    if not step("prompt", None, re.escape(PROMPT)):
+        os.kill(t.pid, signal.SIGKILL)
+        report()
+        return 1
+    t.timeout = min(t.timeout, 20.0)  # the first prompt took the start-up; the rest is quick
     step("tty", b"tty\r", rb"[\r\n](/dev/pts/\d+|not a tty)\r?\n", lambda m: m.group(1).decode())
     t.expect(re.escape(PROMPT))
     step("size", b"stty size\r", rb"[\r\n](\d+ \d+)\r?\n", lambda m: m.group(1).decode())
@@ -150,10 +166,7 @@ def main():
     out["nul bytes"] = str(t.buf.count(b"\0") + t.buf.count(b"^@"))
     out["job control warning"] = "yes" if re.search(
         r"no job control|cannot set terminal process group", text) else "no"
-    for k, v in out.items():
-        print(f"{k}: {v}")
-    print("transcript:")
-    print(repr(t.buf)[2:-1].replace("\\r\\n", "\\r\\n\n"))
+    report()
     return 0
 
 
