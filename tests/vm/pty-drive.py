@@ -4,8 +4,8 @@
 Usage: pty-drive.py [--timeout S] -- COMMAND...   (COMMAND starts `bash --norc -i`, directly, through
 xenvm-exec or through `srun --pty`)
 
-COMMAND runs on a new pseudo-terminal (30 rows x 90 columns) with PS1='PROMPT$ '.  The dialogue:
-the prompt appears; `tty`; `stty size`; the terminal is resized to 40x100 and `stty size` asked
+COMMAND runs on a new pseudo-terminal (30 rows x 90 columns).  The dialogue: the shell's prompt
+appears and PS1 is set to 'PROMPT$ '; `tty`; `stty size`; the terminal is resized to 40x100 and `stty size` asked
 again; `sleep 100` interrupted by Ctrl-C (then `echo rc=$?`); `sleep 101` stopped by Ctrl-Z,
 `jobs`, `fg`, Ctrl-C; readline line editing (a backspace); `exit 3`.  Prints one line per
 finding, "name: value", for the caller to compare (native vs in a VM), and the transcript (bytes
@@ -119,6 +119,10 @@ def main():
 
     # killed by the caller's timeout: what was found so far still tells where it stuck
     signal.signal(signal.SIGTERM, lambda *_: (report(), os._exit(1)))
+    # The shell's own first prompt (slurmstepd does not pass PS1 on), then ours; written in two
+    # quoted halves so that the echo of the command line does not look like the prompt.
+    t.expect(rb"[$#] ")
+    t.send(b"PS1='PROM''PT$ '\r")
     if not step("prompt", None, re.escape(PROMPT)):
         os.kill(t.pid, signal.SIGKILL)
         report()
