@@ -39,6 +39,7 @@
 #define XEXEC_BATCH_CHAN 2
 
 const char *xexec_prog = "xenvm-exec";
+bool xexec_slurm_task;
 static bool shim_mode;
 
 /* The commands the shim stands for (the host refuses others: vm/vmd_guest.c). */
@@ -52,6 +53,7 @@ struct xexec_opts {
 	const char *cwd;
 	bool root;
 	bool no_pmi;
+	bool no_pty;
 	int relay[XVP_MAX_RELAY];
 	size_t nrelay;
 	int connect_timeout_ms;
@@ -60,7 +62,7 @@ struct xexec_opts {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenvm-exec [--socket PATH] [--cwd DIR] [--root] [--relay-fd N]... "
-	           "[--no-pmi] -- COMMAND [ARG]...\n"
+	           "[--no-pmi] [--no-pty] -- COMMAND [ARG]...\n"
 	           "       XENVM_EXEC_ARGV0=COMMAND xenvm-exec [ARG]...\n");
 }
 
@@ -199,6 +201,51 @@ static int build_request(const struct xexec_opts *o, char **argv, size_t argc, s
 	return 0;
 }
 
+/* The node's name as slurmstepd calls itself after it ("slurmstepd-node1"). */
+static const char *node_name(void)
+{
+	static char host[256];
+	const char *n = getenv("SLURMD_NODENAME");
+
+	if (n && *n)
+		return n;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		return "?";
+	host[strcspn(host, ".")] = '\0';
+	return host;
+}
+
+/*
+ * The exec could not start (ERROR: i32 errno, text[, NUL, what]): print why and return the exit
+ * status.  As a Slurm task, a failed execve is reported as slurmstepd reports its own
+ * (src/slurmd/slurmstepd/task.c, exec_task: error("execve(): %s: %m"), _exit(errno)); otherwise,
+ * and for the other steps, the shell's 127 (not found) or 126.
+ */
+static int exec_error(const struct xvp_frame *f)
+{
+	const char *text = (const char *)f->payload + 4, *nul, *what = NULL;
+	size_t tlen = f->len > 4 ? f->len - 4 : 0, wlen = 0;
+	uint32_t e = 0;
+	bool exec_stage;
+
+	xvp_get_u32(f, 0, &e);
+	nul = memchr(text, '\0', tlen);
+	if (nul) {
+		what = nul + 1;
+		wlen = tlen - (size_t)(what - text);
+		tlen = (size_t)(nul - text);
+	}
+	exec_stage = tlen > 5 && memcmp(text, "exec:", 5) == 0;
+	if (xexec_slurm_task && exec_stage && what && wlen > 0 && e > 0 && e < 256) {
+		fprintf(stderr, "slurmstepd-%s: error: execve(): %.*s: %s\n", node_name(),
+		        (int)wlen, what, strerror((int)e));
+		return (int)e;
+	}
+	fprintf(stderr, "%s: %s%.*s\n", xexec_prog, shim_mode ? "on the host: " : "", (int)tlen,
+	        text);
+	return e == ENOENT && exec_stage ? XEXEC_EXIT_NOTFOUND : XEXEC_EXIT_NOEXEC;
+}
+
 int xexec_wait_started(struct xvp_conn *c, uint32_t chan)
 {
 	struct xvp_frame f;
@@ -224,17 +271,8 @@ int xexec_wait_started(struct xvp_conn *c, uint32_t chan)
 			continue;
 		if (f.type == XVP_STARTED)
 			return 0;
-		if (f.type == XVP_ERROR) {
-			uint32_t e = 0;
-
-			xvp_get_u32(&f, 0, &e);
-			fprintf(stderr, "%s: %s%.*s\n", xexec_prog,
-			        shim_mode ? "on the host: " : "", (int)(f.len > 4 ? f.len - 4 : 0),
-			        f.payload + 4);
-			return e == ENOENT && f.len > 4 && memcmp(f.payload + 4, "exec", 4) == 0
-			           ? XEXEC_EXIT_NOTFOUND
-			           : XEXEC_EXIT_NOEXEC;
-		}
+		if (f.type == XVP_ERROR)
+			return exec_error(&f);
 	}
 }
 
@@ -253,13 +291,10 @@ static const char *shim_name(const char *argv0)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"cwd", required_argument, NULL, 'C'},
-	    {"root", no_argument, NULL, 'r'},
-	    {"relay-fd", required_argument, NULL, 'f'},
-	    {"no-pmi", no_argument, NULL, 'P'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'}, {"cwd", required_argument, NULL, 'C'},
+	    {"root", no_argument, NULL, 'r'},         {"relay-fd", required_argument, NULL, 'f'},
+	    {"no-pmi", no_argument, NULL, 'P'},       {"no-pty", no_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct xexec_opts o = {.connect_timeout_ms = 30000};
 	char sockbuf[PATH_MAX], cwdbuf[PATH_MAX];
@@ -272,8 +307,8 @@ int main(int argc, char **argv)
 	char guest_script[PATH_MAX];
 	uint8_t *script = NULL;
 	size_t script_len = 0;
-	bool batch = false;
-	int fd = -1, opt, rc = XEXEC_EXIT_INTERNAL;
+	bool batch = false, ended = false;
+	int fd = -1, opt, rc = XEXEC_EXIT_INTERNAL, ws = 0;
 
 	xvp_conn_init(&c, -1);
 	if (shim) {
@@ -288,6 +323,7 @@ int main(int argc, char **argv)
 		for (int i = 1; i < argc; i++)
 			cargv[i] = argv[i];
 		o.no_pmi = true;
+		o.no_pty = true; /* the host's commands (srun, squeue) run on pipes */
 		o.socket = getenv("XENVM_HOST_SOCKET");
 		if (!o.socket || !*o.socket)
 			o.socket = XEXEC_HOST_SOCKET;
@@ -302,6 +338,7 @@ int main(int argc, char **argv)
 			cargv[i] = argv[i];
 		o.root = (v = getenv("XENVM_EXEC_ROOT")) && strcmp(v, "1") == 0;
 		batch = (v = getenv("XENVM_EXEC_BATCH")) && strcmp(v, "1") == 0;
+		xexec_slurm_task = !batch;
 		if (batch) {
 			rc = xexec_batch_read(argv0, &script, &script_len);
 			if (rc != 0)
@@ -334,6 +371,9 @@ int main(int argc, char **argv)
 			}
 			case 'P':
 				o.no_pmi = true;
+				break;
+			case 'T':
+				o.no_pty = true;
 				break;
 			case 'h':
 				usage(stdout);
@@ -383,6 +423,15 @@ int main(int argc, char **argv)
 		goto out;
 	if (build_request(&o, cargv, cargc, &x, cwdbuf, sizeof(cwdbuf)) < 0)
 		goto nomem;
+	if (xexec_slurm_task)
+		x.flags |= XVP_EXEC_SLURM_PATH;
+	/*
+	 * A terminal on stdin and stdout (srun --pty gives the task slurmstepd's pty on all
+	 * three): the command gets a pty of its own in the guest, with our terminal's modes.
+	 */
+	if (!o.no_pty && !batch && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
+	    xexec_tty_save(&x.tty) == 0)
+		x.pty = true;
 	if (batch) {
 		const char *job = getenv("SLURM_JOB_ID");
 
@@ -416,9 +465,16 @@ int main(int argc, char **argv)
 			rc = XEXEC_EXIT_INTERNAL;
 		goto out;
 	}
-	rc = xexec_relay(&c, XEXEC_CHAN, o.relay, o.nrelay);
-	if (rc < 0)
+	if (x.pty && xexec_tty_raw() < 0) {
+		fprintf(stderr, "%s: terminal raw mode: %s\n", xexec_prog, strerror(errno));
+		goto out;
+	}
+	ws = xexec_relay(&c, XEXEC_CHAN, o.relay, o.nrelay, x.pty);
+	if (ws < 0) {
 		rc = XEXEC_EXIT_INTERNAL;
+		goto out;
+	}
+	ended = true;
 	goto out;
 nomem:
 	fprintf(stderr, "%s: out of memory\n", xexec_prog);
@@ -431,5 +487,8 @@ out:
 	xvp_conn_fini(&c);
 	if (fd >= 0)
 		close(fd);
+	xexec_tty_restore();
+	if (ended)
+		xexec_end_like(ws); /* the command's exit code, or its death by signal */
 	return rc;
 }

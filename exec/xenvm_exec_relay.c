@@ -130,11 +130,12 @@ static int stream_pump(struct xvp_conn *c, uint32_t chan, uint16_t id, struct xs
 	return xvp_send(c, XVP_DATA, chan, id, buf, (size_t)n);
 }
 
-/* Handle one frame for our channel; sets *exit_status when the exec ended.  0 or -1 (EPROTO). */
+/* Handle one frame for our channel; sets *exit_status (a wait status) when the exec ended.
+ * Returns 0, or -1 with errno EPROTO (message printed) or ENOMEM. */
 static int on_frame(struct xvp_conn *c, uint32_t chan, const struct xvp_frame *f,
                     struct xstream *st, size_t ns, int *exit_status)
 {
-	uint32_t a, b;
+	uint32_t a;
 
 	if (f->chan != chan)
 		return 0;
@@ -165,10 +166,8 @@ static int on_frame(struct xvp_conn *c, uint32_t chan, const struct xvp_frame *f
 		st[f->stream].credit += a;
 		return 0;
 	case XVP_EXIT:
-		if (xvp_get_u32(f, 0, &a) < 0 || xvp_get_u32(f, 1, &b) < 0)
+		if (xvp_exit_status(f, exit_status) < 0)
 			goto proto;
-		/* The shell's convention: 128+n for death by signal n. */
-		*exit_status = a == XVP_SIGNALED ? (int)(128 + (b & 127)) : (int)(b & 255);
 		return 0;
 	case XVP_ERROR:
 		fprintf(stderr, "%s: agent: %.*s\n", xexec_prog, (int)(f->len > 4 ? f->len - 4 : 0),
@@ -185,13 +184,24 @@ proto:
 	return -1;
 }
 
-int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t nrelay)
+/* pty mode: our terminal changed size (SIGWINCH); tell the guest's.  0, or -1 (ENOMEM). */
+static int send_winsize(struct xvp_conn *c, uint32_t chan)
+{
+	struct xvp_tty t = {0};
+
+	if (xexec_tty_size(STDIN_FILENO, &t) < 0)
+		return 0; /* no longer a terminal: nothing to tell */
+	return xvp_send_winsize(c, chan, &t);
+}
+
+int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t nrelay, bool pty)
 {
 	struct xstream st[XVP_MAX_STREAMS];
 	struct pollfd pfd[2 + 2 * XVP_MAX_STREAMS];
 	int kind[2 + 2 * XVP_MAX_STREAMS];
 	size_t ns = XVP_STREAM_RELAY0 + nrelay, i;
 	int sfd, exit_status = -1, rc = -1;
+	const char *lost_why = NULL;
 	struct xvp_frame f;
 
 	memset(st, 0, sizeof(st));
@@ -209,6 +219,15 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 		st[3 + i].sent_eof = false;
 		st[3 + i].is_sock = true;
 	}
+	if (pty) {
+		const uint8_t *early;
+		size_t n = xexec_tty_early(&early);
+
+		/* within the initial credit (XVP_WINDOW), in one frame (XVP_DATA_MAX) */
+		if (n > 0 && xvp_send(c, XVP_DATA, chan, XVP_STREAM_STDIN, early, n) < 0)
+			return -1;
+		st[0].credit -= (uint32_t)n;
+	}
 	sfd = signals_fd();
 	if (sfd < 0) {
 		fprintf(stderr, "%s: signals: %s\n", xexec_prog, strerror(errno));
@@ -223,8 +242,10 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 		while ((more = xvp_conn_next(c, &f)) > 0)
 			if (on_frame(c, chan, &f, st, ns, &exit_status) < 0)
 				goto out;
-		if (more < 0)
+		if (more < 0) {
+			lost_why = strerror(errno);
 			goto lost;
+		}
 
 		for (i = 0; i < ns; i++)
 			if (st[i].buf.len > 0)
@@ -261,19 +282,35 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 			if (kind[k] == -1) {
 				ssize_t r;
 
-				if (pfd[k].revents & POLLOUT && xvp_conn_flush(c) < 0)
+				if (pfd[k].revents & POLLOUT && xvp_conn_flush(c) < 0) {
+					lost_why = strerror(errno);
 					goto lost;
+				}
 				if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
 					continue;
 				r = xvp_conn_fill(c);
-				if (r == 0 || (r < 0 && errno != EAGAIN))
+				/*
+				 * End of stream: the supervisor closed our connection because the
+				 * VM is gone (QEMU killed, the VM shut down).  errno says nothing
+				 * then.
+				 */
+				if (r == 0)
+					lost_why = "the VM stopped (its supervisor closed the "
+					           "connection)";
+				else if (r < 0 && errno != EAGAIN)
+					lost_why = strerror(errno);
+				if (lost_why)
 					goto lost;
 			} else if (kind[k] == -2) {
 				struct signalfd_siginfo si;
 
-				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-					if (forward_signal(c, chan, si.ssi_signo) < 0)
+				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					/* on a pty the size travels, the guest's kernel signals */
+					if (pty && si.ssi_signo == SIGWINCH
+					        ? send_winsize(c, chan) < 0
+					        : forward_signal(c, chan, si.ssi_signo) < 0)
 						goto out;
+				}
 			} else if (kind[k] < XVP_MAX_STREAMS) {
 				if (stream_pump(c, chan, (uint16_t)kind[k], &st[kind[k]]) < 0)
 					goto out;
@@ -282,12 +319,15 @@ int xexec_relay(struct xvp_conn *c, uint32_t chan, const int *relay_fds, size_t 
 				stream_drain(c, chan, (uint16_t)i, &st[i]);
 			}
 		}
-		if (xvp_conn_flush(c) < 0)
+		if (xvp_conn_flush(c) < 0) {
+			lost_why = strerror(errno);
 			goto lost;
+		}
 	}
 lost:
-	fprintf(stderr, "%s: lost the connection to the VM's agent%s%s\n", xexec_prog,
-	        errno ? ": " : "", errno ? strerror(errno) : "");
+	/* leave the terminal sane before the message, or it is printed in raw mode */
+	xexec_tty_restore();
+	fprintf(stderr, "%s: lost the connection to the VM's agent: %s\n", xexec_prog, lost_why);
 	errno = ECONNRESET;
 	rc = -1;
 out:

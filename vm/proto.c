@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* EXEC payload tags: u16 tag, u32 length, value. */
@@ -19,7 +20,9 @@ enum {
 	TAG_GROUP = 6,
 	TAG_FLAGS = 7,
 	TAG_RELAY = 8,
+	TAG_TTY = 9, /* struct xvp_tty: 10 u32 then XVP_TTY_NCC bytes */
 };
+#define TTY_LEN (10 * 4 + XVP_TTY_NCC)
 #define XVP_MAX_GROUPS 65536u
 #define XVP_READ_CHUNK (128u << 10)
 
@@ -307,6 +310,92 @@ static int tlv_put32(struct xvp_buf *b, uint16_t tag, uint32_t v)
 	return tlv_put(b, tag, p, sizeof(p));
 }
 
+/* The TTY field's bytes. */
+static void tty_put(uint8_t *p, const struct xvp_tty *t)
+{
+	const uint32_t v[10] = {t->rows,  t->cols,  t->xpixel, t->ypixel, t->iflag,
+	                        t->oflag, t->cflag, t->lflag,  t->ispeed, t->ospeed};
+
+	for (size_t i = 0; i < 10; i++)
+		put32(p + 4 * i, v[i]);
+	memcpy(p + 40, t->cc, XVP_TTY_NCC);
+}
+
+static void tty_get(const uint8_t *p, struct xvp_tty *t)
+{
+	uint32_t *v[10] = {&t->rows,  &t->cols,  &t->xpixel, &t->ypixel, &t->iflag,
+	                   &t->oflag, &t->cflag, &t->lflag,  &t->ispeed, &t->ospeed};
+
+	for (size_t i = 0; i < 10; i++)
+		*v[i] = get32(p + 4 * i);
+	memcpy(t->cc, p + 40, XVP_TTY_NCC);
+}
+
+int xvp_send_exit(struct xvp_conn *c, uint32_t chan, int wstatus)
+{
+	uint8_t p[12];
+
+	/* kind and code first: what agents before the status field sent, in the same places */
+	if (WIFSIGNALED(wstatus)) {
+		put32(p, XVP_SIGNALED);
+		put32(p + 4, (uint32_t)WTERMSIG(wstatus));
+	} else {
+		put32(p, XVP_EXITED);
+		put32(p + 4, (uint32_t)WEXITSTATUS(wstatus));
+	}
+	put32(p + 8, (uint32_t)wstatus);
+	return xvp_send(c, XVP_EXIT, chan, 0, p, sizeof(p));
+}
+
+int xvp_exit_status(const struct xvp_frame *f, int *wstatus)
+{
+	uint32_t kind, code, st;
+
+	if (xvp_get_u32(f, 0, &kind) < 0 || xvp_get_u32(f, 1, &code) < 0)
+		return -1;
+	if (xvp_get_u32(f, 2, &st) == 0) {
+		/* only an exit or a death by signal ends an exec: anything else is malformed */
+		if (!WIFEXITED((int)st) && !WIFSIGNALED((int)st))
+			goto proto;
+		*wstatus = (int)st;
+		return 0;
+	}
+	if (kind == XVP_SIGNALED && code > 0 && code < 128)
+		*wstatus = (int)code; /* the kernel's encoding of a death by signal, no core */
+	else if (kind == XVP_EXITED)
+		*wstatus = (int)((code & 255) << 8);
+	else
+		goto proto;
+	return 0;
+proto:
+	errno = EPROTO;
+	return -1;
+}
+
+int xvp_send_winsize(struct xvp_conn *c, uint32_t chan, const struct xvp_tty *t)
+{
+	uint8_t p[16];
+
+	put32(p, t->rows);
+	put32(p + 4, t->cols);
+	put32(p + 8, t->xpixel);
+	put32(p + 12, t->ypixel);
+	return xvp_send(c, XVP_WINSIZE, chan, 0, p, sizeof(p));
+}
+
+int xvp_parse_winsize(const struct xvp_frame *f, struct xvp_tty *t)
+{
+	if (f->type != XVP_WINSIZE || f->len < 16) {
+		errno = EPROTO;
+		return -1;
+	}
+	t->rows = get32(f->payload);
+	t->cols = get32(f->payload + 4);
+	t->xpixel = get32(f->payload + 8);
+	t->ypixel = get32(f->payload + 12);
+	return 0;
+}
+
 int xvp_exec_encode(const struct xvp_exec *x, struct xvp_buf *out)
 {
 	size_t i;
@@ -328,6 +417,13 @@ int xvp_exec_encode(const struct xvp_exec *x, struct xvp_buf *out)
 	for (i = 0; i < x->nrelay && i < XVP_MAX_RELAY; i++)
 		if (tlv_put32(out, TAG_RELAY, (uint32_t)x->relay_fds[i]) < 0)
 			return -1;
+	if (x->pty) {
+		uint8_t t[TTY_LEN];
+
+		tty_put(t, &x->tty);
+		if (tlv_put(out, TAG_TTY, t, sizeof(t)) < 0)
+			return -1;
+	}
 	if (out->len > XVP_MAX_PAYLOAD) {
 		errno = EMSGSIZE;
 		return -1;
@@ -428,6 +524,12 @@ int xvp_exec_decode(const uint8_t *p, size_t len, struct xvp_exec *x)
 				goto proto;
 			x->relay_fds[x->nrelay++] = (int)v;
 			break;
+		case TAG_TTY:
+			if (x->pty || n != TTY_LEN)
+				goto proto;
+			tty_get(val, &x->tty);
+			x->pty = true;
+			break;
 		default:
 			break; /* unknown tags are skipped: a newer host may add optional fields */
 		}
@@ -470,7 +572,7 @@ const char *xvp_type_name(uint16_t type)
 	    [XVP_HELLO] = "HELLO",   [XVP_EXEC] = "EXEC",         [XVP_STARTED] = "STARTED",
 	    [XVP_DATA] = "DATA",     [XVP_EOF] = "EOF",           [XVP_CREDIT] = "CREDIT",
 	    [XVP_SIGNAL] = "SIGNAL", [XVP_EXIT] = "EXIT",         [XVP_ERROR] = "ERROR",
-	    [XVP_CLOSE] = "CLOSE",   [XVP_SHUTDOWN] = "SHUTDOWN",
+	    [XVP_CLOSE] = "CLOSE",   [XVP_SHUTDOWN] = "SHUTDOWN", [XVP_WINSIZE] = "WINSIZE",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])

@@ -20,8 +20,11 @@
  * HELLO.  A peer speaking another major version is refused.  Per exec: host EXEC -> agent STARTED
  * (or ERROR) -> DATA/EOF/CREDIT/SIGNAL both ways -> agent EXIT (after the child's output streams
  * reached EOF) -> channel done.  CLOSE from the host abandons a channel (the agent SIGKILLs the
- * process group).  Each sender of DATA on a stream starts with XVP_WINDOW bytes of credit and
- * may send only what the receiver granted back with CREDIT after it consumed the bytes.
+ * process group).  An EXEC with a TTY field asks for a pseudo-terminal: the command gets it as
+ * its controlling terminal on stdin/stdout/stderr (its output comes on stream 1 only), set up
+ * with the host terminal's modes and size; WINSIZE frames carry later size changes.  Each sender of
+ * DATA on a stream starts with XVP_WINDOW bytes of credit and may send only what the receiver
+ * granted back with CREDIT after it consumed the bytes.
  *
  * Guest -> host commands (srun in the guest): the guest agent forwards an EXEC from a program in
  * the guest onto the link with a channel id >= XVP_CHAN_GUEST; the roles are then reversed (the
@@ -49,17 +52,18 @@
 #define XVP_CHAN_GUEST 0x80000000u /* channel ids the guest opens have this bit set */
 
 enum xvp_type {
-	XVP_HELLO = 1,     /* u32 version, u32 flags, status text ("ok" when ready) */
-	XVP_EXEC = 2,      /* TLV request, see struct xvp_exec */
-	XVP_STARTED = 3,   /* u32 pid (in the guest) */
-	XVP_DATA = 4,      /* bytes of `stream` */
-	XVP_EOF = 5,       /* no more bytes on `stream` from the sender */
-	XVP_CREDIT = 6,    /* u32 more bytes the receiver accepts on `stream` */
-	XVP_SIGNAL = 7,    /* u32 signal number (Linux numbering on both sides) */
-	XVP_EXIT = 8,      /* u32 kind (enum xvp_exit_kind), u32 code or signal */
-	XVP_ERROR = 9,     /* i32 errno, text: the exec could not start, or a protocol fault */
-	XVP_CLOSE = 10,    /* host gives the channel up: kill and forget */
+	XVP_HELLO = 1,   /* u32 version, u32 flags, status text ("ok" when ready) */
+	XVP_EXEC = 2,    /* TLV request, see struct xvp_exec */
+	XVP_STARTED = 3, /* u32 pid (in the guest) */
+	XVP_DATA = 4,    /* bytes of `stream` */
+	XVP_EOF = 5,     /* no more bytes on `stream` from the sender */
+	XVP_CREDIT = 6,  /* u32 more bytes the receiver accepts on `stream` */
+	XVP_SIGNAL = 7,  /* u32 signal number (Linux numbering on both sides) */
+	XVP_EXIT = 8,    /* u32 kind (enum xvp_exit_kind), u32 code or signal, [u32 wait status] */
+	XVP_ERROR = 9,   /* i32 errno, text[, NUL, what]: could not start, or a protocol fault */
+	XVP_CLOSE = 10,  /* host gives the channel up: kill and forget */
 	XVP_SHUTDOWN = 11, /* chan 0: sync and power the guest off */
+	XVP_WINSIZE = 12,  /* u32 rows, cols, xpixel, ypixel: the terminal's new size (pty execs) */
 };
 
 enum xvp_exit_kind {
@@ -67,8 +71,34 @@ enum xvp_exit_kind {
 	XVP_SIGNALED = 1,
 };
 
+/*
+ * An ERROR for an exec that could not start may end with a NUL and the object it failed on (the
+ * program as executed, see XVP_EXEC_SLURM_PATH); a receiver printing the text up to its first
+ * NUL shows what older agents sent.
+ *
+ * The third u32 of EXIT is the command's wait status as waitpid(2) gave it in the guest (Linux
+ * encoding, so the core-dump bit travels too).  Agents older than this field send two; a
+ * receiver then rebuilds the status from kind and code (xvp_exit_status).
+ */
+
+/* Number of control characters in struct xvp_tty (Linux's NCCS). */
+#define XVP_TTY_NCC 32
+
+/* A terminal as the host sees it: size and modes (Linux termios values, c_cc by index). */
+struct xvp_tty {
+	uint32_t rows, cols, xpixel, ypixel;
+	uint32_t iflag, oflag, cflag, lflag, ispeed, ospeed;
+	uint8_t cc[XVP_TTY_NCC];
+};
+
 /* Flags in struct xvp_exec.flags. */
 #define XVP_EXEC_ROOT 0x1u /* run with uid/gid 0 (the host side decides whether it is allowed) */
+/*
+ * Find and run argv[0] as slurmstepd does (a task): a name starting with '/' as it is, with '.'
+ * under the cwd, else the first PATH entry naming an existing non-directory, else the name as it
+ * is; then execve(2), no shell fallback.  Without it: execvp(3).
+ */
+#define XVP_EXEC_SLURM_PATH 0x2u
 
 /* A parsed frame; payload points into the connection's input buffer (valid until next read). */
 struct xvp_frame {
@@ -108,6 +138,8 @@ struct xvp_exec {
 	uint32_t flags;
 	int relay_fds[XVP_MAX_RELAY]; /* the child's fd numbers to expose (stream 3+i) */
 	size_t nrelay;
+	bool pty;           /* run on a pseudo-terminal set up as tty says (TTY field) */
+	struct xvp_tty tty; /* with pty only */
 };
 
 /* Buffers. xvp_buf_reserve returns 0, or -1 with errno ENOMEM. */
@@ -125,6 +157,17 @@ int xvp_send(struct xvp_conn *c, uint16_t type, uint32_t chan, uint16_t stream, 
 /* Queue a frame whose payload is one or two u32 values. Same returns as xvp_send. */
 int xvp_send_u32(struct xvp_conn *c, uint16_t type, uint32_t chan, uint16_t stream, uint32_t v);
 int xvp_send_u32x2(struct xvp_conn *c, uint16_t type, uint32_t chan, uint32_t a, uint32_t b);
+/* Queue EXIT for a child's waitpid(2) status (kind, code and the status itself).  As xvp_send. */
+int xvp_send_exit(struct xvp_conn *c, uint32_t chan, int wstatus);
+/*
+ * The wait status an EXIT frame reports: its third field, or one rebuilt from kind and code
+ * when an older agent sent two.  Returns 0, or -1 with errno EPROTO (malformed).
+ */
+int xvp_exit_status(const struct xvp_frame *f, int *wstatus);
+/* Queue WINSIZE.  Same returns as xvp_send. */
+int xvp_send_winsize(struct xvp_conn *c, uint32_t chan, const struct xvp_tty *t);
+/* Parse WINSIZE into the size fields of *t.  Returns 0, or -1 with errno EPROTO. */
+int xvp_parse_winsize(const struct xvp_frame *f, struct xvp_tty *t);
 /* Queue ERROR: errno value and text.  Same returns as xvp_send. */
 int xvp_send_error(struct xvp_conn *c, uint32_t chan, int err, const char *text);
 /* Queue HELLO with our version and a status text. Same returns as xvp_send. */

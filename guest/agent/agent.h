@@ -39,6 +39,7 @@ struct agent_chan {
 	bool reaped;
 	int wstatus;
 	size_t nstreams; /* 3 + relays */
+	int pty;         /* the pseudo-terminal's master (WINSIZE, foreground group), or -1 */
 	struct agent_in in[XVP_MAX_STREAMS];
 	struct agent_out out[XVP_MAX_STREAMS];
 };
@@ -51,13 +52,16 @@ struct agent_link {
 };
 
 /*
- * Start the exec decoded in *x on link l as channel id: pipes, socketpairs for relays, fork,
- * credentials, cwd, exec.  Returns the channel, or NULL with errno set (the exec's errno when
- * the child could not exec: ENOENT, EACCES ...; EPERM for setuid/setgid; ENOMEM) and *stage set
- * to a short word naming the step that failed.
+ * Start the exec decoded in *x on link l as channel id: pipes (or a pseudo-terminal, x->pty),
+ * socketpairs for relays, fork, credentials, cwd, exec.  Returns the channel, or NULL with errno
+ * set (the exec's errno when the child could not exec: ENOENT, EACCES ...; EPERM for
+ * setuid/setgid; ENOMEM), *stage set to a short word naming the step that failed and what
+ * (what_len bytes) to what it failed on: the program as it was executed (with
+ * XVP_EXEC_SLURM_PATH the path slurmstepd would have built, or "bad interpreter(PATH)"), the
+ * directory for chdir, else empty.
  */
 struct agent_chan *agent_spawn(struct agent_link *l, uint32_t id, const struct xvp_exec *x,
-                               const char **stage);
+                               const char **stage, char *what, size_t what_len);
 
 /* Close every fd of the channel and free it (the child must already be reaped or abandoned). */
 void agent_chan_free(struct agent_chan *ch);

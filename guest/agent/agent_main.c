@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -66,11 +67,19 @@ static void chan_unlink_free(struct agent_chan *ch)
 	agent_chan_free(ch);
 }
 
-/* Signal the child's process group (its own session), falling back to the child alone. */
+/*
+ * Signal the child's process group (its own session), falling back to the child alone.  On a
+ * pty the terminal's foreground group too: a shell's job (`sleep` under `bash -i`) runs in a
+ * group of its own, and a signal the task gets natively from slurmstepd reaches it as well.
+ */
 static void chan_kill(struct agent_chan *ch, int sig)
 {
+	pid_t fg;
+
 	if (ch->reaped || ch->pid <= 0)
 		return;
+	if (ch->pty >= 0 && (fg = tcgetpgrp(ch->pty)) > 0 && fg != ch->pid)
+		kill(-fg, sig);
 	if (kill(-ch->pid, sig) < 0)
 		kill(ch->pid, sig);
 }
@@ -111,12 +120,27 @@ static void link_fail(struct agent_link *l, const char *why)
 			link_fail((l), "cannot queue output");                                     \
 	} while (0)
 
+/* ERROR with a text that may hold a NUL (xvp_send_error stops at the first).  As xvp_send. */
+static int send_error_raw(struct xvp_conn *c, uint32_t chan, int err, const char *text, size_t len)
+{
+	uint8_t buf[4 + 2048];
+
+	if (len > sizeof(buf) - 4)
+		len = sizeof(buf) - 4;
+	buf[0] = (uint8_t)err;
+	buf[1] = (uint8_t)((uint32_t)err >> 8);
+	buf[2] = (uint8_t)((uint32_t)err >> 16);
+	buf[3] = (uint8_t)((uint32_t)err >> 24);
+	memcpy(buf + 4, text, len);
+	return xvp_send(c, XVP_ERROR, chan, 0, buf, 4 + len);
+}
+
 static void handle_exec(struct agent_link *l, const struct xvp_frame *f)
 {
 	struct xvp_exec x;
 	struct agent_chan *ch;
 	const char *stage = "decode";
-	char msg[512];
+	char msg[2048], what[1024];
 
 	if (chan_find(l, f->chan)) {
 		SEND(l, xvp_send_error(&l->conn, f->chan, EEXIST, "channel in use"));
@@ -127,13 +151,19 @@ static void handle_exec(struct agent_link *l, const struct xvp_frame *f)
 		SEND(l, xvp_send_error(&l->conn, f->chan, errno, msg));
 		return;
 	}
-	ch = agent_spawn(l, f->chan, &x, &stage);
+	ch = agent_spawn(l, f->chan, &x, &stage, what, sizeof(what));
 	if (!ch) {
 		int e = errno;
+		int n = snprintf(msg, sizeof(msg), "%s: %s: %s", stage, what[0] ? what : x.argv[0],
+		                 strerror(e));
 
-		snprintf(msg, sizeof(msg), "%s: %s: %s", stage,
-		         strcmp(stage, "chdir") == 0 ? x.cwd : x.argv[0], strerror(e));
-		SEND(l, xvp_send_error(&l->conn, f->chan, e, msg));
+		/* text, NUL, what the exec failed on (proto.h, ERROR) */
+		if (n < 0 || (size_t)n >= sizeof(msg))
+			n = (int)sizeof(msg) - 1;
+		n += snprintf(msg + n + 1, sizeof(msg) - (size_t)n - 1, "%s", what) + 1;
+		if ((size_t)n >= sizeof(msg))
+			n = (int)sizeof(msg) - 1;
+		SEND(l, send_error_raw(&l->conn, f->chan, e, msg, (size_t)n));
 	} else {
 		ch->next = chans;
 		chans = ch;
@@ -236,6 +266,22 @@ static void handle_frame(struct agent_link *l, const struct xvp_frame *f)
 	case XVP_CLOSE:
 		chan_abandon(ch);
 		break;
+	case XVP_WINSIZE: {
+		struct xvp_tty t;
+		struct winsize ws;
+
+		if (xvp_parse_winsize(f, &t) < 0)
+			return link_fail(l, "bad WINSIZE");
+		if (ch->pty < 0)
+			break; /* no terminal: nothing has a size */
+		ws = (struct winsize){.ws_row = (unsigned short)t.rows,
+		                      .ws_col = (unsigned short)t.cols,
+		                      .ws_xpixel = (unsigned short)t.xpixel,
+		                      .ws_ypixel = (unsigned short)t.ypixel};
+		/* the kernel sends SIGWINCH to the terminal's foreground group */
+		ioctl(ch->pty, TIOCSWINSZ, &ws);
+		break;
+	}
 	default:
 		xdebug("ignoring frame %s", xvp_type_name(f->type));
 		break;
@@ -350,7 +396,8 @@ static void chan_maybe_finish(struct agent_chan *ch)
 		kind = XVP_EXITED;
 		code = (uint32_t)WEXITSTATUS(ch->wstatus);
 	}
-	SEND(ch->link, xvp_send_u32x2(&ch->link->conn, XVP_EXIT, ch->id, kind, code));
+	/* the status as it is: a death by signal stays one on the host (xenvm-exec re-raises it) */
+	SEND(ch->link, xvp_send_exit(&ch->link->conn, ch->id, ch->wstatus));
 	xdebug("chan %u: pid %d done (%s %u)", ch->id, (int)ch->pid,
 	       kind == XVP_SIGNALED ? "signal" : "exit", code);
 	chan_unlink_free(ch);

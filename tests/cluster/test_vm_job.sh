@@ -275,6 +275,120 @@ test_hydra() {
 	t_match "^mpiexec said 0$" "$(cat "$out")"
 }
 
+# ------------------------------------------------------------------------ native vs in a VM
+# Issue 13: the same command natively and in a VM must look the same to the user: what srun
+# prints on stderr (job and step ids aside; sorted, since srun's and the task's lines race),
+# srun's exit status, and slurmctld's ExitCode of the job.  Each row of the issue is one test.
+
+# Canonical stderr of srun: ids replaced by N, lines sorted, the scheduler's waiting notes (a
+# previous job's Epilog may still hold the node) left out.
+canon_err() {
+	grep -v -e 'queued and waiting for resources$' -e 'has been allocated resources$' <<<"$1" |
+		sed -E 's/(StepId|JobId|job|step)([= ])[0-9]+(\.[0-9]+)?/\1\2N/g' | sort
+}
+
+# vs_native WHAT ARGS...: run `srun -N1 -w node1 ARGS` natively, then with --vm-image; compare.
+vs_native() {
+	local what=$1 nerr nrc nexit id
+	shift
+	t_run as_user "$U" srun -N1 -w node1 "$@"
+	nerr=$(canon_err "$T_ERR") nrc=$T_RC
+	id=$(last_job)
+	wait_job_end "$id"
+	nexit=$(job_state "$id")
+	t_run as_user "$U" srun -N1 -w node1 --vm-image=ttylinux-mpi "$@"
+	id=$(last_job)
+	wait_job_end "$id" # COMPLETING while its Epilog stops the VM
+	t_eq "$nerr" "$(canon_err "$T_ERR")" "$what: srun's stderr (native vs VM)"
+	t_eq "$nrc" "$T_RC" "$what: srun's exit status (native vs VM)"
+	t_eq "$nexit" "$(job_state "$id")" "$what: job state and ExitCode (native vs VM)"
+	T_NATIVE_ERR=$nerr T_NATIVE_EXIT=$nexit
+}
+
+test_signal_kill() {
+	t_begin "a task killed by SIGKILL: 'Killed', as natively"
+	vs_native "SIGKILL" sh -c 'kill -KILL $$'
+	t_match "^srun: error: node1: task 0: Killed$" "$T_NATIVE_ERR" "native reference"
+	t_match " 0:9$" "$T_NATIVE_EXIT" "native ExitCode"
+}
+
+test_signal_segv() {
+	t_begin "a task killed by SIGSEGV: 'Segmentation fault', as natively"
+	vs_native "SIGSEGV" sh -c 'kill -SEGV $$'
+	t_match "^srun: error: node1: task 0: Segmentation fault" "$T_NATIVE_ERR" "native reference"
+	t_match " 0:11$" "$T_NATIVE_EXIT" "native ExitCode"
+}
+
+test_batch_signal() {
+	t_begin "a batch script killed by SIGKILL: ExitCode 0:9, as natively"
+	local n v ids=()
+	for v in "" "--vm-image=ttylinux-mpi"; do
+		# shellcheck disable=SC2086  # $v: no option natively
+		t_run_ok as_user "$U" sbatch -N1 -w node1 $v -o /dev/null --wrap 'kill -KILL $$' || return
+		ids+=("$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$T_OUT")")
+	done
+	for n in "${ids[@]}"; do wait_job_end "$n"; done
+	t_eq "FAILED 0:9" "$(job_state "${ids[0]}")" "native reference"
+	t_eq "$(job_state "${ids[0]}")" "$(job_state "${ids[1]}")" "job state and ExitCode (native vs VM)"
+}
+
+test_exec_errors() {
+	t_begin "exec errors (missing, not executable, a directory) as slurmstepd reports them natively"
+	local h
+	h=$(home_of $U)
+	cp /bin/true "$h/notexec" && chmod 644 "$h/notexec" && mkdir -p "$h/adir" && chown "$U:" "$h/notexec" "$h/adir"
+	rm -f "$h/no-such-prog"
+	vs_native "missing ./prog" ./no-such-prog
+	t_match "^slurmstepd-node1: error: execve\(\): $h/./no-such-prog: No such file or directory$" "$T_NATIVE_ERR" "native reference"
+	t_match "^srun: error: node1: task 0: Exited with exit code 2$" "$T_NATIVE_ERR" "native reference"
+	vs_native "not in PATH" no-such-prog-xyz
+	vs_native "not executable" ./notexec
+	t_match "Exited with exit code 13$" "$T_NATIVE_ERR" "native reference"
+	vs_native "a directory" ./adir
+}
+
+test_pty() {
+	t_begin "srun --pty bash -i: an ordinary interactive shell in the VM, as natively (real terminal)"
+	local nat vm
+	# The terminal: a pseudo-terminal pty-drive.py holds around srun, typing as a user does.
+	t_run python3 "$repo/tests/vm/pty-drive.py" --timeout 60 -- "$CL" run --user "$U" -- \
+		env 'PS1=PROMPT$ ' TERM=xterm srun --pty -N1 -w node1 bash --norc -i
+	nat=$(sed -n '/^transcript:/q;p' <<<"$T_OUT" | sed 's|^tty: /dev/pts/[0-9]*$|tty: /dev/pts/N|')
+	t_eq "prompt: yes" "$(head -1 <<<"$nat")" "native reference runs" ||
+		printf '%s\n' "$T_OUT" "$T_ERR" | tail -20 | sed 's/^/      | /'
+	t_run python3 "$repo/tests/vm/pty-drive.py" --timeout 60 -- "$CL" run --user "$U" -- \
+		env 'PS1=PROMPT$ ' TERM=xterm srun --pty -N1 -w node1 --vm-image=ttylinux-mpi bash --norc -i
+	vm=$(sed -n '/^transcript:/q;p' <<<"$T_OUT" | sed 's|^tty: /dev/pts/[0-9]*$|tty: /dev/pts/N|')
+	t_eq "$nat" "$vm" "prompt, tty, stty size, resize, job control, Ctrl-C, Ctrl-Z, line editing, echo, exit status (native vs VM)"
+	t_eq "tty: /dev/pts/N" "$(grep '^tty:' <<<"$vm")" "the task is on a terminal in the VM"
+	[ "$nat" = "$vm" ] || printf '%s\n' "$T_OUT" | sed -n '/^transcript:/,$p' | tail -30 | sed 's/^/      | /'
+}
+
+test_vm_lost() {
+	t_begin "QEMU killed under a running task: the reason is right (no stale errno), exit 255"
+	local id k out=$T_TMP/lost.out
+	timeout 200 "$CL" run --user "$U" -- srun -N1 -w node2 --vm-image=ttylinux-mpi sh -c 'echo up; sleep 100' >"$out" 2>&1 &
+	for ((k = 0; k < 1500; k++)); do grep -q up "$out" && break; sleep 0.1; done
+	id=$("$CL" run -- squeue -h -u "$U" -o %i | head -1)
+	[ -n "$id" ] || { t_fail "job did not start: $(cat "$out")"; return; }
+	t_match . "$(pgrep -f "process=xvq-$id-vm0")" "the VM's QEMU found" && pkill -KILL -f "process=xvq-$id-vm0"
+	wait
+	t_match "^xenvm-exec: lost the connection to the VM's agent: the VM stopped \(its supervisor closed the connection\)$" "$(cat "$out")" "reason"
+	t_nomatch "non-socket" "$(cat "$out")" "no stale errno"
+	t_match "^srun: error: node2: task 0: Exited with exit code 255$" "$(cat "$out")" "exit status"
+	wait_job_end "$id"
+	wait_clean "$id" node2
+}
+
+# VM_JOB_TESTS="test_pty test_vm_lost": only those tests (after setup), for working on them.
+if [ -n "${VM_JOB_TESTS:-}" ]; then
+	setup && for t in $VM_JOB_TESTS; do "$t"; done
+	t_begin "teardown: cluster down leaves nothing"
+	t_run_ok "$CL" down
+	t_summary
+	exit
+fi
+
 setup && {
 	test_demo_job
 	test_hydra
@@ -282,6 +396,12 @@ setup && {
 	test_step_vm
 	test_mpi_srun
 	test_exit_code
+	test_signal_kill
+	test_signal_segv
+	test_batch_signal
+	test_exec_errors
+	test_pty
+	test_vm_lost
 	test_cancel
 	test_broken_image
 	test_other_user

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "vm/proto.h"
 
@@ -47,7 +48,8 @@ static void check_exec_roundtrip(const struct xvp_exec *x)
 	    y.nrelay != x->nrelay || !same_vec(y.argv, x->argv, x->argc) ||
 	    !same_vec(y.envp, x->envp, x->envc) ||
 	    (x->ngroups && memcmp(y.groups, x->groups, x->ngroups * sizeof(*x->groups)) != 0) ||
-	    memcmp(y.relay_fds, x->relay_fds, x->nrelay * sizeof(*x->relay_fds)) != 0)
+	    memcmp(y.relay_fds, x->relay_fds, x->nrelay * sizeof(*x->relay_fds)) != 0 ||
+	    y.pty != x->pty || (x->pty && memcmp(&y.tty, &x->tty, sizeof(x->tty)) != 0))
 		abort();
 	xvp_exec_free(&y);
 	xvp_buf_free(&b);
@@ -94,6 +96,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)xvp_parse_hello(&f, &version, big, sizeof(big));
 		(void)xvp_parse_hello(&f, &version, status, 1);
+		{
+			struct xvp_tty t;
+			int ws;
+
+			/* an accepted status is one an exec can end with */
+			if (f.type == XVP_EXIT && xvp_exit_status(&f, &ws) == 0 && !WIFEXITED(ws) &&
+			    !WIFSIGNALED(ws))
+				abort();
+			if (xvp_parse_winsize(&f, &t) == 0 && (f.type != XVP_WINSIZE || f.len < 16))
+				abort();
+		}
 		exec_decode(f.payload, f.len);
 		if (!xvp_type_name(f.type))
 			abort();

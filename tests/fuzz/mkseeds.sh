@@ -31,6 +31,11 @@ P=$S/fuzz_vm_proto
 frame 1 0 0 "$hello" >"$P/hello"
 frame 2 $((0x80000001)) 0 "$exec_payload" >"$P/exec"
 printf %b "$exec_payload" >"$P/exec-payload"
+# the same request on a pseudo-terminal: TTY (tag 9) = 24x80, modes, 32 control characters
+tty_value=$(le32 24)$(le32 80)$(le32 0)$(le32 0)$(le32 $((0x500)))$(le32 5)$(le32 $((0xbf)))
+tty_value+=$(le32 $((0x8a3b)))$(le32 15)$(le32 15)$(printf '\\x%02x' 3 28 127 21 4 0 1 0 17 19 26 0 18 15 23 22 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)
+exec_pty=$exec_payload$(le16 9)$(le32 72)$tty_value
+frame 2 $((0x80000002)) 0 "$exec_pty" >"$P/exec-pty"
 {
 	frame 1 0 0 "$hello"
 	frame 2 $((0x80000001)) 0 "$exec_payload"
@@ -40,6 +45,8 @@ printf %b "$exec_payload" >"$P/exec-payload"
 	frame 6 $((0x80000001)) 0 "$(le32 65536)"
 	frame 7 $((0x80000001)) 0 "$(le32 15)"
 	frame 8 $((0x80000001)) 0 "$(le32 1)$(le32 15)"
+	frame 8 $((0x80000001)) 0 "$(le32 1)$(le32 11)$(le32 $((0x8b)))"
+	frame 12 $((0x80000001)) 0 "$(le32 50)$(le32 132)$(le32 0)$(le32 0)"
 	frame 9 7 0 "$(le32 2)no such file"
 	frame 10 7 0 ''
 	frame 11 0 0 ''

@@ -2,6 +2,7 @@
  * test_vm_proto.c - the agent protocol's framing and EXEC encoding (vm/proto.c).
  */
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -174,6 +176,112 @@ static void test_exec_decode_rejects(void **state)
 	assert_int_equal(errno, EPROTO);
 }
 
+/* EXIT carries the wait status itself (core bit included); a two-field EXIT still decodes. */
+static void test_exit_status(void **state)
+{
+	int sv[2], ws = -1;
+	struct xvp_conn a, b;
+	struct xvp_frame f;
+	uint32_t v;
+	const uint8_t bad[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0, 0, 0}; /* "stopped" */
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	xvp_conn_init(&a, sv[0]);
+	xvp_conn_init(&b, sv[1]);
+	assert_int_equal(xvp_send_exit(&a, 5, 0x80 | SIGSEGV), 0); /* SIGSEGV, core dumped */
+	assert_int_equal(xvp_send_exit(&a, 5, 3 << 8), 0);         /* exit 3 */
+	assert_int_equal(xvp_send_u32x2(&a, XVP_EXIT, 5, XVP_SIGNALED, SIGKILL), 0); /* old agent */
+	assert_int_equal(xvp_send_u32x2(&a, XVP_EXIT, 5, XVP_EXITED, 300), 0);
+	assert_int_equal(xvp_send(&a, XVP_EXIT, 5, 0, bad, sizeof(bad)), 0);
+	assert_int_equal(xvp_send_u32x2(&a, XVP_EXIT, 5, XVP_SIGNALED, 0), 0);
+	pump(&a, &b);
+	assert_int_equal(xvp_conn_next(&b, &f), 1);
+	assert_int_equal(xvp_exit_status(&f, &ws), 0);
+	assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGSEGV && WCOREDUMP(ws));
+	/* the first two fields stay what older receivers read */
+	assert_int_equal(xvp_get_u32(&f, 0, &v), 0);
+	assert_int_equal(v, XVP_SIGNALED);
+	assert_int_equal(xvp_get_u32(&f, 1, &v), 0);
+	assert_int_equal(v, SIGSEGV);
+	assert_int_equal(xvp_conn_next(&b, &f), 1);
+	assert_int_equal(xvp_exit_status(&f, &ws), 0);
+	assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 3);
+	assert_int_equal(xvp_conn_next(&b, &f), 1);
+	assert_int_equal(xvp_exit_status(&f, &ws), 0);
+	assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL && !WCOREDUMP(ws));
+	assert_int_equal(xvp_conn_next(&b, &f), 1);
+	assert_int_equal(xvp_exit_status(&f, &ws), 0);
+	assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 300 % 256);
+	assert_int_equal(xvp_conn_next(&b, &f), 1);
+	assert_int_equal(xvp_exit_status(&f, &ws), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_int_equal(xvp_conn_next(&b, &f), 1);
+	assert_int_equal(xvp_exit_status(&f, &ws), -1);
+	assert_int_equal(errno, EPROTO);
+	xvp_conn_fini(&a);
+	xvp_conn_fini(&b);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A pty request: the TTY field round-trips; a wrong length or a second one is refused. */
+static void test_exec_tty(void **state)
+{
+	char *argv[] = {"bash", "-i"};
+	struct xvp_exec x = {.argv = argv, .argc = 2, .cwd = "/", .pty = true};
+	struct xvp_buf b = {0};
+	struct xvp_exec y;
+	struct xvp_frame f = {.type = XVP_WINSIZE};
+	struct xvp_tty t = {0};
+	uint8_t ws[16] = {50, 0, 0, 0, 132, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0};
+	size_t len;
+
+	(void)state;
+	x.tty = (struct xvp_tty){.rows = 24, .cols = 80, .iflag = 0x500, .lflag = 0x8a3b};
+	x.tty.cc[0] = 3;
+	x.tty.cc[XVP_TTY_NCC - 1] = 0xff;
+	assert_int_equal(xvp_exec_encode(&x, &b), 0);
+	assert_int_equal(xvp_exec_decode(b.buf + b.off, b.len, &y), 0);
+	assert_true(y.pty);
+	assert_memory_equal(&y.tty, &x.tty, sizeof(x.tty));
+	xvp_exec_free(&y);
+	/* without a TTY field: no pty (what an older host sends) */
+	x.pty = false;
+	xvp_buf_free(&b);
+	assert_int_equal(xvp_exec_encode(&x, &b), 0);
+	assert_int_equal(xvp_exec_decode(b.buf + b.off, b.len, &y), 0);
+	assert_false(y.pty);
+	xvp_exec_free(&y);
+	/* two TTY fields */
+	x.pty = true;
+	xvp_buf_free(&b);
+	assert_int_equal(xvp_exec_encode(&x, &b), 0);
+	len = b.len;
+	assert_int_equal(xvp_buf_reserve(&b, 78), 0);
+	memcpy(b.buf + b.off + b.len, b.buf + b.off + len - 78, 78);
+	b.len += 78;
+	assert_int_equal(xvp_exec_decode(b.buf + b.off, b.len, &y), -1);
+	assert_int_equal(errno, EPROTO);
+	/* a TTY field one byte short */
+	b.len = len - 1;
+	b.buf[b.off + len - 78 + 2] = 71;
+	assert_int_equal(xvp_exec_decode(b.buf + b.off, b.len, &y), -1);
+	assert_int_equal(errno, EPROTO);
+	xvp_buf_free(&b);
+	/* WINSIZE */
+	f.payload = ws;
+	f.len = sizeof(ws);
+	assert_int_equal(xvp_parse_winsize(&f, &t), 0);
+	assert_int_equal(t.rows, 50);
+	assert_int_equal(t.cols, 132);
+	assert_int_equal(t.xpixel, 1);
+	assert_int_equal(t.ypixel, 2);
+	f.len = 15;
+	assert_int_equal(xvp_parse_winsize(&f, &t), -1);
+	assert_int_equal(errno, EPROTO);
+}
+
 /* Frames split at every byte boundary still parse. */
 static void test_partial_input(void **state)
 {
@@ -212,6 +320,8 @@ int main(void)
 	    cmocka_unit_test(test_exec_roundtrip),
 	    cmocka_unit_test(test_exec_decode_rejects),
 	    cmocka_unit_test(test_partial_input),
+	    cmocka_unit_test(test_exit_status),
+	    cmocka_unit_test(test_exec_tty),
 	};
 
 	return cmocka_run_group_tests_name("vm_proto", tests, NULL, NULL);

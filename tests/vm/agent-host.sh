@@ -19,7 +19,7 @@ T_SUITE=vm-agent
 X() { "$EXEC" --socket "$SOCK" "$@"; }
 
 [ "$(id -u)" = 0 ] || t_fatal "agent-host: must run as root (uid/gid tests)"
-for t in python3 setpriv sha256sum; do
+for t in python3 setpriv sha256sum script bash; do
 	command -v $t >/dev/null || t_fatal "agent-host: missing $t"
 done
 
@@ -46,8 +46,25 @@ for i in $(seq 0 255); do
 done
 t_same "exit codes 0..255" "" "$bad"
 
-X -- sh -c 'kill -KILL $$'; t_same "death by SIGKILL -> 137" 137 $?
-X -- sh -c 'kill -SEGV $$'; t_same "death by SIGSEGV -> 139" 139 $?
+X -- sh -c 'kill -KILL $$'; t_same "death by SIGKILL -> 137 in a shell" 137 $?
+X -- sh -c 'kill -SEGV $$'; t_same "death by SIGSEGV -> 139 in a shell" 139 $?
+# Death by signal stays one: xenvm-exec itself dies by the signal (what slurmstepd reports as
+# "Killed" / "Segmentation fault" and ExitCode 0:N), without a core of its own; exit 137 stays 137.
+# (python's returncode: -N for death by signal N)
+ends() { # ends ARGV...: how xenvm-exec ended, "signal N" or "exit N"
+	(cd "$W/cores" && python3 -c '
+import subprocess, sys
+r = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL)
+print("signal %d" % -r.returncode if r.returncode < 0 else "exit %d" % r.returncode)' "$EXEC" --socket "$SOCK" -- "$@")
+}
+mkdir -p "$W/cores" && chmod 777 "$W/cores"
+t_same "death by SIGKILL: xenvm-exec dies by SIGKILL" "signal 9" "$(ends sh -c 'kill -KILL $$')"
+t_same "death by SIGSEGV: xenvm-exec dies by SIGSEGV" "signal 11" "$(ends sh -c 'kill -SEGV $$')"
+t_same "death by SIGINT: xenvm-exec dies by SIGINT" "signal 2" "$(ends sh -c 'kill -INT $$')"
+t_same "death by SIGTERM: xenvm-exec dies by SIGTERM" "signal 15" "$(ends sh -c 'kill -TERM $$')"
+t_same "exit 137 stays an exit" "exit 137" "$(ends sh -c 'exit 137')"
+t_same "SIGSEGV with core limit unlimited: no core file from xenvm-exec" "signal 11 " \
+	"$(ulimit -c unlimited; ends sh -c 'ulimit -c 0; kill -SEGV $$') $(ls "$W/cores")"
 X -- nonexistent-command-xyz 2> "$W/err"; rc=$?
 t_same "missing command -> 127" 127 $rc
 grep -q "No such file" "$W/err" && t_ok "missing command message" || t_ko "missing command message" "$(cat "$W/err")"
@@ -55,6 +72,50 @@ printf '#!/bin/sh\n' > "$W/noexec"; chmod 644 "$W/noexec"
 X -- "$W/noexec" 2>/dev/null; t_same "not executable -> 126" 126 $?
 X --cwd /nonexistent-dir -- true 2> "$W/err"; rc=$?
 t_same "bad cwd -> 126" 126 $rc
+
+# As a Slurm task (XENVM_EXEC_ARGV0, slurmstepd's way of running us), a failed exec is reported
+# as slurmstepd 22.05 reports its own execve failures: its message, errno as the exit status
+# (measured natively: ENOENT 2, EACCES 13 for a file without x and for a directory, ENOEXEC 8).
+mkdir -p "$W/task/adir" "$W/task/bin"
+cp /bin/true "$W/task/notexec" && chmod 644 "$W/task/notexec"
+printf '#!/nonexistent/interp\n' > "$W/task/badinterp" && chmod 755 "$W/task/badinterp"
+printf 'not a program\n' > "$W/task/noformat" && chmod 755 "$W/task/noformat"
+printf '#!/bin/sh\necho in-path "$@"\n' > "$W/task/bin/inpath" && chmod 755 "$W/task/bin/inpath"
+T() { (cd "$W/task" && PATH=$W/task/bin:/usr/bin:/bin XENVM_SOCKET=$SOCK SLURMD_NODENAME=node7 \
+	XENVM_EXEC_ARGV0=$1 timeout -s KILL 30 "$EXEC" "${@:2}" 2>&1; echo "rc=$?"); }
+t_same "task: ./missing" "slurmstepd-node7: error: execve(): $W/task/./missing: No such file or directory rc=2" "$(echo $(T ./missing))"
+t_same "task: name not in PATH" "slurmstepd-node7: error: execve(): missing-xyz: No such file or directory rc=2" "$(echo $(T missing-xyz))"
+t_same "task: absolute, missing" "slurmstepd-node7: error: execve(): /no/such/prog: No such file or directory rc=2" "$(echo $(T /no/such/prog))"
+t_same "task: not executable" "slurmstepd-node7: error: execve(): $W/task/./notexec: Permission denied rc=13" "$(echo $(T ./notexec))"
+t_same "task: a directory" "slurmstepd-node7: error: execve(): $W/task/./adir: Permission denied rc=13" "$(echo $(T ./adir))"
+t_same "task: a directory in the cwd, bare name" "slurmstepd-node7: error: execve(): adir: Permission denied rc=13" "$(echo $(T adir))"
+t_same "task: bad interpreter" "slurmstepd-node7: error: execve(): bad interpreter(/nonexistent/interp): No such file or directory rc=2" "$(echo $(T ./badinterp))"
+t_same "task: not a program (no shell fallback)" "slurmstepd-node7: error: execve(): $W/task/./noformat: Exec format error rc=8" "$(echo $(T ./noformat))"
+t_same "task: found in the task's PATH, runs with its args" "in-path a b rc=0" "$(echo $(T inpath a b))"
+
+# ---------------------------------------------------------------- terminals
+# stdin and stdout on a terminal (srun --pty gives the task slurmstepd's pty): the command gets
+# a pty of its own as its controlling terminal, with the terminal's size; no stray NUL byte.
+out=$(script -qec "stty rows 33 cols 77; $EXEC --socket $SOCK -- sh -c 'tty; stty size; ps -o tty= -p \$\$ | grep -c pts'" /dev/null < /dev/null | tr -d '\r')
+t_same "pty: tty, size, controlling terminal" "$(printf '/dev/pts/x\n33 77\n1')" "$(sed 's|^/dev/pts/[0-9]*$|/dev/pts/x|' <<<"$out")"
+out=$(script -qec "$EXEC --socket $SOCK -- sh -c 'tty; cat'" /dev/null < /dev/null | od -An -c | tr -s ' ')
+[[ $out != *'\0'* && $out != *'^ @'* ]] && t_ok "pty: a pending end of file is not a NUL byte (and ends cat)" || t_ko "pty: NUL byte" "$out"
+t_same "pty: not on pipes" "not a tty" "$(X -- tty < /dev/null)"
+t_same "pty: --no-pty" "not a tty" "$(script -qec "$EXEC --socket $SOCK --no-pty -- tty" /dev/null < /dev/null | tr -d '\r')"
+# An interactive bash through xenvm-exec, driven through a real terminal: as bash on the terminal.
+python3 "$HERE/pty-drive.py" --timeout 20 -- "$EXEC" --socket "$SOCK" -- bash --norc -i > "$W/pty.out" 2>&1
+got=$(sed -n '/^transcript:/q;p' "$W/pty.out" | sed 's|^tty: /dev/pts/[0-9]*$|tty: /dev/pts/N|' | tr '\n' ';')
+t_same "pty: bash -i: prompt, tty, size, SIGWINCH, job control, Ctrl-C, Ctrl-Z, line editing, exit" \
+	"prompt: yes;tty: /dev/pts/N;size: 30 90;resized: 40 100;monitor: on;ctrl-c: yes;ctrl-c status: 130;ctrl-z: yes;jobs: Stopped;fg: yes;fg ctrl-c: yes;line editing: hello-edited;echoed: 1;exit status: 3;nul bytes: 0;job control warning: no;" "$got"
+modes() { # stty -g lines of stdin: how many, how many distinct
+	local m
+	m=$(grep -E '^[0-9a-f]+(:[0-9a-f]+)+$')
+	echo "$(grep -c . <<<"$m") $(sort -u <<<"$m" | grep -c .)"
+}
+out=$(script -qec "stty -g; $EXEC --socket $SOCK -- true; stty -g" /dev/null < /dev/null | tr -d '\r')
+t_same "pty: the terminal's modes are restored after raw mode (2 lines, 1 distinct)" "2 1" "$(modes <<<"$out")"
+out=$(script -qec "stty -g; $EXEC --socket $SOCK -- sh -c 'kill -KILL \$\$'; stty -g" /dev/null < /dev/null | tr -d '\r')
+t_same "pty: ... also when the command dies by a signal" "2 1" "$(modes <<<"$out")"
 
 # argv: spaces, quotes, empty strings, non-ASCII and non-UTF-8 bytes
 exp=$(printf '[%s]' "a b" '"q"' "it's" "" $'\xc3\xa9t\xc3\xa9' $'\xff\xfe' '*' '$HOME')
@@ -252,6 +313,16 @@ kill -TERM $VPID; wait $VPID; rc=$?
 VPID=
 t_same "vmd exits cleanly on SIGTERM (ASan: no leak)" 0 $rc
 grep -E "ERROR: (Address|Leak)Sanitizer|runtime error" "$W/vmd.log" && t_ko "vmd/agents sanitizer report" || t_ok "vmd, guest agent and helper sanitizer clean"
+
+# The VM goes away under a running exec (here: its agent is killed): the right reason, 255.
+"$AGENT" --listen "$W/lost.sock" 2> "$W/lost-agent.log" &
+LPID=$!
+for _ in $(seq 50); do [ -S "$W/lost.sock" ] && break; sleep 0.1; done
+( sleep 1; kill -KILL $LPID ) &
+out=$(timeout 30 "$EXEC" --socket "$W/lost.sock" -- sleep 100 2>&1 < /dev/null); rc=$?
+wait $LPID 2>/dev/null
+t_same "VM lost under an exec: reason and 255" \
+	"xenvm-exec: lost the connection to the VM's agent: the VM stopped (its supervisor closed the connection) rc=255" "$out rc=$rc"
 
 kill -TERM $APID; wait $APID; rc=$?
 t_same "agent exits cleanly on SIGTERM (ASan: no leak)" 0 $rc
