@@ -53,8 +53,7 @@ int xa_admin_id_take(const char *state_dir, char *vm, size_t vmlen, uint32_t *jo
 
 	if (snprintf(jobs, sizeof(jobs), "%s/job", state_dir) >= (int)sizeof(jobs) ||
 	    snprintf(lock, sizeof(lock), "%s/.xenvm-admin.lock", jobs) >= (int)sizeof(lock)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "state_dir too long: %s", state_dir);
+		return xerr_errno(err, ENAMETOOLONG, "state_dir too long: %s", state_dir);
 	}
 	if (xenvm_mkdir_p(jobs, 0755) < 0)
 		return xerr_set(err, "%s: %s", jobs, strerror(errno));

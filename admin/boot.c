@@ -63,8 +63,8 @@ static int resolve_file(const struct xenvm_config *cfg, const struct xenvm_image
 	else
 		n = snprintf(out, len, "%s/%s", cfg->imagecast.store, f->path);
 	if (n >= (int)len) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "image %s: %s: path too long", img->name, role);
+		return xerr_errno(err, ENAMETOOLONG, "image %s: %s: path too long", img->name,
+		                  role);
 	}
 	if (access(out, R_OK) < 0)
 		return xerr_set(err, "image %s: %s file %s: %s (not in the cache %s/images either)",

@@ -284,8 +284,7 @@ int xa_inventory(const struct xenvm_config *cfg, struct xa_vm **out, size_t *n, 
 	*out = NULL;
 	*n = 0;
 	if (snprintf(jobs, sizeof(jobs), "%s/job", cfg->state_dir) >= (int)sizeof(jobs)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "state_dir too long: %s", cfg->state_dir);
+		return xerr_errno(err, ENAMETOOLONG, "state_dir too long: %s", cfg->state_dir);
 	}
 	d = opendir(jobs);
 	if (!d && errno != ENOENT)

@@ -19,19 +19,16 @@ int xa_vm_info_write(const char *dir, const struct xa_vm_info *info, struct xerr
 	int n;
 
 	if (!dir || !info) {
-		errno = EINVAL;
-		return xerr_set(err, "vm.info: invalid argument");
+		return xerr_errno(err, EINVAL, "vm.info: invalid argument");
 	}
 	if (snprintf(path, sizeof(path), "%s/%s", dir, XA_VM_INFO) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "%s: path too long", dir);
+		return xerr_errno(err, ENAMETOOLONG, "%s: path too long", dir);
 	}
 	n = snprintf(buf, sizeof(buf),
 	             "image=%s\ndriver=%s\nmemory=%" PRIu64 "\nvcpus=%u\nbooted=%ld\n", info->image,
 	             info->driver, info->mem_bytes, info->vcpus, info->booted);
 	if (n < 0 || n >= (int)sizeof(buf)) {
-		errno = EOVERFLOW;
-		return xerr_set(err, "%s: record too long", path);
+		return xerr_errno(err, EOVERFLOW, "%s: record too long", path);
 	}
 	if (xenvm_write_file_atomic(path, buf, (size_t)n, 0644, (uid_t)-1, (gid_t)-1) < 0)
 		return xerr_set(err, "%s: %s", path, strerror(errno));

@@ -40,8 +40,7 @@ int ic_auth_connect(struct ic_conn *c, const struct ic_auth *a, struct xerr *err
 	int rc = -1;
 
 	if (!c || !a) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	ctx = ctx_new(a, err);
 	if (!ctx)
@@ -82,8 +81,7 @@ int ic_auth_check(struct ic_conn *c, const struct ic_auth *a, const char *cred, 
 	munge_err_t me;
 
 	if (!c || !a || !cred) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	ctx = ctx_new(a, err);
 	if (!ctx)
@@ -138,8 +136,7 @@ int ic_auth_accept(struct ic_conn *c, const struct ic_auth *a, uid_t *uid, struc
 	int rc = -1;
 
 	if (!c || !a) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	if (ic_recv(c, &type, &cred, NULL, IC_HELLO_MAX, err) < 0)
 		return -1;
@@ -170,13 +167,11 @@ int ic_auth_uids(char *const *names, size_t n, uid_t **out, struct xerr *err)
 	uid_t *v;
 
 	if (!out || (n && !names)) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
+		return xerr_errno(err, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct passwd *pw = getpwnam(names[i]);
@@ -191,9 +186,8 @@ int ic_auth_uids(char *const *names, size_t n, uid_t **out, struct xerr *err)
 		u = strtoul(names[i], &end, 10);
 		if (errno || end == names[i] || *end) {
 			free(v);
-			errno = ENOENT;
-			return xerr_set(err, "imagecast.allowed_users: unknown user '%s'",
-			                names[i]);
+			return xerr_errno(err, ENOENT, "imagecast.allowed_users: unknown user '%s'",
+			                  names[i]);
 		}
 		v[i] = (uid_t)u;
 	}

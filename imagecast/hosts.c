@@ -71,13 +71,11 @@ long ic_hosts_expand(const char *expr, char ***out, struct xerr *err)
 	int dups;
 
 	if (!expr || !*expr || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "empty node list");
+		return xerr_errno(err, EINVAL, "empty node list");
 	}
 	hl = slurm_hostlist_create(expr);
 	if (!hl) {
-		errno = EINVAL;
-		return xerr_set(err, "invalid node list '%s'", expr);
+		return xerr_errno(err, EINVAL, "invalid node list '%s'", expr);
 	}
 	/* before expanding them: "a[1-3000]b[1-3000]" is 9 million names */
 	if (slurm_hostlist_count(hl) > IC_MAX_NODES) {

@@ -72,8 +72,8 @@ static int follow(struct ic_conn *c, struct ic_progress *p, char **done, struct 
 		}
 		if (type != IC_PROGRESS) {
 			free(body);
-			errno = EPROTO;
-			return xerr_set(err, "unexpected %s from imagecastd", ic_frame_name(type));
+			return xerr_errno(err, EPROTO, "unexpected %s from imagecastd",
+			                  ic_frame_name(type));
 		}
 		for (char *l = strtok(body, "\n"); l; l = strtok(NULL, "\n")) {
 			if (sscanf(l, "have %" SCNu64, &have) == 1 ||
@@ -127,8 +127,7 @@ static int parse_file_arg(struct ic_spec *s, const char *arg, struct xerr *err)
 	s->nfiles++;
 	return 0;
 bad:
-	errno = EINVAL;
-	return xerr_set(err, "--file '%s': expected ROLE=PATH:SHA256:SIZE", arg);
+	return xerr_errno(err, EINVAL, "--file '%s': expected ROLE=PATH:SHA256:SIZE", arg);
 }
 
 /*

@@ -148,8 +148,7 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
 	int rc = -1;
 
 	if (!out || !files) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: no files");
+		return xerr_errno(err, EINVAL, "internal error: no files");
 	}
 	*out = NULL;
 	if (ic_valid_name(name) < 0)
@@ -158,14 +157,12 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
 		return xerr_set(err, "image %s: invalid digest '%s'", name,
 		                digest ? digest : "(null)");
 	if (chunk_bytes < IC_CHUNK_MIN || chunk_bytes > IC_CHUNK_MAX) {
-		errno = EINVAL;
-		return xerr_set(err, "chunk size %" PRIu64 " outside %u..%u", chunk_bytes,
-		                IC_CHUNK_MIN, IC_CHUNK_MAX);
+		return xerr_errno(err, EINVAL, "chunk size %" PRIu64 " outside %u..%u", chunk_bytes,
+		                  IC_CHUNK_MIN, IC_CHUNK_MAX);
 	}
 	if (nfiles == 0 || nfiles > IC_MAX_FILES) {
-		errno = EINVAL;
-		return xerr_set(err, "image %s: %zu files (1..%d allowed)", name, nfiles,
-		                IC_MAX_FILES);
+		return xerr_errno(err, EINVAL, "image %s: %zu files (1..%d allowed)", name, nfiles,
+		                  IC_MAX_FILES);
 	}
 	for (size_t i = 0; i < nfiles; i++) {
 		if (ic_valid_role(files[i].role) < 0 || ic_valid_path(files[i].path) < 0)
@@ -173,17 +170,16 @@ int ic_manifest_new(const char *name, const char *digest, uint64_t chunk_bytes,
 			                files[i].role, files[i].path ? files[i].path : "(null)");
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(files[i].role, files[j].role) == 0) {
-				errno = EINVAL;
-				return xerr_set(err, "image %s: file role '%s' twice", name,
-				                files[i].role);
+				return xerr_errno(err, EINVAL, "image %s: file role '%s' twice",
+				                  name, files[i].role);
 			}
 	}
 	if (ic_digest_of(files, nfiles, computed) < 0)
 		return xerr_set(err, "image %s: cannot compute digest: %s", name, strerror(errno));
 	if (strcmp(computed, digest) != 0) {
-		errno = EINVAL;
-		return xerr_set(err, "image %s: files give digest %s, not the requested %s", name,
-		                computed, digest);
+		return xerr_errno(err, EINVAL,
+		                  "image %s: files give digest %s, not the requested %s", name,
+		                  computed, digest);
 	}
 
 	m = calloc(1, sizeof(*m));
@@ -229,8 +225,7 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 	int fd = -1, rc = -1;
 
 	if (!m || !store) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: no manifest or store");
+		return xerr_errno(err, EINVAL, "internal error: no manifest or store");
 	}
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct ic_file *f = &m->files[i];
@@ -495,14 +490,12 @@ int ic_manifest_parse(const char *text, size_t len, struct ic_manifest **out, st
 
 	memset(files, 0, sizeof(files));
 	if (!text || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: no manifest text");
+		return xerr_errno(err, EINVAL, "internal error: no manifest text");
 	}
 	*out = NULL;
 	copy = strndup(text, len);
 	if (!copy) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
+		return xerr_errno(err, ENOMEM, "out of memory");
 	}
 	/* The chunk lines bound the chunk table (build). */
 	for (const char *p = copy;; p++) {

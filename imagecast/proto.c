@@ -45,22 +45,20 @@ int ic_hdr_unpack(const uint8_t in[IC_FRAME_HDR], unsigned *type, uint32_t *leng
 	memcpy(&magic, in, 4);
 	memcpy(&len, in + 8, 4);
 	if (ntohl(magic) != IC_PROTO_MAGIC) {
-		errno = EPROTO;
-		return xerr_set(err, "not an imagecast peer (bad magic 0x%08x)", ntohl(magic));
+		return xerr_errno(err, EPROTO, "not an imagecast peer (bad magic 0x%08x)",
+		                  ntohl(magic));
 	}
 	if (in[4] != IC_PROTO_VERSION) {
-		errno = EPROTO;
-		return xerr_set(err, "unsupported protocol version %u; this node speaks %u", in[4],
-		                IC_PROTO_VERSION);
+		return xerr_errno(err, EPROTO,
+		                  "unsupported protocol version %u; this node speaks %u", in[4],
+		                  IC_PROTO_VERSION);
 	}
 	if (in[5] == 0 || in[5] >= IC_FRAME_TYPE_MAX) {
-		errno = EPROTO;
-		return xerr_set(err, "unknown frame type %u", in[5]);
+		return xerr_errno(err, EPROTO, "unknown frame type %u", in[5]);
 	}
 	if (ntohl(len) > IC_FRAME_MAX) {
-		errno = EPROTO;
-		return xerr_set(err, "frame of %u bytes exceeds the limit %u", ntohl(len),
-		                IC_FRAME_MAX);
+		return xerr_errno(err, EPROTO, "frame of %u bytes exceeds the limit %u", ntohl(len),
+		                  IC_FRAME_MAX);
 	}
 	*type = in[5];
 	*length = ntohl(len);
@@ -116,8 +114,7 @@ int ic_recv_hdr(struct ic_conn *c, unsigned *type, uint32_t *length, struct xerr
 	uint8_t hdr[IC_FRAME_HDR];
 
 	if (!c || !type || !length) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	if (c->t->recv(c, hdr, sizeof(hdr)) < 0) {
 		int e = errno;
@@ -148,21 +145,18 @@ int ic_recv(struct ic_conn *c, unsigned *type, char **payload, uint32_t *len, ui
 	char *buf;
 
 	if (!payload) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	*payload = NULL;
 	if (ic_recv_hdr(c, type, &n, err) < 0)
 		return -1;
 	if (n > max) {
-		errno = EPROTO;
-		return xerr_set(err, "%s: %s frame of %u bytes is too large", c->peer,
-		                ic_frame_name(*type), n);
+		return xerr_errno(err, EPROTO, "%s: %s frame of %u bytes is too large", c->peer,
+		                  ic_frame_name(*type), n);
 	}
 	buf = malloc((size_t)n + 1);
 	if (!buf) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
+		return xerr_errno(err, ENOMEM, "out of memory");
 	}
 	if (n && c->t->recv(c, buf, n) < 0) {
 		int e = errno;
@@ -195,9 +189,8 @@ int ic_recv_expect(struct ic_conn *c, unsigned want, char **payload, uint32_t *l
 	if (type != want) {
 		free(*payload);
 		*payload = NULL;
-		errno = EPROTO;
-		return xerr_set(err, "%s: expected %s, got %s", c->peer, ic_frame_name(want),
-		                ic_frame_name(type));
+		return xerr_errno(err, EPROTO, "%s: expected %s, got %s", c->peer,
+		                  ic_frame_name(want), ic_frame_name(type));
 	}
 	return 0;
 }

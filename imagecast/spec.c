@@ -77,8 +77,7 @@ int ic_spec_parse(const char *text, struct ic_spec *s, struct xerr *err)
 	int rc = -1, dups;
 
 	if (!text || !s) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	memset(s, 0, sizeof(*s));
 	copy = strdup(text);

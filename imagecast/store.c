@@ -24,8 +24,7 @@ int ic_check_dir(const char *path, bool create, struct xerr *err)
 	struct stat st;
 
 	if (!path || !*path) {
-		errno = EINVAL;
-		return xerr_set(err, "no directory given");
+		return xerr_errno(err, EINVAL, "no directory given");
 	}
 	if (lstat(path, &st) < 0) {
 		if (errno != ENOENT || !create)
@@ -36,13 +35,11 @@ int ic_check_dir(const char *path, bool create, struct xerr *err)
 			return xerr_set(err, "%s: %s", path, strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return xerr_set(err, "%s is not a directory", path);
+		return xerr_errno(err, ENOTDIR, "%s is not a directory", path);
 	}
 	if (st.st_uid != geteuid()) {
-		errno = EPERM;
-		return xerr_set(err, "%s is owned by uid %u, not %u", path, (unsigned)st.st_uid,
-		                (unsigned)geteuid());
+		return xerr_errno(err, EPERM, "%s is owned by uid %u, not %u", path,
+		                  (unsigned)st.st_uid, (unsigned)geteuid());
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		errno = EPERM;
@@ -81,8 +78,7 @@ int ic_store_open(struct ic_store *s, const char *dir, uint64_t max_bytes, struc
 	char path[PATH_MAX];
 
 	if (!s || !dir) {
-		errno = EINVAL;
-		return xerr_set(err, "no cache directory");
+		return xerr_errno(err, EINVAL, "no cache directory");
 	}
 	memset(s, 0, sizeof(*s));
 	if (ic_check_dir(dir, true, err) < 0)
@@ -90,16 +86,15 @@ int ic_store_open(struct ic_store *s, const char *dir, uint64_t max_bytes, struc
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		/* A cut path would check another directory than the one used. */
 		if (snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]) >= (int)sizeof(path)) {
-			errno = ENAMETOOLONG;
-			return xerr_set(err, "cache directory %s: path too long", dir);
+			return xerr_errno(err, ENAMETOOLONG, "cache directory %s: path too long",
+			                  dir);
 		}
 		if (ic_check_dir(path, true, err) < 0)
 			return -1;
 	}
 	s->dir = strdup(dir);
 	if (!s->dir) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
+		return xerr_errno(err, ENOMEM, "out of memory");
 	}
 	s->max_bytes = max_bytes;
 	return 0;
@@ -270,8 +265,7 @@ int ic_store_lookup(const struct ic_store *s, const char *digest, struct ic_mani
 	free(text);
 	if (strcmp(parsed->digest, digest) != 0) {
 		ic_manifest_free(parsed);
-		errno = EINVAL;
-		return xerr_set(err, "%s names digest %s", path, digest);
+		return xerr_errno(err, EINVAL, "%s names digest %s", path, digest);
 	}
 	if (m)
 		*m = parsed;
@@ -428,8 +422,7 @@ int ic_store_partial_open(const struct ic_store *s, const struct ic_manifest *m,
 	int rc = -1;
 
 	if (!s || !m || !fds || !have) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	for (size_t i = 0; i < m->nfiles; i++)
 		fds[i] = -1;
@@ -545,8 +538,7 @@ int ic_store_publish(const struct ic_store *s, const struct ic_manifest *m, int 
 	char from[PATH_MAX], to[PATH_MAX], images[PATH_MAX], hex[IC_SHA_HEX + 1];
 
 	if (!s || !m || !fds) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct ic_file *f = &m->files[i];
@@ -557,10 +549,10 @@ int ic_store_publish(const struct ic_store *s, const struct ic_manifest *m, int 
 				return xerr_set(err, "image %s: reading %s: %s", m->name, f->role,
 				                strerror(errno));
 			if (memcmp(sha, f->sha, IC_SHA_LEN) != 0) {
-				errno = EBADMSG;
-				return xerr_set(err, "image %s: %s has sha256 %s, expected %s",
-				                m->name, f->role, ic_sha_to_hex(sha, hex),
-				                ic_sha_to_hex(f->sha, from));
+				return xerr_errno(err, EBADMSG,
+				                  "image %s: %s has sha256 %s, expected %s",
+				                  m->name, f->role, ic_sha_to_hex(sha, hex),
+				                  ic_sha_to_hex(f->sha, from));
 			}
 		}
 		if (fdatasync(fds[i]) < 0)
@@ -662,9 +654,8 @@ int ic_store_evict(const struct ic_store *s, const char *digest, struct xerr *er
 		return xerr_set(err, "image %s: cannot read its leases: %s", digest,
 		                strerror(errno));
 	if (pins > 0) {
-		errno = EBUSY;
-		return xerr_set(err, "image %s is in use (%d lease%s)", digest, pins,
-		                pins == 1 ? "" : "s");
+		return xerr_errno(err, EBUSY, "image %s is in use (%d lease%s)", digest, pins,
+		                  pins == 1 ? "" : "s");
 	}
 	if (ic_store_path(s, "images", digest, NULL, from, sizeof(from)) < 0 ||
 	    snprintf(to, sizeof(to), "%s/trash/%s.%ld.%lu", s->dir, digest + 7, (long)getpid(),
@@ -689,8 +680,7 @@ int ic_store_verify(const struct ic_store *s, const char *digest, struct xerr *e
 	if (found < 0)
 		return -1;
 	if (found == 0) {
-		errno = ENOENT;
-		return xerr_set(err, "image %s is not in the cache", digest);
+		return xerr_errno(err, ENOENT, "image %s is not in the cache", digest);
 	}
 	for (size_t i = 0; i < m->nfiles; i++) {
 		uint8_t sha[IC_SHA_LEN];
@@ -857,8 +847,7 @@ int ic_store_make_room(const struct ic_store *s, uint64_t need, const char *keep
 	int rc = -1;
 
 	if (!s) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: no store");
+		return xerr_errno(err, EINVAL, "internal error: no store");
 	}
 	if (s->max_bytes == 0)
 		return 0; /* unbounded */

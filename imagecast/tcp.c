@@ -163,15 +163,13 @@ int ic_tcp_connect(const char *host, uint16_t port, int timeout_ms, struct ic_co
 	int fd = -1, gai, e = ECONNREFUSED;
 
 	if (!host || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: no host");
+		return xerr_errno(err, EINVAL, "internal error: no host");
 	}
 	*out = NULL;
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	gai = getaddrinfo(host, portstr, &hints, &res);
 	if (gai != 0) {
-		errno = EHOSTUNREACH;
-		return xerr_set(err, "%s: %s", host, gai_strerror(gai));
+		return xerr_errno(err, EHOSTUNREACH, "%s: %s", host, gai_strerror(gai));
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		struct pollfd pfd;
@@ -261,8 +259,8 @@ int ic_unix_listen(const char *path, struct xerr *err)
 	int fd, e;
 
 	if (!path || strlen(path) >= sizeof(a.sun_path)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "socket path too long: %s", path ? path : "(null)");
+		return xerr_errno(err, ENAMETOOLONG, "socket path too long: %s",
+		                  path ? path : "(null)");
 	}
 	strcpy(a.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -286,8 +284,7 @@ int ic_unix_connect(const char *path, struct ic_conn **out, struct xerr *err)
 	int fd, e;
 
 	if (!path || !out || strlen(path) >= sizeof(a.sun_path)) {
-		errno = EINVAL;
-		return xerr_set(err, "bad socket path");
+		return xerr_errno(err, EINVAL, "bad socket path");
 	}
 	strcpy(a.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

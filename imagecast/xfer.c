@@ -857,14 +857,13 @@ int xfer_get(struct icd *d, const struct ic_spec *spec, struct xfer **out, struc
 	int e;
 
 	if (!d || !spec || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments");
+		return xerr_errno(err, EINVAL, "internal error: bad arguments");
 	}
 	rank = ic_spec_rank(spec, d->node);
 	if (rank < 0) {
-		errno = EINVAL;
-		return xerr_set(err, "image %s: node %s is not in the request's node list",
-		                spec->name, d->node);
+		return xerr_errno(err, EINVAL,
+		                  "image %s: node %s is not in the request's node list", spec->name,
+		                  d->node);
 	}
 	pthread_mutex_lock(&d->lock);
 	for (x = d->xfers; x; x = x->next)
@@ -882,8 +881,7 @@ int xfer_get(struct icd *d, const struct ic_spec *spec, struct xfer **out, struc
 		pthread_mutex_unlock(&d->lock);
 		free(text);
 		free(x);
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
+		return xerr_errno(err, ENOMEM, "out of memory");
 	}
 	free(text);
 	/* The lease is the requester's, not the transfer's. */

@@ -27,8 +27,7 @@ int imgs_client_init(const struct xenvm_config *cfg, uid_t uid, gid_t gid, struc
 	c->uid = uid;
 	c->gid = gid;
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
-		errno = EACCES;
-		return xerr_set(err, "uid %u has no user name", (unsigned)uid);
+		return xerr_errno(err, EACCES, "uid %u has no user name", (unsigned)uid);
 	}
 	snprintf(c->user, sizeof(c->user), "%s", pw.pw_name);
 	c->admin =

@@ -336,9 +336,8 @@ int imgs_version_info(const struct imgs_store *st, const struct imgs_ns *ns, con
 		vi->bytes += m.files[r].present ? m.files[r].size : 0;
 	}
 	if (strcmp(m.digest_hex, hex) != 0) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: its files give digest sha256:%s, not its name", path,
-		                m.digest_hex);
+		return xerr_errno(err, EINVAL, "%s: its files give digest sha256:%s, not its name",
+		                  path, m.digest_hex);
 	}
 	return 0;
 }

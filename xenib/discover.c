@@ -71,23 +71,21 @@ static int read_pf(const char *root, const char *name, bool listed, struct xenib
 
 	memset(pf, 0, sizeof(*pf));
 	if (strlen(name) >= sizeof(pf->name) || strchr(name, '/')) {
-		errno = EINVAL;
-		return xerr_set(err, "'%s' is not an IB device name", name);
+		return xerr_errno(err, EINVAL, "'%s' is not an IB device name", name);
 	}
 	strcpy(pf->name, name);
 	if (xenib_path(path, sizeof(path), root, err, CLASS "/%s", name) < 0)
 		return -1;
 	if (!exists(path)) {
-		errno = ENOENT;
-		return xerr_set(err, "%s: IB device missing", path);
+		return xerr_errno(err, ENOENT, "%s: IB device missing", path);
 	}
 	if (xenib_path(path, sizeof(path), root, err, CLASS "/%s/device/physfn", name) < 0)
 		return -1;
 	if (exists(path)) {
 		if (!listed)
 			return 0;
-		errno = EINVAL;
-		return xerr_set(err, "%s: %s is itself a virtual function, not a PF", path, name);
+		return xerr_errno(err, EINVAL, "%s: %s is itself a virtual function, not a PF",
+		                  path, name);
 	}
 	/* RoCE PFs are Ethernet: their VFs take MACs, not GUIDs; not ours */
 	if (xenib_path(path, sizeof(path), root, err, CLASS "/%s/ports/1/link_layer", name) < 0)
@@ -95,8 +93,8 @@ static int read_pf(const char *root, const char *name, bool listed, struct xenib
 	if (xenib_sysfs_read(path, ll, sizeof(ll), NULL) == 0 && strcmp(ll, "InfiniBand") != 0) {
 		if (!listed)
 			return 0;
-		errno = EMEDIUMTYPE;
-		return xerr_set(err, "%s: link layer is '%s', not InfiniBand", path, ll);
+		return xerr_errno(err, EMEDIUMTYPE, "%s: link layer is '%s', not InfiniBand", path,
+		                  ll);
 	}
 	if (xenib_path(path, sizeof(path), root, err, CLASS "/%s/device/sriov_totalvfs", name) < 0)
 		return -1;
@@ -129,8 +127,7 @@ static int read_pf(const char *root, const char *name, bool listed, struct xenib
 		    xenib_sysfs_read_u32(path, &ifindex, err) < 0)
 			return -1;
 		if (ifindex == 0 || ifindex > INT_MAX) {
-			errno = EINVAL;
-			return xerr_set(err, "%s: %u is not an ifindex", path, ifindex);
+			return xerr_errno(err, EINVAL, "%s: %u is not an ifindex", path, ifindex);
 		}
 		pf->ifindex = (int)ifindex;
 	}
@@ -240,8 +237,7 @@ int xenib_discover(const struct xenib_params *p, struct xenib_topology *out, str
 	int rc = -1, saved;
 
 	if (!p || !out || (p->n_devices && !p->devices)) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_discover: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_discover: invalid argument");
 	}
 	if (device_names(p, &names, &n_names, err) < 0)
 		goto out;

@@ -80,8 +80,8 @@ int xenib_enable(const struct xenib_params *p, uint32_t numvfs, unsigned *change
 	if (changed)
 		*changed = 0;
 	if (!p || !p->state_dir || numvfs == 0) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_enable: invalid argument (the VF count must be > 0)");
+		return xerr_errno(err, EINVAL,
+		                  "xenib_enable: invalid argument (the VF count must be > 0)");
 	}
 	if (xenib_state_paths(p->state_dir, dir, lock, state, err) < 0)
 		return -1;

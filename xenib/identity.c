@@ -31,8 +31,7 @@ int xenib_identity_set(const char *root, const struct xenib_nl_ops *nl, const st
 	char g[32];
 
 	if (!pf || !vf || !node_guid || !port_guid) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_identity_set: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_identity_set: invalid argument");
 	}
 	if (pf->vendor_sriov) {
 		xenib_guid_colon(node_guid, g, sizeof(g));
@@ -67,8 +66,7 @@ int xenib_identity_reset(const char *root, const struct xenib_nl_ops *nl, const 
 	const uint64_t zero = 0;
 
 	if (!pf || !vf) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_identity_reset: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_identity_reset: invalid argument");
 	}
 	if (pf->vendor_sriov) {
 		if (vendor_write(root, pf, vf, "policy", policy_names[XENIB_POLICY_DOWN], err) < 0)
@@ -93,7 +91,7 @@ int xenib_identity_reset(const char *root, const struct xenib_nl_ops *nl, const 
 			xverbose("%s vf %u: GUIDs not cleared (%s)", pf->name, vf->vf, why.msg);
 		return 0;
 	}
-	errno = ENODEV;
-	return xerr_set(err, "%s: cannot set VF policy Down: no device/sriov/ and no IPoIB netdev",
-	                pf->name);
+	return xerr_errno(err, ENODEV,
+	                  "%s: cannot set VF policy Down: no device/sriov/ and no IPoIB netdev",
+	                  pf->name);
 }

@@ -13,8 +13,7 @@ int xenib_lock(const char *path, struct xerr *err)
 	int fd, saved;
 
 	if (!path) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_lock: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_lock: invalid argument");
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)

@@ -24,8 +24,7 @@ int xenib_partition_sync(struct xenib_pool *pool, const struct xenib_pkey_ops *o
 	int rc = -1, saved;
 
 	if (!p || !ops || !ops->add || !ops->remove || jobid == 0 || pkey == 0 || pkey > 0x7fff) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_partition_sync: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_partition_sync: invalid argument");
 	}
 	if (xenib_pool_status(pool, &s, &n, err) < 0)
 		return -1;

@@ -36,8 +36,8 @@ int xenib_pci_driver(const char *root, const char *bdf, char *buf, size_t len, s
 	char path[4096];
 
 	if (!bdf_ok(bdf) || !buf || len == 0) {
-		errno = EINVAL;
-		return xerr_set(err, "PCI address '%s': expected dddd:bb:dd.f", bdf ? bdf : "");
+		return xerr_errno(err, EINVAL, "PCI address '%s': expected dddd:bb:dd.f",
+		                  bdf ? bdf : "");
 	}
 	if (xenib_path(path, sizeof(path), root, err, "/sys/bus/pci/devices/%s", bdf) < 0)
 		return -1;
@@ -63,8 +63,8 @@ int xenib_pci_bind(const char *root, const char *bdf, const char *driver, struct
 	char path[4096], cur[XENIB_NAME_MAX];
 
 	if (!driver || !*driver || strchr(driver, '/') || strlen(driver) >= XENIB_NAME_MAX) {
-		errno = EINVAL;
-		return xerr_set(err, "PCI driver name '%s' is not valid", driver ? driver : "");
+		return xerr_errno(err, EINVAL, "PCI driver name '%s' is not valid",
+		                  driver ? driver : "");
 	}
 	if (xenib_pci_driver(root, bdf, cur, sizeof(cur), err) < 0)
 		return -1;
@@ -73,9 +73,8 @@ int xenib_pci_bind(const char *root, const char *bdf, const char *driver, struct
 	if (xenib_path(path, sizeof(path), root, err, "/sys/bus/pci/drivers/%s", driver) < 0)
 		return -1;
 	if (access(path, F_OK) < 0) {
-		errno = ENXIO;
-		return xerr_set(err, "%s: PCI driver %s is not loaded (modprobe %s)", path, driver,
-		                driver);
+		return xerr_errno(err, ENXIO, "%s: PCI driver %s is not loaded (modprobe %s)", path,
+		                  driver, driver);
 	}
 	if (xenib_path(path, sizeof(path), root, err, "/sys/bus/pci/devices/%s/driver_override",
 	               bdf) < 0 ||
@@ -98,9 +97,8 @@ int xenib_pci_check_bound(const char *root, const char *bdf, const char *driver,
 	if (xenib_pci_driver(root, bdf, cur, sizeof(cur), err) < 0)
 		return -1;
 	if (strcmp(cur, driver) != 0) {
-		errno = EBUSY;
-		return xerr_set(err, "VF %s is bound to %s, not %s, after drivers_probe", bdf,
-		                cur[0] ? cur : "no driver", driver);
+		return xerr_errno(err, EBUSY, "VF %s is bound to %s, not %s, after drivers_probe",
+		                  bdf, cur[0] ? cur : "no driver", driver);
 	}
 	if (strcmp(driver, "vfio-pci") != 0)
 		return 0;

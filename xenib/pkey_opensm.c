@@ -92,12 +92,10 @@ static int edit(const struct xenib_opensm *o, uint32_t jobid, const char *node, 
 	int fd = -1, rc = -1, saved;
 
 	if (!o || !o->partitions || o->partitions[0] != '/') {
-		errno = EINVAL;
-		return xerr_set(err, "OpenSM partitions file: not an absolute path");
+		return xerr_errno(err, EINVAL, "OpenSM partitions file: not an absolute path");
 	}
 	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", o->partitions) >= sizeof(lock)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "%s: path too long", o->partitions);
+		return xerr_errno(err, ENAMETOOLONG, "%s: path too long", o->partitions);
 	}
 	fd = xenib_lock(lock, err);
 	if (fd < 0)
@@ -183,8 +181,7 @@ static int reread(const struct xenib_opensm *o, struct xerr *err)
 	if (xenib_sysfs_read_u32(o->pid_file, &pid, err) < 0)
 		return -1;
 	if (pid <= 1 || pid > INT32_MAX) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: %u is not a process id", o->pid_file, pid);
+		return xerr_errno(err, EINVAL, "%s: %u is not a process id", o->pid_file, pid);
 	}
 	if (kill((pid_t)pid, SIGHUP) < 0)
 		return xerr_set(err, "%s: cannot signal OpenSM (pid %u): %s", o->pid_file, pid,
@@ -216,8 +213,7 @@ static int opensm_remove(void *ctx, uint32_t jobid, const char *node, struct xer
 	int rc;
 
 	if (jobid == 0 || !valid_node(node)) {
-		errno = EINVAL;
-		return xerr_set(err, "invalid job id %" PRIu32 " or node name", jobid);
+		return xerr_errno(err, EINVAL, "invalid job id %" PRIu32 " or node name", jobid);
 	}
 	rc = edit(ctx, jobid, node, NULL, err);
 	if (rc > 0)

@@ -68,14 +68,13 @@ int xenib_pool_open(const struct xenib_params *p, struct xenib_pool **out, struc
 	int rc = -1, saved;
 
 	if (!p || !out || !p->state_dir || !p->node || !*p->node || !p->guid_prefix) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_pool_open: invalid argument (state_dir, node and "
-		                     "guid_prefix are required)");
+		return xerr_errno(err, EINVAL,
+		                  "xenib_pool_open: invalid argument (state_dir, node and "
+		                  "guid_prefix are required)");
 	}
 	pool = calloc(1, sizeof(*pool));
 	if (!pool) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
+		return xerr_errno(err, ENOMEM, "out of memory");
 	}
 	pool->p = *p;
 	if (xenib_state_paths(p->state_dir, dir, pool->lock_path, pool->state_path, err) < 0)
@@ -247,9 +246,9 @@ int xenib_alloc(struct xenib_pool *pool, uint32_t jobid, const char *vm,
 	int rc = -1, saved;
 
 	if (!pool || !out || jobid == 0 || !xenib_valid_vm_name(vm)) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_alloc: invalid argument (job id > 0, VM name of 1-63 "
-		                     "characters [A-Za-z0-9._-])");
+		return xerr_errno(err, EINVAL,
+		                  "xenib_alloc: invalid argument (job id > 0, VM name of 1-63 "
+		                  "characters [A-Za-z0-9._-])");
 	}
 	if (xenib_proc_start(getpid(), &start) < 0)
 		return xerr_set(err, "/proc/%ld/stat: cannot read own start time", (long)getpid());
@@ -351,8 +350,7 @@ int xenib_commit(struct xenib_pool *pool, uint32_t jobid, const char *vm, struct
 	int rc = -1, saved;
 
 	if (!pool || jobid == 0 || !xenib_valid_vm_name(vm)) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_commit: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_commit: invalid argument");
 	}
 	if (txn_begin(pool, &t, err) < 0)
 		return -1;
@@ -453,8 +451,7 @@ int xenib_release_job(struct xenib_pool *pool, uint32_t jobid, unsigned *release
 	struct match m = {.jobid = jobid};
 
 	if (!pool || jobid == 0) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_release_job: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_release_job: invalid argument");
 	}
 	return release(pool, &m, released, err);
 }
@@ -465,8 +462,7 @@ int xenib_release_vm(struct xenib_pool *pool, const char *vm, unsigned *released
 	struct match m = {.vm = vm};
 
 	if (!pool || !xenib_valid_vm_name(vm)) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_release_vm: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_release_vm: invalid argument");
 	}
 	return release(pool, &m, released, err);
 }
@@ -478,8 +474,7 @@ int xenib_recover(struct xenib_pool *pool, xenib_job_alive_fn alive, void *arg, 
 	struct match m = {0};
 
 	if (!pool || !alive) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_recover: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_recover: invalid argument");
 	}
 	m.alive = alive;
 	m.arg = arg;
@@ -496,8 +491,7 @@ int xenib_pool_status(struct xenib_pool *pool, struct xenib_slot_status **out, s
 	int rc = -1, saved;
 
 	if (!pool || !out || !n) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_pool_status: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_pool_status: invalid argument");
 	}
 	if (txn_begin(pool, &t, err) < 0)
 		return -1;

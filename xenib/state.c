@@ -63,15 +63,13 @@ struct xenib_entry *xenib_state_find(struct xenib_state *st, const char *bdf)
 int xenib_state_paths(const char *state_dir, char *dir, char *lock, char *state, struct xerr *err)
 {
 	if (!state_dir || !dir || !lock || !state || state_dir[0] != '/') {
-		errno = EINVAL;
-		return xerr_set(err, "state_dir '%s' is not an absolute path",
-		                state_dir ? state_dir : "(null)");
+		return xerr_errno(err, EINVAL, "state_dir '%s' is not an absolute path",
+		                  state_dir ? state_dir : "(null)");
 	}
 	if ((size_t)snprintf(dir, PATH_MAX, "%s/xenib", state_dir) >= PATH_MAX ||
 	    (size_t)snprintf(lock, PATH_MAX, "%s/pool.lock", dir) >= PATH_MAX ||
 	    (size_t)snprintf(state, PATH_MAX, "%s/pool.state", dir) >= PATH_MAX) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "%.200s...: state_dir too long", state_dir);
+		return xerr_errno(err, ENAMETOOLONG, "%.200s...: state_dir too long", state_dir);
 	}
 	return 0;
 }
@@ -142,8 +140,7 @@ int xenib_state_load(const char *path, struct xenib_state *st, struct xerr *err)
 	int rc = -1, saved;
 
 	if (!path || !st) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_state_load: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_state_load: invalid argument");
 	}
 	memset(st, 0, sizeof(*st));
 	f = fopen(path, "re");
@@ -213,8 +210,7 @@ int xenib_state_save(const char *path, const struct xenib_state *st, struct xerr
 	int rc = -1, saved;
 
 	if (!path || !st) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_state_save: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_state_save: invalid argument");
 	}
 	m = open_memstream(&buf, &len);
 	if (!m) {

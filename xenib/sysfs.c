@@ -20,8 +20,7 @@ int xenib_path(char *buf, size_t len, const char *root, struct xerr *err, const 
 	int n;
 
 	if (!buf || !len || !fmt || fmt[0] != '/') {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_path: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_path: invalid argument");
 	}
 	if (!root || strcmp(root, "/") == 0)
 		root = "";
@@ -30,8 +29,7 @@ int xenib_path(char *buf, size_t len, const char *root, struct xerr *err, const 
 	while (rlen > 0 && root[rlen - 1] == '/')
 		rlen--;
 	if (rlen >= len) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "%.200s...: path too long", root);
+		return xerr_errno(err, ENAMETOOLONG, "%.200s...: path too long", root);
 	}
 	memcpy(buf, root, rlen);
 	va_start(ap, fmt);
@@ -52,8 +50,7 @@ int xenib_sysfs_read(const char *path, char *buf, size_t len, struct xerr *err)
 	int fd = -1, rc = -1, saved;
 
 	if (!path || !buf || len < 2) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_sysfs_read: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_sysfs_read: invalid argument");
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
@@ -97,16 +94,14 @@ int xenib_sysfs_read_u32(const char *path, uint32_t *out, struct xerr *err)
 	unsigned long long v;
 
 	if (!out) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_sysfs_read_u32: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_sysfs_read_u32: invalid argument");
 	}
 	if (xenib_sysfs_read(path, buf, sizeof(buf), err) < 0)
 		return -1;
 	errno = 0;
 	v = strtoull(buf, &end, 10);
 	if (buf[0] < '0' || buf[0] > '9' || errno || *end || v > UINT32_MAX) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: '%s' is not a number", path, buf);
+		return xerr_errno(err, EINVAL, "%s: '%s' is not a number", path, buf);
 	}
 	*out = (uint32_t)v;
 	return 0;
@@ -120,8 +115,7 @@ int xenib_sysfs_write(const char *path, const char *value, struct xerr *err)
 	int fd = -1, rc = -1, saved;
 
 	if (!path || !value) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_sysfs_write: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_sysfs_write: invalid argument");
 	}
 	len = strlen(value);
 	/* no O_CREAT: a missing attribute means a missing device or feature, never a new file */
@@ -165,8 +159,7 @@ int xenib_link_basename(const char *path, char *buf, size_t len, struct xerr *er
 	ssize_t n;
 
 	if (!path || !buf || !len) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_link_basename: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_link_basename: invalid argument");
 	}
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0)
@@ -175,8 +168,8 @@ int xenib_link_basename(const char *path, char *buf, size_t len, struct xerr *er
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
 	if (!*base || strlen(base) >= len) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "%s: unexpected link target '%s'", path, target);
+		return xerr_errno(err, ENAMETOOLONG, "%s: unexpected link target '%s'", path,
+		                  target);
 	}
 	strcpy(buf, base);
 	return 0;

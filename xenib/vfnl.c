@@ -116,8 +116,7 @@ static int kernel_send(void *ctx, const void *msg, size_t len, struct xerr *err)
 
 	(void)ctx;
 	if (!msg || len < sizeof(req)) {
-		errno = EINVAL;
-		return xerr_set(err, "invalid netlink request");
+		return xerr_errno(err, EINVAL, "invalid netlink request");
 	}
 	memcpy(&req, msg, sizeof(req));
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -179,8 +178,7 @@ int xenib_nl_set_vf(const struct xenib_nl_ops *ops, const char *what, const stru
 	if (!ops)
 		ops = &xenib_nl_kernel;
 	if (!req || !ops->send) {
-		errno = EINVAL;
-		return xerr_set(err, "xenib_nl_set_vf: invalid argument");
+		return xerr_errno(err, EINVAL, "xenib_nl_set_vf: invalid argument");
 	}
 	len = xenib_nl_build_vf(msg, sizeof(msg), (uint32_t)time(NULL), req);
 	if (len == 0)
