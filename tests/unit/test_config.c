@@ -352,6 +352,10 @@ static void test_example_file(void **state)
 	free(c->imagecast.allowed_users);
 	c->imagecast.allowed_users = NULL;
 	c->imagecast.n_allowed_users = 0;
+	/* and network.subnet, without which VM jobs drain their nodes */
+	assert_string_equal(c->network.subnet, "10.20.0.0/16");
+	free(c->network.subnet);
+	c->network.subnet = NULL;
 	assert_defaults(c);
 	xenvm_config_free(c);
 }
