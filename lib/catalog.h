@@ -133,7 +133,7 @@ int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr
 /*
  * xenvm_catalog_load() within `lim` (NULL: XENVM_CATALOG_LIMITS_DEFAULT, which _load applies
  * too): besides its errors, EFBIG (file too large), EINVAL for nesting deeper than 64 levels or
- * more than 1,000,000 YAML nodes (with file:line:col), ETIMEDOUT (over max_ms), ECANCELED.  A
+ * more than 2,000,000 YAML nodes (with file:line:col), ETIMEDOUT (over max_ms), ECANCELED.  A
  * FIFO, device or directory at the path is refused (EINVAL) without being read, so never blocks.
  */
 int xenvm_catalog_load_limited(const char *path, const struct xenvm_catalog_limits *lim,

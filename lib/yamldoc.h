@@ -70,7 +70,7 @@ struct ydoc_limits {
 
 #define YDOC_MAX_BYTES_DEFAULT (UINT64_C(64) << 20)
 #define YDOC_MAX_DEPTH_DEFAULT 64u
-#define YDOC_MAX_NODES_DEFAULT UINT64_C(1000000)
+#define YDOC_MAX_NODES_DEFAULT UINT64_C(2000000)
 #define YDOC_MAX_MS_DEFAULT 10000u
 
 /* The bounds ydoc_load() applies: the defaults above. */
