@@ -122,7 +122,7 @@ static void check_file(struct xenvm_catalog_live *lv)
 	lv->stats.attempts++;
 	lv->stats.loading = true;
 	pthread_mutex_unlock(&lv->lock);
-	xverbose("catalog %s changed: loading it", lv->path);
+	xinfo("catalog %s changed: loading it (jobs use the catalog in force meanwhile)", lv->path);
 	lim.cancel = &lv->stop;
 	t0 = now_ns();
 	rc = xenvm_catalog_load_limited(lv->path, &lim, &fresh, &err);
