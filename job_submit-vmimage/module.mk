@@ -14,3 +14,4 @@ $(JOB_SUBMIT_VMIMAGE): $(JOB_SUBMIT_VMIMAGE_OBJ) $(LIBXENVM) job_submit-vmimage/
 	  -o $@ $(JOB_SUBMIT_VMIMAGE_OBJ) $(LIBXENVM) $(YAML_LIBS) $(CRYPTO_LIBS)
 	mk/check-plugin-symbols $@ || { rm -f $@; exit 1; }
 MAN8 += doc/man/job_submit_vmimage.8
+MAN7 += doc/man/xenvm-require.7

@@ -1,8 +1,9 @@
 /*
  * vmimage.c - see vmimage.h.
  *
- * Per job this costs a scan of the job's spank environment, a stat() of images.yaml (to notice
- * edits) and a hash lookup; bench/job_submit measures it.
+ * Per job this costs a scan of the job's spank environment, a reference to the catalog in force
+ * (a short mutex: the catalog is loaded by its own thread, never here) and a hash lookup, or for
+ * --vm-require a lookup of the requirement's remembered matches; bench/job_submit measures it.
  */
 #include "vmimage.h"
 
@@ -16,6 +17,7 @@
 
 #include <slurm/slurm_errno.h>
 
+#include "lib/catalog_match.h"
 #include "lib/config_path.h"
 #include "lib/log.h"
 #include "lib/request.h"
@@ -23,6 +25,9 @@
 #include "lib/units.h"
 
 #define MB (1024ULL * 1024ULL)
+/* How often the reload thread looks at images.yaml, and how long init waits for it. */
+#define CATALOG_POLL_MS 1000
+#define CATALOG_START_WAIT_MS 2000
 
 int vmimage_init(struct vmimage_plugin *p)
 {
@@ -41,21 +46,26 @@ int vmimage_init(struct vmimage_plugin *p)
 		if (!p->cfg)
 			return SLURM_ERROR;
 	}
-	if (xenvm_catalog_cache_init(&p->catalog, p->cfg->catalog) < 0)
-		return SLURM_ERROR;
-	/* Load now so that a broken catalog is in the log at start, not at the first VM job. */
-	bool failed = false;
-	if (!xenvm_catalog_cache_get(&p->catalog, &failed, &err) || failed)
+	struct xenvm_catalog_live_opts opts = {
+	    .path = p->cfg->catalog,
+	    .limits = XENVM_CATALOG_LIMITS_DEFAULT,
+	    .poll_ms = CATALOG_POLL_MS,
+	    .start_wait_ms = CATALOG_START_WAIT_MS,
+	};
+	/* The first load runs on the reload thread too: init waits for it, but not for long. */
+	if (xenvm_catalog_live_start(&opts, &p->catalog, &err) < 0) {
 		xerror("%s", err.msg);
-	else
-		xinfo("catalog %s: %zu images", p->cfg->catalog,
-		      xenvm_catalog_cache_get(&p->catalog, NULL, NULL)->n_images);
+		return SLURM_ERROR;
+	}
+	if (xenvm_catalog_live_stats(p->catalog).loading)
+		xinfo("catalog %s is still loading; VM jobs are refused until it has loaded",
+		      p->cfg->catalog);
 	return SLURM_SUCCESS;
 }
 
 void vmimage_fini(struct vmimage_plugin *p)
 {
-	xenvm_catalog_cache_fini(&p->catalog);
+	xenvm_catalog_live_stop(p->catalog);
 	xenvm_config_free(p->cfg);
 	free(p->config_error);
 	memset(p, 0, sizeof(*p));
@@ -174,62 +184,101 @@ static void add_features(job_desc_msg_t *job, const struct xenvm_image *img)
 	job->features = feat;
 }
 
-int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submit_uid,
-                   char **err_msg)
+/* xenvm_permit_fn over xenvm_image_permits(): a denied or failed check is not a match. */
+static bool permitted(const struct xenvm_image *img, void *ctx)
 {
-	struct xenvm_request req;
-	const struct xenvm_catalog *cat;
-	const struct xenvm_image *img;
-	struct xenvm_requester who;
+	return xenvm_image_permits(img, ctx, NULL) == 0;
+}
+
+/* No image met the requirements: say which came closest and what each misses. */
+static int no_match(const struct xenvm_catalog *cat, const struct xenvm_request *req,
+                    const struct xenvm_near_miss *near, size_t n_near, char **err_msg)
+{
+	char list[2048] = "", family[XENVM_IMAGE_NAME_MAX + 32] = "";
+	size_t used = 0;
+
+	if (req->image[0])
+		snprintf(family, sizeof(family), " in family '%s'", req->image);
+	for (size_t i = 0; i < n_near && used < sizeof(list); i++) {
+		int n = snprintf(list + used, sizeof(list) - used, "%s%s misses %s", i ? "; " : "",
+		                 near[i].img->name, near[i].missed);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	if (n_near)
+		return reject(err_msg, ESLURM_INVALID_FEATURE,
+		              "no image you may use matches --vm-require='%s'%s; closest: %s",
+		              req->require, family, list);
+	return reject(err_msg, ESLURM_INVALID_FEATURE,
+	              "no image you may use matches --vm-require='%s'%s (the catalog has %zu "
+	              "images)",
+	              req->require, family, cat->n_images);
+}
+
+/* The image the job asked for, by name or by requirements; SLURM_SUCCESS or a rejection. */
+static int choose_image(const struct xenvm_catalog *cat, const struct xenvm_request *req,
+                        struct xenvm_requester *who, const struct xenvm_image **img, char **err_msg)
+{
+	struct xenvm_near_miss near[XENVM_NEAR_MISS_MAX];
+	struct xenvm_requirements r;
 	struct xerr err;
-	bool reload_failed = false;
+	size_t n_near = 0;
+	int rc;
+
+	if (!req->require[0]) {
+		*img = xenvm_catalog_find(cat, req->image);
+		if (!*img)
+			return unknown_image(cat, req->image, err_msg);
+		if (xenvm_image_permits(*img, who, &err) < 0)
+			return reject(err_msg, ESLURM_ACCESS_DENIED, "%s", err.msg);
+		return SLURM_SUCCESS;
+	}
+	if (xenvm_require_parse(XENVM_REQ_REQUIRE, req->require, &r, &err) < 0)
+		return reject(err_msg, ESLURM_INVALID_FEATURE, "%s", err.msg);
+	rc = xenvm_catalog_match(cat, &r, req->image[0] ? req->image : NULL, permitted, who, img,
+	                         near, &n_near);
+	if (rc < 0)
+		return reject(err_msg, SLURM_ERROR, "--vm-require: %s", strerror(errno));
+	if (rc == 0)
+		return no_match(cat, req, near, n_near, err_msg);
+	return SLURM_SUCCESS;
+}
+
+/* The job's request against catalog `cat`. */
+static int submit_with(struct vmimage_plugin *p, const struct xenvm_catalog *cat,
+                       job_desc_msg_t *job, const struct xenvm_request *req, uint32_t submit_uid,
+                       char **err_msg)
+{
+	const struct xenvm_image *img = NULL;
+	struct xenvm_requester who;
 	uint64_t mem, need_mb;
 	char num[32], a[32], b[32];
 	int rc;
-
-	if (!job)
-		return SLURM_ERROR;
-	rc = read_request(job, &req, &err);
-	if (rc == 0)
-		return SLURM_SUCCESS; /* no VM: nothing to do, and nothing else is read */
-	if (rc < 0)
-		return reject(err_msg, ESLURM_INVALID_FEATURE, "%s", err.msg);
-	if (p->config_error)
-		return reject(err_msg, SLURM_ERROR, "VM jobs are unavailable: %s", p->config_error);
-
-	cat = xenvm_catalog_cache_get(&p->catalog, &reload_failed, &err);
-	if (reload_failed)
-		xerror("%s (keeping the last good catalog)", err.msg);
-	if (!cat)
-		return reject(err_msg, SLURM_ERROR,
-		              "VM jobs are unavailable: the image catalog "
-		              "could not be loaded (the site's admins have the details in "
-		              "slurmctld's log)");
-	img = xenvm_catalog_find(cat, req.image);
-	if (!img)
-		return unknown_image(cat, req.image, err_msg);
 
 	who.uid = job->user_id != NO_VAL ? job->user_id : submit_uid;
 	who.gid = job->group_id != NO_VAL ? job->group_id : (gid_t)-1;
 	who.user = NULL;
 	who.account = job->account;
 	who.partition = job->partition;
-	if (xenvm_image_permits(img, &who, &err) < 0)
-		return reject(err_msg, ESLURM_ACCESS_DENIED, "%s", err.msg);
+	rc = choose_image(cat, req, &who, &img, err_msg);
+	if (rc != SLURM_SUCCESS)
+		return rc;
 
-	mem = req.mem_bytes ? req.mem_bytes : img->limits.default_bytes;
+	mem = req->mem_bytes ? req->mem_bytes : img->limits.default_bytes;
 	if (!mem)
 		mem = p->cfg->vm.default_memory_bytes;
-	if (req.mem_bytes && req.mem_bytes > img->limits.max_bytes)
+	if (req->mem_bytes && req->mem_bytes > img->limits.max_bytes)
 		return reject(err_msg, ESLURM_INVALID_TASK_MEMORY,
 		              "--vm-mem=%s is more than image '%s' allows (%s)",
-		              xenvm_format_size(req.mem_bytes, a, sizeof(a)), img->name,
+		              xenvm_format_size(req->mem_bytes, a, sizeof(a)), img->name,
 		              xenvm_format_size(img->limits.max_bytes, b, sizeof(b)));
-	if (req.vcpus && req.vcpus > img->limits.vcpus_max)
+	if (req->vcpus && req->vcpus > img->limits.vcpus_max)
 		return reject(err_msg, ESLURM_INVALID_CPU_COUNT,
-		              "--vm-vcpus=%u is more than image '%s' allows (%u)", req.vcpus,
+		              "--vm-vcpus=%u is more than image '%s' allows (%u)", req->vcpus,
 		              img->name, img->limits.vcpus_max);
-	if (req.root && !img->allow_root)
+	if (req->root && !img->allow_root)
 		return reject(err_msg, ESLURM_ACCESS_DENIED,
 		              "--vm-root: image '%s' does not allow root in the guest", img->name);
 
@@ -252,11 +301,56 @@ int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submi
 		job->admin_comment = slurm_xstrdup_printf("xenvm:%s", img->digest);
 	snprintf(num, sizeof(num), "%" PRIu64, mem);
 	spank_env_set(job, XENVM_REQ_MEM, num);
-	if (req.vcpus) {
-		snprintf(num, sizeof(num), "%u", req.vcpus);
+	if (req->vcpus) {
+		snprintf(num, sizeof(num), "%u", req->vcpus);
 		spank_env_set(job, XENVM_REQ_VCPUS, num);
+	}
+	if (req->require[0]) {
+		/* sbatch, srun and salloc print a successful job_submit's message to the user */
+		spank_env_set(job, XENVM_REQ_REQUIRE, req->require);
+		if (err_msg) {
+			if (*err_msg)
+				slurm_xfree_ptr(*err_msg);
+			*err_msg = slurm_xstrdup_printf("xenvm: --vm-require matched %s (%s)",
+			                                img->name, img->digest);
+		}
 	}
 	xverbose("job for uid %u: image %s %s, %" PRIu64 "M per node", (unsigned)who.uid, img->name,
 	         img->digest, job->pn_min_memory);
 	return SLURM_SUCCESS;
+}
+
+int vmimage_submit(struct vmimage_plugin *p, job_desc_msg_t *job, uint32_t submit_uid,
+                   char **err_msg)
+{
+	struct xenvm_request req;
+	struct xenvm_catalog *cat;
+	struct xerr err;
+	bool loading = false;
+	int rc;
+
+	if (!job)
+		return SLURM_ERROR;
+	rc = read_request(job, &req, &err);
+	if (rc == 0)
+		return SLURM_SUCCESS; /* no VM: nothing to do, and nothing else is read */
+	if (rc < 0)
+		return reject(err_msg, ESLURM_INVALID_FEATURE, "%s", err.msg);
+	if (p->config_error)
+		return reject(err_msg, SLURM_ERROR, "VM jobs are unavailable: %s", p->config_error);
+
+	/* Never waits for a load: the reload thread swaps a parsed catalog in. */
+	cat = xenvm_catalog_live_get(p->catalog, &loading);
+	if (!cat && loading)
+		return reject(err_msg, SLURM_ERROR,
+		              "VM jobs are unavailable: the image catalog is still being loaded "
+		              "(slurmctld started a moment ago); submit again shortly");
+	if (!cat)
+		return reject(err_msg, SLURM_ERROR,
+		              "VM jobs are unavailable: the image catalog "
+		              "could not be loaded (the site's admins have the details in "
+		              "slurmctld's log)");
+	rc = submit_with(p, cat, job, &req, submit_uid, err_msg);
+	xenvm_catalog_put(cat);
+	return rc;
 }

@@ -10,15 +10,20 @@
 #include <slurm/slurm.h>
 
 #include "lib/catalog.h"
+#include "lib/catalog_live.h"
 #include "lib/config.h"
 
 struct vmimage_plugin {
 	struct xenvm_config *cfg;           /* xenvm.yaml (defaults if it could not be read) */
-	struct xenvm_catalog_cache catalog; /* images.yaml, reloaded when it changes */
+	struct xenvm_catalog_live *catalog; /* images.yaml, reloaded off the submit path */
 	char *config_error;                 /* why xenvm.yaml could not be read, or NULL */
 };
 
-/* Load the configuration and catalog; never fails slurmctld (returns 0; faults are logged). */
+/*
+ * Load the configuration and start the catalog's reload thread (waiting at most 2 s for its
+ * first load); never fails slurmctld for a bad file (returns 0; faults are logged), only when
+ * the thread cannot start.
+ */
 int vmimage_init(struct vmimage_plugin *p);
 void vmimage_fini(struct vmimage_plugin *p);
 

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog_priv.h"
+#include "editdist.h"
 #include "imageref.h"
 #include "units.h"
 #include "yamldoc.h"
@@ -14,13 +16,17 @@
 #define VCPUS_MAX 512
 
 static const char *const root_keys[] = {"images", NULL};
-static const char *const image_keys[] = {"description", "files",        "cmdline", "xen",
-                                         "attributes",  "memory",       "vcpus",   "features",
-                                         "allow",       "root_allowed", NULL};
+static const char *const image_keys[] = {"description", "files",        "cmdline",  "xen",
+                                         "attributes",  "memory",       "vcpus",    "features",
+                                         "allow",       "root_allowed", "priority", NULL};
 static const char *const files_keys[] = {"kernel", "initrd", "rootdisk", NULL};
 static const char *const file_keys[] = {"path", "sha256", "size", NULL};
 static const char *const xen_keys[] = {"guest_type", NULL};
-static const char *const attr_keys[] = {"os", "kernel", "mpi", "ib", "libraries", NULL};
+/* The well-known attributes; any other key is a generic one (parse_extra_attr). */
+static const char *const attr_keys[] = {"os",          "os_version", "kernel",    "mpi",
+                                        "mpi_version", "ib",         "libraries", NULL};
+#define PRIORITY_MAX 1000000
+#define ATTR_KEY_MAX 32
 static const char *const limit_keys[] = {"default", "max", NULL};
 static const char *const allow_keys[] = {"users", "groups", "accounts", "partitions", NULL};
 /* Indexed by enum xenvm_guest_type. */
@@ -36,8 +42,15 @@ static void image_fini(struct xenvm_image *img)
 	free(img->rootdisk.path);
 	free(img->cmdline);
 	free(img->attributes.os);
+	free(img->attributes.os_version);
 	free(img->attributes.kernel_version);
 	free(img->attributes.mpi);
+	free(img->attributes.mpi_version);
+	for (size_t i = 0; i < img->attributes.n_extra; i++) {
+		free(img->attributes.extra[i].key);
+		free(img->attributes.extra[i].value);
+	}
+	free(img->attributes.extra);
 	ydoc_strv_free(img->attributes.libraries, img->attributes.n_libraries);
 	ydoc_strv_free(img->features, img->n_features);
 	ydoc_strv_free(img->allow.users, img->allow.n_users);
@@ -55,7 +68,21 @@ void xenvm_catalog_free(struct xenvm_catalog *cat)
 	free(cat->images);
 	free(cat->index);
 	free(cat->path);
+	xenvm_catalog_memo_free(cat->memo);
 	free(cat);
+}
+
+struct xenvm_catalog *xenvm_catalog_ref(struct xenvm_catalog *cat)
+{
+	if (cat)
+		atomic_fetch_add(&cat->refs, 1);
+	return cat;
+}
+
+void xenvm_catalog_put(struct xenvm_catalog *cat)
+{
+	if (cat && atomic_fetch_sub(&cat->refs, 1) == 1)
+		xenvm_catalog_free(cat);
 }
 
 /* ------------------------------------------------------------------ value checks */
@@ -98,6 +125,200 @@ static int missing(const struct ydoc *d, const yaml_node_t *map, const struct yp
                    const char *key, struct xerr *err)
 {
 	return ydoc_error(d, err, map, at, "missing required key '%s'", key);
+}
+
+/* ------------------------------------------------------------------ attributes */
+
+static bool version_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '.' || c == '+' || c == '~' || c == '-' || c == '_';
+}
+
+/*
+ * A well-known version attribute: a digit first, then letters, digits and . + ~ - _ (so Debian
+ * kernel versions such as 6.1.0-28-amd64 are versions).  Returns 0, or -1 (err, errno EINVAL).
+ */
+static int check_version(const struct ydoc *d, const yaml_node_t *map, const struct ypath *at,
+                         const char *key, const char *v, struct xerr *err)
+{
+	char q[YDOC_QUOTE_LEN];
+	bool ok = v[0] >= '0' && v[0] <= '9';
+
+	for (const char *p = v; ok && *p; p++)
+		ok = version_char(*p);
+	if (ok)
+		return 0;
+	return ydoc_error(d, err, ydoc_lookup(d, map, key, NULL), YPATH_KEY(at, key),
+	                  "%s is not a version (a digit, then letters, digits, '.', '+', '~', "
+	                  "'-' or '_')",
+	                  ydoc_quote(v, q, sizeof(q)));
+}
+
+/*
+ * Catalogs written before os_version and mpi_version had "debian-12" and "mpich-4.0.2 ch4:ucx":
+ * when the version key is absent, "FAMILY-VERSION[ anything]" is split into the family and the
+ * version (the rest is dropped).  Returns 0, or -1 with errno ENOMEM.
+ */
+static int split_family(char **family, char **version)
+{
+	char *s = *family, *dash, *end, *v;
+
+	if (!s || *version)
+		return 0;
+	for (dash = strchr(s, '-'); dash; dash = strchr(dash + 1, '-'))
+		if (dash > s && dash[1] >= '0' && dash[1] <= '9')
+			break;
+	if (!dash)
+		return 0;
+	for (end = dash + 1; *end && version_char(*end); end++)
+		;
+	if (*end && *end != ' ')
+		return 0;
+	v = malloc((size_t)(end - dash));
+	if (!v) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(v, dash + 1, (size_t)(end - dash - 1));
+	v[end - dash - 1] = '\0';
+	*dash = '\0';
+	*version = v;
+	return 0;
+}
+
+static bool valid_attr_key(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ATTR_KEY_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* A generic value's type: true/false is a boolean, digits and dots a version, else a string. */
+static enum xenvm_attr_type infer_type(const yaml_node_t *v, bool *boolean)
+{
+	const char *s = (const char *)v->data.scalar.value;
+	bool digits = false;
+
+	if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+			*boolean = s[0] == 't';
+			return XENVM_ATTR_BOOL;
+		}
+	}
+	if (s[0] < '0' || s[0] > '9')
+		return XENVM_ATTR_STRING;
+	for (const char *p = s; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits = true;
+		else if (*p != '.' || !digits || p[1] == '.' || p[1] == '\0')
+			return XENVM_ATTR_STRING;
+	}
+	return XENVM_ATTR_VERSION;
+}
+
+/*
+ * One generic attribute (key node k, value node v) into img->attributes.extra[n_extra].  A key
+ * one or two edits from a well-known one is taken for a typo of it.  Returns 0, or -1 (err,
+ * errno EINVAL or ENOMEM).
+ */
+static int parse_extra_attr(const struct ydoc *d, const yaml_node_t *k, const yaml_node_t *v,
+                            const struct ypath *at, struct xenvm_image *img, struct xerr *err)
+{
+	const char *key = (const char *)k->data.scalar.value;
+	const struct ypath *here = YPATH_KEY(at, key);
+	struct xenvm_attr *a = &img->attributes.extra[img->attributes.n_extra];
+	char q[YDOC_QUOTE_LEN];
+
+	if (!valid_attr_key(key))
+		return ydoc_error(d, err, k, here,
+		                  "an attribute's name is 1-%d lowercase letters, digits or '_', "
+		                  "starting with a letter",
+		                  ATTR_KEY_MAX);
+	for (size_t i = 0; strlen(key) >= 4 && attr_keys[i]; i++)
+		if (xenvm_edit_distance(key, attr_keys[i], 2) <= 2)
+			return ydoc_error(
+			    d, err, k, here,
+			    "unknown attribute; did you mean '%s'? (other names are "
+			    "site attributes, but this one is too close to a known one)",
+			    attr_keys[i]);
+	if (!v || v->type != YAML_SCALAR_NODE || ydoc_is_null(v))
+		return ydoc_error(d, err, v ? v : k, here,
+		                  "a site attribute is a string, a version or true/false; found %s",
+		                  ydoc_describe(v, q, sizeof(q)));
+	if (ydoc_node_str(d, v, here, YDOC_NONEMPTY, &a->value, err) < 0)
+		return -1;
+	a->key = strdup(key);
+	if (!a->key) {
+		free(a->value);
+		a->value = NULL;
+		errno = ENOMEM;
+		return xerr_set(err, "%s: out of memory", d->file);
+	}
+	a->type = infer_type(v, &a->boolean);
+	img->attributes.n_extra++;
+	return 0;
+}
+
+/* attributes: the well-known keys, typed, and any other key as a generic attribute. */
+static int parse_attributes(const struct ydoc *d, const yaml_node_t *attr, const struct ypath *at,
+                            struct xenvm_image *img, struct xerr *err)
+{
+	struct xenvm_attr *extra;
+	size_t n;
+
+	if (!attr)
+		return 0;
+	if (ydoc_get_str(d, attr, at, "os", 0, &img->attributes.os, err) < 0 ||
+	    ydoc_get_str(d, attr, at, "os_version", YDOC_NONEMPTY, &img->attributes.os_version,
+	                 err) < 0 ||
+	    ydoc_get_str(d, attr, at, "kernel", YDOC_NONEMPTY, &img->attributes.kernel_version,
+	                 err) < 0 ||
+	    ydoc_get_str(d, attr, at, "mpi", 0, &img->attributes.mpi, err) < 0 ||
+	    ydoc_get_str(d, attr, at, "mpi_version", YDOC_NONEMPTY, &img->attributes.mpi_version,
+	                 err) < 0 ||
+	    ydoc_get_bool(d, attr, at, "ib", &img->attributes.ib, err) < 0 ||
+	    ydoc_get_strlist(d, attr, at, "libraries", 0, &img->attributes.libraries,
+	                     &img->attributes.n_libraries, err) < 0)
+		return -1;
+	if ((img->attributes.os_version &&
+	     check_version(d, attr, at, "os_version", img->attributes.os_version, err) < 0) ||
+	    (img->attributes.kernel_version &&
+	     check_version(d, attr, at, "kernel", img->attributes.kernel_version, err) < 0) ||
+	    (img->attributes.mpi_version &&
+	     check_version(d, attr, at, "mpi_version", img->attributes.mpi_version, err) < 0))
+		return -1;
+	if (split_family(&img->attributes.os, &img->attributes.os_version) < 0 ||
+	    split_family(&img->attributes.mpi, &img->attributes.mpi_version) < 0)
+		return xerr_set(err, "%s: out of memory", d->file);
+	n = (size_t)(attr->data.mapping.pairs.top - attr->data.mapping.pairs.start);
+	extra = calloc(n ? n : 1, sizeof(*extra));
+	if (!extra) {
+		errno = ENOMEM;
+		return xerr_set(err, "%s: out of memory", d->file);
+	}
+	img->attributes.extra = extra;
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_pair_t *p = &attr->data.mapping.pairs.start[i];
+		const yaml_node_t *k = ydoc_node(d, p->key);
+		size_t j;
+
+		for (j = 0; attr_keys[j] && strcmp(attr_keys[j], ydoc_scalar(k)) != 0; j++)
+			;
+		if (!attr_keys[j] &&
+		    parse_extra_attr(d, k, ydoc_node(d, p->value), at, img, err) < 0)
+			return -1;
+	}
+	if (!img->attributes.n_extra) {
+		free(img->attributes.extra);
+		img->attributes.extra = NULL;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ one image */
@@ -270,6 +491,7 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 	yaml_node_t *xen = NULL, *attr = NULL, *allow = NULL;
 	char q[YDOC_QUOTE_LEN];
 	int guest = XENVM_GUEST_PVH;
+	uint64_t priority = 0;
 
 	if (!valid_name(name))
 		return ydoc_error(d, err, key, at,
@@ -292,13 +514,8 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 	    check_cmdline(d, node, at, img->cmdline, err) < 0 ||
 	    ydoc_get_map(d, node, at, "xen", xen_keys, &xen, err) < 0 ||
 	    ydoc_get_enum(d, xen, xen_at, "guest_type", guest_names, &guest, err) < 0 ||
-	    ydoc_get_map(d, node, at, "attributes", attr_keys, &attr, err) < 0 ||
-	    ydoc_get_str(d, attr, attr_at, "os", 0, &img->attributes.os, err) < 0 ||
-	    ydoc_get_str(d, attr, attr_at, "kernel", 0, &img->attributes.kernel_version, err) < 0 ||
-	    ydoc_get_str(d, attr, attr_at, "mpi", 0, &img->attributes.mpi, err) < 0 ||
-	    ydoc_get_bool(d, attr, attr_at, "ib", &img->attributes.ib, err) < 0 ||
-	    ydoc_get_strlist(d, attr, attr_at, "libraries", 0, &img->attributes.libraries,
-	                     &img->attributes.n_libraries, err) < 0 ||
+	    ydoc_get_map(d, node, at, "attributes", NULL, &attr, err) < 0 ||
+	    parse_attributes(d, attr, attr_at, img, err) < 0 ||
 	    parse_limits(d, node, at, img, err) < 0 || parse_features(d, node, at, img, err) < 0 ||
 	    ydoc_get_map(d, node, at, "allow", allow_keys, &allow, err) < 0 ||
 	    ydoc_get_strlist(d, allow, allow_at, "users", 0, &img->allow.users, &img->allow.n_users,
@@ -309,8 +526,10 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 	                     &img->allow.n_accounts, err) < 0 ||
 	    ydoc_get_strlist(d, allow, allow_at, "partitions", 0, &img->allow.partitions,
 	                     &img->allow.n_partitions, err) < 0 ||
-	    ydoc_get_bool(d, node, at, "root_allowed", &img->allow_root, err) < 0)
+	    ydoc_get_bool(d, node, at, "root_allowed", &img->allow_root, err) < 0 ||
+	    ydoc_get_uint(d, node, at, "priority", 0, PRIORITY_MAX, 0, &priority, err) < 0)
 		return -1;
+	img->priority = (uint32_t)priority;
 	img->guest_type = (enum xenvm_guest_type)guest;
 	if (xenvm_image_digest(img) < 0)
 		return xerr_set(err, "%s: %s: cannot compute the digest: %s", d->file, name,
@@ -320,12 +539,45 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 
 /* ------------------------------------------------------------------ the file */
 
+/* Whether the load must end (cancelled, or out of time); sets errno and err. */
+static bool must_stop(const char *path, const struct xenvm_catalog_limits *lim,
+                      const struct timespec *t0, struct xerr *err)
+{
+	struct timespec now;
+	int64_t ms;
+
+	if (lim->cancel && atomic_load(lim->cancel)) {
+		errno = ECANCELED;
+		xerr_set(err, "%s: load cancelled", path);
+		return true;
+	}
+	if (!lim->max_ms)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+	if (ms < lim->max_ms)
+		return false;
+	errno = ETIMEDOUT;
+	xerr_set(err, "%s: loading took longer than %u ms: refused", path, lim->max_ms);
+	return true;
+}
+
 /*
  * Returns 0 and *out, or -1 with err filled, *out untouched and errno EINVAL (bad argument or
  * content), ENOMEM, or the error from opening/reading the file (ENOENT, EACCES...).
  */
 int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr *err)
 {
+	return xenvm_catalog_load_limited(path, NULL, out, err);
+}
+
+/* See catalog.h; the YAML bounds are ydoc's defaults but for the size and time given. */
+int xenvm_catalog_load_limited(const char *path, const struct xenvm_catalog_limits *lim,
+                               struct xenvm_catalog **out, struct xerr *err)
+{
+	static const struct xenvm_catalog_limits defaults = XENVM_CATALOG_LIMITS_DEFAULT;
+	struct ydoc_limits ylim = ydoc_default_limits;
+	struct timespec t0;
 	const struct ypath *images_at = YPATH_KEY(NULL, "images");
 	struct ydoc d = YDOC_INIT;
 	struct xenvm_catalog *cat = NULL;
@@ -337,13 +589,20 @@ int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr
 		errno = EINVAL;
 		return xerr_set(err, "xenvm_catalog_load: invalid argument");
 	}
+	if (!lim)
+		lim = &defaults;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ylim.max_bytes = lim->max_bytes;
+	ylim.max_ms = lim->max_ms;
+	ylim.cancel = lim->cancel;
 	cat = calloc(1, sizeof(*cat));
 	if (!cat || !(cat->path = strdup(path))) {
 		errno = ENOMEM;
 		xerr_set(err, "%s: out of memory", path);
 		goto out;
 	}
-	if (ydoc_load(&d, path, err) < 0)
+	atomic_init(&cat->refs, 1);
+	if (ydoc_load_limited(&d, path, &ylim, err) < 0)
 		goto out;
 	root = ydoc_root(&d);
 	if (root && (ydoc_check_map(&d, root, NULL, root_keys, err) < 0 ||
@@ -362,6 +621,8 @@ int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr
 	for (size_t i = 0; i < n; i++) {
 		const yaml_node_pair_t *p = &images->data.mapping.pairs.start[i];
 
+		if (i % 256 == 0 && must_stop(path, lim, &t0, err))
+			goto out;
 		cat->n_images++; /* so that xenvm_catalog_free() sees a half-filled image */
 		if (parse_image(&d, ydoc_node(&d, p->key), ydoc_node(&d, p->value), images_at,
 		                &cat->images[i], err) < 0)
@@ -369,6 +630,11 @@ int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr
 	}
 	if (xenvm_catalog_index_build(cat) < 0) {
 		xerr_set(err, "%s: cannot index the catalog: %s", path, strerror(errno));
+		goto out;
+	}
+	cat->memo = xenvm_catalog_memo_new();
+	if (!cat->memo) {
+		xerr_set(err, "%s: out of memory", path);
 		goto out;
 	}
 	*out = cat;

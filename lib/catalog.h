@@ -12,6 +12,7 @@
 #ifndef XENVM_CATALOG_H
 #define XENVM_CATALOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,22 @@ struct xenvm_image_file {
 	uint64_t size;
 };
 
+/* How a value of attributes: is compared by --vm-require (xenvm-require(7)). */
+enum xenvm_attr_type {
+	XENVM_ATTR_STRING = 0, /* exactly */
+	XENVM_ATTR_VERSION,    /* as versions, component by component */
+	XENVM_ATTR_BOOL,
+	XENVM_ATTR_LIST, /* of strings (libraries) */
+};
+
+/* One attribute beyond the well-known ones; its type is inferred from the YAML value. */
+struct xenvm_attr {
+	char *key;   /* [a-z][a-z0-9_]{0,31} */
+	char *value; /* the text ("true" for a boolean) */
+	enum xenvm_attr_type type;
+	bool boolean; /* XENVM_ATTR_BOOL: the value */
+};
+
 struct xenvm_image {
 	char *name;                       /* [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
 	char *description;                /* optional */
@@ -49,13 +66,19 @@ struct xenvm_image {
 	char digest[XENVM_DIGEST_LEN + 1]; /* derived, see above */
 
 	struct {
-		char *os;             /* attributes.os */
-		char *kernel_version; /* attributes.kernel */
-		char *mpi;            /* attributes.mpi (e.g. "mpich-4.0.2 ch4:ucx") */
+		char *os;             /* attributes.os, the family ("debian") */
+		char *os_version;     /* attributes.os_version (a version: "12") */
+		char *kernel_version; /* attributes.kernel (a version: "6.1.0-28-amd64") */
+		char *mpi;            /* attributes.mpi, the family ("mpich") */
+		char *mpi_version;    /* attributes.mpi_version (a version: "4.0.2") */
 		bool ib;              /* attributes.ib: the image has verbs/rxe support */
 		char **libraries;     /* attributes.libraries */
 		size_t n_libraries;
+		/* any other key of attributes:, typed by its value (see images.yaml(5)) */
+		struct xenvm_attr *extra;
+		size_t n_extra;
 	} attributes;
+	uint32_t priority; /* priority: preferred by --vm-require among equal matches (0) */
 
 	struct {
 		uint64_t default_bytes; /* memory.default (size; 0: absent, vm.default_memory) */
@@ -78,6 +101,8 @@ struct xenvm_image {
 	bool allow_root; /* root_allowed: --vm-root may be granted */
 };
 
+struct xenvm_catalog_memo;
+
 struct xenvm_catalog {
 	char *path;
 	struct xenvm_image *images; /* in file order */
@@ -85,7 +110,22 @@ struct xenvm_catalog {
 	/* private: open-addressing index over images by name */
 	size_t *index;
 	size_t index_size;
+	/* private: references held (xenvm_catalog_ref/_put); 1 after loading */
+	atomic_uint refs;
+	/* private: --vm-require results already computed for this catalog (catalog_match.c) */
+	struct xenvm_catalog_memo *memo;
 };
+
+/* What one load of images.yaml may cost (the file is a regular file in every case). */
+struct xenvm_catalog_limits {
+	uint64_t max_bytes;        /* file size (64 MiB) */
+	uint32_t max_ms;           /* parse and validation time, 0: unbounded (10 s) */
+	const atomic_bool *cancel; /* may be NULL: set by another thread to stop a load */
+};
+#define XENVM_CATALOG_LIMITS_DEFAULT                                                               \
+	{                                                                                          \
+		.max_bytes = UINT64_C(64) << 20, .max_ms = 10000, .cancel = NULL                   \
+	}
 
 /*
  * Load and validate images.yaml.  Returns 0 and sets *out (free with xenvm_catalog_free), or -1
@@ -93,7 +133,20 @@ struct xenvm_catalog {
  * errors.
  */
 int xenvm_catalog_load(const char *path, struct xenvm_catalog **out, struct xerr *err);
+/*
+ * xenvm_catalog_load() within `lim` (NULL: XENVM_CATALOG_LIMITS_DEFAULT, which _load applies
+ * too): besides its errors, EFBIG (file too large), EINVAL for nesting deeper than 64 levels or
+ * more than 2,000,000 YAML nodes (with file:line:col), ETIMEDOUT (over max_ms), ECANCELED.  A
+ * FIFO, device or directory at the path is refused (EINVAL) without being read, so never blocks.
+ */
+int xenvm_catalog_load_limited(const char *path, const struct xenvm_catalog_limits *lim,
+                               struct xenvm_catalog **out, struct xerr *err);
+/* Free the catalog whatever references remain (single owner use).  NULL is a no-op. */
 void xenvm_catalog_free(struct xenvm_catalog *cat);
+/* Another reference to cat (shared between threads); returns cat.  NULL is a no-op. */
+struct xenvm_catalog *xenvm_catalog_ref(struct xenvm_catalog *cat);
+/* Drop a reference; the last one frees the catalog.  NULL is a no-op. */
+void xenvm_catalog_put(struct xenvm_catalog *cat);
 
 /* The image called `name`, or NULL (errno ENOENT; EINVAL for a NULL argument).  No allocation. */
 const struct xenvm_image *xenvm_catalog_find(const struct xenvm_catalog *cat, const char *name);

@@ -26,4 +26,8 @@ int xenvm_catalog_index_build(struct xenvm_catalog *cat);
  */
 int xenvm_image_digest(struct xenvm_image *img);
 
+/* The memo of --vm-require results (catalog_match.c): new (NULL, errno ENOMEM) and free. */
+struct xenvm_catalog_memo *xenvm_catalog_memo_new(void);
+void xenvm_catalog_memo_free(struct xenvm_catalog_memo *m);
+
 #endif

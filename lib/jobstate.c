@@ -103,6 +103,8 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 	fprintf(f, "image=%s\ndigest=%s\nmem=%" PRIu64 "\nvcpus=%" PRIu32 "\nroot=%d\nverbose=%d\n",
 	        rec->req.image, rec->req.digest, rec->req.mem_bytes, rec->req.vcpus,
 	        rec->req.root ? 1 : 0, rec->req.verbose ? 1 : 0);
+	if (rec->req.require[0])
+		fprintf(f, "require=%s\n", rec->req.require);
 	if (rec->error)
 		fprintf(f, "error=%s\n", rec->error);
 	if (rec->vm_dir[0])
@@ -159,6 +161,8 @@ static int set_field(struct xenvm_job_record *rec, const char *key, const char *
 		return !*val ? 0 : xenvm_parse_image_name(key, val, rec->req.image, NULL);
 	if (!strcmp(key, "digest"))
 		return !*val ? 0 : xenvm_parse_digest(key, val, rec->req.digest, NULL);
+	if (!strcmp(key, "require"))
+		return !*val ? 0 : xenvm_parse_require(key, val, rec->req.require, NULL);
 	if (!strcmp(key, "mem")) {
 		char *end = NULL;
 

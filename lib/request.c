@@ -10,13 +10,14 @@
 #include "units.h"
 
 const struct xenvm_request_source xenvm_source_options = {
-    "--vm-image", "--vm-mem", "--vm-vcpus", "--vm-root", "--vm-verbose", "digest"};
-const struct xenvm_request_source xenvm_source_env = {XENVM_REQ_IMAGE,   XENVM_REQ_MEM,
-                                                      XENVM_REQ_VCPUS,   XENVM_REQ_ROOT,
-                                                      XENVM_REQ_VERBOSE, XENVM_REQ_DIGEST};
+    "--vm-image", "--vm-mem", "--vm-vcpus", "--vm-root", "--vm-verbose", "digest", "--vm-require"};
+const struct xenvm_request_source xenvm_source_env = {
+    XENVM_REQ_IMAGE,   XENVM_REQ_MEM,    XENVM_REQ_VCPUS,  XENVM_REQ_ROOT,
+    XENVM_REQ_VERBOSE, XENVM_REQ_DIGEST, XENVM_REQ_REQUIRE};
 const struct xenvm_request_source xenvm_source_spank = {
-    "SPANK_" XENVM_REQ_IMAGE, "SPANK_" XENVM_REQ_MEM,     "SPANK_" XENVM_REQ_VCPUS,
-    "SPANK_" XENVM_REQ_ROOT,  "SPANK_" XENVM_REQ_VERBOSE, "SPANK_" XENVM_REQ_DIGEST};
+    "SPANK_" XENVM_REQ_IMAGE,  "SPANK_" XENVM_REQ_MEM,     "SPANK_" XENVM_REQ_VCPUS,
+    "SPANK_" XENVM_REQ_ROOT,   "SPANK_" XENVM_REQ_VERBOSE, "SPANK_" XENVM_REQ_DIGEST,
+    "SPANK_" XENVM_REQ_REQUIRE};
 
 int xenvm_parse_image_name(const char *what, const char *s, char *out, struct xerr *err)
 {
@@ -100,6 +101,16 @@ bad:
 	                s ? s : "");
 }
 
+int xenvm_parse_require(const char *what, const char *s, char *out, struct xerr *err)
+{
+	struct xenvm_requirements r;
+
+	if (xenvm_require_parse(what, s, &r, err) < 0)
+		return -1;
+	xenvm_require_format(&r, out, XENVM_REQUIRE_MAX_LEN + 1);
+	return 0;
+}
+
 static const char *lookup(xenvm_getenv_fn get, void *ctx, const char *prefix, const char *name)
 {
 	char key[128];
@@ -112,7 +123,7 @@ int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_
                            void *ctx, const struct xenvm_request_source *src, struct xerr *err)
 {
 	struct xenvm_request r;
-	const char *image, *mem, *vcpus, *root, *verbose, *digest;
+	const char *image, *mem, *vcpus, *root, *verbose, *digest, *require;
 
 	if (!req || !prefix || !get || !src) {
 		errno = EINVAL;
@@ -125,17 +136,21 @@ int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_
 	root = lookup(get, ctx, prefix, XENVM_REQ_ROOT);
 	verbose = lookup(get, ctx, prefix, XENVM_REQ_VERBOSE);
 	digest = lookup(get, ctx, prefix, XENVM_REQ_DIGEST);
+	require = lookup(get, ctx, prefix, XENVM_REQ_REQUIRE);
 
-	if (!image) {
+	if (!image && !require) {
 		const char *orphan = mem ? src->mem : vcpus ? src->vcpus : root ? src->root : NULL;
 
 		memset(req, 0, sizeof(*req));
 		if (orphan)
-			return xerr_set(err, "%s needs %s: it sizes or configures the job's VM",
-			                orphan, src->image);
+			return xerr_set(err,
+			                "%s needs %s or %s: it sizes or configures the job's VM",
+			                orphan, src->image, src->require);
 		return 0;
 	}
-	if (xenvm_parse_image_name(src->image, image, r.image, err) < 0)
+	if (image && xenvm_parse_image_name(src->image, image, r.image, err) < 0)
+		return -1;
+	if (require && xenvm_parse_require(src->require, require, r.require, err) < 0)
 		return -1;
 	if (mem && xenvm_parse_mem(src->mem, mem, &r.mem_bytes, err) < 0)
 		return -1;

@@ -14,6 +14,7 @@
 
 #include "catalog.h"
 #include "error.h"
+#include "require.h"
 
 /* Names given to spank_job_control_setenv() (the Prolog sees them with a "SPANK_" prefix). */
 #define XENVM_REQ_IMAGE "XENVM_IMAGE"
@@ -22,14 +23,17 @@
 #define XENVM_REQ_ROOT "XENVM_ROOT"
 #define XENVM_REQ_VERBOSE "XENVM_VERBOSE"
 #define XENVM_REQ_DIGEST "XENVM_DIGEST" /* set by job_submit-vmimage only */
+#define XENVM_REQ_REQUIRE "XENVM_REQUIRE"
 
 #define XENVM_IMAGE_NAME_MAX 64
 #define XENVM_VCPUS_MAX 512
 
 struct xenvm_request {
-	char image[XENVM_IMAGE_NAME_MAX + 1]; /* "" = no VM requested */
-	uint64_t mem_bytes;                   /* 0 = the image's default */
-	uint32_t vcpus;                       /* 0 = sized from the allocation */
+	/* "" = no VM requested, unless `require` chooses one; with `require`, the family */
+	char image[XENVM_IMAGE_NAME_MAX + 1];
+	char require[XENVM_REQUIRE_MAX_LEN + 1]; /* --vm-require, canonical form; "" = none */
+	uint64_t mem_bytes;                      /* 0 = the image's default */
+	uint32_t vcpus;                          /* 0 = sized from the allocation */
 	bool root;
 	bool verbose;
 	char digest[XENVM_DIGEST_LEN + 1]; /* "" until pinned */
@@ -37,7 +41,7 @@ struct xenvm_request {
 
 /* Where a value came from, so errors can name it: "--vm-mem", "XENVM_MEM", "SPANK_XENVM_MEM". */
 struct xenvm_request_source {
-	const char *image, *mem, *vcpus, *root, *verbose, *digest;
+	const char *image, *mem, *vcpus, *root, *verbose, *digest, *require;
 };
 extern const struct xenvm_request_source xenvm_source_options; /* --vm-image ... */
 extern const struct xenvm_request_source xenvm_source_env;     /* XENVM_IMAGE ... */
@@ -53,14 +57,20 @@ int xenvm_parse_vcpus(const char *what, const char *s, uint32_t *out, struct xer
 /* "1"/"0", "yes"/"no", "true"/"false"; empty string (a flag option given) = true. */
 int xenvm_parse_flag(const char *what, const char *s, bool *out, struct xerr *err);
 int xenvm_parse_digest(const char *what, const char *s, char *out, struct xerr *err);
+/*
+ * --vm-require (xenvm-require(7)): the grammar and the well-known attributes' types checked
+ * with xenvm_require_parse(); out (XENVM_REQUIRE_MAX_LEN + 1 bytes) gets the canonical form.
+ */
+int xenvm_parse_require(const char *what, const char *s, char *out, struct xerr *err);
 
 /* A lookup: the value of variable `name`, or NULL. */
 typedef const char *(*xenvm_getenv_fn)(void *ctx, const char *name);
 
 /*
  * Fill *req from variables named with `prefix` ("" for XENVM_*, "SPANK_" for the Prolog) found by
- * `get`.  Returns 1 if a VM was requested, 0 if not (req zeroed), -1 with err on bad syntax.
- * A --vm-* value without an image is an error.
+ * `get`.  Returns 1 if a VM was requested (an image, requirements, or both), 0 if not (req
+ * zeroed), -1 with err on bad syntax.  A --vm-* value without an image or requirements is an
+ * error.
  */
 int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_getenv_fn get,
                            void *ctx, const struct xenvm_request_source *src, struct xerr *err);

@@ -1,6 +1,6 @@
 /*
- * yamldoc.c - loading a YAML document, error messages, and checked mappings (unknown and
- * duplicate keys); the typed getters are in yamldoc_get.c.  See yamldoc.h.
+ * yamldoc.c - error messages and checked mappings (unknown and duplicate keys); loading a file
+ * within bounds is in yamldoc_load.c, the typed getters in yamldoc_get.c.  See yamldoc.h.
  */
 #include "yamldoc.h"
 
@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "editdist.h"
 
@@ -191,118 +190,6 @@ int ydoc_error(const struct ydoc *d, struct xerr *err, const yaml_node_t *node,
 	}
 	errno = EINVAL;
 	return -1;
-}
-
-/* Report libyaml's own error (reader, scanner, parser, composer) for the file. */
-static int parser_error(const struct ydoc *d, const yaml_parser_t *p, struct xerr *err)
-{
-	const char *problem = p->problem ? p->problem : "unknown YAML error";
-
-	switch (p->error) {
-	case YAML_MEMORY_ERROR:
-		xerr_set(err, "%s: out of memory", d->file);
-		errno = ENOMEM;
-		return -1;
-	case YAML_READER_ERROR:
-		if (p->problem_value != -1)
-			xerr_set(err, "%s: byte %zu: %s (#%X)", d->file, p->problem_offset, problem,
-			         (unsigned)p->problem_value);
-		else
-			xerr_set(err, "%s: byte %zu: %s", d->file, p->problem_offset, problem);
-		break;
-	default:
-		if (p->context)
-			xerr_set(err, "%s:%zu:%zu: %s (%s at %zu:%zu)", d->file,
-			         p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
-			         p->context, p->context_mark.line + 1, p->context_mark.column + 1);
-		else
-			xerr_set(err, "%s:%zu:%zu: %s", d->file, p->problem_mark.line + 1,
-			         p->problem_mark.column + 1, problem);
-		break;
-	}
-	errno = EINVAL;
-	return -1;
-}
-
-/* ------------------------------------------------------------------ loading */
-
-int ydoc_load(struct ydoc *d, const char *path, struct xerr *err)
-{
-	yaml_parser_t parser;
-	yaml_document_t extra;
-	bool have_parser = false;
-	FILE *fp = NULL;
-	struct stat st;
-	int rc = -1, saved;
-
-	if (!d || !path) {
-		errno = EINVAL;
-		return xerr_set(err, "ydoc_load: invalid argument");
-	}
-	d->have_doc = false;
-	d->file = strdup(path);
-	if (!d->file) {
-		errno = ENOMEM;
-		xerr_set(err, "%s: out of memory", path);
-		goto out;
-	}
-	fp = fopen(path, "re");
-	if (!fp) {
-		saved = errno;
-		xerr_set(err, "%s: cannot open: %s", path, strerror(saved));
-		errno = saved;
-		goto out;
-	}
-	if (fstat(fileno(fp), &st) < 0) {
-		saved = errno;
-		xerr_set(err, "%s: cannot stat: %s", path, strerror(saved));
-		errno = saved;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		xerr_set(err, "%s: not a regular file", path);
-		errno = EINVAL;
-		goto out;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		xerr_set(err, "%s: out of memory", path);
-		errno = ENOMEM;
-		goto out;
-	}
-	have_parser = true;
-	yaml_parser_set_input_file(&parser, fp);
-	if (!yaml_parser_load(&parser, &d->doc)) { /* libyaml freed the partial document */
-		parser_error(d, &parser, err);
-		goto out;
-	}
-	d->have_doc = true;
-	if (!yaml_document_get_root_node(&d->doc)) { /* empty stream */
-		rc = 0;
-		goto out;
-	}
-	if (!yaml_parser_load(&parser, &extra)) {
-		parser_error(d, &parser, err);
-		goto out;
-	}
-	if (yaml_document_get_root_node(&extra)) {
-		yaml_mark_t m = yaml_document_get_root_node(&extra)->start_mark;
-
-		yaml_document_delete(&extra);
-		xerr_set(err, "%s:%zu:%zu: only one YAML document is allowed", path, m.line + 1,
-		         m.column + 1);
-		errno = EINVAL;
-		goto out;
-	}
-	yaml_document_delete(&extra);
-	rc = 0;
-out:
-	saved = errno;
-	if (have_parser)
-		yaml_parser_delete(&parser);
-	if (fp)
-		fclose(fp);
-	errno = saved;
-	return rc;
 }
 
 void ydoc_free(struct ydoc *d)

@@ -21,6 +21,7 @@
 #ifndef XENVM_YAMLDOC_H
 #define XENVM_YAMLDOC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,13 +56,39 @@ struct ypath {
 #define YDOC_HEX 0x4u /* also accept 0x... and show the range in hex */
 
 /*
- * Read and compose the single YAML document in `path`.
+ * What one load may cost.  A file is input that an admin (and, with user images, a user) wrote:
+ * a FIFO at its path, a huge file or deep nesting must fail in bounded time and memory, never
+ * hang the caller (slurmctld, a Prolog).
+ */
+struct ydoc_limits {
+	uint64_t max_bytes;        /* file size; larger is EFBIG */
+	unsigned max_depth;        /* nesting of mappings and lists; deeper is EINVAL */
+	uint64_t max_nodes;        /* scalars, mappings, lists and aliases; more is EINVAL */
+	uint32_t max_ms;           /* wall time of the parse; 0: unbounded; over is ETIMEDOUT */
+	const atomic_bool *cancel; /* may be NULL; once true, the load stops with ECANCELED */
+};
+
+#define YDOC_MAX_BYTES_DEFAULT (UINT64_C(64) << 20)
+#define YDOC_MAX_DEPTH_DEFAULT 64u
+#define YDOC_MAX_NODES_DEFAULT UINT64_C(2000000)
+#define YDOC_MAX_MS_DEFAULT 10000u
+
+/* The bounds ydoc_load() applies: the defaults above. */
+extern const struct ydoc_limits ydoc_default_limits;
+
+/*
+ * Read and compose the single YAML document in `path`, within ydoc_default_limits.
  * Returns 0 (d->have_doc may be false for an empty file), or -1 with err filled and errno set:
  * the open/fstat/read error ("FILE: cannot open: ..."), EINVAL for a YAML syntax error
- * ("FILE:LINE:COL: problem (context at LINE:COL)"), for a second document or a file that is not a
- * regular file, ENOMEM.  Free with ydoc_free() in every case.
+ * ("FILE:LINE:COL: problem (context at LINE:COL)"), for a second document, a file that is not a
+ * regular file (a FIFO or device is never read, so opening one cannot block) or a bound on depth
+ * or nodes, EFBIG for a file over the size bound, ETIMEDOUT over the time bound, ENOMEM.
+ * Free with ydoc_free() in every case.
  */
 int ydoc_load(struct ydoc *d, const char *path, struct xerr *err);
+/* ydoc_load() within `lim` (NULL: the defaults); also ECANCELED when *lim->cancel was set. */
+int ydoc_load_limited(struct ydoc *d, const char *path, const struct ydoc_limits *lim,
+                      struct xerr *err);
 /* Release what ydoc_load() allocated; d may be reused.  Never fails; NULL is a no-op. */
 void ydoc_free(struct ydoc *d);
 

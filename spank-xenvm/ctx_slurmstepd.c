@@ -112,6 +112,23 @@ static void report_node(spank_t sp)
 }
 
 /*
+ * --vm-require: which image job_submit chose, in the batch job's output (sbatch and srun also
+ * print it when the job is submitted).  Once: the batch script's task.
+ */
+static void report_match(spank_t sp)
+{
+	const struct xenvm_job_record *j = &xspank.job;
+	uint32_t stepid = 0, local = 1;
+
+	if (!j->req.require[0] || spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS ||
+	    stepid != SLURM_BATCH_SCRIPT ||
+	    spank_get_item(sp, S_TASK_ID, &local) != ESPANK_SUCCESS || local != 0)
+		return;
+	fprintf(stderr, "xenvm: --vm-require matched %s (%s)\n", j->req.image, j->req.digest);
+	fflush(stderr);
+}
+
+/*
  * XENVM_VM_*: what the task's VM is (xenvm-exec(1), ENVIRONMENT), for scripts and support
  * requests; they reach the guest with the rest of the task's environment.  0, or -1 (logged).
  */
@@ -196,5 +213,6 @@ int xspank_slurmstepd_task_init(spank_t sp)
 		return -1;
 	}
 	report_node(sp);
+	report_match(sp);
 	return redirect_task(sp);
 }

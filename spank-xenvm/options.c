@@ -38,6 +38,22 @@ static int opt_image(int val, const char *arg, int remote)
 	return 0;
 }
 
+static int opt_require(int val, const char *arg, int remote)
+{
+	struct xerr err;
+	char canon[XENVM_REQUIRE_MAX_LEN + 1];
+
+	if (xenvm_parse_require("--vm-require", arg, canon, &err) < 0) {
+		xerror("%s", err.msg);
+		return -1;
+	}
+	if (remember(&xspank.opts.have_require, "--vm-require",
+	             strcmp(canon, xspank.opts.req.require) == 0) < 0)
+		return -1;
+	memcpy(xspank.opts.req.require, canon, sizeof(canon));
+	return 0;
+}
+
 static int opt_mem(int val, const char *arg, int remote)
 {
 	struct xerr err;
@@ -85,6 +101,10 @@ static int opt_verbose(int val, const char *arg, int remote)
 static struct spank_option options[] = {
     {"vm-image", "NAME", "Run the job's tasks inside VMs booted from image NAME (one VM per node).",
      1, 0, opt_image},
+    {"vm-require", "TERMS",
+     "Choose the image by attributes, e.g. 'os=debian,os_version>=12,mpi=mpich,ib' (see "
+     "xenvm-require(7)); with --vm-image, among that image family.",
+     1, 0, opt_require},
     {"vm-mem", "SIZE", "Memory of each VM, e.g. 2G (default: the image's default).", 1, 0, opt_mem},
     {"vm-vcpus", "N", "vCPUs of each VM (default: the job's CPUs on the node).", 1, 0, opt_vcpus},
     {"vm-root", NULL, "Ask for root inside the VM (granted only where the image allows it).", 0, 0,
@@ -115,6 +135,9 @@ static int apply_env_defaults(struct xenvm_request *r)
 
 	if (!o->have_image && (v = getenv(XENVM_REQ_IMAGE)) && *v &&
 	    xenvm_parse_image_name(XENVM_REQ_IMAGE, v, r->image, &err) < 0)
+		goto bad;
+	if (!o->have_require && (v = getenv(XENVM_REQ_REQUIRE)) && *v &&
+	    xenvm_parse_require(XENVM_REQ_REQUIRE, v, r->require, &err) < 0)
 		goto bad;
 	if (!o->have_mem && (v = getenv(XENVM_REQ_MEM)) && *v &&
 	    xenvm_parse_mem(XENVM_REQ_MEM, v, &r->mem_bytes, &err) < 0)
@@ -155,22 +178,33 @@ int xspank_request_submit(spank_t sp, bool inside_allocation)
 	const struct xspank_opts *o = &xspank.opts;
 	char num[32];
 
+	if (o->have_require && inside_allocation) {
+		/* Only job_submit can choose: a step runs in the VMs its job already has. */
+		xerror("--vm-require chooses the image when a job is submitted; a step inside an "
+		       "allocation runs in the job's VMs (name one with --vm-image=NAME)");
+		return -1;
+	}
 	if (apply_env_defaults(&r) < 0)
 		return -1;
-	if (!*r.image) {
+	if (inside_allocation)
+		r.require[0] = '\0'; /* XENVM_REQUIRE inherited by a job's steps: the job chose */
+	if (!*r.image && !*r.require) {
 		const char *orphan = o->have_mem     ? "--vm-mem"
 		                     : o->have_vcpus ? "--vm-vcpus"
 		                     : o->have_root  ? "--vm-root"
 		                                     : NULL;
 		if (orphan) {
-			xerror("%s needs --vm-image=NAME (or XENVM_IMAGE in the environment)",
+			xerror("%s needs --vm-image=NAME or --vm-require=TERMS (or XENVM_IMAGE or "
+			       "XENVM_REQUIRE in the environment)",
 			       orphan);
 			return -1;
 		}
 		return 0;
 	}
 	xspank.opts.req = r;
-	if (control_setenv(sp, XENVM_REQ_IMAGE, r.image, inside_allocation) < 0)
+	if (*r.image && control_setenv(sp, XENVM_REQ_IMAGE, r.image, inside_allocation) < 0)
+		return -1;
+	if (*r.require && control_setenv(sp, XENVM_REQ_REQUIRE, r.require, inside_allocation) < 0)
 		return -1;
 	if (r.mem_bytes) {
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)r.mem_bytes);

@@ -4,6 +4,7 @@
 # XENVM_SRCDIR lets them find tests/unit/fixtures and the example files in etc/ from anywhere.
 PARSER_UNIT_TESTS := $(addprefix $(B)/tests/unit/,test_units test_config test_catalog \
                        test_catalog_permits test_catalog_cache test_catalog_enomem \
+                       test_require test_catalog_live \
                        test_config_yamldoc)
 UNIT_TESTS += $(PARSER_UNIT_TESTS)
 $(patsubst %,%.o,$(PARSER_UNIT_TESTS)): CFLAGS += $(CMOCKA_CFLAGS) -DXENVM_SRCDIR='"$(CURDIR)"'

@@ -29,3 +29,11 @@ check-vm-verbs-job: all image
 	tests/cluster/test_vm_verbs.sh
 
 CHECKS += check-vm-verbs-job
+
+# --vm-require and a catalog that never stalls slurmctld (issue 15): matching, near misses,
+# families; a FIFO, deep nesting and a huge failing catalog while other users submit.
+.PHONY: check-cluster-require
+check-cluster-require: all image
+	tests/cluster/test_require.sh
+
+CHECKS += check-cluster-require

@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void fuzz_fields(const char *s)
 {
 	char image[XENVM_IMAGE_NAME_MAX + 1], digest[XENVM_DIGEST_LEN + 1], buf[32];
+	char require[XENVM_REQUIRE_MAX_LEN + 1], again[XENVM_REQUIRE_MAX_LEN + 1];
 	struct xerr err;
 	uint64_t bytes, back;
 	uint32_t u32;
@@ -38,6 +39,10 @@ static void fuzz_fields(const char *s)
 		abort();
 	(void)xenvm_parse_flag("flag", s, &flag, &err);
 	if (xenvm_parse_digest("digest", s, digest, &err) == 0 && strcmp(digest, s) != 0)
+		abort();
+	/* --vm-require: the canonical form parses again to itself */
+	if (xenvm_parse_require("require", s, require, &err) == 0 &&
+	    (xenvm_parse_require("require", require, again, &err) < 0 || strcmp(require, again)))
 		abort();
 	(void)xenvm_parse_duration(s, &u32);
 	if (xenvm_parse_size(s, &bytes) == 0) {
@@ -56,14 +61,15 @@ static void fuzz_env(char **lines, uint32_t n)
 	int rc;
 
 	rc = xenvm_request_from_env(&r, "", xenvm_getenv_array, &e, &xenvm_source_env, &err);
-	if (rc == 1 && (!r.image[0] || strlen(r.image) > XENVM_IMAGE_NAME_MAX))
+	if (rc == 1 && ((!r.image[0] && !r.require[0]) || strlen(r.image) > XENVM_IMAGE_NAME_MAX ||
+	                strlen(r.require) > XENVM_REQUIRE_MAX_LEN))
 		abort();
-	if (rc == 0 && r.image[0])
+	if (rc == 0 && (r.image[0] || r.require[0]))
 		abort();
 	rc =
 	    xenvm_request_from_env(&r, "SPANK_", xenvm_getenv_array, &e, &xenvm_source_spank, &err);
-	if (rc == 1 && (!r.image[0] || (r.mem_bytes && r.mem_bytes < (16ULL << 20)) ||
-	                r.vcpus > XENVM_VCPUS_MAX))
+	if (rc == 1 && ((!r.image[0] && !r.require[0]) ||
+	                (r.mem_bytes && r.mem_bytes < (16ULL << 20)) || r.vcpus > XENVM_VCPUS_MAX))
 		abort();
 	(void)xenvm_request_from_env(&r, "", xenvm_getenv_array, &e, &xenvm_source_options, NULL);
 }

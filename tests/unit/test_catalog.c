@@ -129,7 +129,9 @@ static void test_full_file(void **state)
 	assert_string_equal(t->digest, TTYLINUX_DIGEST);
 	assert_string_equal(t->attributes.os, "ttylinux 2024.1");
 	assert_string_equal(t->attributes.kernel_version, "6.1.0-18-amd64");
-	assert_string_equal(t->attributes.mpi, "mpich-4.0.2 ch4:ucx");
+	/* "mpich-4.0.2 ch4:ucx" from before mpi_version: family and version split */
+	assert_string_equal(t->attributes.mpi, "mpich");
+	assert_string_equal(t->attributes.mpi_version, "4.0.2");
 	assert_true(t->attributes.ib);
 	assert_int_equal(t->attributes.n_libraries, 2);
 	assert_string_equal(t->attributes.libraries[0], "ucx-1.13");
@@ -460,7 +462,8 @@ static const struct err_case err_cases[] = {
      ":2:5: images.a: expected a mapping, found an empty value"},
     {"image unknown key", IMG("    memroy: {}\n"),
      ":6:5: images.img.memroy: unknown key (did you mean 'memory'? valid keys: description, "
-     "files, cmdline, xen, attributes, memory, vcpus, features, allow, root_allowed)"},
+     "files, cmdline, xen, attributes, memory, vcpus, features, allow, root_allowed, "
+     "priority)"},
     {"image duplicate key", IMG("    cmdline: a\n    cmdline: b\n"),
      ":7:5: images.img.cmdline: duplicate key (first defined at 6:5)"},
     {"no files", "images:\n  img:\n    cmdline: x\n",
@@ -510,9 +513,20 @@ static const struct err_case err_cases[] = {
      ":6:23: images.img.xen.guest_type: 'hvm' is not one of pvh, pv"},
     {"xen unknown key", IMG("    xen: {type: pv}\n"),
      ":6:11: images.img.xen.type: unknown key (valid keys: guest_type)"},
-    {"attributes unknown key", IMG("    attributes: {distro: x}\n"),
-     ":6:18: images.img.attributes.distro: unknown key (valid keys: os, kernel, mpi, ib, "
-     "libraries)"},
+    {"attributes key close to a known one", IMG("    attributes: {os_verison: 12}\n"),
+     ":6:18: images.img.attributes.os_verison: unknown attribute; did you mean 'os_version'? "
+     "(other names are site attributes, but this one is too close to a known one)"},
+    {"attributes site key not a name", IMG("    attributes: {Distro: x}\n"),
+     ":6:18: images.img.attributes.Distro: an attribute's name is 1-32 lowercase letters, "
+     "digits or '_', starting with a letter"},
+    {"attributes site value a list", IMG("    attributes: {distro: [x]}\n"),
+     ":6:26: images.img.attributes.distro: a site attribute is a string, a version or "
+     "true/false; found a list"},
+    {"attributes os_version not a version", IMG("    attributes: {os_version: bookworm}\n"),
+     ":6:30: images.img.attributes.os_version: 'bookworm' is not a version (a digit, then "
+     "letters, digits, '.', '+', '~', '-' or '_')"},
+    {"priority out of range", IMG("    priority: 1000001\n"),
+     ":6:15: images.img.priority: '1000001' is out of range (0..1000000)"},
     {"ib not a boolean", IMG("    attributes: {ib: maybe}\n"),
      ":6:22: images.img.attributes.ib: 'maybe' is not a boolean (use true or false)"},
     {"ib yes is not YAML 1.2", IMG("    attributes: {ib: yes}\n"),
@@ -540,7 +554,8 @@ static const struct err_case err_cases[] = {
      ":6:22: images.img.vcpus: default 8 is larger than max 4"},
     {"image unknown key, close to a valid one", IMG("    vcpus: {max: 4}\n    vcpus2: 1\n"),
      ":7:5: images.img.vcpus2: unknown key (did you mean 'vcpus'? valid keys: description, "
-     "files, cmdline, xen, attributes, memory, vcpus, features, allow, root_allowed)"},
+     "files, cmdline, xen, attributes, memory, vcpus, features, allow, root_allowed, "
+     "priority)"},
     {"features is a string", IMG("    features: xenvm\n"),
      ":6:15: images.img.features: expected a list of strings, found 'xenvm' (write [a, b])"},
     {"feature with &", IMG("    features: [xenvm, 'ib&gpu']\n"),

@@ -116,8 +116,9 @@ static void from_env_array(void **state)
 	struct xenvm_envv e3 = {orphan, 1};
 	assert_int_equal(
 	    xenvm_request_from_env(&r, "", xenvm_getenv_array, &e3, &xenvm_source_env, &err), -1);
-	assert_string_equal(err.msg, "XENVM_MEM needs XENVM_IMAGE: it sizes or configures the "
-	                             "job's VM");
+	assert_string_equal(
+	    err.msg, "XENVM_MEM needs XENVM_IMAGE or XENVM_REQUIRE: it sizes or configures the "
+	             "job's VM");
 
 	char *badmem[] = {"XENVM_IMAGE=x", "XENVM_MEM=2Q"};
 	struct xenvm_envv e4 = {badmem, 2};
