@@ -8,8 +8,9 @@
 #   config          the final .config;  release: `make kernelrelease`;  Module.symvers
 #   build.log       the whole build's output
 # The directory is named by the source package's version and a hash of what decides the build
-# (the config fragment, the required list, the recipe version below, the compiler's version): an unchanged
+# (the config fragment, the recipe version below, the compiler's version): an unchanged
 # kernel is never rebuilt on a machine (CI included), and any change builds into a new one.
+# The required list does not change what is built: a cached kernel is checked against it anew.
 # Environment:
 #   XENVM_KERNEL_CACHE  cache root (default /var/cache/slurm-xenvm/kernel); must survive runs
 #   KERNEL_JOBS         make -j (default 2)
@@ -42,10 +43,12 @@ done
 
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) ||
 	die "linux-source-6.1 is not installed (apt-get install linux-source-6.1)"
-hash=$( { echo "recipe $RECIPE"; cat "$FRAG" "$REQ"; gcc --version | head -1; } | sha256sum | cut -c1-16)
+hash=$( { echo "recipe $RECIPE"; cat "$FRAG"; gcc --version | head -1; } | sha256sum | cut -c1-16)
 KEY=$srcver-$hash
 OUT=$CACHE/$KEY
 if [ -e "$OUT/done" ]; then
+	bash "$HERE/check-config.sh" "$OUT/config" "$REQ" ||
+		die "the cached kernel $OUT lacks options the guest needs (fix guest/kernel/xenvm-guest.config)"
 	log "cached: $OUT"
 	echo "$OUT"
 	exit 0
@@ -56,6 +59,8 @@ mkdir -p "$CACHE" || die "cannot create the cache directory $CACHE (set XENVM_KE
 exec 9>"$CACHE/.lock-$KEY"
 flock 9
 if [ -e "$OUT/done" ]; then
+	bash "$HERE/check-config.sh" "$OUT/config" "$REQ" ||
+		die "the cached kernel $OUT lacks options the guest needs (fix guest/kernel/xenvm-guest.config)"
 	log "cached: $OUT"
 	echo "$OUT"
 	exit 0
@@ -129,3 +134,4 @@ log "built $release in $((t1 - t0)) s: $OUT (vmlinuz $(stat -c %s "$OUT/vmlinuz"
 echo "$OUT"
 }
 main "$@"
+exit
