@@ -211,6 +211,8 @@ mv "$W/$INITRD" "$OUT/$NAME/$INITRD"
 mksquashfs "$U" "$OUT/$NAME/rootdisk.sqfs" -comp xz -Xbcj x86 -b 1M -no-fragments -all-root -noappend \
 	-mkfs-time 0 -all-time 0 -quiet -no-progress >/dev/null
 UNC=$((UNC + $(du -sb "$U" | cut -f1)))
+# The drivers derive vmlinuz.vmlinux when it is older than vmlinuz; one of another kernel goes.
+rm -f "$OUT/$NAME/vmlinuz.vmlinux"
 cp "$KIMG" "$OUT/$NAME/vmlinuz"
 
 # --- catalog fragment (images.yaml syntax, see lib/catalog.h)
