@@ -8,8 +8,8 @@
 #   SHIM    the static xenvm-exec: /usr/local/bin/{srun,sbatch,squeue,scancel,sacct,scontrol,
 #           sinfo} link to it, so those commands inside the VM run on the host (guest/README.md)
 #   IBCHECK the (dynamic) xenvm-ibcheck: /init's verbs readiness check, /usr/bin/xenvm-ibcheck
-# Environment: GUEST_KERNEL=xenvm|debian (default xenvm): the project's kernel (guest/kernel/,
-#              built or found in its cache by guest/kernel/build.sh) or Debian's generic one;
+# Environment: GUEST_KERNEL=debian|xenvm (default debian): Debian's generic kernel, or the
+#              project's (guest/kernel/, built or found in its cache by guest/kernel/build.sh);
 #              KVER (debian only; default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
 #              NAME (default ttylinux-mpi).
 # Needs: linux-source-6.1 (xenvm) or linux-image-amd64 (debian), busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
@@ -24,7 +24,7 @@ COMP=${COMP:-zst}
 HERE=$(cd "$(dirname "$0")" && pwd)
 die() { echo "mkimage: $*" >&2; exit 1; }
 
-GUEST_KERNEL=${GUEST_KERNEL:-xenvm}
+GUEST_KERNEL=${GUEST_KERNEL:-debian}
 case "$GUEST_KERNEL" in
 debian)
 	KVER=${KVER:-$(ls -1 /lib/modules 2>/dev/null | sort -V | tail -1)}
