@@ -8,9 +8,11 @@
 #   SHIM    the static xenvm-exec: /usr/local/bin/{srun,sbatch,squeue,scancel,sacct,scontrol,
 #           sinfo} link to it, so those commands inside the VM run on the host (guest/README.md)
 #   IBCHECK the (dynamic) xenvm-ibcheck: /init's verbs readiness check, /usr/bin/xenvm-ibcheck
-# Environment: KVER (default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
+# Environment: GUEST_KERNEL=debian|xenvm (default debian): Debian's generic kernel, or the
+#              project's (guest/kernel/, built or found in its cache by guest/kernel/build.sh);
+#              KVER (debian only; default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
 #              NAME (default ttylinux-mpi).
-# Needs: linux-image-amd64 busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
+# Needs: linux-source-6.1 (xenvm) or linux-image-amd64 (debian), busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
 #        cpio zstd.  Exits non-zero with a message when something is missing: nothing is guessed.
 set -euo pipefail
 AGENT=${1:?usage: mkimage.sh AGENT OUTDIR SHIM}
@@ -22,9 +24,25 @@ COMP=${COMP:-zst}
 HERE=$(cd "$(dirname "$0")" && pwd)
 die() { echo "mkimage: $*" >&2; exit 1; }
 
-KVER=${KVER:-$(ls -1 /lib/modules 2>/dev/null | sort -V | tail -1)}
-[ -n "$KVER" ] && [ -d "/lib/modules/$KVER" ] || die "no kernel modules in /lib/modules (apt-get install linux-image-amd64)"
-KIMG=/boot/vmlinuz-$KVER
+GUEST_KERNEL=${GUEST_KERNEL:-debian}
+case "$GUEST_KERNEL" in
+debian)
+	KVER=${KVER:-$(ls -1 /lib/modules 2>/dev/null | sort -V | tail -1)}
+	[ -n "$KVER" ] && [ -d "/lib/modules/$KVER" ] || die "no kernel modules in /lib/modules (apt-get install linux-image-amd64)"
+	KIMG=/boot/vmlinuz-$KVER
+	MODBASE=
+	KDESC="Debian $KVER kernel"
+	;;
+xenvm)
+	KDIR=$(bash "$HERE/kernel/build.sh" | tail -n 1) || die "the guest kernel did not build (guest/kernel/build.sh)"
+	KVER=$(cat "$KDIR/release")
+	KIMG=$KDIR/vmlinuz
+	MODBASE=$KDIR/modules
+	KDESC="slurm-xenvm $KVER kernel (guest/kernel)"
+	;;
+*) die "GUEST_KERNEL must be xenvm or debian, not '$GUEST_KERNEL'" ;;
+esac
+[ -d "$MODBASE/lib/modules/$KVER" ] || die "no modules directory $MODBASE/lib/modules/$KVER"
 [ -r "$KIMG" ] || die "missing $KIMG"
 [ -x "$AGENT" ] || die "missing agent binary $AGENT"
 for t in cpio busybox ldd modinfo depmod strip mksquashfs; do command -v $t >/dev/null || die "missing tool: $t"; done
@@ -45,7 +63,7 @@ R=$W/root
 # demand, its page cache reclaimable, so it costs the guest almost no memory when idle).
 # /lib and /lib64 point into /usr, as on a merged-/usr Debian.
 U=$W/usr
-mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,run,usr,etc/libibverbs.d,lib/modules/$KVER}
+mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,run,usr,etc/libibverbs.d,lib}
 mkdir -p "$U"/{bin,lib64,lib/x86_64-linux-gnu/libibverbs,lib/x86_64-linux-gnu/ucx,local/bin}
 ln -s ../usr/lib/x86_64-linux-gnu "$R/lib/x86_64-linux-gnu"
 ln -s usr/lib64 "$R/lib64"
@@ -72,39 +90,61 @@ done
 # points to the root disk's copy; it needs only libtinfo besides libc (ldd below).
 ln -sf ../usr/bin/bash "$R/bin/bash"
 
-# --- kernel modules: the roots below plus their dependencies (modinfo), then depmod for the image.
-# virtio: PCI (q35/pc) and MMIO (microvm) transports, net, console (the agent channel), 9p.
-# Xen: netfront, pcifront (VF passthrough), 9pnet_xen (9pfs), blkfront; hvc_xen is built in.
-# RDMA: rdma_rxe + crc32_generic (rxe asks the crypto API for "crc32"; without it rdma link add fails).
-ROOTS="virtio_pci virtio_mmio virtio_net virtio_console virtio_blk squashfs 9p 9pnet_virtio 9pnet_xen
-       xen-netfront xen-pcifront xen-blkfront rdma_rxe crc32_generic ib_uverbs af_packet"
-# The VF driver for VMM-bypass (mlx5: ConnectX-4 and later VFs) goes on the root disk, not in the
-# initramfs: 5 MB of modules that only a VM given a VF loads (init, xenvm.ib=vf), read from the
-# squashfs on demand, so the other VMs pay neither initramfs RAM nor boot time for it.
+# --- kernel modules: the roots below plus their dependencies (modinfo), then depmod.
+# Boot (initramfs, loaded by /init at once, then freed): virtio PCI (q35/pc) and MMIO (microvm)
+# transports, net, console (the agent channel), blk, 9p; Xen netfront, pcifront (VF passthrough),
+# 9pnet_xen (9pfs), blkfront; hvc_xen is built into both kernels.  Our kernel has all of these
+# built in (guest/kernel/xenvm-guest.config): its initramfs carries no module at all.
+BOOTROOTS="virtio_pci virtio_mmio virtio_net virtio_console virtio_blk squashfs 9p 9pnet_virtio 9pnet_xen
+           xen-netfront xen-pcifront xen-blkfront af_packet"
+# On the root disk, loaded only by the VMs that use them (read from the squashfs on demand, so
+# the others pay neither initramfs RAM nor boot time):
+# Soft-RoCE (xenvm.rxe=1): rdma_rxe + crc32_generic (rxe asks the crypto API for "crc32"; without
+# it rdma link add fails) + ib_uverbs (libibverbs).
+RXEROOTS="rdma_rxe crc32_generic ib_uverbs"
+# The VF driver for VMM-bypass (xenvm.ib=vf; mlx5: ConnectX-4 and later VFs): 5 MB of modules
+# with Debian's kernel.
 VFROOTS="mlx5_ib"
-declare -A seen=()
-order=() vforder=()
+MODDIR=$MODBASE/lib/modules/$KVER
+RD=$W/rdmods # the root disk's modules before they move under /usr
 add_mod() { # add_mod MODULE DESTROOT ORDERVAR: depth-first, dependencies first in ORDERVAR
-	local m=$1 dest=$2 ordvar=$3 f d
+	local m=$1 dest=$2 f d rel
 	local -n ord=$3
+	local -n seen=${3}_seen
 	m=${m//-/_}
 	[ -n "${seen[$m]:-}" ] && return 0
 	seen[$m]=1
-	f=$(modinfo -k "$KVER" -F filename "$m" 2>/dev/null) || return 0 # built in
-	case "$f" in (*builtin*|"") return 0 ;; esac
-	for d in $(modinfo -k "$KVER" -F depends "$m" | tr ',' ' '); do add_mod "$d" "$dest" "$ordvar"; done
-	mkdir -p "$dest/$(dirname "$f")"
-	cp "$f" "$dest/$f"
-	ord+=("${f#/lib/modules/$KVER/}")
+	f=$(modinfo -b "${MODBASE:-/}" -k "$KVER" -F filename "$m" 2>/dev/null) ||
+		die "module $m is neither built into kernel $KVER nor one of its modules ($MODDIR)"
+	case "$f" in (*builtin*) return 0 ;; ("") die "modinfo gave no file for module $m ($KVER)" ;; esac
+	for d in $(modinfo -b "${MODBASE:-/}" -k "$KVER" -F depends "$m" | tr ',' ' '); do add_mod "$d" "$dest" "$3"; done
+	rel=${f#"$MODDIR"/}
+	mkdir -p "$dest/lib/modules/$KVER/$(dirname "$rel")"
+	cp "$f" "$dest/lib/modules/$KVER/$rel"
+	ord+=("$rel")
 }
-for m in $ROOTS; do add_mod "$m" "$R" order; done
-cp /lib/modules/$KVER/modules.builtin* /lib/modules/$KVER/modules.order "$R/lib/modules/$KVER/" 2>/dev/null || true
-depmod -b "$R" "$KVER"
-printf '%s\n' "${order[@]}" > "$R/etc/modules.load"
-# (its dependencies already in the initramfs, ib_core and ib_uverbs, are not copied again)
-for m in $VFROOTS; do add_mod "$m" "$U" vforder; done
+declare -A bootorder_seen=() rxeorder_seen=() vforder_seen=()
+bootorder=() rxeorder=() vforder=()
+for m in $BOOTROOTS; do add_mod "$m" "$R" bootorder; done
+if [ ${#bootorder[@]} -gt 0 ]; then
+	cp "$MODDIR"/modules.builtin* "$MODDIR/modules.order" "$R/lib/modules/$KVER/"
+	depmod -b "$R" "$KVER"
+fi
+printf '%s\n' "${bootorder[@]}" | sed '/^$/d' >"$R/etc/modules.load"
+# Each list holds its whole dependency chain (ib_core is in both): loading one never relies on
+# the other having been loaded.
+for m in $RXEROOTS; do add_mod "$m" "$RD" rxeorder; done
+for m in $VFROOTS; do add_mod "$m" "$RD" vforder; done
+[ ${#rxeorder[@]} -gt 0 ] || die "no Soft-RoCE modules ($RXEROOTS) for $KVER"
 [ ${#vforder[@]} -gt 0 ] || die "no VF driver modules ($VFROOTS) for $KVER"
-printf '%s\n' "${vforder[@]}" > "$U/lib/modules/$KVER/vf-modules.load"
+cp "$MODDIR"/modules.builtin* "$MODDIR/modules.order" "$RD/lib/modules/$KVER/"
+# modules.dep on the root disk: busybox modprobe (and the kernel's request_module) find these
+# through /lib/modules -> /usr/lib/modules (init), and name a module the image lacks clearly.
+depmod -b "$RD" "$KVER"
+mkdir -p "$U/lib/modules"
+mv "$RD/lib/modules/$KVER" "$U/lib/modules/$KVER"
+printf '%s\n' "${rxeorder[@]}" >"$U/lib/modules/$KVER/rxe-modules.load"
+printf '%s\n' "${vforder[@]}" >"$U/lib/modules/$KVER/vf-modules.load"
 
 # --- userspace: MPICH (hydra), UCX, libibverbs + rxe provider, rdma tool, ibv_devinfo,
 # ibv_rc_pingpong (the verbs suite's and a user's first test), the verbs readiness check
@@ -171,6 +211,8 @@ mv "$W/$INITRD" "$OUT/$NAME/$INITRD"
 mksquashfs "$U" "$OUT/$NAME/rootdisk.sqfs" -comp xz -Xbcj x86 -b 1M -no-fragments -all-root -noappend \
 	-mkfs-time 0 -all-time 0 -quiet -no-progress >/dev/null
 UNC=$((UNC + $(du -sb "$U" | cut -f1)))
+# The drivers derive vmlinuz.vmlinux when it is older than vmlinuz; one of another kernel goes.
+rm -f "$OUT/$NAME/vmlinuz.vmlinux"
 cp "$KIMG" "$OUT/$NAME/vmlinuz"
 
 # --- catalog fragment (images.yaml syntax, see lib/catalog.h)
@@ -188,7 +230,7 @@ cat > "$OUT/images.yaml" <<EOF
 # Generated by guest/mkimage.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); paths relative to this file.
 images:
   $NAME:
-    description: "Debian $KVER kernel, busybox initramfs, MPICH $mpiver (ch4:ucx, hydra), UCX, verbs (rxe)"
+    description: "$KDESC, busybox initramfs, MPICH $mpiver (ch4:ucx, hydra), UCX, verbs (rxe)"
     files:
       kernel: {path: $NAME/vmlinuz, sha256: $ksha, size: $ksz}
       initrd: {path: $NAME/$INITRD, sha256: $isha, size: $isz}
@@ -205,4 +247,4 @@ images:
     features: [xenvm]
     root_allowed: false
 EOF
-echo "mkimage: $NAME: kernel $ksz + initrd ($COMP) $isz + rootdisk (squashfs xz) $rsz = $((ksz + isz + rsz)) bytes (uncompressed $UNC)"
+echo "mkimage: $NAME: $KDESC $ksz + initrd ($COMP) $isz + rootdisk (squashfs xz) $rsz = $((ksz + isz + rsz)) bytes (uncompressed $UNC)"
