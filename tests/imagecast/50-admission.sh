@@ -59,7 +59,7 @@ PY
 
 # adm_fail MESSAGE: report a failed assertion and count it in ADM_FAILS; the test goes on.
 adm_fail() {
-	fail "$@"
+	t_fail "$@"
 	ADM_FAILS=$((ADM_FAILS + 1))
 }
 
@@ -95,7 +95,7 @@ ic_timed_broadcast() {
 	wait "$sampler" 2>/dev/null
 	printf -v "$2" '%s %s' "$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.2f", b - a }')" \
 		"$(cat "$T/counts.$name")"
-	[ "$rc" -eq 0 ] || { cat "$T"/out.*; fail "broadcast of $name failed"; }
+	[ "$rc" -eq 0 ] || { cat "$T"/out.*; t_fail "broadcast of $name failed"; }
 }
 
 test_attack_during_broadcast() {
@@ -114,7 +114,7 @@ test_attack_during_broadcast() {
 	ic_attack 8 "" 200 50 $((IC_HS_TIMEOUT + 4)) >"$T/attack.out" 2>&1 &
 	local attacker=$!
 	for _ in $(seq 200); do grep -q '^ready' "$T/attack.out" && break; sleep 0.05; done
-	grep -q '^ready' "$T/attack.out" || { cat "$T/attack.out"; fail "the attack did not start"; return 1; }
+	grep -q '^ready' "$T/attack.out" || { cat "$T/attack.out"; t_fail "the attack did not start"; return 1; }
 	echo "  attack: 200 idle connections and 50 half HELLOs from uid 65534 on node 8 to node 1"
 	ic_timed_broadcast adm-loud loud || return 1
 	ic_verify 6 adm-loud "$IMG_DIGEST" || return 1
