@@ -95,6 +95,20 @@ static int which_root(void)
 	return 0;
 }
 
+/* Remove job_dir when it has no VM left (EBUSY/ENOTEMPTY otherwise: left). */
+static void remove_job_dir(const char *leaf)
+{
+	char job[sizeof(((struct xvm_cgroup *)0)->dir)];
+	char *slash;
+
+	snprintf(job, sizeof(job), "%s", leaf);
+	slash = strrchr(job, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(job);
+	}
+}
+
 int xvm_cgroup_create(const struct xvm_spec *s, pid_t tag, struct xvm_cgroup *cg, struct xerr *err)
 {
 	char slice[128], job[192], limit[32];
@@ -120,15 +134,15 @@ int xvm_cgroup_create(const struct xvm_spec *s, pid_t tag, struct xvm_cgroup *cg
 	snprintf(cg->dir, sizeof(cg->dir), "%s/%s.%d", job, s->name, (int)tag);
 	snprintf(limit, sizeof(limit), "%" PRIu64 "\n", s->mem_bytes + cg_overhead);
 	/* v2: a controller reaches a child only through its parent's subtree_control */
-	if (v == 2 && put(root, "cgroup.subtree_control", "+memory +cpu") < 0)
+	if (v == 2 && put(root, "cgroup.subtree_control", "+memory") < 0)
 		what = root;
 	else if (mkdir_once(slice) < 0)
 		what = slice;
-	else if (v == 2 && put(slice, "cgroup.subtree_control", "+memory +cpu") < 0)
+	else if (v == 2 && put(slice, "cgroup.subtree_control", "+memory") < 0)
 		what = slice;
 	else if (mkdir_once(job) < 0)
 		what = job;
-	else if (v == 2 && put(job, "cgroup.subtree_control", "+memory +cpu") < 0)
+	else if (v == 2 && put(job, "cgroup.subtree_control", "+memory") < 0)
 		what = job;
 	else if (mkdir_once(cg->dir) < 0)
 		what = cg->dir;
@@ -137,30 +151,18 @@ int xvm_cgroup_create(const struct xvm_spec *s, pid_t tag, struct xvm_cgroup *cg
 	if (!what)
 		return 0;
 	saved = errno;
-	xerr_set(err, "cgroup %s: %s", what, strerror(saved));
+	xerr_set(err, "cgroup %s: %s: the VM's memory is not the job's (xenvm.yaml vm.cgroup: %s)",
+	         what, strerror(saved), cg_mode == XVM_CGROUP_REQUIRED ? "required" : "auto");
 	rmdir(cg->dir);
+	remove_job_dir(cg->dir);
 	cg->dir[0] = '\0';
 	errno = saved;
-	return -1;
+	return cg_mode == XVM_CGROUP_REQUIRED ? -1 : 0;
 }
 
 int xvm_cgroup_join(const struct xvm_cgroup *cg)
 {
 	return cg->dir[0] ? put(cg->dir, "cgroup.procs", "0") : 0;
-}
-
-/* Remove job_dir when it has no VM left (EBUSY/ENOTEMPTY otherwise: left). */
-static void remove_job_dir(const char *leaf)
-{
-	char job[sizeof(((struct xvm_cgroup *)0)->dir)];
-	char *slash;
-
-	snprintf(job, sizeof(job), "%s", leaf);
-	slash = strrchr(job, '/');
-	if (slash) {
-		*slash = '\0';
-		rmdir(job);
-	}
 }
 
 void xvm_cgroup_remove(const struct xvm_cgroup *cg)

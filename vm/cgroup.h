@@ -8,9 +8,9 @@
  * (the pid keeps apart the VMs of one job that several test "nodes" run on one host).  The
  * supervisor creates it as root before it forks QEMU, the child joins it before exec, the
  * supervisor removes it once QEMU is gone.  CPU: accounted (v2 cpu.stat) but not capped.
- * xenvm.yaml vm.cgroup decides what happens when neither is there: auto (the VM runs without,
- * and vmd.log and the status line's log say why), required (the VM fails, naming the path),
- * off (nothing is made).
+ * xenvm.yaml vm.cgroup decides what happens when neither is there or one cannot be made: auto
+ * (the VM runs without, and its vmd.log says why), required (the VM fails, naming the path and
+ * the error), off (nothing is made).
  */
 #ifndef XENVM_VM_CGROUP_H
 #define XENVM_VM_CGROUP_H
@@ -37,8 +37,8 @@ void xvm_cgroup_configure(enum xvm_cgroup_mode mode, uint64_t overhead_bytes);
 
 /*
  * Make the cgroup of s's VM (tag: the supervisor's pid) with its memory limit.  0 (cg->dir
- * set, or "" when the mode is off or auto found no cgroup: then err says why), or -1 with errno
- * and err (required mode, or a write refused in a cgroup that exists).
+ * set, or "" when the mode is off, or auto could not make one: then err says why), or -1 with
+ * errno and err (required mode: no cgroup hierarchy, ENOENT, or what mkdir/write said).
  */
 int xvm_cgroup_create(const struct xvm_spec *s, pid_t tag, struct xvm_cgroup *cg, struct xerr *err);
 
