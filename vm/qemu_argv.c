@@ -124,10 +124,14 @@ int xvm_qemu_argv(const struct xvm_qemu_args *a, struct xvm_argv *out, struct xe
 	/*
 	 * QEMU opens what needs root (the kernel, initrd, disk, tap fd, VF, console log, agent
 	 * socket, each share's root) while it starts, then becomes the job's user before the guest
-	 * runs: a guest root holds on the host what the user holds, nothing more.
+	 * runs: a guest root holds on the host what the user holds, nothing more.  A VM of root's
+	 * (tests, `xenvm boot` by root) keeps root: QEMU refuses to "drop" to uid 0 ("Dropping
+	 * privileges failed", as it can still setuid(0)).
 	 */
-	r |= argf(out, "-runas");
-	r |= argf(out, "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
+	if (s->uid != 0) {
+		r |= argf(out, "-runas");
+		r |= argf(out, "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
+	}
 	r |= argf(out, "-kernel");
 	r |= argf(out, "%s", a->kernel);
 	r |= argf(out, "-initrd");
