@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,8 +180,7 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	struct xen_vm *vm = NULL;
 	const char *nested = getenv("XENVM_XEN_NESTED_TCG");
 	uint64_t free_mib = 0, mib = s->mem_bytes >> 20;
-	char *cmd = NULL, agent_arg[64], pwbuf[1024];
-	struct passwd pw, *user = NULL;
+	char *cmd = NULL, agent_arg[64];
 	int lfd = -1, saved = 0, ret = -1;
 
 	*out = NULL;
@@ -254,20 +252,10 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	ds.p9_tags = p9_tags;
 	ds.n_p9 = s->n_shares;
 	/*
-	 * The 9pfs backend (dom0's QEMU) as the job's user (libxl runs it with -runas <name>):
-	 * the user must exist in dom0, which a node that runs the user's jobs has.  Root's VMs
-	 * (tests) keep libxl's default.
+	 * The 9pfs backend (dom0's QEMU) stays root: libxenlight 4.17 does not run the PV backend
+	 * QEMU as b_info.device_model_user (its argv had no -runas in check-xen-slurm), and with
+	 * that field set the domain's destroy left the QEMU running (doc/ARCHITECTURE.md).
 	 */
-	if (s->n_shares && s->uid != 0) {
-		if (getpwuid_r(s->uid, &pw, pwbuf, sizeof(pwbuf), &user) != 0 || !user) {
-			saved = ENOENT;
-			xerr_set(err,
-			         "%s: uid %u has no name in dom0 (the 9pfs backend runs as it)",
-			         vm->name, (unsigned)s->uid);
-			goto out;
-		}
-		ds.dm_user = user->pw_name;
-	}
 	/* Paused: the agent's console must exist before the guest's kernel looks for devices. */
 	if (xl_domain_create(ctx, &ds, &vm->domid, err) == -1 ||
 	    xl_chan_add(vm->domid, XL_CHAN_AGENT_DEVID, "org.xenvm.agent", err) == -1) {

@@ -57,9 +57,6 @@ struct xl_domain_spec {
 	const char *const *p9_paths;
 	const char *const *p9_tags;
 	size_t n_p9;
-	/* The user dom0's QEMU (the 9pfs backend) runs as (libxl device_model_user), or NULL:
-	 * libxl's default (root). */
-	const char *dm_user;
 	/* PVH under nested, emulated SVM (Xen inside QEMU TCG) only; leave 0 on real hardware.
 	 * Native TSC and no RDTSCP (else the guest loops on an RDTSCP intercept Xen cannot
 	 * decode), and no XSAVE (else XRSTOR faults and the guest's init dies on its FPU state). */
