@@ -13,6 +13,7 @@
 #include "lib/config_path.h"
 #include "lib/log.h"
 #include "vm/accel.h"
+#include "vm/cgroup.h"
 
 static const struct {
 	const char *name;
@@ -39,7 +40,8 @@ static void usage(FILE *f)
 
 /*
  * Load xenvm.yaml (-c, else $XENVM_CONFIG, else beside slurm.conf, else /etc/xenvm) and point the
- * qemu driver's accelerator choice at it.  Returns the config, or NULL with the error printed.
+ * qemu driver's accelerator choice and VM cgroups at it.  Returns the config, or NULL with the
+ * error printed.
  */
 static struct xenvm_config *load_config(const char *explicit_path)
 {
@@ -47,6 +49,7 @@ static struct xenvm_config *load_config(const char *explicit_path)
 	struct xenvm_config *cfg = NULL;
 	struct xerr err = {""};
 	enum xvm_accel_mode mode;
+	enum xvm_cgroup_mode cg;
 
 	if (!xenvm_config_path(explicit_path, path, sizeof(path))) {
 		xerror("configuration path: %s", strerror(errno));
@@ -64,6 +67,13 @@ static struct xenvm_config *load_config(const char *explicit_path)
 		xenvm_config_free(cfg);
 		return NULL;
 	}
+	if (xvm_cgroup_parse(cfg->vm.cgroup, &cg) < 0) {
+		xerror("%s: vm.cgroup '%s': expected auto, required or off", cfg->path,
+		       cfg->vm.cgroup ? cfg->vm.cgroup : "");
+		xenvm_config_free(cfg);
+		return NULL;
+	}
+	xvm_cgroup_configure(cg, cfg->vm.memory_overhead_bytes);
 	return cfg;
 }
 

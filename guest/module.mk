@@ -173,6 +173,13 @@ all: $(PMIPROGRESS)
 $(IMAGE_DIR)/images.yaml: $(PMIPROGRESS)
 $(IMAGE_DIR)/images.yaml: export XVG_PMIPROGRESS := $(abspath $(PMIPROGRESS))
 
+# The seccomp filter that keeps set-id bits and device nodes from QEMU's shares (vm/nosuid.c).
+UNIT_TESTS += $(B)/tests/unit/test_vm_nosuid
+$(B)/tests/unit/test_vm_nosuid.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_vm_nosuid: $(B)/tests/unit/test_vm_nosuid.o $(LIBXENVM_VM) $(LIBXENVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)
+
 # QEMU's argv and the guest kernel's command line (vm/qemu_argv.c, vm/guest_cmdline.c), and what
 # the qemu driver's boot refuses before it forks.
 UNIT_TESTS += $(B)/tests/unit/test_vm_qemu_argv

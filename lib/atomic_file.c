@@ -1,5 +1,6 @@
 /* atomic_file.c - see atomic_file.h. */
 #include "atomic_file.h"
+#include "reader_acl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,8 +53,9 @@ static int fsync_parent(const char *path)
 	return rc;
 }
 
-int xenvm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
-                            gid_t gid)
+/* xenvm_write_file_atomic, and with reader != -1 xenvm_write_file_atomic_reader. */
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                        gid_t gid, uid_t reader, gid_t reader_gid)
 {
 	char tmp[PATH_MAX];
 	int fd = -1, rc = -1, saved;
@@ -72,6 +74,8 @@ int xenvm_write_file_atomic(const char *path, const void *data, size_t len, mode
 	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0)
 		goto out;
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
+		goto out;
+	if (reader != (uid_t)-1 && xenvm_grant_reader(fd, reader, reader_gid) < 0)
 		goto out;
 	if (fsync(fd) < 0)
 		goto out;
@@ -92,6 +96,18 @@ out:
 		unlink(tmp);
 	errno = saved;
 	return rc;
+}
+
+int xenvm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                            gid_t gid)
+{
+	return write_atomic(path, data, len, mode, uid, gid, (uid_t)-1, (gid_t)-1);
+}
+
+int xenvm_write_file_atomic_reader(const char *path, const void *data, size_t len, uid_t reader,
+                                   gid_t reader_gid)
+{
+	return write_atomic(path, data, len, 0600, (uid_t)-1, (gid_t)-1, reader, reader_gid);
 }
 
 int xenvm_mkdir_p(const char *path, mode_t mode)

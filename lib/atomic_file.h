@@ -19,6 +19,14 @@ int xenvm_write_file_atomic(const char *path, const void *data, size_t len, mode
                             gid_t gid);
 
 /*
+ * As xenvm_write_file_atomic, for a file only root and one user may read: root's, mode 0600
+ * plus an ACL entry user:<reader>:r (reader_acl.h: 0640 with group reader_gid where the file
+ * system has no ACLs), set before the file becomes visible.  0, or -1 with errno.
+ */
+int xenvm_write_file_atomic_reader(const char *path, const void *data, size_t len, uid_t reader,
+                                   gid_t reader_gid);
+
+/*
  * mkdir -p with `mode` for every directory created; existing directories are left alone.
  * Returns 0, or -1 with errno set.
  */

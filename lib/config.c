@@ -23,8 +23,8 @@ static const char *const ib_keys[] = {
     "pkey",    "guid_prefix",    "opensm_pid_file", NULL};
 static const char *const munge_keys[] = {"socket", NULL};
 static const char *const timeout_keys[] = {"fetch", "boot", "ready", "shutdown_grace", NULL};
-static const char *const vm_keys[] = {"memory_overhead", "default_memory", "qemu_binary", "accel",
-                                      NULL};
+static const char *const vm_keys[] = {"memory_overhead", "default_memory", "qemu_binary",
+                                      "accel",           "cgroup",         NULL};
 
 /* Indexed by the enums in config.h. */
 static const char *const driver_names[] = {"qemu", "xen", NULL};
@@ -32,6 +32,7 @@ static const char *const shape_names[] = {"pipelined-binomial", "pipelined-chain
                                           "two-tree", NULL};
 static const char *const fallback_names[] = {"rxe", "none", "tcp", NULL};
 static const char *const accel_names[] = {"auto", "kvm", "tcg", NULL};
+static const char *const cgroup_names[] = {"auto", "required", "off", NULL};
 static const char *const level_names[] = {"error", "warn", "info", "verbose", "debug", NULL};
 
 void xenvm_config_free(struct xenvm_config *cfg)
@@ -56,6 +57,7 @@ void xenvm_config_free(struct xenvm_config *cfg)
 	free(cfg->munge.socket);
 	free(cfg->vm.qemu_binary);
 	free(cfg->vm.accel);
+	free(cfg->vm.cgroup);
 	ydoc_strv_free(cfg->mounts.paths, cfg->mounts.n_paths);
 	xenvm_config_image_store_free(cfg);
 	free(cfg);
@@ -104,6 +106,7 @@ static struct xenvm_config *defaults_for(const char *path)
 	cfg->vm.default_memory_bytes = 512 * MiB;
 	dup_into(&cfg->vm.qemu_binary, "qemu-system-x86_64", &ok);
 	dup_into(&cfg->vm.accel, "auto", &ok);
+	dup_into(&cfg->vm.cgroup, "auto", &ok);
 	if (xenvm_config_image_store_defaults(cfg) < 0)
 		ok = false;
 	if (!ok) {
@@ -336,7 +339,8 @@ static int parse_vm(const struct ydoc *d, const yaml_node_t *root, struct xenvm_
 	    ydoc_get_size(d, m, at, "default_memory", MiB, UINT64_MAX,
 	                  &cfg->vm.default_memory_bytes, err) < 0 ||
 	    ydoc_get_str(d, m, at, "qemu_binary", YDOC_NONEMPTY, &cfg->vm.qemu_binary, err) < 0 ||
-	    get_name(d, m, at, "accel", accel_names, &cfg->vm.accel, err) < 0)
+	    get_name(d, m, at, "accel", accel_names, &cfg->vm.accel, err) < 0 ||
+	    get_name(d, m, at, "cgroup", cgroup_names, &cfg->vm.cgroup, err) < 0)
 		return -1;
 	return 0;
 }

@@ -99,6 +99,7 @@ struct xenvm_config {
 		    default_memory_bytes; /* vm.default_memory when the image names none (512M) */
 		char *qemu_binary;        /* vm.qemu_binary       (qemu-system-x86_64) */
 		char *accel;              /* vm.accel: auto | kvm | tcg (auto) */
+		char *cgroup;             /* vm.cgroup: auto | required | off (auto; vm/cgroup.h) */
 	} vm;
 
 	/* image_store: the image manager's policy (xenvm-imaged(8); parsed in config_imagestore.c)

@@ -123,7 +123,8 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 		goto out;
 	}
 	f = NULL;
-	if (xenvm_write_file_atomic(path, text, textlen, 0644, (uid_t)-1, (gid_t)-1) < 0) {
+	/* root writes it, root trusts it (the Epilog): the user may only read it */
+	if (xenvm_write_file_atomic_reader(path, text, textlen, rec->uid, rec->gid) < 0) {
 		xerr_set(err, "%s: cannot write: %s", path, strerror(errno));
 		goto out;
 	}

@@ -27,6 +27,7 @@
 #include "step.h"
 #include "tell.h"
 #include "vm/accel.h"
+#include "vm/cgroup.h"
 #include "node/drivers.h"
 #include "node/jobvm.h"
 #include "node/sitecheck.h"
@@ -45,17 +46,29 @@ static const char *imagecast_path(void)
 	return p && p[0] == '/' ? p : XENVM_BINDIR "/imagecast";
 }
 
-/* The accelerator choice is cached under state_dir (one probe per host boot). 0 or -1. */
+/*
+ * The accelerator choice is cached under state_dir (one probe per host boot); the VMs' cgroups
+ * (vm.cgroup, their memory limit with vm.memory_overhead).  0 or -1.
+ */
 static int configure_accel(const struct xenvm_config *cfg, struct xerr *err)
 {
 	enum xvm_accel_mode mode;
+	enum xvm_cgroup_mode cg;
 
 	if (xvm_accel_parse(cfg->vm.accel, &mode) < 0) {
 		errno = EINVAL;
 		return xerr_set(err, "%s: vm.accel '%s': expected auto, kvm or tcg", cfg->path,
 		                cfg->vm.accel ? cfg->vm.accel : "");
 	}
-	return xvm_accel_configure(mode, cfg->state_dir, err);
+	if (xvm_accel_configure(mode, cfg->state_dir, err) < 0)
+		return -1;
+	if (xvm_cgroup_parse(cfg->vm.cgroup, &cg) < 0) {
+		errno = EINVAL;
+		return xerr_set(err, "%s: vm.cgroup '%s': expected auto, required or off",
+		                cfg->path, cfg->vm.cgroup ? cfg->vm.cgroup : "");
+	}
+	xvm_cgroup_configure(cg, cfg->vm.memory_overhead_bytes);
+	return 0;
 }
 
 /* Record a fault of the job's own making, for task launch to report; the node stays up. */

@@ -32,9 +32,12 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/reader_acl.h"
 #include "vm/accel.h"
+#include "vm/cgroup.h"
 #include "vm/kernel.h"
 #include "vm/mac.h"
+#include "vm/nosuid.h"
 #include "vm/qemu_argv.h"
 #include "vm/spec_check.h"
 #include "vm/vmhost.h"
@@ -217,6 +220,47 @@ static int connect_retry(const char *path, pid_t qemu, int ms)
 	return -1;
 }
 
+/*
+ * The console log, made before QEMU opens it (QEMU keeps an existing file's owner and mode):
+ * root's, readable by the job's user only (it can hold the user's data).  0, or -1 with err.
+ */
+static int make_console(const char *path, const struct xvm_spec *s, struct xerr *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0 || fchown(fd, 0, 0) < 0 || xenvm_grant_reader(fd, s->uid, s->gid) < 0) {
+		xerr_set(err, "console log %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * QEMU's child before exec: into the VM's cgroup, under the filter that keeps set-id bits and
+ * device nodes from the shares (nosuid.h), with the tap.  Never returns.
+ */
+static void __attribute__((noreturn))
+exec_qemu(const struct xvm_argv *argv, const struct xvm_cgroup *cg, int tapfd)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (xvm_cgroup_join(cg) < 0) {
+		fprintf(stderr, "joining cgroup %s: %s\n", cg->dir, strerror(errno));
+		_exit(127);
+	}
+	if (tapfd >= 0)
+		fcntl(tapfd, F_SETFD, 0);
+	if (xvm_nosuid_filter() < 0) {
+		fprintf(stderr, "seccomp filter for QEMU: %s\n", strerror(errno));
+		_exit(127);
+	}
+	execvp(argv->v[0], argv->v);
+	fprintf(stderr, "exec %s: %s\n", argv->v[0], strerror(errno));
+	_exit(127);
+}
+
 /* The supervisor (vmhost.h's xvm_supervisor_fn; arg: the spec).  Never returns. */
 static void __attribute__((noreturn)) supervise(struct xvm *h, int lfd, void *arg)
 {
@@ -231,6 +275,7 @@ static void __attribute__((noreturn)) supervise(struct xvm *h, int lfd, void *ar
 	                           .tapfd = -1,
 	                           .mac = mac};
 	struct xvm_argv argv = {0};
+	struct xvm_cgroup cg = {""};
 	struct xerr err = {""};
 	struct vmd_config cfg;
 	int afd, rc = 1;
@@ -251,16 +296,21 @@ static void __attribute__((noreturn)) supervise(struct xvm *h, int lfd, void *ar
 		xvm_host_fail(h, "%s", err.msg);
 		goto out;
 	}
+	if (make_console(h->console, s, &err) < 0) {
+		xvm_host_fail(h, "%s", err.msg);
+		goto out;
+	}
+	err.msg[0] = '\0';
+	if (xvm_cgroup_create(s, getpid(), &cg, &err) < 0) {
+		xvm_host_fail(h, "%s", err.msg);
+		goto out;
+	}
+	if (err.msg[0]) /* vm.cgroup auto, and no cgroup: said in vmd.log, not silently */
+		fprintf(stderr, "xenvm-vmd: %s\n", err.msg);
 	unlink(vm->qsock);
 	q = fork();
-	if (q == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (qa.tapfd >= 0)
-			fcntl(qa.tapfd, F_SETFD, 0);
-		execvp(argv.v[0], argv.v);
-		fprintf(stderr, "exec %s: %s\n", argv.v[0], strerror(errno));
-		_exit(127);
-	}
+	if (q == 0)
+		exec_qemu(&argv, &cg, qa.tapfd);
 	if (qa.tapfd >= 0)
 		close(qa.tapfd); /* QEMU holds the tap: it vanishes with QEMU */
 	afd = q > 0 ? connect_retry(vm->qsock, q, 20000) : -1;
@@ -280,6 +330,7 @@ out:
 		kill(q, SIGKILL);
 		waitpid(q, NULL, 0);
 	}
+	xvm_cgroup_remove(&cg);
 	xvm_argv_free(&argv);
 	xvm_host_unlink(h);
 	unlink(vm->qsock);
@@ -504,8 +555,10 @@ static int qemu_kill_info(const struct xvm_info *info, struct xerr *err)
 {
 	if (info->pid > 0 && kill(info->pid, SIGKILL) < 0 && errno != ESRCH)
 		return xerr_set(err, "kill %d: %s", (int)info->pid, strerror(errno));
-	return xvm_wait_gone(info->pid, 3000) < 0 ? xerr_set(err, "%s does not die", info->name)
-	                                          : 0;
+	if (xvm_wait_gone(info->pid, 3000) < 0)
+		return xerr_set(err, "%s does not die", info->name);
+	xvm_cgroup_remove_job(info->job_id); /* its supervisor may not have lived to */
+	return 0;
 }
 
 static void qemu_release(struct xvm *vm)

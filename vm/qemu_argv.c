@@ -121,6 +121,17 @@ int xvm_qemu_argv(const struct xvm_qemu_args *a, struct xvm_argv *out, struct xe
 	r |= argf(out, "-display");
 	r |= argf(out, "none");
 	r |= argf(out, "-no-reboot");
+	/*
+	 * QEMU opens what needs root (the kernel, initrd, disk, tap fd, VF, console log, agent
+	 * socket, each share's root) while it starts, then becomes the job's user before the guest
+	 * runs: a guest root holds on the host what the user holds, nothing more.  A VM of root's
+	 * (tests, `xenvm boot` by root) keeps root: QEMU refuses to "drop" to uid 0 ("Dropping
+	 * privileges failed", as it can still setuid(0)).
+	 */
+	if (s->uid != 0) {
+		r |= argf(out, "-runas");
+		r |= argf(out, "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
+	}
 	r |= argf(out, "-kernel");
 	r |= argf(out, "%s", a->kernel);
 	r |= argf(out, "-initrd");
@@ -157,7 +168,12 @@ int xvm_qemu_argv(const struct xvm_qemu_args *a, struct xvm_argv *out, struct xe
 
 		snprintf(pre, sizeof(pre), "local,id=fs%zu,path=", i); /* i < XVM_MAX_SHARES */
 		r |= argf(out, "-fsdev");
-		r |= arg_opt(out, pre, s->shares[i].host_path, ",security_model=passthrough");
+		/*
+		 * none: passthrough (owners and modes are the host's) whose chown to another owner
+		 * is not an error, so a file the guest's root creates is the user's; an explicit
+		 * chown still fails.  Setuid/setgid bits are stopped by vm/nosuid.c's filter.
+		 */
+		r |= arg_opt(out, pre, s->shares[i].host_path, ",security_model=none");
 		r |= argf(out, "-device");
 		r |= argf(out, "virtio-9p-pci,fsdev=fs%zu,mount_tag=xs%zu", i, i);
 	}

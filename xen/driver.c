@@ -14,6 +14,7 @@
  *   XENVM_XEN_NESTED_TCG=1 Xen itself runs under QEMU/TCG (the test bed): PVH guests need it
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/reader_acl.h"
 #include "vm/guest_cmdline.h"
 #include "vm/kernel.h"
 #include "vm/mac.h"
@@ -76,19 +78,27 @@ out:
 	return ret;
 }
 
-/* console.log -> xenconsoled's log of this domain, emptied first so that its tail is this
- * boot's.  Failure is not fatal (the VM runs; its failures lose the console tail). */
-static void link_console(const struct xen_vm *vm)
+/*
+ * console.log -> xenconsoled's log of this domain, emptied first so that its tail is this
+ * boot's, and made before xenconsoled opens it (it keeps the mode): root's, readable by the
+ * job's user only, as it can hold the user's data.  Failure is not fatal (the VM runs; its
+ * failures lose the console tail).
+ */
+static void link_console(const struct xen_vm *vm, const struct xvm_spec *s)
 {
 	const char *console = vm->host.console;
 	char *target;
+	int fd;
 
 	if (asprintf(&target, "%s/guest-%s.log", console_dir(), vm->name) < 0) {
 		xwarn("%s: %s", console, strerror(errno));
 		return;
 	}
-	if (truncate(target, 0) < 0 && errno != ENOENT)
+	fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || xenvm_grant_reader(fd, s->uid, s->gid) < 0)
 		xwarn("%s: %s", target, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	unlink(console);
 	if (symlink(target, console) < 0)
 		xwarn("%s -> %s: %s", console, target, strerror(errno));
@@ -218,7 +228,7 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 		saved = errno;
 		goto out;
 	}
-	link_console(vm);
+	link_console(vm, s);
 	xvm_guest_mac(s, "00:16:3e", 0, mac, sizeof(mac)); /* Xen's OUI */
 	ds.name = vm->name;
 	ds.type = s->xen_pvh ? XL_DOMAIN_PVH : XL_DOMAIN_PV;
@@ -241,6 +251,11 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	ds.p9_paths = p9_paths;
 	ds.p9_tags = p9_tags;
 	ds.n_p9 = s->n_shares;
+	/*
+	 * The 9pfs backend (dom0's QEMU) stays root: libxenlight 4.17 does not run the PV backend
+	 * QEMU as b_info.device_model_user (its argv had no -runas in check-xen-slurm), and with
+	 * that field set the domain's destroy left the QEMU running (doc/ARCHITECTURE.md).
+	 */
 	/* Paused: the agent's console must exist before the guest's kernel looks for devices. */
 	if (xl_domain_create(ctx, &ds, &vm->domid, err) == -1 ||
 	    xl_chan_add(vm->domid, XL_CHAN_AGENT_DEVID, "org.xenvm.agent", err) == -1) {

@@ -134,11 +134,11 @@ int xl_domain_config_build(const struct xl_domain_spec *spec, libxl_domain_confi
 		for (i = 0; i < (int)spec->n_p9; i++) {
 			libxl_device_p9_init(&dc->p9s[i]);
 			dc->p9s[i].devid = i;
-			/* passthrough: files keep their owners, as with the qemu driver's virtio-9p
-			 * (the backend runs as root in dom0). */
+			/* none: the qemu driver's model (owners and modes are the host's); the
+			 * backend runs as root in dom0, so it is passthrough in effect. */
 			if (dup_field(&dc->p9s[i].tag, spec->p9_tags[i]) ||
 			    dup_field(&dc->p9s[i].path, spec->p9_paths[i]) ||
-			    dup_field(&dc->p9s[i].security_model, "passthrough"))
+			    dup_field(&dc->p9s[i].security_model, "none"))
 				goto nomem;
 		}
 	}

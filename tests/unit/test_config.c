@@ -125,6 +125,7 @@ static void assert_defaults(const struct xenvm_config *c)
 	assert_true(c->vm.default_memory_bytes == 512 * MiB);
 	assert_string_equal(c->vm.qemu_binary, "qemu-system-x86_64");
 	assert_string_equal(c->vm.accel, "auto");
+	assert_string_equal(c->vm.cgroup, "auto");
 	assert_null(c->mounts.paths);
 	assert_int_equal(c->mounts.n_paths, 0);
 }
@@ -226,7 +227,7 @@ static void test_edges(void **state)
 	                       " bridge: abcdefghijklmno}\n"
 	                       "timeouts: {fetch: 1, boot: 4294967295}\n"
 	                       "cache: {max_size: 1M}\n"
-	                       "vm: {default_memory: 1048576, accel: kvm}\n"
+	                       "vm: {default_memory: 1048576, accel: kvm, cgroup: required}\n"
 	                       "log_level: error\n"));
 	assert_int_equal(c->imagecast.port, 1);
 	assert_true(c->imagecast.chunk_bytes == 64 * MiB);
@@ -242,6 +243,7 @@ static void test_edges(void **state)
 	assert_true(c->cache.max_bytes == MiB);
 	assert_true(c->vm.default_memory_bytes == MiB);
 	assert_string_equal(c->vm.accel, "kvm");
+	assert_string_equal(c->vm.cgroup, "required");
 	assert_string_equal(c->log_level, "error");
 	xenvm_config_free(c);
 
@@ -395,6 +397,8 @@ static const struct err_case err_cases[] = {
     {"duplicate key, nested and third", "vm:\n  accel: kvm\n  accel: tcg\n  accel: auto\n",
      ":3:3: vm.accel: duplicate key (first defined at 2:3)"},
     {"enum", "driver: kvm\n", ":1:9: driver: 'kvm' is not one of qemu, xen"},
+    {"vm.cgroup enum", "vm: {cgroup: yes}\n",
+     ":1:14: vm.cgroup: 'yes' is not one of auto, required, off"},
     {"enum is a list", "driver: [xen]\n", ":1:9: driver: expected a string, found a list"},
     {"log_level", "log_level: loud\n",
      ":1:12: log_level: 'loud' is not one of error, warn, info, verbose, debug"},

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -41,6 +42,42 @@ static int teardown_dir(void **state)
 	return 0;
 }
 
+/*
+ * Readable by root and the job's user only (issue 14: it was 0644): mode 0600 plus an ACL
+ * entry user:<uid>:r (the group bits show the ACL's mask, r), or where the file system has no
+ * ACLs 0640 with the job's group.
+ */
+static void job_user_only(const char *path, const struct stat *st, uid_t uid, gid_t gid)
+{
+	struct {
+		uint32_t version;
+		struct {
+			uint16_t tag, perm;
+			uint32_t id;
+		} e[8];
+	} acl;
+	ssize_t n = getxattr(path, "system.posix_acl_access", &acl, sizeof(acl));
+	int named = 0;
+
+	assert_int_equal(st->st_mode & 07777, 0640);
+	if (n < 0) {
+		assert_int_equal(errno, EOPNOTSUPP);
+		assert_int_equal(st->st_gid, gid);
+		return;
+	}
+	assert_int_equal(acl.version, 2);
+	for (size_t i = 0; i < ((size_t)n - 4) / 8; i++) {
+		if (acl.e[i].tag == 0x02) { /* ACL_USER: the job's user, read only */
+			assert_int_equal(acl.e[i].id, uid);
+			assert_int_equal(acl.e[i].perm, 4);
+			named++;
+		}
+		if (acl.e[i].tag == 0x04 || acl.e[i].tag == 0x20) /* the group, others: nothing */
+			assert_int_equal(acl.e[i].perm, 0);
+	}
+	assert_int_equal(named, 1);
+}
+
 static void record_roundtrip(void **state)
 {
 	const char *dir = *state;
@@ -67,7 +104,9 @@ static void record_roundtrip(void **state)
 
 	snprintf(path, sizeof(path), "%s/job/42/job.state", dir);
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_uid,
+	                 getuid()); /* the writer's (root's): the user cannot change it */
+	job_user_only(path, &st, 1001, 1002);
 
 	assert_int_equal(xenvm_job_record_read(dir, 42, &r, &err), 0);
 	assert_int_equal(r.jobid, 42);

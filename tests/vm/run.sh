@@ -33,7 +33,7 @@ cleanup() {
 	rm -rf /tmp/xvg-vm-last && mkdir -p /tmp/xvg-vm-last
 	for d in "$W"/st*; do [ -f "$d/console.log" ] && cp "$d/console.log" "/tmp/xvg-vm-last/${d##*/}.console.log"; done
 	for d in "$W"/st*; do [ -d "$d" ] && "$VMCTL" destroy "$d" 2>/dev/null; done
-	for j in $J $((J + 1)) $((J + 2)) $((J + 3)) $((J + 4)); do "$VMCTL" kill $j 2>/dev/null; done
+	for j in $J $((J + 1)) $((J + 2)) $((J + 3)) $((J + 4)) $((J + 5)); do "$VMCTL" kill $j 2>/dev/null; done
 	ip link del xvgup0 2>/dev/null
 	ip link del $BR 2>/dev/null
 	rm -rf "$W"
@@ -220,6 +220,63 @@ nothing_left() { # JOB STATEDIR
 	echo "$left"
 }
 t_same "after shutdown nothing left" "" "$(nothing_left $J "$ST")"
+
+# ---------------------------------------------------------------- root in the guest, contained
+# (issue 14) A job allowed root in its guest (uid 4301), shares: its home, another user's
+# (4302) directory, a directory of root's.  Its guest root tries, on every share, what a root
+# on the host could; every attempt fails, and on the host nothing root-owned, set-id or
+# device-typed appears.  Plain numeric ids: QEMU's -runas takes uid:gid.
+JU=4301 OU=4302
+X=$W/esc
+mkdir -p "$X/home/locked" "$X/other" "$X/rootdir" "$X/outside" && chmod 755 "$X" "$X"/*
+chown $JU:$JU "$X/home"; chown $OU:$OU "$X/other"
+for d in home other rootdir; do
+	echo "secret-of-$OU" > "$X/$d/secret"; chown $OU:$OU "$X/$d/secret"; chmod 600 "$X/$d/secret"
+done
+echo "outside-the-shares" > "$X/outside/target"; chmod 644 "$X/outside/target"
+ln -s "$X/outside/target" "$X/home/link"; chown -h $JU:$JU "$X/home/link"
+ST=$W/st6; mkdir -p "$ST"
+before=$(find "$X" -user 0 | sort)
+VMCTL_ALLOW_ROOT=1 VMCTL_SHARE=$X/home:$X/other:$X/rootdir "$VMCTL" boot "$ST" "$IMG/vmlinuz" "$IMG/initrd.zst" $((J + 5)) $JU $JU ||
+	t_fatal "boot the root-allowed VM"
+"$VMCTL" wait "$ST" 120 || t_fatal "root-allowed VM ready: $(tail -5 "$ST/console.log")"
+R() { setpriv --reuid $JU --regid $JU --clear-groups "$EXEC" --socket "$ST/agent.sock" --root --cwd / -- sh -c "$1" 2>&1; }
+t_same "guest root granted" "0" "$(R 'id -u')"
+qpid=$(pgrep -f "xenvm-job$((J + 5))-vm0")
+t_same "QEMU runs as the job's user" "$JU $JU" "$(echo $(ps -o uid=,gid= -p "$qpid"))"
+t_same "QEMU under the set-id filter" "2" "$(awk '/^Seccomp:/ {print $2}' /proc/$qpid/status)"
+t_same "console.log: root's, 0600 + the user's read ACL" "0 640" "$(stat -c '%u %a' "$ST/console.log")"
+setpriv --reuid $OU --regid $OU --clear-groups cat "$ST/console.log" >/dev/null 2>&1 &&
+	t_ko "console.log unreadable by another user" || t_ok "console.log unreadable by another user"
+setpriv --reuid $JU --regid $JU --clear-groups cat "$ST/console.log" >/dev/null 2>&1 &&
+	t_ok "console.log readable by the job's user" || t_ko "console.log readable by the job's user"
+# A file root writes in the user's home is the user's.
+out=$(R "echo by-root > $X/home/rootfile && echo ok")
+t_same "guest root writes in the user's home" "ok $JU:$JU" "$out $(stat -c %u:%g "$X/home/rootfile" 2>&1)"
+for d in home other rootdir; do
+	P=$X/$d
+	t_same "$d: another user's 0600 file unreadable" "denied" "$(R "cat $P/secret >/dev/null 2>&1 && echo read || echo denied")"
+	t_same "$d: locked dir not writable" "denied" "$(R "{ echo x > ${P}$([ $d = home ] && echo /locked)/new; } 2>/dev/null && echo wrote || echo denied")"
+	t_same "$d: chown to root refused" "denied" "$(R "chown 0:0 $P/secret $X/home/rootfile 2>/dev/null && echo chowned || echo denied")"
+	t_same "$d: setuid-root binary refused" "denied" "$(R "{ cp /bin/busybox $P/suid && chown 0:0 $P/suid; chmod 4755 $P/suid && echo setuid || { chmod 4755 $X/home/rootfile && echo setuid; } || echo denied; } 2>/dev/null")"
+	t_same "$d: setgid refused" "denied" "$(R "chmod 2755 $X/home/rootfile 2>/dev/null && echo setgid || echo denied")"
+	t_same "$d: device nodes refused" "denied denied" "$(R "for t in 'c 1 3' 'b 8 0'; do mknod $P/dev\$RANDOM \$t 2>/dev/null && echo made || echo denied; done" | tr '\n' ' ' | sed 's/ $//')"
+done
+t_same "a symlink out of the share leads nowhere outside" "denied" "$(R "cat $X/home/link 2>/dev/null | grep -q outside-the-shares && echo followed || echo denied")"
+# the cgroup: QEMU in it, its memory counted, the limit = VM memory (256 MiB) + 64 MiB
+cg=$(dirname "$(grep -lx "$qpid" /sys/fs/cgroup/xenvm.slice/job$((J + 5))/vm0.*/cgroup.procs \
+	/sys/fs/cgroup/memory/xenvm.slice/job$((J + 5))/vm0.*/cgroup.procs 2>/dev/null | head -1)")
+[ "$cg" != . ] && t_ok "QEMU in the VM's cgroup ($cg)" || t_ko "QEMU in the VM's cgroup" "$(cat /proc/$qpid/cgroup)"
+lim=$(cat "$cg/memory.max" 2>/dev/null || cat "$cg/memory.limit_in_bytes" 2>/dev/null)
+use=$(cat "$cg/memory.current" 2>/dev/null || cat "$cg/memory.usage_in_bytes" 2>/dev/null)
+t_same "VM cgroup limit: VM memory + overhead" "$(((256 + 64) << 20))" "$lim"
+[ "${use:-0}" -gt $((64 << 20)) ] && t_ok "VM memory counted in its cgroup ($((use >> 20)) MiB)" ||
+	t_ko "VM memory counted in its cgroup" "usage ${use:-none}"
+"$VMCTL" shutdown "$ST" 20 || t_ko "shutdown the root-allowed VM"
+t_same "nothing new owned by root on the host" "$before" "$(find "$X" -user 0 | sort)"
+t_same "nothing set-id on the host" "" "$(find "$X" -perm /6000)"
+t_same "no device node on the host" "" "$(find "$X" -type b -o -type c)"
+t_same "the VM's cgroup removed with it" "" "$(ls -d /sys/fs/cgroup/xenvm.slice/job$((J + 5)) /sys/fs/cgroup/memory/xenvm.slice/job$((J + 5)) 2>/dev/null)"
 
 # ---------------------------------------------------------------- destroy, and kill by job
 ST=$W/st2; mkdir -p "$ST"

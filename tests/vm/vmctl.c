@@ -2,7 +2,8 @@
  * vmctl.c - drive vm/'s drivers from the VM test suite (a stand-in for the xenvm command).
  *
  *   vmctl boot STATE_DIR KERNEL INITRD JOBID UID GID [BRIDGE IP/NN]   boot (returns at once)
- *              env: VMCTL_ROOTDISK=squashfs, VMCTL_SHARE=dir (9p, same path in the guest),
+ *              env: VMCTL_ROOTDISK=squashfs, VMCTL_SHARE=dir[:dir...] (9p, same path in the
+ *                   guest), VMCTL_ALLOW_ROOT=1 (the job may be root in the guest),
  *                   VMCTL_HOST_AGENT=xenvm-agent for commands from the guest (srun shim),
  *                   VMCTL_CMDLINE=extra kernel command line (e.g. xenvm.rxe=1)
  *   vmctl wait STATE_DIR SECONDS       wait_ready
@@ -47,9 +48,13 @@ int main(int argc, char **argv)
 			s.bridge = argv[8];
 			s.ip_cidr = argv[9];
 		}
-		if (share) {
-			s.shares[0].host_path = s.shares[0].guest_path = share;
-			s.n_shares = 1;
+		s.allow_root = getenv("VMCTL_ALLOW_ROOT") != NULL;
+		for (char *p = share ? strdup(share) : NULL, *save = NULL,
+		          *dir = p ? strtok_r(p, ":", &save) : NULL;
+		     dir && s.n_shares < XVM_MAX_SHARES; dir = strtok_r(NULL, ":", &save)) {
+			/* p is never freed: vmctl exits after the boot */
+			s.shares[s.n_shares].host_path = s.shares[s.n_shares].guest_path = dir;
+			s.n_shares++;
 		}
 		rc = d->boot(&s, &vm, &err) < 0;
 	} else if (argc == 4 && strcmp(argv[1], "wait") == 0) {
