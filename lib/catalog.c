@@ -257,8 +257,7 @@ static int parse_extra_attr(const struct ydoc *d, const yaml_node_t *k, const ya
 	if (!a->key) {
 		free(a->value);
 		a->value = NULL;
-		errno = ENOMEM;
-		return xerr_set(err, "%s: out of memory", d->file);
+		return xerr_errno(err, ENOMEM, "%s: out of memory", d->file);
 	}
 	a->type = infer_type(v, &a->boolean);
 	img->attributes.n_extra++;
@@ -298,10 +297,8 @@ static int parse_attributes(const struct ydoc *d, const yaml_node_t *attr, const
 		return xerr_set(err, "%s: out of memory", d->file);
 	n = (size_t)(attr->data.mapping.pairs.top - attr->data.mapping.pairs.start);
 	extra = calloc(n ? n : 1, sizeof(*extra));
-	if (!extra) {
-		errno = ENOMEM;
-		return xerr_set(err, "%s: out of memory", d->file);
-	}
+	if (!extra)
+		return xerr_errno(err, ENOMEM, "%s: out of memory", d->file);
 	img->attributes.extra = extra;
 	for (size_t i = 0; i < n; i++) {
 		const yaml_node_pair_t *p = &attr->data.mapping.pairs.start[i];
@@ -499,10 +496,8 @@ static int parse_image(const struct ydoc *d, const yaml_node_t *key, const yaml_
 		                  "or '-', starting with a letter or digit)",
 		                  ydoc_quote(name, q, sizeof(q)));
 	img->name = strdup(name);
-	if (!img->name) {
-		errno = ENOMEM;
-		return xerr_set(err, "%s: out of memory", d->file);
-	}
+	if (!img->name)
+		return xerr_errno(err, ENOMEM, "%s: out of memory", d->file);
 	img->limits.default_bytes = 0;      /* the site's vm.default_memory */
 	img->limits.max_bytes = UINT64_MAX; /* no limit of the image's own */
 	img->limits.vcpus_default = 1;
@@ -585,10 +580,8 @@ int xenvm_catalog_load_limited(const char *path, const struct xenvm_catalog_limi
 	size_t n;
 	int rc = -1, saved;
 
-	if (!path || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "xenvm_catalog_load: invalid argument");
-	}
+	if (!path || !out)
+		return xerr_errno(err, EINVAL, "xenvm_catalog_load: invalid argument");
 	if (!lim)
 		lim = &defaults;
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -182,15 +182,12 @@ int xenvm_catalog_live_start(const struct xenvm_catalog_live_opts *opts,
 	struct timespec until;
 	int rc;
 
-	if (!opts || !opts->path || !*opts->path || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "xenvm_catalog_live_start: invalid argument");
-	}
+	if (!opts || !opts->path || !*opts->path || !out)
+		return xerr_errno(err, EINVAL, "xenvm_catalog_live_start: invalid argument");
 	lv = calloc(1, sizeof(*lv));
 	if (!lv || !(lv->path = strdup(opts->path))) {
 		free(lv);
-		errno = ENOMEM;
-		return xerr_set(err, "%s: out of memory", opts->path);
+		return xerr_errno(err, ENOMEM, "%s: out of memory", opts->path);
 	}
 	lv->limits = opts->limits;
 	lv->poll_ms = opts->poll_ms ? opts->poll_ms : POLL_MS_DEFAULT;

@@ -205,9 +205,9 @@ static int refuse(const struct xenvm_image *img, const struct xenvm_requester *w
 	FILE *f = open_memstream(&text, &len);
 
 	if (!f) {
-		errno = EACCES;
-		return xerr_set(err, "image '%s' is restricted; user uid %u may not use it",
-		                img->name, (unsigned)who->uid);
+		return xerr_errno(err, EACCES,
+		                  "image '%s' is restricted; user uid %u may not use it", img->name,
+		                  (unsigned)who->uid);
 	}
 	fprintf(f, "image '%s' is restricted to ", img->name);
 	put_rule(f, "users", img->allow.users, img->allow.n_users, &left);
@@ -225,9 +225,8 @@ static int refuse(const struct xenvm_image *img, const struct xenvm_requester *w
 	fputs(") is in none of them", f);
 	if (fclose(f) != 0 || !text) {
 		free(text);
-		errno = EACCES;
-		return xerr_set(err, "image '%s' is restricted; uid %u may not use it", img->name,
-		                (unsigned)who->uid);
+		return xerr_errno(err, EACCES, "image '%s' is restricted; uid %u may not use it",
+		                  img->name, (unsigned)who->uid);
 	}
 	xerr_set(err, "%s", text);
 	free(text);
@@ -248,10 +247,8 @@ int xenvm_image_permits(const struct xenvm_image *img, const struct xenvm_reques
 	unsigned long id;
 	int ngroups = 0, rc = -1, saved;
 
-	if (!img || !who || !img->name) {
-		errno = EINVAL;
-		return xerr_set(err, "xenvm_image_permits: invalid argument");
-	}
+	if (!img || !who || !img->name)
+		return xerr_errno(err, EINVAL, "xenvm_image_permits: invalid argument");
 	if (!img->allow.n_users && !img->allow.n_groups && !img->allow.n_accounts &&
 	    !img->allow.n_partitions)
 		return 0;

@@ -28,8 +28,7 @@ static int try_load(const char *path, const char *digest, struct xenvm_catalog *
 	if ((*out)->n_images != 1 || strcmp((*out)->images[0].digest, digest) != 0) {
 		xenvm_catalog_free(*out);
 		*out = NULL;
-		errno = EINVAL;
-		return xerr_set(err, "%s: its files do not give %s", path, digest);
+		return xerr_errno(err, EINVAL, "%s: its files do not give %s", path, digest);
 	}
 	return 1;
 }
@@ -44,10 +43,8 @@ int xenvm_image_version_load(const char *store, const char *digest, struct xenvm
 	int rc;
 
 	*out = NULL;
-	if (!store || !digest || strncmp(digest, "sha256:", 7) != 0 || !hex_ok(digest + 7)) {
-		errno = EINVAL;
-		return xerr_set(err, "invalid digest '%.80s'", digest ? digest : "");
-	}
+	if (!store || !digest || strncmp(digest, "sha256:", 7) != 0 || !hex_ok(digest + 7))
+		return xerr_errno(err, EINVAL, "invalid digest '%.80s'", digest ? digest : "");
 	hex = digest + 7;
 	snprintf(path, sizeof(path), "%s/versions/site/%s.yaml", store, hex);
 	rc = try_load(path, digest, out, err);

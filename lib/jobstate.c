@@ -41,20 +41,17 @@ static int parse_u32(const char *s, uint32_t min, uint32_t *out)
 int xenvm_parse_jobid(const char *what, const char *s, uint32_t *out, struct xerr *err)
 {
 	/* 0xfffffffe and up are Slurm's NO_VAL markers, never a job's id. */
-	if (parse_u32(s, 1, out) < 0 || *out >= 0xfffffffeU) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: '%.40s' is not a job id", what, s ? s : "(unset)");
-	}
+	if (parse_u32(s, 1, out) < 0 || *out >= 0xfffffffeU)
+		return xerr_errno(err, EINVAL, "%s: '%.40s' is not a job id", what,
+		                  s ? s : "(unset)");
 	return 0;
 }
 
 int xenvm_parse_id(const char *what, const char *s, uint32_t *out, struct xerr *err)
 {
-	if (parse_u32(s, 0, out) < 0 || *out == UINT32_MAX) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: '%.40s' is not a numeric user or group id", what,
-		                s ? s : "(unset)");
-	}
+	if (parse_u32(s, 0, out) < 0 || *out == UINT32_MAX)
+		return xerr_errno(err, EINVAL, "%s: '%.40s' is not a numeric user or group id",
+		                  what, s ? s : "(unset)");
 	return 0;
 }
 
@@ -72,16 +69,15 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 	FILE *f = NULL;
 	int rc = -1;
 
-	if (!state_dir || !rec) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments to xenvm_job_record_write");
-	}
+	if (!state_dir || !rec)
+		return xerr_errno(err, EINVAL,
+		                  "internal error: bad arguments to xenvm_job_record_write");
 	if (has_newline(rec->user) || has_newline(rec->node) || has_newline(rec->nodelist) ||
 	    has_newline(rec->error) || has_newline(rec->driver) || has_newline(rec->vm_dir) ||
 	    has_newline(rec->guest_ip) || has_newline(rec->ib) || has_newline(rec->ib_bdf) ||
 	    has_newline(rec->ib_info)) {
-		errno = EINVAL;
-		return xerr_set(err, "job %" PRIu32 ": a value contains a newline", rec->jobid);
+		return xerr_errno(err, EINVAL, "job %" PRIu32 ": a value contains a newline",
+		                  rec->jobid);
 	}
 	if (xenvm_job_dir(state_dir, rec->jobid, dir, sizeof(dir)) < 0)
 		return xerr_set(err, "job %" PRIu32 ": state path: %s", rec->jobid,
@@ -223,10 +219,9 @@ int xenvm_job_record_read(const char *state_dir, uint32_t jobid, struct xenvm_jo
 	FILE *f = NULL;
 	int rc = -1;
 
-	if (!state_dir || !rec) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments to xenvm_job_record_read");
-	}
+	if (!state_dir || !rec)
+		return xerr_errno(err, EINVAL,
+		                  "internal error: bad arguments to xenvm_job_record_read");
 	memset(rec, 0, sizeof(*rec));
 	if (xenvm_job_dir(state_dir, jobid, dir, sizeof(dir)) < 0)
 		return xerr_set(err, "job %" PRIu32 ": state path: %s", jobid, strerror(errno));

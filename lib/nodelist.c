@@ -20,21 +20,16 @@ int xenvm_nodelist_expand(const char *what, const char *expr, struct xenvm_nodel
 	size_t n = 0;
 	int count, rc = -1;
 
-	if (!what || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments to xenvm_nodelist_expand");
-	}
+	if (!what || !out)
+		return xerr_errno(err, EINVAL,
+		                  "internal error: bad arguments to xenvm_nodelist_expand");
 	out->names = NULL;
 	out->n = 0;
-	if (!expr || !*expr) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: the node list is empty", what);
-	}
+	if (!expr || !*expr)
+		return xerr_errno(err, EINVAL, "%s: the node list is empty", what);
 	/* hostlist_create accepts some garbage leniently; reject characters no node name has. */
-	if (strpbrk(expr, " \t\n\"'`$;|&<>()*?{}\\")) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: '%.200s' is not a valid node list", what, expr);
-	}
+	if (strpbrk(expr, " \t\n\"'`$;|&<>()*?{}\\"))
+		return xerr_errno(err, EINVAL, "%s: '%.200s' is not a valid node list", what, expr);
 	hl = slurm_hostlist_create(expr);
 	if (!hl) {
 		errno = EINVAL;

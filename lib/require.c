@@ -203,10 +203,9 @@ int xenvm_require_parse(const char *what, const char *s, struct xenvm_requiremen
 	struct xenvm_requirements r;
 	size_t len;
 
-	if (!what || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments to xenvm_require_parse");
-	}
+	if (!what || !out)
+		return xerr_errno(err, EINVAL,
+		                  "internal error: bad arguments to xenvm_require_parse");
 	if (!s || !*s)
 		return xerr_set(err,
 		                "%s: requirements are needed (e.g. %s='os=debian,os_version>=12')",

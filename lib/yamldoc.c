@@ -253,10 +253,8 @@ int ydoc_check_map(const struct ydoc *d, const yaml_node_t *node, const struct y
 	size_t n;
 	int rc = -1;
 
-	if (!d) {
-		errno = EINVAL;
-		return xerr_set(err, "ydoc_check_map: invalid argument");
-	}
+	if (!d)
+		return xerr_errno(err, EINVAL, "ydoc_check_map: invalid argument");
 	if (!node || node->type != YAML_MAPPING_NODE)
 		return ydoc_error(d, err, node, at, "expected a mapping, found %s",
 		                  ydoc_describe(node, q, sizeof(q)));

@@ -19,10 +19,9 @@
 static int present(const struct ydoc *d, const yaml_node_t *map, const char *key, const void *out,
                    yaml_node_t **v, struct xerr *err)
 {
-	if (!d || !key || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "yamldoc: invalid argument");
-	}
+	*v = NULL;
+	if (!d || !key || !out)
+		return xerr_errno(err, EINVAL, "yamldoc: invalid argument");
 	*v = ydoc_lookup(d, map, key, NULL);
 	return *v && !ydoc_is_null(*v);
 }
@@ -66,10 +65,8 @@ int ydoc_node_str(const struct ydoc *d, const yaml_node_t *node, const struct yp
 	const char *s;
 	char *copy;
 
-	if (!d || !out) {
-		errno = EINVAL;
-		return xerr_set(err, "ydoc_node_str: invalid argument");
-	}
+	if (!d || !out)
+		return xerr_errno(err, EINVAL, "ydoc_node_str: invalid argument");
 	if (want_scalar(d, node, at, "a string", &s, err) < 0)
 		return -1;
 	if ((flags & (YDOC_NONEMPTY | YDOC_ABSPATH)) && !*s)
@@ -78,10 +75,8 @@ int ydoc_node_str(const struct ydoc *d, const yaml_node_t *node, const struct yp
 		return ydoc_error(d, err, node, at, "%s is not an absolute path",
 		                  ydoc_quote(s, q, sizeof(q)));
 	copy = strdup(s);
-	if (!copy) {
-		errno = ENOMEM;
-		return xerr_set(err, "%s: out of memory", d->file);
-	}
+	if (!copy)
+		return xerr_errno(err, ENOMEM, "%s: out of memory", d->file);
 	free(*out);
 	*out = copy;
 	return 1;
@@ -271,10 +266,8 @@ int ydoc_get_enum(const struct ydoc *d, const yaml_node_t *map, const struct ypa
 
 	if (rc <= 0)
 		return rc;
-	if (!names) {
-		errno = EINVAL;
-		return xerr_set(err, "ydoc_get_enum: invalid argument");
-	}
+	if (!names)
+		return xerr_errno(err, EINVAL, "ydoc_get_enum: invalid argument");
 	if (want_scalar(d, v, here, "a string", &s, err) < 0)
 		return -1;
 	for (int i = 0; names[i]; i++) {
@@ -309,10 +302,8 @@ int ydoc_get_strlist(const struct ydoc *d, const yaml_node_t *map, const struct 
 
 	if (rc <= 0)
 		return rc;
-	if (!n) {
-		errno = EINVAL;
-		return xerr_set(err, "ydoc_get_strlist: invalid argument");
-	}
+	if (!n)
+		return xerr_errno(err, EINVAL, "ydoc_get_strlist: invalid argument");
 	if (seq->type != YAML_SEQUENCE_NODE) {
 		if (seq->type == YAML_SCALAR_NODE)
 			return ydoc_error(d, err, seq, here,

@@ -324,10 +324,8 @@ int ydoc_load_limited(struct ydoc *d, const char *path, const struct ydoc_limits
 	unsigned char *buf = NULL;
 	int rc = -1, saved;
 
-	if (!d || !path) {
-		errno = EINVAL;
-		return xerr_set(err, "ydoc_load: invalid argument");
-	}
+	if (!d || !path)
+		return xerr_errno(err, EINVAL, "ydoc_load: invalid argument");
 	if (!lim)
 		lim = &ydoc_default_limits;
 	d->have_doc = false;

@@ -20,10 +20,9 @@ int fetch_daemon_check(const struct xenvm_config *cfg, struct xerr *err)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, rc = -1;
 
-	if (strlen(cfg->imagecast.socket) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "imagecast.socket %s: path too long", cfg->imagecast.socket);
-	}
+	if (strlen(cfg->imagecast.socket) >= sizeof(sa.sun_path))
+		return xerr_errno(err, ENAMETOOLONG, "imagecast.socket %s: path too long",
+		                  cfg->imagecast.socket);
 	strcpy(sa.sun_path, cfg->imagecast.socket);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -66,10 +65,8 @@ int fetch_image(const struct xenvm_config *cfg, const char *imagecast_path, cons
 	int n = 0, rc = -1;
 
 	r = malloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
-	}
+	if (!r)
+		return xerr_errno(err, ENOMEM, "out of memory");
 	snprintf(pin, sizeof(pin), "job.%" PRIu32, jobid);
 	argv[n++] = (char *)imagecast_path;
 	argv[n++] = "-f";

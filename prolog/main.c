@@ -55,18 +55,14 @@ static int configure_accel(const struct xenvm_config *cfg, struct xerr *err)
 	enum xvm_accel_mode mode;
 	enum xvm_cgroup_mode cg;
 
-	if (xvm_accel_parse(cfg->vm.accel, &mode) < 0) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: vm.accel '%s': expected auto, kvm or tcg", cfg->path,
-		                cfg->vm.accel ? cfg->vm.accel : "");
-	}
+	if (xvm_accel_parse(cfg->vm.accel, &mode) < 0)
+		return xerr_errno(err, EINVAL, "%s: vm.accel '%s': expected auto, kvm or tcg",
+		                  cfg->path, cfg->vm.accel ? cfg->vm.accel : "");
 	if (xvm_accel_configure(mode, cfg->state_dir, err) < 0)
 		return -1;
-	if (xvm_cgroup_parse(cfg->vm.cgroup, &cg) < 0) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: vm.cgroup '%s': expected auto, required or off",
-		                cfg->path, cfg->vm.cgroup ? cfg->vm.cgroup : "");
-	}
+	if (xvm_cgroup_parse(cfg->vm.cgroup, &cg) < 0)
+		return xerr_errno(err, EINVAL, "%s: vm.cgroup '%s': expected auto, required or off",
+		                  cfg->path, cfg->vm.cgroup ? cfg->vm.cgroup : "");
 	xvm_cgroup_configure(cg, cfg->vm.memory_overhead_bytes);
 	return 0;
 }

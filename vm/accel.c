@@ -208,10 +208,8 @@ int xvm_accel_choose(enum xvm_accel_mode mode, const char *cache_dir,
 	                          NULL};
 	char why[200] = "";
 
-	if (!out) {
-		errno = EINVAL;
-		return xerr_set(err, "xvm_accel_choose: invalid argument");
-	}
+	if (!out)
+		return xerr_errno(err, EINVAL, "xvm_accel_choose: invalid argument");
 	memset(out, 0, sizeof(*out));
 	if (ops) {
 		o.arg = ops->arg;
@@ -254,10 +252,9 @@ out:
 
 int xvm_accel_configure(enum xvm_accel_mode mode, const char *cache_dir, struct xerr *err)
 {
-	if (cache_dir && strlen(cache_dir) >= sizeof(configured.cache_dir)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "KVM probe cache directory too long: %s", cache_dir);
-	}
+	if (cache_dir && strlen(cache_dir) >= sizeof(configured.cache_dir))
+		return xerr_errno(err, ENAMETOOLONG, "KVM probe cache directory too long: %s",
+		                  cache_dir);
 	configured.mode = mode;
 	snprintf(configured.cache_dir, sizeof(configured.cache_dir), "%s",
 	         cache_dir ? cache_dir : "");

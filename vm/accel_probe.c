@@ -79,8 +79,7 @@ static int write_payload(char *path, size_t len, struct xerr *err)
 
 	if (snprintf(path, len, "%s/xenvm-accel-probe.XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
 	    (int)len) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "KVM probe: TMPDIR too long");
+		return xerr_errno(err, ENAMETOOLONG, "KVM probe: TMPDIR too long");
 	}
 	fd = mkstemp(path);
 	if (fd < 0)
@@ -147,10 +146,8 @@ int xvm_accel_probe_guest(const char *qemu, const char *accel, unsigned timeout_
 	bool have_payload = false;
 	pid_t pid = -1, w = 0;
 
-	if (!qemu || !accel) {
-		errno = EINVAL;
-		return xerr_set(err, "KVM probe: invalid argument");
-	}
+	if (!qemu || !accel)
+		return xerr_errno(err, EINVAL, "KVM probe: invalid argument");
 	if (write_payload(payload, sizeof(payload), err) < 0)
 		goto out;
 	have_payload = true;

@@ -84,10 +84,8 @@ static int find_qemu(const char *bin, const char *opt, struct xerr *err)
 		                strerror(errno));
 	}
 	dirs = strdup(path ? path : "/usr/bin:/bin");
-	if (!dirs) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
-	}
+	if (!dirs)
+		return xerr_errno(err, ENOMEM, "out of memory");
 	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		char *p;
 
@@ -387,10 +385,8 @@ static int qemu_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *er
 	}
 	s = &spec;
 	vm = calloc(1, sizeof(*vm));
-	if (!vm) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
-	}
+	if (!vm)
+		return xerr_errno(err, ENOMEM, "out of memory");
 	if (xvm_host_init(&vm->host, s->state_dir, s->console_log, err) < 0)
 		goto fail;
 	if (xvm_host_path(&vm->host, ".qemu-agent.sock", vm->qsock, sizeof(vm->qsock)) < 0) {
@@ -469,15 +465,13 @@ static int qemu_attach(const char *state_dir, struct xvm **out, struct xerr *err
 	struct qemu_vm *vm = calloc(1, sizeof(*vm));
 
 	*out = NULL;
-	if (!vm) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
-	}
+	if (!vm)
+		return xerr_errno(err, ENOMEM, "out of memory");
 	if (xvm_host_attach(&vm->host, state_dir, err) < 0 ||
 	    xvm_host_path(&vm->host, ".qemu-agent.sock", vm->qsock, sizeof(vm->qsock)) < 0) {
 		free(vm);
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "state directory path too long: %s", state_dir);
+		return xerr_errno(err, ENAMETOOLONG, "state directory path too long: %s",
+		                  state_dir);
 	}
 	*out = &vm->host;
 	return 0;

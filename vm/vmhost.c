@@ -90,11 +90,9 @@ int xvm_host_listen(const struct xvm *h, uid_t uid, gid_t gid, struct xerr *err)
 	mode_t old;
 	int fd, r, saved;
 
-	if (n >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "control socket path too long (max %zu): %s",
-		                sizeof(sa.sun_path) - 1, h->sock);
-	}
+	if (n >= sizeof(sa.sun_path))
+		return xerr_errno(err, ENAMETOOLONG, "control socket path too long (max %zu): %s",
+		                  sizeof(sa.sun_path) - 1, h->sock);
 	memcpy(sa.sun_path, h->sock, n + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -293,21 +291,19 @@ int xvm_host_wait_ready(const struct xvm *h, const char *name, unsigned timeout_
 		}
 		if (strcmp(line, "ready") == 0)
 			return 0;
-		if (line[0] && strcmp(line, "booting") != 0) {
-			errno = EHOSTDOWN;
-			return xerr_set(err, "VM %s did not become ready: %s", who,
-			                strncmp(line, "failed: ", 8) == 0 ? line + 8 : line);
-		}
+		if (line[0] && strcmp(line, "booting") != 0)
+			return xerr_errno(err, EHOSTDOWN, "VM %s did not become ready: %s", who,
+			                  strncmp(line, "failed: ", 8) == 0 ? line + 8 : line);
 		if (h->vmd && !xvm_pid_alive(h->vmd)) {
-			errno = EHOSTDOWN;
-			return xerr_set(err, "VM %s: its supervisor died (see %s/vmd.log)", who,
-			                h->state_dir);
+			return xerr_errno(err, EHOSTDOWN,
+			                  "VM %s: its supervisor died (see %s/vmd.log)", who,
+			                  h->state_dir);
 		}
 		if (xvm_ms_since(&t0) >= (long)timeout_ms) {
 			vmd_console_tail(h->console, tail, sizeof(tail));
-			errno = ETIMEDOUT;
-			return xerr_set(err, "VM %s did not become ready in %u s: %s", who,
-			                timeout_ms / 1000, tail[0] ? tail : "(console empty)");
+			return xerr_errno(err, ETIMEDOUT, "VM %s did not become ready in %u s: %s",
+			                  who, timeout_ms / 1000,
+			                  tail[0] ? tail : "(console empty)");
 		}
 		usleep(50000);
 	}
@@ -347,7 +343,6 @@ int xvm_host_stop(const struct xvm *h, unsigned term_ms, const char *name, struc
 	kill(h->vmd, SIGKILL);
 	if (xvm_wait_gone(h->vmd, 2000) == 0)
 		return 0;
-	errno = EBUSY;
-	return xerr_set(err, "supervisor %d of %s does not die", (int)h->vmd,
-	                name ? name : h->state_dir);
+	return xerr_errno(err, EBUSY, "supervisor %d of %s does not die", (int)h->vmd,
+	                  name ? name : h->state_dir);
 }

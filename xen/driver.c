@@ -136,11 +136,9 @@ static int check_spec(const struct xvm_spec *s, char *k, char *i, char *r, struc
 
 	if (xvm_spec_check(s, err) == -1)
 		return -1;
-	if (s->n_shares > XL_DOMAIN_MAX_P9) {
-		errno = E2BIG;
-		return xerr_set(err, "%zu shares: the xen driver gives at most %d", s->n_shares,
-		                XL_DOMAIN_MAX_P9);
-	}
+	if (s->n_shares > XL_DOMAIN_MAX_P9)
+		return xerr_errno(err, E2BIG, "%zu shares: the xen driver gives at most %d",
+		                  s->n_shares, XL_DOMAIN_MAX_P9);
 	r[0] = '\0';
 	for (int n = 0; n < 3; n++) {
 		if (!in[n])
@@ -348,15 +346,13 @@ static int xen_attach(const char *state_dir, struct xvm **out, struct xerr *err)
 	FILE *f;
 
 	*out = NULL;
-	if (!vm) {
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
-	}
+	if (!vm)
+		return xerr_errno(err, ENOMEM, "out of memory");
 	if (xvm_host_attach(&vm->host, state_dir, err) == -1 ||
 	    xvm_host_path(&vm->host, "xen.domain", vm->domfile, sizeof(vm->domfile)) == -1) {
 		free(vm);
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "state directory path too long: %s", state_dir);
+		return xerr_errno(err, ENAMETOOLONG, "state directory path too long: %s",
+		                  state_dir);
 	}
 	f = fopen(vm->domfile, "re");
 	if (f) {
@@ -368,8 +364,8 @@ static int xen_attach(const char *state_dir, struct xvm **out, struct xerr *err)
 		/* Booted by another driver's rules, or the file is gone: the name says it all
 		 * only with the job id, which the state directory does not carry. */
 		free(vm);
-		errno = ENOENT;
-		return xerr_set(err, "%s: no xen.domain file (not a xen driver VM?)", state_dir);
+		return xerr_errno(err, ENOENT, "%s: no xen.domain file (not a xen driver VM?)",
+		                  state_dir);
 	}
 	*out = &vm->host;
 	return 0;

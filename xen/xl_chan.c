@@ -168,10 +168,8 @@ int xl_chan_set_owner(uint32_t domid, unsigned int devid, int pid, struct xerr *
 	if (paths(domid, devid, fe, be, sizeof(fe)) == -1)
 		return xerr_set(err, "console device %u: bad device id", devid);
 	xs = xs_open(0);
-	if (!xs) {
-		errno = EIO;
-		return xerr_set(err, "xenstore: %s", strerror(errno));
-	}
+	if (!xs)
+		return xerr_errno(err, EIO, "xenstore: %s", strerror(errno));
 	snprintf(path, sizeof(path), "%s/xenvm-supervisor", be);
 	snprintf(v, sizeof(v), "%d", pid);
 	done = xs_write(xs, XBT_NULL, path, v, strlen(v));
@@ -208,10 +206,8 @@ int xl_chan_remove(uint32_t domid, unsigned int devid, struct xerr *err)
 	if (paths(domid, devid, fe, be, sizeof(fe)) == -1)
 		return xerr_set(err, "console device %u: bad device id", devid);
 	xs = xs_open(0);
-	if (!xs) {
-		errno = EIO;
-		return xerr_set(err, "xenstore: %s", strerror(errno));
-	}
+	if (!xs)
+		return xerr_errno(err, EIO, "xenstore: %s", strerror(errno));
 	/* xs_rm of a missing node fails with ENOENT: that is the goal reached. */
 	if ((!xs_rm(xs, XBT_NULL, be) && errno != ENOENT) ||
 	    (!xs_rm(xs, XBT_NULL, fe) && errno != ENOENT)) {

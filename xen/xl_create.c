@@ -66,10 +66,8 @@ int xl_domain_config_build(const struct xl_domain_spec *spec, libxl_domain_confi
 	const char *kernel;
 	int i;
 
-	if (!spec || !dc) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: no spec or config", __func__);
-	}
+	if (!spec || !dc)
+		return xerr_errno(err, EINVAL, "%s: no spec or config", __func__);
 	type = spec->type == XL_DOMAIN_PVH ? LIBXL_DOMAIN_TYPE_PVH : LIBXL_DOMAIN_TYPE_PV;
 	dc->c_info.type = type;
 	libxl_domain_build_info_init_type(&dc->b_info, type);
@@ -103,8 +101,8 @@ int xl_domain_config_build(const struct xl_domain_spec *spec, libxl_domain_confi
 		dc->b_info.tsc_mode = LIBXL_TSC_MODE_NATIVE;
 		if (libxl_cpuid_parse_config(&dc->b_info.cpuid, "rdtscp=0") ||
 		    libxl_cpuid_parse_config(&dc->b_info.cpuid, "xsave=0")) {
-			errno = EINVAL;
-			return xerr_set(err, "%s: cannot build the cpuid policy", spec->name);
+			return xerr_errno(err, EINVAL, "%s: cannot build the cpuid policy",
+			                  spec->name);
 		}
 	}
 
@@ -172,8 +170,7 @@ int xl_domain_config_build(const struct xl_domain_spec *spec, libxl_domain_confi
 	}
 	return 0;
 nomem:
-	errno = ENOMEM;
-	return xerr_set(err, "%s: out of memory building the domain config", spec->name);
+	return xerr_errno(err, ENOMEM, "%s: out of memory building the domain config", spec->name);
 }
 
 /* Whether dom0's PCI device bdf is bound to pciback (its sysfs driver link).  1 or 0. */
@@ -210,9 +207,8 @@ static int pci_take(struct xl_domain_ctx *ctx, const struct xl_domain_spec *spec
 	 * would only say "failed to quarantine", and the device must not be touched. */
 	if (before == 0 && on_pciback(spec->pci_bdf)) {
 		*was = 1;
-		errno = EBUSY;
-		return xerr_set(err, "%s: PCI device %s is in use by another domain", spec->name,
-		                spec->pci_bdf);
+		return xerr_errno(err, EBUSY, "%s: PCI device %s is in use by another domain",
+		                  spec->name, spec->pci_bdf);
 	}
 	if (xl_pci_assignable_add(ctx, spec->pci_bdf, err) == 0) {
 		xverbose("%s: PCI device %s assignable (%s)", spec->name, spec->pci_bdf,
@@ -300,17 +296,13 @@ int xl_domain_unpause(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *er
 	char what[64];
 	int rc;
 
-	if (!ctx) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: no context", __func__);
-	}
+	if (!ctx)
+		return xerr_errno(err, EINVAL, "%s: no context", __func__);
 
 	ctx->log.first_error[0] = '\0';
 	rc = libxl_domain_unpause(ctx->libxl, domid, NULL);
-	if (rc == ERROR_DOMAIN_NOTFOUND) {
-		errno = ESRCH;
-		return xerr_set(err, "unpause domain %u: no such domain", domid);
-	}
+	if (rc == ERROR_DOMAIN_NOTFOUND)
+		return xerr_errno(err, ESRCH, "unpause domain %u: no such domain", domid);
 	if (rc) {
 		snprintf(what, sizeof(what), "unpause domain %u", domid);
 		return xl_fail(ctx, err, rc, what);
@@ -325,17 +317,14 @@ int xl_domain_wait_running(struct xl_domain_ctx *ctx, uint32_t domid, unsigned i
 	libxl_dominfo info;
 	int rc, done;
 
-	if (!ctx) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: no context", __func__);
-	}
+	if (!ctx)
+		return xerr_errno(err, EINVAL, "%s: no context", __func__);
 
 	for (;;) {
 		rc = xl_info(ctx, domid, &info);
 		if (rc == ERROR_DOMAIN_NOTFOUND || (rc == 0 && info.dying)) {
 			libxl_dominfo_dispose(&info);
-			errno = ESRCH;
-			return xerr_set(err, "domain %u is gone", domid);
+			return xerr_errno(err, ESRCH, "domain %u is gone", domid);
 		}
 		if (rc) {
 			libxl_dominfo_dispose(&info);
@@ -344,20 +333,18 @@ int xl_domain_wait_running(struct xl_domain_ctx *ctx, uint32_t domid, unsigned i
 		if (info.shutdown) {
 			rc = info.shutdown_reason;
 			libxl_dominfo_dispose(&info);
-			errno = ECANCELED;
-			return xerr_set(err, "domain %u shut down (%s) instead of running", domid,
-			                libxl_shutdown_reason_to_string(rc));
+			return xerr_errno(err, ECANCELED,
+			                  "domain %u shut down (%s) instead of running", domid,
+			                  libxl_shutdown_reason_to_string(rc));
 		}
 		/* cpu_time > 0: the vCPU has been scheduled, i.e. the guest really started. */
 		done = !info.paused && info.cpu_time > 0;
 		libxl_dominfo_dispose(&info);
 		if (done)
 			return 0;
-		if (xl_now_ms() >= deadline) {
-			errno = ETIMEDOUT;
-			return xerr_set(err, "domain %u not running after %u ms", domid,
-			                timeout_ms);
-		}
+		if (xl_now_ms() >= deadline)
+			return xerr_errno(err, ETIMEDOUT, "domain %u not running after %u ms",
+			                  domid, timeout_ms);
 		xl_sleep_ms(20);
 	}
 }

@@ -27,10 +27,8 @@ int xl_domain_free_mib(struct xl_domain_ctx *ctx, uint64_t *mib, struct xerr *er
 	uint64_t kb = 0;
 	int rc;
 
-	if (!ctx || !mib) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: missing argument", __func__);
-	}
+	if (!ctx || !mib)
+		return xerr_errno(err, EINVAL, "%s: missing argument", __func__);
 	ctx->log.first_error[0] = '\0';
 	rc = libxl_get_free_memory(ctx->libxl, &kb);
 	if (rc)

@@ -9,13 +9,10 @@
 
 int xl_domain_find(struct xl_domain_ctx *ctx, const char *name, uint32_t *domid, struct xerr *err)
 {
-	if (!ctx || !name || !domid) {
-		errno = EINVAL;
-		return xerr_set(err, "xl_domain_find: missing argument");
-	}
+	if (!ctx || !name || !domid)
+		return xerr_errno(err, EINVAL, "xl_domain_find: missing argument");
 	if (libxl_name_to_domid(ctx->libxl, name, domid) != 0) {
-		errno = ESRCH;
-		return xerr_set(err, "no domain named %s", name);
+		return xerr_errno(err, ESRCH, "no domain named %s", name);
 	}
 	return 0;
 }

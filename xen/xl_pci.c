@@ -15,8 +15,8 @@ int xl_pci_from_bdf(libxl_device_pci *pci, const char *bdf, struct xerr *err)
 	if (!pci || !bdf || strlen(bdf) != 12 || strspn(bdf, "0123456789abcdef:.") != 12 ||
 	    bdf[4] != ':' || bdf[7] != ':' || bdf[10] != '.' ||
 	    sscanf(bdf, "%4x:%2x:%2x.%1x%c", &d, &b, &s, &f, &tail) != 4 || s > 0x1f || f > 7) {
-		errno = EINVAL;
-		return xerr_set(err, "PCI address '%s': expected dddd:bb:dd.f", bdf ? bdf : "");
+		return xerr_errno(err, EINVAL, "PCI address '%s': expected dddd:bb:dd.f",
+		                  bdf ? bdf : "");
 	}
 	pci->domain = (int)d;
 	pci->bus = (uint8_t)b;
@@ -49,8 +49,7 @@ int xl_pci_config_add(libxl_domain_config *dc, const char *bdf, struct xerr *err
 	grown = realloc(dc->pcidevs, (size_t)(dc->num_pcidevs + 1) * sizeof(*grown));
 	if (!grown) {
 		libxl_device_pci_dispose(&pci);
-		errno = ENOMEM;
-		return xerr_set(err, "out of memory");
+		return xerr_errno(err, ENOMEM, "out of memory");
 	}
 	dc->pcidevs = grown;
 	dc->pcidevs[dc->num_pcidevs++] = pci; /* dispose of dc frees it */
@@ -145,8 +144,7 @@ int xl_pci_is_assignable(struct xl_domain_ctx *ctx, const char *bdf, struct xerr
 	list = libxl_device_pci_assignable_list(ctx->libxl, &num);
 	if (!list && num) {
 		libxl_device_pci_dispose(&pci);
-		errno = EIO;
-		return xerr_set(err, "PCI device %s: cannot read the assignable list", bdf);
+		return xerr_errno(err, EIO, "PCI device %s: cannot read the assignable list", bdf);
 	}
 	for (int i = 0; i < num; i++)
 		if (list[i].domain == pci.domain && list[i].bus == pci.bus &&
@@ -167,10 +165,8 @@ int xl_pci_domain_list(struct xl_domain_ctx *ctx, uint32_t domid, char (*out)[XL
 	libxl_device_pci *list;
 	int num = 0;
 
-	if (!ctx || !n || (max && !out)) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: bad arguments", __func__);
-	}
+	if (!ctx || !n || (max && !out))
+		return xerr_errno(err, EINVAL, "%s: bad arguments", __func__);
 	*n = 0;
 	/* libxl reads the domain's PCI backend in xenstore: nothing there (no device, or the
 	 * domain is gone) is an empty list. */

@@ -19,10 +19,8 @@ int xl_domain_destroy(struct xl_domain_ctx *ctx, uint32_t domid, struct xerr *er
 	char what[64];
 	int rc;
 
-	if (!ctx) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: no context", __func__);
-	}
+	if (!ctx)
+		return xerr_errno(err, EINVAL, "%s: no context", __func__);
 
 	ctx->log.first_error[0] = '\0';
 	rc = libxl_domain_destroy(ctx->libxl, domid, NULL);
@@ -42,10 +40,8 @@ int xl_domain_wait_gone(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int 
 	libxl_dominfo info;
 	int rc;
 
-	if (!ctx) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: no context", __func__);
-	}
+	if (!ctx)
+		return xerr_errno(err, EINVAL, "%s: no context", __func__);
 
 	/* A destroyed domain stays visible with dying=1 while Xen frees its memory (~0.1 s here);
 	 * its name and memory are only free for reuse once libxl_domain_info no longer finds it. */
@@ -56,11 +52,9 @@ int xl_domain_wait_gone(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int 
 			return 0;
 		if (rc)
 			return xl_fail(ctx, err, rc, "domain info");
-		if (xl_now_ms() >= deadline) {
-			errno = ETIMEDOUT;
-			return xerr_set(err, "domain %u still present after %u ms", domid,
-			                timeout_ms);
-		}
+		if (xl_now_ms() >= deadline)
+			return xerr_errno(err, ETIMEDOUT, "domain %u still present after %u ms",
+			                  domid, timeout_ms);
 		xl_sleep_ms(20);
 	}
 }
@@ -134,10 +128,8 @@ int xl_domain_stop(struct xl_domain_ctx *ctx, uint32_t domid, unsigned int grace
 	size_t n_pci = 0;
 	int st;
 
-	if (!ctx) {
-		errno = EINVAL;
-		return xerr_set(err, "%s: no context", __func__);
-	}
+	if (!ctx)
+		return xerr_errno(err, EINVAL, "%s: no context", __func__);
 
 	st = stopped(ctx, domid);
 	/* A guest that already shut down or crashed has nothing left to be asked. */
