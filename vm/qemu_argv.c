@@ -157,7 +157,9 @@ int xvm_qemu_argv(const struct xvm_qemu_args *a, struct xvm_argv *out, struct xe
 
 		snprintf(pre, sizeof(pre), "local,id=fs%zu,path=", i); /* i < XVM_MAX_SHARES */
 		r |= argf(out, "-fsdev");
-		r |= arg_opt(out, pre, s->shares[i].host_path, ",security_model=passthrough");
+		r |= arg_opt(out, pre, s->shares[i].host_path,
+		             s->shares[i].readonly ? ",security_model=passthrough,readonly=on"
+		                                   : ",security_model=passthrough");
 		r |= argf(out, "-device");
 		r |= argf(out, "virtio-9p-pci,fsdev=fs%zu,mount_tag=xs%zu", i, i);
 	}
