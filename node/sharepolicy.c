@@ -34,17 +34,22 @@ static int never_ok(const struct xvm_share_policy *pol, const char *real, struct
 {
 	char buf[PATH_MAX];
 
-	errno = EPERM;
-	if (strcmp(real, "/") == 0)
+	if (strcmp(real, "/") == 0) {
+		errno = EPERM;
 		return xerr_set(why, "it is the root directory");
+	}
 	for (size_t i = 0; system_dirs[i]; i++)
-		if (under(real, system_dirs[i]) || under(real, resolve(system_dirs[i], buf)))
+		if (under(real, system_dirs[i]) || under(real, resolve(system_dirs[i], buf))) {
+			errno = EPERM;
 			return xerr_set(why, "it is a system directory (%s)", system_dirs[i]);
+		}
 	for (size_t i = 0; i < pol->n_never; i++) {
 		const char *d = pol->never[i] ? resolve(pol->never[i], buf) : NULL;
 
-		if (d && (under(real, d) || under(d, real)))
+		if (d && (under(real, d) || under(d, real))) {
+			errno = EPERM;
 			return xerr_set(why, "it holds or is below the node's %s", pol->never[i]);
+		}
 	}
 	return 0;
 }

@@ -51,7 +51,7 @@ static void unique(void **st)
 	    1,         35,         36,         1234567,        12345678,
 	    123456789, 1234567891, 1234567892, UINT32_MAX - 1, UINT32_MAX};
 	size_t n = 0;
-	char name[8];
+	char name[16];
 
 	(void)st;
 	for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++)
