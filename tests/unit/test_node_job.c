@@ -392,49 +392,41 @@ static void test_network_pin(void **state)
 	snprintf(nft, sizeof(nft), "%s/nft", t->f.root);
 	f = fopen(nft, "w");
 	assert_non_null(f);
-	fprintf(f, "#!/bin/sh
-	               case $1 in -
-	               f) cp "$2" %
-	    s;
-	;
-list) [ -f %s ] && echo "
-	        "'table bridge xenvm_job11' ;;
-delete) echo "$*" >%s ;
-;
-esac
-",
+	fprintf(f,
+	        "#!/bin/sh\ncase $1 in\n-f) cp \"$2\" %s ;;\nlist) [ -f %s ] && echo "
+	        "'table bridge xenvm_job11' ;;\ndelete) echo \"$*\" >%s ;;\nesac\n",
 	        script, script, deleted);
-fclose(f);
-assert_int_equal(chmod(nft, 0755), 0);
-t->cfg->network.pin = true;
-t->cfg->network.bridge = "lo"; /* exists everywhere; the fake driver does not use it */
+	fclose(f);
+	assert_int_equal(chmod(nft, 0755), 0);
+	t->cfg->network.pin = true;
+	t->cfg->network.bridge = "lo"; /* exists everywhere; the fake driver does not use it */
 
-setenv("XENVM_NFT", "/nonexistent/nft", 1);
-assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NODE);
-assert_non_null(strstr(err.msg, "network.pin is on"));
-assert_int_equal(fake_calls(FAKE_BOOT), 0);
-nothing_left(t, &t->rec[0], false);
+	setenv("XENVM_NFT", "/nonexistent/nft", 1);
+	assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NODE);
+	assert_non_null(strstr(err.msg, "network.pin is on"));
+	assert_int_equal(fake_calls(FAKE_BOOT), 0);
+	nothing_left(t, &t->rec[0], false);
 
-setenv("XENVM_NFT", nft, 1);
-assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NONE);
-f = fopen(script, "r");
-assert_non_null(f);
-n = fread(text, 1, sizeof(text) - 1, f);
-text[n] = '\0';
-fclose(f);
-assert_non_null(strstr(text, "table bridge xenvm_job11"));
-assert_non_null(strstr(text, "iifname \"xvb_vm0\""));
-assert_non_null(strstr(text, "52:54:00:b8:01:0c")); /* 10.184.1.12's MAC */
-assert_non_null(strstr(text, "10.184.1.12"));
-assert_int_equal(xvm_job_stop(&fake_driver, t->cfg, NODE, 11, &err), 0);
-f = fopen(deleted, "r");
-assert_non_null(f);
-n = fread(text, 1, sizeof(text) - 1, f);
-text[n] = '\0';
-fclose(f);
-assert_string_equal(text, "delete table bridge xenvm_job11\n");
-unsetenv("XENVM_NFT");
-t->cfg->network.bridge = NULL;
+	setenv("XENVM_NFT", nft, 1);
+	assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NONE);
+	f = fopen(script, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(text, "table bridge xenvm_job11"));
+	assert_non_null(strstr(text, "iifname \"xvb_vm0\""));
+	assert_non_null(strstr(text, "52:54:00:b8:01:0c")); /* 10.184.1.12's MAC */
+	assert_non_null(strstr(text, "10.184.1.12"));
+	assert_int_equal(xvm_job_stop(&fake_driver, t->cfg, NODE, 11, &err), 0);
+	f = fopen(deleted, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_string_equal(text, "delete table bridge xenvm_job11\n");
+	unsetenv("XENVM_NFT");
+	t->cfg->network.bridge = NULL;
 }
 
 /* The Epilog: the VM shut down, the address and the VF given back; a second run is fine. */
