@@ -116,6 +116,8 @@ setup() {
 	# Root in the guest for --vm-root (test_root_guest); the site's scratch for the share tests.
 	sed -i 's/^    root_allowed: false$/    root_allowed: true/' "$BASE/etc/images.yaml"
 	printf 'shares:\n  allowed: [%s]\n' "$BASE/scratch" >>"$BASE/etc/xenvm.yaml"
+	# VMJOB_PIN=off: without the network pin, to see test_root_guest fail (it must be able to)
+	[ "${VMJOB_PIN:-on}" = off ] && sed -i 's/^  bridge: xenvmbr0$/&\n  pin: false/' "$BASE/etc/xenvm.yaml"
 	rm -rf "$BASE/scratch" && mkdir -p "$BASE/scratch/$U" "$BASE/scratch/$U2" && chmod 755 "$BASE/scratch"
 	chown "$U:" "$BASE/scratch/$U" && chown "$U2:" "$BASE/scratch/$U2" && chmod 755 "$BASE/scratch/$U2"
 	echo from-the-host >"$BASE/scratch/$U/in.txt"
@@ -294,7 +296,7 @@ test_share_refused() {
 	local d
 	for d in / /etc; do
 		t_run_fails "$CL" run --user "$U" --chdir / -- srun -N1 --chdir="$d" --vm-image=ttylinux-mpi pwd
-		t_match "^xenvm: node1: warning: working directory $d is not shared with the VM: it is (the root|a system) directory" "$T_ERR" "--chdir=$d: the reason"
+		t_match "^xenvm: node[0-9]+: warning: working directory $d is not shared with the VM: it is (the root|a system) directory" "$T_ERR" "--chdir=$d: the reason"
 		t_match "the task's working directory $d is not shared with the VM" "$T_ERR" "--chdir=$d: the task fails"
 	done
 	t_run_fails as_user "$U" srun -N1 --chdir="$BASE/scratch/$U2" --vm-image=ttylinux-mpi pwd
@@ -352,7 +354,10 @@ test_root_guest() {
 	t_eq "" "$(ip netns exec "${NS}node1" nft list tables bridge 2>&1 | grep "xenvm_job$id\$")" "the pin is gone after the Epilog"
 }
 
-setup && {
+# VMJOB_ONLY="test_a test_b": only those (after setup), e.g. with VMJOB_PIN=off.
+if [ -n "${VMJOB_ONLY:-}" ]; then
+	setup && for t in $VMJOB_ONLY; do "$t"; done
+else setup && {
 	test_share_refused
 	test_vm_mounts
 	test_root_guest
@@ -367,7 +372,7 @@ setup && {
 	test_other_user
 	test_cache_reuse
 	test_crash_recovery
-}
+}; fi
 t_begin "teardown: cluster down leaves nothing"
 t_run_ok "$CL" down
 t_summary
