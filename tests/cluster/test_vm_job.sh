@@ -329,7 +329,7 @@ test_root_guest() {
 	node1=$(ip -n "${NS}node1" -4 -o addr show dev xenvmbr0 | awk '{print $4}' | cut -d/ -f1)
 	# another job's VM on node2, to be out of reach
 	timeout 250 "$CL" run --user "$U2" --chdir "$(home_of $U2)" -- srun -N1 -w node2 --vm-image=ttylinux-mpi sh -c 'echo up $XENVM_VM_IP; sleep 120' >"$out2" 2>&1 &
-	for ((k = 0; k < 1500; k++)); do grep -q "^up " "$out2" && break; sleep 0.1; done
+	for ((k = 0; k < 1500; k++)); do grep -qs "^up " "$out2" && break; sleep 0.1; done
 	other=$(sed -n 's/^up //p' "$out2")
 	id2=$("$CL" run -- squeue -h -u "$U2" -o %i | head -1)
 	[ -n "$other" ] || { t_fail "the other job did not start: $(cat "$out2")"; return; }
