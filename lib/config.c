@@ -12,12 +12,14 @@
 #define GiB (UINT64_C(1) << 30)
 
 static const char *const top_keys[] = {
-    "driver", "state_dir", "catalog",  "log_level", "cache",  "imagecast",   "network",
-    "ib",     "munge",     "timeouts", "vm",        "mounts", "image_store", NULL};
+    "driver", "state_dir", "catalog", "log_level", "cache",       "imagecast", "network", "ib",
+    "munge",  "timeouts",  "vm",      "mounts",    "image_store", "shares",    NULL};
 static const char *const cache_keys[] = {"dir", "max_size", NULL};
 static const char *const cast_keys[] = {"store", "port",          "socket", "chunk_size",
                                         "shape", "allowed_users", NULL};
-static const char *const net_keys[] = {"bridge", "interface", "subnet", "gateway", "mtu", NULL};
+static const char *const net_keys[] = {"bridge", "interface", "subnet", "gateway",
+                                       "mtu",    "pin",       "allow",  NULL};
+static const char *const shares_keys[] = {"allowed", NULL};
 static const char *const ib_keys[] = {
     "devices", "vfs_per_device", "fallback",        "partitions_file",
     "pkey",    "guid_prefix",    "opensm_pid_file", NULL};
@@ -51,6 +53,8 @@ void xenvm_config_free(struct xenvm_config *cfg)
 	free(cfg->network.interface);
 	free(cfg->network.subnet);
 	free(cfg->network.gateway);
+	free(cfg->network.allow);
+	ydoc_strv_free(cfg->shares.allowed, cfg->shares.n_allowed);
 	ydoc_strv_free(cfg->ib.devices, cfg->ib.n_devices);
 	free(cfg->ib.partitions_file);
 	free(cfg->ib.opensm_pid_file);
@@ -95,6 +99,7 @@ static struct xenvm_config *defaults_for(const char *path)
 	cfg->imagecast.shape = XENVM_CAST_TWO_TREE;
 	dup_into(&cfg->network.bridge, "xenvmbr0", &ok);
 	cfg->network.mtu = 1500;
+	cfg->network.pin = true;
 	cfg->ib.fallback = XENVM_IB_FALLBACK_RXE;
 	cfg->ib.guid_prefix = 0x0200; /* top byte 0x02: a locally administered EUI-64 */
 	dup_into(&cfg->munge.socket, "/run/munge/munge.socket.2", &ok);
@@ -278,9 +283,24 @@ static int parse_network(const struct ydoc *d, const yaml_node_t *root, struct x
 	    get_ifname(d, m, at, "interface", &cfg->network.interface, err) < 0 ||
 	    get_address(d, m, at, "subnet", true, &cfg->network.subnet, err) < 0 ||
 	    get_address(d, m, at, "gateway", false, &cfg->network.gateway, err) < 0 ||
-	    ydoc_get_uint(d, m, at, "mtu", 68, 65535, 0, &mtu, err) < 0)
+	    ydoc_get_uint(d, m, at, "mtu", 68, 65535, 0, &mtu, err) < 0 ||
+	    ydoc_get_bool(d, m, at, "pin", &cfg->network.pin, err) < 0 ||
+	    xenvm_config_net_allow_parse(d, m, at, cfg, err) < 0)
 		return -1;
 	cfg->network.mtu = (uint32_t)mtu;
+	return 0;
+}
+
+static int parse_shares(const struct ydoc *d, const yaml_node_t *root, struct xenvm_config *cfg,
+                        struct xerr *err)
+{
+	const struct ypath *at = YPATH_KEY(NULL, "shares");
+	yaml_node_t *m = NULL;
+
+	if (ydoc_get_map(d, root, NULL, "shares", shares_keys, &m, err) < 0 ||
+	    ydoc_get_strlist(d, m, at, "allowed", YDOC_ABSPATH, &cfg->shares.allowed,
+	                     &cfg->shares.n_allowed, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -365,6 +385,7 @@ static int parse_root(const struct ydoc *d, const yaml_node_t *root, struct xenv
 	    parse_timeouts(d, root, cfg, err) < 0 || parse_vm(d, root, cfg, err) < 0 ||
 	    ydoc_get_strlist(d, root, NULL, "mounts", YDOC_ABSPATH, &cfg->mounts.paths,
 	                     &cfg->mounts.n_paths, err) < 0 ||
+	    parse_shares(d, root, cfg, err) < 0 ||
 	    xenvm_config_image_store_parse(d, root, cfg, err) < 0)
 		return -1;
 	cfg->driver = (enum xenvm_driver_kind)driver;

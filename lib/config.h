@@ -37,6 +37,14 @@ enum xenvm_cast_shape {
 	XENVM_CAST_TWO_TREE, /* default: two pipelined trees, each carrying half the chunks */
 };
 
+/* One network.allow entry, "ADDR[/PREFIX][:tcp|udp|any[:PORT]]" (host byte order). */
+struct xenvm_net_allow {
+	uint32_t addr;
+	uint8_t prefix; /* 0..32 (32 when not given) */
+	uint8_t proto;  /* 6 tcp, 17 udp, 0 any */
+	uint16_t port;  /* 0: any port */
+};
+
 struct xenvm_config {
 	char *path;                    /* the file this came from (or the default path) */
 	enum xenvm_driver_kind driver; /* driver: xen | qemu                  (qemu) */
@@ -68,6 +76,9 @@ struct xenvm_config {
 		                  the Prolog) */
 		char *gateway; /* network.gateway                                 (NULL) */
 		uint32_t mtu;  /* network.mtu                                     (1500) */
+		bool pin;      /* network.pin: nftables pins each VM's tap        (true) */
+		struct xenvm_net_allow *allow; /* network.allow: services the VMs may reach */
+		size_t n_allow;
 	} network;
 
 	struct {
@@ -132,6 +143,12 @@ struct xenvm_config {
 		char **paths; /* mounts: extra host paths shared into guests at the same path */
 		size_t n_paths;
 	} mounts;
+
+	struct {
+		char **allowed; /* shares.allowed: roots under which a job's working directory and
+		                   --vm-mounts may be shared, besides the user's home (none) */
+		size_t n_allowed;
+	} shares;
 };
 /* clang-format on */
 
@@ -152,6 +169,14 @@ int xenvm_config_image_store_defaults(struct xenvm_config *cfg);
 int xenvm_config_image_store_parse(const struct ydoc *d, const void *root, struct xenvm_config *cfg,
                                    struct xerr *err);
 void xenvm_config_image_store_free(struct xenvm_config *cfg);
+/* network.allow (config_netallow.c): the list at `map`'s "allow" into cfg->network.allow.  Returns
+ * 0 (also when absent), or -1 with err "FILE:LINE:COL: network.allow[i]: ..." and errno. */
+struct ypath;
+int xenvm_config_net_allow_parse(const struct ydoc *d, const void *map, const struct ypath *at,
+                                 struct xenvm_config *cfg, struct xerr *err);
+/* One network.allow entry "ADDR[/PREFIX][:tcp|udp|any[:PORT]]" into *out.  Returns 0, or -1 with
+ * errno EINVAL and err saying what is wrong (without the file position). */
+int xenvm_net_allow_parse(const char *s, struct xenvm_net_allow *out, struct xerr *err);
 
 /* The defaults alone (never fails except ENOMEM: returns NULL). */
 struct xenvm_config *xenvm_config_defaults(void);

@@ -73,7 +73,8 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 		return xerr_errno(err, EINVAL,
 		                  "internal error: bad arguments to xenvm_job_record_write");
 	if (has_newline(rec->user) || has_newline(rec->node) || has_newline(rec->nodelist) ||
-	    has_newline(rec->error) || has_newline(rec->driver) || has_newline(rec->vm_dir) ||
+	    has_newline(rec->error) || has_newline(rec->warning) || has_newline(rec->cwd_refused) ||
+	    has_newline(rec->req.mounts) || has_newline(rec->driver) || has_newline(rec->vm_dir) ||
 	    has_newline(rec->guest_ip) || has_newline(rec->ib) || has_newline(rec->ib_bdf) ||
 	    has_newline(rec->ib_info)) {
 		return xerr_errno(err, EINVAL, "job %" PRIu32 ": a value contains a newline",
@@ -103,6 +104,12 @@ int xenvm_job_record_write(const char *state_dir, const struct xenvm_job_record 
 		fprintf(f, "require=%s\n", rec->req.require);
 	if (rec->error)
 		fprintf(f, "error=%s\n", rec->error);
+	if (rec->req.mounts[0])
+		fprintf(f, "mounts=%s\n", rec->req.mounts);
+	if (rec->warning)
+		fprintf(f, "warning=%s\n", rec->warning);
+	if (rec->cwd_refused)
+		fprintf(f, "cwd_refused=%s\n", rec->cwd_refused);
 	if (rec->vm_dir[0])
 		fprintf(f,
 		        "driver=%s\nvm_dir=%s\nguest_ip=%s\nfetch_ms=%" PRIu32
@@ -175,6 +182,13 @@ static int set_field(struct xenvm_job_record *rec, const char *key, const char *
 		return rec->req.verbose = !strcmp(val, "1"), 0;
 	if (!strcmp(key, "error"))
 		return free(rec->error), (rec->error = strdup(val)) ? 0 : -1;
+	if (!strcmp(key, "warning"))
+		return free(rec->warning), (rec->warning = strdup(val)) ? 0 : -1;
+	if (!strcmp(key, "cwd_refused"))
+		return free(rec->cwd_refused), (rec->cwd_refused = strdup(val)) ? 0 : -1;
+	if (!strcmp(key, "mounts"))
+		return snprintf(rec->req.mounts, sizeof(rec->req.mounts), "%s", val) >=
+		       (int)sizeof(rec->req.mounts);
 	if (!strcmp(key, "driver"))
 		return snprintf(rec->driver, sizeof(rec->driver), "%s", val) >=
 		       (int)sizeof(rec->driver);
@@ -268,6 +282,8 @@ void xenvm_job_record_clear(struct xenvm_job_record *rec)
 		return;
 	free(rec->nodelist);
 	free(rec->error);
+	free(rec->warning);
+	free(rec->cwd_refused);
 	memset(rec, 0, sizeof(*rec));
 }
 

@@ -30,6 +30,10 @@ struct xenvm_job_record {
 	uint32_t node_count;
 	struct xenvm_request req;
 	char *error; /* why the job's VM cannot run here, or NULL (malloc'ed) */
+	/* What the user should know at task launch but does not stop the VM (a share refused by
+	 * the site's policy, node/sharepolicy.h), "; "-separated, or NULL (malloc'ed). */
+	char *warning;
+	char *cwd_refused; /* the job's working directory when it was refused, or NULL */
 	/* The VM, once the Prolog booted it ("" / 0 before). */
 	char driver[16];     /* "qemu" | "xen" */
 	char vm_dir[1024];   /* its state directory: agent.sock, status, console.log */

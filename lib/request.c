@@ -10,14 +10,77 @@
 #include "units.h"
 
 const struct xenvm_request_source xenvm_source_options = {
-    "--vm-image", "--vm-mem", "--vm-vcpus", "--vm-root", "--vm-verbose", "digest", "--vm-require"};
+    "--vm-image",   "--vm-mem", "--vm-vcpus",   "--vm-root",
+    "--vm-verbose", "digest",   "--vm-require", "--vm-mounts"};
 const struct xenvm_request_source xenvm_source_env = {
-    XENVM_REQ_IMAGE,   XENVM_REQ_MEM,    XENVM_REQ_VCPUS,  XENVM_REQ_ROOT,
-    XENVM_REQ_VERBOSE, XENVM_REQ_DIGEST, XENVM_REQ_REQUIRE};
+    XENVM_REQ_IMAGE,   XENVM_REQ_MEM,    XENVM_REQ_VCPUS,   XENVM_REQ_ROOT,
+    XENVM_REQ_VERBOSE, XENVM_REQ_DIGEST, XENVM_REQ_REQUIRE, XENVM_REQ_MOUNTS};
 const struct xenvm_request_source xenvm_source_spank = {
-    "SPANK_" XENVM_REQ_IMAGE,  "SPANK_" XENVM_REQ_MEM,     "SPANK_" XENVM_REQ_VCPUS,
-    "SPANK_" XENVM_REQ_ROOT,   "SPANK_" XENVM_REQ_VERBOSE, "SPANK_" XENVM_REQ_DIGEST,
-    "SPANK_" XENVM_REQ_REQUIRE};
+    "SPANK_" XENVM_REQ_IMAGE,   "SPANK_" XENVM_REQ_MEM,     "SPANK_" XENVM_REQ_VCPUS,
+    "SPANK_" XENVM_REQ_ROOT,    "SPANK_" XENVM_REQ_VERBOSE, "SPANK_" XENVM_REQ_DIGEST,
+    "SPANK_" XENVM_REQ_REQUIRE, "SPANK_" XENVM_REQ_MOUNTS};
+
+/* An absolute path fit for a mount list and the guest's command line.  0, or -1. */
+static int mount_path_ok(const char *p)
+{
+	if (p[0] != '/')
+		return -1;
+	for (const char *c = p; *c; c++)
+		if ((unsigned char)*c <= ' ' || (unsigned char)*c > 0x7e)
+			return -1;
+	for (const char *c = p; (c = strstr(c, "/..")) != NULL; c += 3)
+		if (c[3] == '\0' || c[3] == '/')
+			return -1;
+	return 0;
+}
+
+int xenvm_parse_mounts(const char *what, const char *s, char *buf,
+                       struct xenvm_mount out[XENVM_MOUNTS_MAX], size_t *n, struct xerr *err)
+{
+	static const char syntax[] = "SRC[:DST[:ro]],... with absolute paths";
+	size_t count = 0;
+	char *save = NULL, *entry;
+
+	*n = 0;
+	if (!s || strlen(s) >= XENVM_MOUNTS_LEN)
+		return xerr_set(err, "%s: expected %s, at most %d bytes", what, syntax,
+		                XENVM_MOUNTS_LEN - 1);
+	memcpy(buf, s, strlen(s) + 1);
+	for (entry = strtok_r(buf, ",", &save); entry; entry = strtok_r(NULL, ",", &save)) {
+		char *dst = strchr(entry, ':'), *mode = NULL;
+		struct xenvm_mount m = {.src = entry};
+
+		if (dst) {
+			*dst++ = '\0';
+			mode = strchr(dst, ':');
+			if (mode)
+				*mode++ = '\0';
+			m.dst = dst;
+		}
+		if (mode && strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
+			return xerr_set(err, "%s: '%.80s' in %s: expected ro or rw", what, mode,
+			                entry);
+		m.ro = mode && strcmp(mode, "ro") == 0;
+		if (!m.dst)
+			m.dst = m.src;
+		if (mount_path_ok(m.src) < 0 || mount_path_ok(m.dst) < 0)
+			return xerr_set(
+			    err,
+			    "%s: '%.80s' is not an absolute path without blanks or '..' "
+			    "(expected %s)",
+			    what, mount_path_ok(m.src) < 0 ? m.src : m.dst, syntax);
+		if (strcmp(m.dst, "/") == 0)
+			return xerr_set(err, "%s: %s: cannot mount over the guest's /", what,
+			                m.src);
+		if (count == XENVM_MOUNTS_MAX)
+			return xerr_set(err, "%s: more than %d mounts", what, XENVM_MOUNTS_MAX);
+		out[count++] = m;
+	}
+	if (!count)
+		return xerr_set(err, "%s: empty (expected %s)", what, syntax);
+	*n = count;
+	return 0;
+}
 
 int xenvm_parse_image_name(const char *what, const char *s, char *out, struct xerr *err)
 {
@@ -123,7 +186,10 @@ int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_
                            void *ctx, const struct xenvm_request_source *src, struct xerr *err)
 {
 	struct xenvm_request r;
-	const char *image, *mem, *vcpus, *root, *verbose, *digest, *require;
+	const char *image, *mem, *vcpus, *root, *verbose, *digest, *require, *mounts;
+	struct xenvm_mount m[XENVM_MOUNTS_MAX];
+	char scratch[XENVM_MOUNTS_LEN];
+	size_t n_mounts;
 
 	if (!req || !prefix || !get || !src) {
 		errno = EINVAL;
@@ -137,9 +203,14 @@ int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_
 	verbose = lookup(get, ctx, prefix, XENVM_REQ_VERBOSE);
 	digest = lookup(get, ctx, prefix, XENVM_REQ_DIGEST);
 	require = lookup(get, ctx, prefix, XENVM_REQ_REQUIRE);
+	mounts = lookup(get, ctx, prefix, XENVM_REQ_MOUNTS);
 
 	if (!image && !require) {
-		const char *orphan = mem ? src->mem : vcpus ? src->vcpus : root ? src->root : NULL;
+		const char *orphan = mem      ? src->mem
+		                     : vcpus  ? src->vcpus
+		                     : root   ? src->root
+		                     : mounts ? src->mounts
+		                              : NULL;
 
 		memset(req, 0, sizeof(*req));
 		if (orphan)
@@ -162,6 +233,11 @@ int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_
 		return -1;
 	if (digest && xenvm_parse_digest(src->digest, digest, r.digest, err) < 0)
 		return -1;
+	if (mounts && *mounts) {
+		if (xenvm_parse_mounts(src->mounts, mounts, scratch, m, &n_mounts, err) < 0)
+			return -1;
+		memcpy(r.mounts, mounts, strlen(mounts) + 1);
+	}
 	*req = r;
 	return 1;
 }

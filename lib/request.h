@@ -24,6 +24,10 @@
 #define XENVM_REQ_VERBOSE "XENVM_VERBOSE"
 #define XENVM_REQ_DIGEST "XENVM_DIGEST" /* set by job_submit-vmimage only */
 #define XENVM_REQ_REQUIRE "XENVM_REQUIRE"
+#define XENVM_REQ_MOUNTS "XENVM_MOUNTS"
+
+#define XENVM_MOUNTS_LEN 1024 /* --vm-mounts, the whole list */
+#define XENVM_MOUNTS_MAX 8    /* entries (vm/driver.h's XVM_MAX_SHARES) */
 
 #define XENVM_IMAGE_NAME_MAX 64
 #define XENVM_VCPUS_MAX 512
@@ -37,11 +41,18 @@ struct xenvm_request {
 	bool root;
 	bool verbose;
 	char digest[XENVM_DIGEST_LEN + 1]; /* "" until pinned */
+	char mounts[XENVM_MOUNTS_LEN];     /* --vm-mounts, checked by xenvm_parse_mounts; "" none */
+};
+
+/* One --vm-mounts entry, pointing into the caller's buffer. */
+struct xenvm_mount {
+	const char *src, *dst; /* absolute paths; dst is src when not given */
+	bool ro;
 };
 
 /* Where a value came from, so errors can name it: "--vm-mem", "XENVM_MEM", "SPANK_XENVM_MEM". */
 struct xenvm_request_source {
-	const char *image, *mem, *vcpus, *root, *verbose, *digest, *require;
+	const char *image, *mem, *vcpus, *root, *verbose, *digest, *require, *mounts;
 };
 extern const struct xenvm_request_source xenvm_source_options; /* --vm-image ... */
 extern const struct xenvm_request_source xenvm_source_env;     /* XENVM_IMAGE ... */
@@ -62,6 +73,14 @@ int xenvm_parse_digest(const char *what, const char *s, char *out, struct xerr *
  * with xenvm_require_parse(); out (XENVM_REQUIRE_MAX_LEN + 1 bytes) gets the canonical form.
  */
 int xenvm_parse_require(const char *what, const char *s, char *out, struct xerr *err);
+/*
+ * "SRC[:DST[:ro|rw]],..." (pyxis's --container-mounts): at most XENVM_MOUNTS_MAX entries of
+ * absolute paths without blanks, control characters, ':' or ',' inside, no ".." component, DST
+ * not "/".  buf (XENVM_MOUNTS_LEN bytes) gets a copy that out[] points into; *n the count.
+ * Whether a SRC may be shared is the node's policy (node/sharepolicy.h), not syntax.
+ */
+int xenvm_parse_mounts(const char *what, const char *s, char *buf,
+                       struct xenvm_mount out[XENVM_MOUNTS_MAX], size_t *n, struct xerr *err);
 
 /* A lookup: the value of variable `name`, or NULL. */
 typedef const char *(*xenvm_getenv_fn)(void *ctx, const char *name);

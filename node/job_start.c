@@ -5,11 +5,13 @@
  * job's guest address, the spec from the image and the request, the IB lease (jobib.h: alloc ->
  * record -> commit -> attach, all before the boot, so a Prolog killed at any point leaves either
  * a lease that dies with it or a committed VF the Epilog finds in the pool and in job.state), the
- * boot, the wait for the agent, and the record of what the VM got.  A failure undoes what the
- * phases before it took (undo()), so a failed start leaves nothing to clean up.
+ * network pin of the VM's tap (netpin.h; before the tap exists), the boot, the wait for the agent,
+ * and the record of what the VM got.  A failure undoes what the phases before it took (undo()), so
+ * a failed start leaves nothing to clean up.
  */
 #include "node/jobvm.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <net/if.h>
@@ -22,8 +24,10 @@
 #include "lib/log.h"
 #include "node/guestnet.h"
 #include "node/jobib.h"
+#include "node/netpin.h"
 #include "node/sitecheck.h"
 #include "node/spec.h"
+#include "vm/tapname.h"
 
 /* What the phases share: the inputs, and what each took (for undo()). */
 struct start {
@@ -37,7 +41,7 @@ struct start {
 	struct xvm_job_ib ib;
 	struct xvm *vm;
 	struct timespec t0;
-	bool dir_made, claimed, ib_held, booted, ready;
+	bool dir_made, claimed, ib_held, pinned, booted, ready;
 };
 
 typedef enum xvm_fault (*phase_fn)(struct start *s, struct xerr *err);
@@ -89,12 +93,100 @@ static enum xvm_fault claim_address(struct start *s, struct xerr *err)
 	return XVM_FAULT_NONE;
 }
 
-/* The image and the request: a size or command line they do not allow is the job's fault. */
+/* "a" into *dst (replacing it) when not empty.  0, or -1 with errno ENOMEM. */
+static int set_text(char **dst, const char *a)
+{
+	char *copy = NULL;
+
+	if (*a && !(copy = strdup(a)))
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/*
+ * The image and the request: a size or command line they do not allow is the job's fault.
+ * Shares the site's policy refused go into rec for the user at task launch.
+ */
 static enum xvm_fault build_spec(struct start *s, struct xerr *err)
 {
 	if (xvm_job_spec_build(s->cfg, s->in, s->rec, &s->sn, s->guest, &s->js, err) < 0)
 		return XVM_FAULT_JOB;
+	if (set_text(&s->rec->warning, s->js.warnings) < 0 ||
+	    set_text(&s->rec->cwd_refused, s->js.cwd_refused) < 0) {
+		errno = ENOMEM;
+		xerr_set(err, "out of memory");
+		return XVM_FAULT_NODE;
+	}
 	return XVM_FAULT_NONE;
+}
+
+/*
+ * Pin the VM's tap to its MAC and address before it exists (the rules match the interface by
+ * name, vm/tapname.h), so the guest never has an unpinned moment: its peers are every node's VM
+ * of the job (guestnet.h), plus network.allow.  Off (network.pin: false) or no network: nothing
+ * to do.  nft missing or failing is the node's fault.
+ */
+static enum xvm_fault pin(struct start *s, struct xerr *err)
+{
+	const struct xenvm_config *cfg = s->cfg;
+	const struct xenvm_nodelist *nodes = s->in->nodes;
+	struct xvm_netpin p = {.jobid = s->rec->jobid, .ip = s->guest, .oui = s->drv->mac_oui};
+	struct xvm_netpin_allow *allow = NULL;
+	uint32_t *peers = NULL, gw = 0;
+	char tap[XVM_TAP_NAME_LEN];
+	struct in_addr a;
+	struct xerr e;
+	enum xvm_fault fault = XVM_FAULT_NODE;
+
+	if (!cfg->network.pin || !s->js.spec.bridge)
+		return XVM_FAULT_NONE;
+	if (xvm_tap_name(s->rec->jobid, XVM_JOB_VM, tap, sizeof(tap)) < 0) {
+		xerr_set(err, "network pin: cannot name the VM's tap");
+		return XVM_FAULT_NODE;
+	}
+	peers = calloc(nodes && nodes->n ? nodes->n : 1, sizeof(*peers));
+	allow = calloc(cfg->network.n_allow ? cfg->network.n_allow : 1, sizeof(*allow));
+	if (!peers || !allow) {
+		errno = ENOMEM;
+		xerr_set(err, "out of memory");
+		goto out;
+	}
+	peers[p.n_peers++] = s->guest;
+	for (size_t i = 0; nodes && i < nodes->n; i++) {
+		uint32_t node_addr, g;
+
+		/* A node that does not resolve is not reachable: hosts_arg() said so already. */
+		if (xenvm_node_ipv4(nodes->names[i], &node_addr, &e) < 0)
+			continue;
+		g = xenvm_guest_addr(&s->sn, node_addr, s->rec->jobid);
+		if (g != s->guest)
+			peers[p.n_peers++] = g;
+	}
+	for (size_t i = 0; i < cfg->network.n_allow; i++) {
+		allow[i].addr = cfg->network.allow[i].addr;
+		allow[i].prefix = cfg->network.allow[i].prefix;
+		allow[i].proto = cfg->network.allow[i].proto;
+		allow[i].port = cfg->network.allow[i].port;
+	}
+	if (cfg->network.gateway && inet_pton(AF_INET, cfg->network.gateway, &a) == 1)
+		gw = ntohl(a.s_addr);
+	p.tap = tap;
+	p.peers = peers;
+	p.allow = allow;
+	p.n_allow = cfg->network.n_allow;
+	p.gateway = gw;
+	if (xvm_netpin_apply(&p, s->rec->vm_dir, &e) < 0) {
+		xerr_set(err, "%s: network.pin is on: %s", cfg->path, e.msg);
+		goto out;
+	}
+	s->pinned = true;
+	fault = XVM_FAULT_NONE;
+out:
+	free(peers);
+	free(allow);
+	return fault;
 }
 
 /* A VF, Soft-RoCE or nothing (jobib.h), recorded in job.state before it is committed. */
@@ -200,6 +292,8 @@ static void undo(struct start *s)
 
 	if (s->vm && s->drv->destroy(s->vm, &e) < 0)
 		xerror("job %" PRIu32 ": removing the failed VM: %s", rec->jobid, e.msg);
+	if (s->pinned && xvm_netpin_remove(rec->jobid, &e) < 0)
+		xerror("job %" PRIu32 ": removing its network pin: %s", rec->jobid, e.msg);
 	/* The VM is gone (or never started): its VF goes back now, not at the Epilog. */
 	if (s->ib_held && xvm_job_ib_release(s->cfg, rec->node, rec->jobid, NULL, &e) < 0)
 		xerror("job %" PRIu32 ": releasing its VF: %s", rec->jobid, e.msg);
@@ -217,7 +311,7 @@ enum xvm_fault xvm_job_start(const struct xvm_driver *drv, const struct xenvm_co
                              struct xerr *err)
 {
 	static const phase_fn phases[] = {node_checks, claim_address, build_spec, lease_ib,
-	                                  boot,        wait_ready,    record};
+	                                  pin,         boot,          wait_ready, record};
 	enum xvm_fault fault = XVM_FAULT_NONE;
 	struct start *s = calloc(1, sizeof(*s));
 	int saved;

@@ -1,7 +1,8 @@
 /*
  * job_stop.c - xvm_job_stop (jobvm.h) in phases: the orderly shutdown of the VM in the job's
  * state directory, then whatever the driver still finds by name (job_recover.c), then the
- * job's guest address, then - only once no VM of the job is left - its VFs.  Every failure
+ * job's network pin (netpin.h: by job id, so also after a crash), then its guest address, then -
+ * only once no VM of the job is left - its VFs.  Every failure
  * here is the node's (something of the job survives), so the phases return 0 or -1.
  */
 #include "node/jobvm.h"
@@ -14,6 +15,7 @@
 #include "lib/log.h"
 #include "node/guestnet.h"
 #include "node/jobib.h"
+#include "node/netpin.h"
 
 /* The orderly way: the guest syncs and powers off.  No VM there (or no directory) is fine. */
 static void shutdown_recorded(const struct xvm_driver *drv, const struct xenvm_config *cfg,
@@ -64,6 +66,9 @@ int xvm_job_stop(const struct xvm_driver *drv, const struct xenvm_config *cfg, c
 	shutdown_recorded(drv, cfg, jobid);
 	/* A VF still in a guest must not go to the next job: no VM left, or no release. */
 	if (xvm_job_recover(drv, jobid, NULL, err) < 0)
+		return -1;
+	/* After the VMs: a pin removed before its VM would leave the guest unpinned. */
+	if (cfg->network.pin && xvm_netpin_remove(jobid, err) < 0)
 		return -1;
 	release_address(cfg, jobid);
 	return release_vfs(cfg, node, jobid, err);

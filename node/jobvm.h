@@ -4,13 +4,15 @@
  * The VM is "vm0" in <state_dir>/job/<jobid>/vm0/, named xenvm-job<jobid>-vm0 (driver.h), on
  * network.bridge with the address guestnet.h gives it, hostname = the node's name, and
  * /etc/hosts entries for the job's other nodes' VMs under those nodes' names (spec.h).  The
- * user's home, the job's working directory and xenvm.yaml's mounts are shared at the same paths.
+ * user's home, the job's working directory, --vm-mounts and xenvm.yaml's mounts are shared as the
+ * site's policy allows (sharepolicy.h); the VM's tap is pinned with nftables (netpin.h).
  *
  * The driver is passed in (xvm_driver_for_config() in drivers.h on a node; the unit tests pass a
  * fake one), so every step can be made to fail.
  *
- *   start (job_start.c): node checks -> address -> spec -> IB lease -> boot -> ready -> record
- *   stop  (job_stop.c):  orderly shutdown -> by name (job_recover.c) -> address -> VFs
+ *   start (job_start.c): node checks -> address -> spec -> IB lease -> pin -> boot -> ready ->
+ *                        record
+ *   stop  (job_stop.c):  orderly shutdown -> by name (job_recover.c) -> pin -> address -> VFs
  */
 #ifndef XENVM_VM_JOBVM_H
 #define XENVM_VM_JOBVM_H

@@ -31,3 +31,9 @@ $(NETPINCTL): $(B)/tests/node/netpinctl.o $(NODE_DEPS)
 check-netpin: $(NETPINCTL)
 	tests/node/netpin.sh $(NETPINCTL)
 CHECKS += check-netpin
+
+# The share policy (node/sharepolicy.c): table-driven over a temporary tree (needs root: owners).
+UNIT_TESTS += $(B)/tests/unit/test_node_sharepolicy
+$(B)/tests/unit/test_node_sharepolicy.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_node_sharepolicy: $(B)/tests/unit/test_node_sharepolicy.o $(NODE_DEPS)
+	$(CC) $(LDFLAGS) -o $@ $< $(NODE_LINK) $(CMOCKA_LIBS)

@@ -2,6 +2,7 @@
 #include "node/spec.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -11,7 +12,11 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "node/sharepolicy.h"
 #include "node/vmsize.h"
+
+#define XVM_STR_(x) #x
+#define XVM_STR(x) XVM_STR_(x)
 
 #define SPEC_VM_NAME "vm0"
 
@@ -28,41 +33,130 @@ static bool shared_already(const struct xvm_spec *s, const char *path)
 	return false;
 }
 
-/* Add a share when it is an existing directory not already shared; js owns the string. */
-static void add_share(struct xvm_job_spec *js, const char *path, const char *what)
+/* What the shares are checked against (sharepolicy.h), built once per job. */
+struct share_ctx {
+	struct xvm_share_policy pol;
+	struct xvm_share_who who;
+	const char *allowed[64];
+	const char *never[3];
+	gid_t groups[256];
+	bool xen; /* no read-only 9p export in libxl: a read-only share is refused */
+};
+
+/* A refused share: in the log, and in js->warnings for the user. */
+static void refuse(struct xvm_job_spec *js, uint32_t jobid, const char *what, const char *path,
+                   const char *why)
+{
+	size_t off = strlen(js->warnings);
+
+	xwarn("job %" PRIu32 ": %s %s is not shared with the VM: %s", jobid, what, path, why);
+	snprintf(js->warnings + off, sizeof(js->warnings) - off,
+	         "%s%s %s is not shared with the VM: %s", off ? "; " : "", what, path, why);
+}
+
+/*
+ * Share host `path` at guest `dst` (NULL: the same path) when the policy allows it; js owns the
+ * strings.  Returns true when it is shared (or already was).
+ */
+static bool add_share(struct xvm_job_spec *js, const struct share_ctx *c, uint32_t jobid,
+                      enum xvm_share_kind kind, const char *path, const char *dst, bool ro,
+                      const char *what)
 {
 	struct xvm_spec *s = &js->spec;
 	char real[PATH_MAX];
-	struct stat st;
+	struct xerr why;
 
 	if (!path || !*path)
-		return;
-	errno = 0;
-	if (!realpath(path, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		xwarn("%s %s is not shared with the VM: %s", what, path,
-		      errno ? strerror(errno) : "not a directory");
-		return;
+		return false;
+	if (xvm_share_check(&c->pol, &c->who, kind, path, real, &why) < 0) {
+		refuse(js, jobid, what, path, why.msg);
+		return false;
 	}
-	if (shared_already(s, real))
-		return;
+	if (!dst && shared_already(s, real))
+		return true;
+	if (ro && c->xen) {
+		refuse(js, jobid, what, path, "the xen driver cannot export a directory read-only");
+		return false;
+	}
 	/* Its guest path goes on the kernel command line (xenvm.9p=): a space would add a
 	 * parameter of its own, a comma another share (vm/guest_cmdline.h). */
-	for (const char *c = real; *c; c++)
-		if ((unsigned char)*c <= ' ' || (unsigned char)*c > 0x7e || *c == ',') {
-			xwarn("%s %s is not shared with the VM: it has a space, comma or control "
-			      "character",
-			      what, real);
-			return;
+	for (const char *p = real; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p > 0x7e || *p == ',') {
+			refuse(js, jobid, what, real, "it has a space, comma or control character");
+			return false;
 		}
 	if (s->n_shares == XVM_MAX_SHARES) {
-		xwarn("%s %s is not shared with the VM: more than %d shares", what, real,
-		      XVM_MAX_SHARES);
-		return;
+		refuse(js, jobid, what, real, "more than " XVM_STR(XVM_MAX_SHARES) " shares");
+		return false;
 	}
 	snprintf(js->shares[s->n_shares], PATH_MAX, "%s", real);
+	snprintf(js->guest_paths[s->n_shares], PATH_MAX, "%s", dst ? dst : real);
 	s->shares[s->n_shares].host_path = js->shares[s->n_shares];
-	s->shares[s->n_shares].guest_path = js->shares[s->n_shares];
+	s->shares[s->n_shares].guest_path = js->guest_paths[s->n_shares];
+	s->shares[s->n_shares].readonly = ro;
 	s->n_shares++;
+	return true;
+}
+
+/* The policy for rec's user: roots = the home and shares.allowed; never = the node's dirs. */
+static void share_ctx_init(struct share_ctx *c, const struct xenvm_config *cfg,
+                           const struct xenvm_job_record *rec, const struct passwd *pw)
+{
+	int ng = (int)(sizeof(c->groups) / sizeof(c->groups[0]));
+
+	memset(c, 0, sizeof(*c));
+	if (pw && pw->pw_dir && pw->pw_dir[0] == '/')
+		c->allowed[c->pol.n_allowed++] = pw->pw_dir;
+	for (size_t i = 0; i < cfg->shares.n_allowed && c->pol.n_allowed < 64; i++)
+		c->allowed[c->pol.n_allowed++] = cfg->shares.allowed[i];
+	c->never[0] = cfg->state_dir;
+	c->never[1] = cfg->cache.dir;
+	c->never[2] = cfg->imagecast.store;
+	c->pol.allowed = c->allowed;
+	c->pol.never = c->never;
+	c->pol.n_never = 3;
+	c->who.uid = rec->uid;
+	c->who.gid = rec->gid;
+	/* Too many groups (or an unknown user): the primary group alone, which can only refuse. */
+	if (pw && getgrouplist(pw->pw_name, rec->gid, c->groups, &ng) >= 0) {
+		c->who.groups = c->groups;
+		c->who.n_groups = (size_t)ng;
+	}
+	c->xen = cfg->driver == XENVM_DRIVER_XEN;
+}
+
+/* The shares: home, working directory (its refusal noted), --vm-mounts, xenvm.yaml mounts. */
+static void add_shares(struct xvm_job_spec *js, const struct xenvm_config *cfg,
+                       const struct xvm_job_inputs *in, const struct xenvm_job_record *rec,
+                       const struct passwd *pw)
+{
+	struct xenvm_mount m[XENVM_MOUNTS_MAX];
+	char buf[XENVM_MOUNTS_LEN];
+	struct share_ctx *c = calloc(1, sizeof(*c));
+	struct xerr err;
+	size_t n = 0;
+
+	if (!c) {
+		refuse(js, rec->jobid, "every directory", "", "out of memory");
+		return;
+	}
+	share_ctx_init(c, cfg, rec, pw);
+	add_share(js, c, rec->jobid, XVM_SHARE_USER, pw ? pw->pw_dir : NULL, NULL, false,
+	          "home directory");
+	if (in->workdir && *in->workdir &&
+	    !add_share(js, c, rec->jobid, XVM_SHARE_USER, in->workdir, NULL, false,
+	               "working directory"))
+		snprintf(js->cwd_refused, sizeof(js->cwd_refused), "%s", in->workdir);
+	if (rec->req.mounts[0] &&
+	    xenvm_parse_mounts("--vm-mounts", rec->req.mounts, buf, m, &n, &err) < 0)
+		refuse(js, rec->jobid, "--vm-mounts", rec->req.mounts, err.msg);
+	for (size_t i = 0; i < n; i++)
+		add_share(js, c, rec->jobid, XVM_SHARE_USER, m[i].src,
+		          strcmp(m[i].src, m[i].dst) ? m[i].dst : NULL, m[i].ro, "--vm-mounts");
+	for (size_t i = 0; i < cfg->mounts.n_paths; i++)
+		add_share(js, c, rec->jobid, XVM_SHARE_SITE, cfg->mounts.paths[i], NULL, false,
+		          "xenvm.yaml mounts entry");
+	free(c);
 }
 
 /* Append to js->cmdline.  0, or -1 with errno E2BIG. */
@@ -161,6 +255,17 @@ int xvm_job_spec_build(const struct xenvm_config *cfg, const struct xvm_job_inpu
 	s->job_id = rec->jobid;
 	s->uid = rec->uid;
 	s->gid = rec->gid;
+	/*
+	 * On Xen the dom0 QEMU that serves the shares over 9pfs still runs as root (doc/
+	 * ARCHITECTURE.md, "Root in the guest, contained"): root in the guest would be root on
+	 * them, so it is refused there until that backend runs as the user.
+	 */
+	if (rec->req.root && cfg->driver == XENVM_DRIVER_XEN) {
+		errno = EPERM;
+		return xerr_set(err,
+		                "--vm-root: root in the guest is not offered on this node's Xen "
+		                "driver yet (its file-sharing backend runs as root in dom0)");
+	}
 	s->allow_root = rec->req.root;
 	s->kernel = js->kernel;
 	s->initrd = js->initrd;
@@ -178,10 +283,7 @@ int xvm_job_spec_build(const struct xenvm_config *cfg, const struct xvm_job_inpu
 	s->host_agent = getenv("XENVM_HOST_AGENT");
 	s->qemu_binary = cfg->vm.qemu_binary; /* xenvm.yaml vm.qemu_binary; xen ignores it */
 	pw = getpwuid(rec->uid);
-	add_share(js, pw ? pw->pw_dir : NULL, "home directory");
-	add_share(js, in->workdir, "working directory");
-	for (size_t i = 0; i < cfg->mounts.n_paths; i++)
-		add_share(js, cfg->mounts.paths[i], "xenvm.yaml mounts entry");
+	add_shares(js, cfg, in, rec, pw);
 	user_arg(rec, pw, juser, sizeof(juser));
 	hosts_arg(sn, in->nodes, rec->jobid, hosts, sizeof(hosts));
 	if (cmdline_add(js, in->img->cmdline ? in->img->cmdline : "", err) < 0 ||

@@ -29,15 +29,21 @@ struct xvm_job_spec {
 	char kernel[4200], initrd[4200], rootdisk[4200];
 	char ip[INET_ADDRSTRLEN], cidr[40];
 	char shares[XVM_MAX_SHARES][PATH_MAX];
+	char guest_paths[XVM_MAX_SHARES][PATH_MAX];
 	char cmdline[2048 + XVM_SPEC_HOSTS_MAX + 512];
+	/* Shares the site's policy refused (sharepolicy.h), for the user at task launch:
+	 * "working directory /etc is not shared with the VM: ...; ..." ("" none). */
+	char warnings[2048];
+	char cwd_refused[PATH_MAX]; /* the working directory, when it was refused ("" not) */
 };
 
 /*
  * Fill `js` for rec's job, its VM in rec->vm_dir at guest address `guest` of `sn`.  A share
- * that is not an existing directory is left out with a warning; a node whose address cannot be
- * resolved is left out of xenvm.hosts (MPI over PMI needs no names, only hydra and scripts do).
- * Returns 0, or -1 with errno and err: EINVAL for a size the image does not allow (the job's
- * fault), E2BIG for a command line too long (the image's).
+ * the site's policy refuses (sharepolicy.h: the home, the working directory, --vm-mounts,
+ * xenvm.yaml mounts) is left out, and why goes to the log and to js->warnings; a node whose address
+ * cannot be resolved is left out of xenvm.hosts (MPI over PMI needs no names, only hydra and
+ * scripts do). Returns 0, or -1 with errno and err: EINVAL for a size the image does not allow (the
+ * job's fault), E2BIG for a command line too long (the image's).
  */
 int xvm_job_spec_build(const struct xenvm_config *cfg, const struct xvm_job_inputs *in,
                        const struct xenvm_job_record *rec, const struct xenvm_subnet *sn,

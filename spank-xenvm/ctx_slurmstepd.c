@@ -189,6 +189,35 @@ static int redirect_task(spank_t sp)
 	return 0;
 }
 
+/*
+ * What the Prolog refused to share (node/sharepolicy.h), on the user's stderr once per node and
+ * step (local task 0).  A task whose working directory was refused fails, as a task whose
+ * working directory is missing does: in the guest it would run in another directory of that
+ * name (the guest's own /etc) or in none.  Returns 0, or -1 (this task must fail).
+ */
+static int report_refused(spank_t sp)
+{
+	const struct xenvm_job_record *j = &xspank.job;
+	uint32_t local = 1;
+	char cwd[PATH_MAX];
+
+	if (j->warning && spank_get_item(sp, S_TASK_ID, &local) == ESPANK_SUCCESS && local == 0) {
+		fprintf(stderr, "xenvm: %s: warning: %s\n", j->node, j->warning);
+		fflush(stderr);
+	}
+	/* slurmstepd has moved into the step's working directory before task_init. */
+	if (j->cwd_refused && getcwd(cwd, sizeof(cwd)) && strcmp(cwd, j->cwd_refused) == 0) {
+		fprintf(stderr,
+		        "xenvm: %s: the task's working directory %s is not shared with the VM "
+		        "(see the warning above); use --chdir with a directory under your home or "
+		        "one the site allows\n",
+		        j->node, cwd);
+		fflush(stderr);
+		return -1;
+	}
+	return 0;
+}
+
 int xspank_slurmstepd_task_init(spank_t sp)
 {
 	/* A job without a VM request runs as it would without this plugin. */
@@ -214,5 +243,7 @@ int xspank_slurmstepd_task_init(spank_t sp)
 	}
 	report_node(sp);
 	report_match(sp);
+	if (report_refused(sp) < 0)
+		return -1;
 	return redirect_task(sp);
 }

@@ -148,7 +148,8 @@ int xspank_slurmstepd_post_opt(spank_t sp)
 			goto oom;
 	}
 	if ((r->root && env_add(env, &n, "SPANK_XENVM_ROOT", "1") < 0) ||
-	    (r->verbose && env_add(env, &n, "SPANK_XENVM_VERBOSE", "1") < 0))
+	    (r->verbose && env_add(env, &n, "SPANK_XENVM_VERBOSE", "1") < 0) ||
+	    (r->mounts[0] && env_add(env, &n, "SPANK_XENVM_MOUNTS", r->mounts) < 0))
 		goto oom;
 	res = malloc(sizeof(*res));
 	if (!res)

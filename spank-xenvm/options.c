@@ -98,6 +98,24 @@ static int opt_verbose(int val, const char *arg, int remote)
 	return 0;
 }
 
+static int opt_mounts(int val, const char *arg, int remote)
+{
+	struct xenvm_mount m[XENVM_MOUNTS_MAX];
+	char buf[XENVM_MOUNTS_LEN];
+	struct xerr err;
+	size_t n;
+
+	if (xenvm_parse_mounts("--vm-mounts", arg, buf, m, &n, &err) < 0) {
+		xerror("%s", err.msg);
+		return -1;
+	}
+	if (remember(&xspank.opts.have_mounts, "--vm-mounts",
+	             strcmp(arg, xspank.opts.req.mounts) == 0) < 0)
+		return -1;
+	snprintf(xspank.opts.req.mounts, sizeof(xspank.opts.req.mounts), "%s", arg);
+	return 0;
+}
+
 static struct spank_option options[] = {
     {"vm-image", "NAME", "Run the job's tasks inside VMs booted from image NAME (one VM per node).",
      1, 0, opt_image},
@@ -109,6 +127,9 @@ static struct spank_option options[] = {
     {"vm-vcpus", "N", "vCPUs of each VM (default: the job's CPUs on the node).", 1, 0, opt_vcpus},
     {"vm-root", NULL, "Ask for root inside the VM (granted only where the image allows it).", 0, 0,
      opt_root},
+    {"vm-mounts", "SRC[:DST[:ro]],...",
+     "Share host directories with the VMs (within the site's policy: xenvm.yaml(5)).", 1, 0,
+     opt_mounts},
     {"vm-verbose", NULL, "Report what happened on each node: cache, boot and readiness times.", 0,
      0, opt_verbose},
 };
@@ -151,6 +172,15 @@ static int apply_env_defaults(struct xenvm_request *r)
 	if (!o->have_verbose && (v = getenv(XENVM_REQ_VERBOSE)) &&
 	    xenvm_parse_flag(XENVM_REQ_VERBOSE, v, &r->verbose, &err) < 0)
 		goto bad;
+	if (!o->have_mounts && (v = getenv(XENVM_REQ_MOUNTS)) && *v) {
+		struct xenvm_mount m[XENVM_MOUNTS_MAX];
+		char buf[XENVM_MOUNTS_LEN];
+		size_t n;
+
+		if (xenvm_parse_mounts(XENVM_REQ_MOUNTS, v, buf, m, &n, &err) < 0)
+			goto bad;
+		snprintf(r->mounts, sizeof(r->mounts), "%s", v);
+	}
 	return 0;
 bad:
 	xerror("%s", err.msg);
@@ -189,10 +219,11 @@ int xspank_request_submit(spank_t sp, bool inside_allocation)
 	if (inside_allocation)
 		r.require[0] = '\0'; /* XENVM_REQUIRE inherited by a job's steps: the job chose */
 	if (!*r.image && !*r.require) {
-		const char *orphan = o->have_mem     ? "--vm-mem"
-		                     : o->have_vcpus ? "--vm-vcpus"
-		                     : o->have_root  ? "--vm-root"
-		                                     : NULL;
+		const char *orphan = o->have_mem      ? "--vm-mem"
+		                     : o->have_vcpus  ? "--vm-vcpus"
+		                     : o->have_root   ? "--vm-root"
+		                     : o->have_mounts ? "--vm-mounts"
+		                                      : NULL;
 		if (orphan) {
 			xerror("%s needs --vm-image=NAME or --vm-require=TERMS (or XENVM_IMAGE or "
 			       "XENVM_REQUIRE in the environment)",
@@ -219,6 +250,8 @@ int xspank_request_submit(spank_t sp, bool inside_allocation)
 	if (r.root && control_setenv(sp, XENVM_REQ_ROOT, "1", inside_allocation) < 0)
 		return -1;
 	if (r.verbose && control_setenv(sp, XENVM_REQ_VERBOSE, "1", inside_allocation) < 0)
+		return -1;
+	if (r.mounts[0] && control_setenv(sp, XENVM_REQ_MOUNTS, r.mounts, inside_allocation) < 0)
 		return -1;
 	/* The Prolog shares the working directory with the VM (the home directory it knows). */
 	if (!inside_allocation) {

@@ -28,7 +28,7 @@ struct xspank_args {
 /* What the user asked for on the command line (options.c). */
 struct xspank_opts {
 	struct xenvm_request req;
-	bool have_image, have_mem, have_vcpus, have_root, have_verbose, have_require;
+	bool have_image, have_mem, have_vcpus, have_root, have_verbose, have_require, have_mounts;
 };
 
 struct xspank_state {

@@ -29,6 +29,7 @@
 struct xvm_share {
 	const char *host_path;  /* exported directory (absolute) */
 	const char *guest_path; /* mount point in the guest (usually the same path) */
+	bool readonly;          /* exported read-only (--vm-mounts SRC:DST:ro) */
 };
 
 struct xvm_spec {
@@ -84,6 +85,8 @@ struct xvm_info {
 
 struct xvm_driver {
 	const char *name;
+	/* The first 3 bytes of its VMs' MACs (vm/mac.h), which node/netpin.h pins; NULL: none. */
+	const char *mac_oui;
 	/* Can this node run VMs with this driver?  Fills err with why not.  (qemu: always yes;
 	 * its boot() looks for the spec's QEMU binary first.) */
 	int (*probe)(struct xerr *err);

@@ -11,3 +11,9 @@ $(LIBXENVM_VM): $(LIBXENVM_VM_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
 # The default host-side helper for commands from the guest (xvm_spec.host_agent NULL).
 $(B)/vm/vmhost.o: CFLAGS += -DXENVM_LIBEXECDIR='"$(LIBEXECDIR)"'
+
+# The VM's interface name (vm/tapname.c): unique within Linux's 15 characters.
+UNIT_TESTS += $(B)/tests/unit/test_vm_tapname
+$(B)/tests/unit/test_vm_tapname.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_vm_tapname: $(B)/tests/unit/test_vm_tapname.o $(LIBXENVM_VM) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)

@@ -38,6 +38,7 @@
 #include "vm/kernel.h"
 #include "vm/mac.h"
 #include "vm/nosuid.h"
+#include "vm/tapname.h"
 #include "vm/qemu_argv.h"
 #include "vm/spec_check.h"
 #include "vm/vmhost.h"
@@ -282,7 +283,11 @@ static void __attribute__((noreturn)) supervise(struct xvm *h, int lfd, void *ar
 	/* QEMU's OUI; cannot fail: s and the OUI are valid, mac is XVM_MAC_LEN */
 	xvm_guest_mac(s, "52:54:00", (unsigned)getpid(), mac, sizeof(mac));
 	if (s->bridge) {
-		snprintf(tap, sizeof(tap), "xv%u%s", s->job_id, s->name);
+		/* The name node/netpin.h pins; the spec's name was checked at boot. */
+		if (xvm_tap_name(s->job_id, s->name, tap, sizeof(tap)) < 0) {
+			xvm_host_fail(h, "VM name '%s' cannot name a tap", s->name);
+			goto out;
+		}
 		qa.tapfd = make_tap(s->bridge, tap, mac, ifname, &err);
 		if (qa.tapfd < 0) {
 			xvm_host_fail(h, "%s", err.msg);
@@ -563,6 +568,7 @@ static void qemu_release(struct xvm *vm)
 
 const struct xvm_driver xvm_driver_qemu = {
     .name = "qemu",
+    .mac_oui = "52:54:00",
     .probe = qemu_probe,
     .boot = qemu_boot,
     .wait_ready = qemu_wait_ready,

@@ -173,7 +173,9 @@ int xvm_qemu_argv(const struct xvm_qemu_args *a, struct xvm_argv *out, struct xe
 		 * is not an error, so a file the guest's root creates is the user's; an explicit
 		 * chown still fails.  Setuid/setgid bits are stopped by vm/nosuid.c's filter.
 		 */
-		r |= arg_opt(out, pre, s->shares[i].host_path, ",security_model=none");
+		r |= arg_opt(out, pre, s->shares[i].host_path,
+		             s->shares[i].readonly ? ",security_model=none,readonly=on"
+		                                   : ",security_model=none");
 		r |= argf(out, "-device");
 		r |= argf(out, "virtio-9p-pci,fsdev=fs%zu,mount_tag=xs%zu", i, i);
 	}

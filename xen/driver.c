@@ -27,6 +27,7 @@
 #include "vm/guest_cmdline.h"
 #include "vm/kernel.h"
 #include "vm/mac.h"
+#include "vm/tapname.h"
 #include "vm/spec_check.h"
 #include "vm/vmd.h"
 #include "vm/vmhost.h"
@@ -170,6 +171,7 @@ static void boot_undo(struct xen_vm *vm, int lfd)
 static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err)
 {
 	char kernel[4096], kboot[4096], initrd[4096], disk[4096], mac[XVM_MAC_LEN];
+	char vif[XVM_TAP_NAME_LEN];
 	static const char *const tags[XL_DOMAIN_MAX_P9] = {"xs0", "xs1", "xs2", "xs3",
 	                                                   "xs4", "xs5", "xs6", "xs7"};
 	const char *p9_paths[XL_DOMAIN_MAX_P9], *p9_tags[XL_DOMAIN_MAX_P9];
@@ -238,6 +240,9 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	ds.disk = disk[0] ? disk : NULL;
 	ds.bridge = s->bridge;
 	ds.mac = s->bridge ? mac : NULL;
+	/* The name node/netpin.h pins (a vif named by domid could not be known in advance). */
+	if (s->bridge && xvm_tap_name(s->job_id, s->name, vif, sizeof(vif)) == 0)
+		ds.vif_name = vif;
 	ds.nested_tcg = nested && strcmp(nested, "1") == 0;
 	/* The job's VF (jobib.h): xl_domain_create makes it assignable and lists it; stopping
 	 * the domain (xen_domain_remove -> xl_domain_stop) gives it back. */
@@ -420,6 +425,7 @@ static void xen_release(struct xvm *vm)
 
 const struct xvm_driver xvm_driver_xen = {
     .name = "xen",
+    .mac_oui = "00:16:3e",
     .probe = xen_probe,
     .boot = xen_boot,
     .wait_ready = xen_wait_ready,

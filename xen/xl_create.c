@@ -151,7 +151,8 @@ int xl_domain_config_build(const struct xl_domain_spec *spec, libxl_domain_confi
 		nic->devid = 0;
 		nic->nictype = LIBXL_NIC_TYPE_VIF;
 		if (dup_field(&nic->bridge, spec->bridge) ||
-		    dup_field(&nic->script, spec->vif_script))
+		    dup_field(&nic->script, spec->vif_script) ||
+		    dup_field(&nic->ifname, spec->vif_name))
 			goto nomem;
 		/* Checked by xl_domain_spec_check(); all-zero lets libxl pick a random MAC. */
 		if (spec->mac && sscanf(spec->mac, "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2],

@@ -51,6 +51,7 @@ struct xl_domain_spec {
 	const char *bridge;     /* dom0 bridge for one vif, or NULL for no network */
 	const char *mac;        /* "xx:xx:xx:xx:xx:xx" for the vif, or NULL: libxl picks one */
 	const char *vif_script; /* hotplug script, or NULL for libxl's default (vif-bridge) */
+	const char *vif_name;   /* dom0 name of the vif (vm/tapname.h), or NULL: vif<domid>.0 */
 	/* dom0 directories given to the guest over Xen 9pfs: p9_paths[i] under tag p9_tags[i]
 	 * (n_p9 of each, at most XL_DOMAIN_MAX_P9).  libxenlight then starts QEMU's xen-9pfs
 	 * backend for the domain in dom0 (qemu-system-xen) and stops it with the domain. */

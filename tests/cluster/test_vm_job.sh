@@ -35,13 +35,21 @@ t_on_fail() {
 as_user() { "$CL" run --user "$1" --chdir "$(getent passwd "$1" | cut -d: -f6)" -- "${@:2}"; }
 home_of() { getent passwd "$1" | cut -d: -f6; }
 
+# A job's VM's interface on the node (vm/tapname.h): "xv" + the job id in base 36 + "_vm0".
+tap_of() {
+	local j=$1 d=0123456789abcdefghijklmnopqrstuvwxyz out=""
+	while :; do out=${d:j % 36:1}$out; j=$((j / 36)); [ "$j" = 0 ] && break; done
+	echo "xv${out}_vm0"
+}
+
 # A job's traces on a node, for the "nothing left" checks: VM processes (by name), its state
 # directory, its tap device and its guest address claim.  Prints them; empty when clean.
 traces() { # job node
 	local j=$1 n=$2 d=$BASE/nodes/$2/run-xenvm
 	pgrep -af "xenvm-job$j-" | grep -v pgrep || true
 	[ -e "$d/job/$j" ] && echo "state dir $d/job/$j"
-	ip -n "${NS}node${n#node}" -o link show 2>/dev/null | grep -o "xv${j}vm0" || true
+	ip -n "${NS}node${n#node}" -o link show 2>/dev/null | grep -o "$(tap_of "$j")" || true
+	ip netns exec "${NS}node${n#node}" nft list tables bridge 2>/dev/null | grep -x "table bridge xenvm_job$j" || true
 	grep -lx "$j" "$d"/addr/* 2>/dev/null || true
 }
 
@@ -105,6 +113,14 @@ setup() {
 	mkdir -p "$BASE"
 	vmcluster_config "$BASE" "$NS" 10.81.6 4 || { t_fail "vmcluster_config"; return 1; }
 	add_broken_image
+	# Root in the guest for --vm-root (test_root_guest); the site's scratch for the share tests.
+	sed -i 's/^    root_allowed: false$/    root_allowed: true/' "$BASE/etc/images.yaml"
+	printf 'shares:\n  allowed: [%s]\n' "$BASE/scratch" >>"$BASE/etc/xenvm.yaml"
+	# VMJOB_PIN=off: without the network pin, to see test_root_guest fail (it must be able to)
+	[ "${VMJOB_PIN:-on}" = off ] && sed -i 's/^  bridge: xenvmbr0$/&\n  pin: false/' "$BASE/etc/xenvm.yaml"
+	rm -rf "$BASE/scratch" && mkdir -p "$BASE/scratch/$U" "$BASE/scratch/$U2" && chmod 755 "$BASE/scratch"
+	chown "$U:" "$BASE/scratch/$U" && chown "$U2:" "$BASE/scratch/$U2" && chmod 755 "$BASE/scratch/$U2"
+	echo from-the-host >"$BASE/scratch/$U/in.txt"
 	t_run_ok "$CL" up || return 1
 	# Built on the "login node" by the user, in their home, as users do.
 	cp "$repo/examples/mpi-hello.c" "$(home_of $U)/mpi-hello.c" && chown "$U:" "$(home_of $U)/mpi-hello.c"
@@ -159,7 +175,14 @@ test_broken_image() {
 	t_run_fails as_user "$U" srun -N2 --vm-image=broken true
 	t_match "^xenvm: VM for job [0-9]+ on node[12]: " "$T_ERR" "reason shown to the user"
 	t_match "broken-image: this initrd has no agent" "$T_ERR" "console tail in the reason"
-	t_eq "idle idle" "$("$CL" run -- sinfo -h -N -n node[1-2] -o %T | tr '\n' ' ' | sed 's/ $//')" "nodes still idle"
+	# (the Epilog may still be at work: "completing" for a moment, never "drained")
+	local k st
+	for ((k = 0; k < 100; k++)); do
+		st=$("$CL" run -- sinfo -h -N -n node[1-2] -o %T | tr '\n' ' ' | sed 's/ $//')
+		case $st in *completing*) ;; *) break ;; esac
+		sleep 0.1
+	done
+	t_eq "idle idle" "$st" "nodes still idle"
 	t_run_ok as_user "$U" srun -N2 --vm-image=ttylinux-mpi uname -r
 	t_nomatch "^$(uname -r)\$" "$T_OUT"
 }
@@ -380,16 +403,80 @@ test_vm_lost() {
 	wait_clean "$id" node2
 }
 
-# VM_JOB_TESTS="test_pty test_vm_lost": only those tests (after setup), for working on them.
-if [ -n "${VM_JOB_TESTS:-}" ]; then
-	setup && for t in $VM_JOB_TESTS; do "$t"; done
-	t_begin "teardown: cluster down leaves nothing"
-	t_run_ok "$CL" down
-	t_summary
-	exit
-fi
+test_share_refused() {
+	t_begin "--chdir=/, /etc, another user's directory: refused with the reason at task launch, the task fails"
+	local d
+	for d in / /etc; do
+		t_run_fails "$CL" run --user "$U" --chdir / -- srun -N1 --chdir="$d" --vm-image=ttylinux-mpi pwd
+		t_match "^xenvm: node[0-9]+: warning: working directory $d is not shared with the VM: it is (the root|a system) directory" "$T_ERR" "--chdir=$d: the reason"
+		t_match "the task's working directory $d is not shared with the VM" "$T_ERR" "--chdir=$d: the task fails"
+	done
+	t_run_fails as_user "$U" srun -N1 --chdir="$BASE/scratch/$U2" --vm-image=ttylinux-mpi pwd
+	t_match "warning: working directory $BASE/scratch/$U2 is not shared with the VM: it belongs to uid $(id -u "$U2") and is not writable by uid $(id -u "$U")" "$T_ERR" "another user's directory"
+	t_run_fails as_user "$U" srun -N1 --vm-image=ttylinux-mpi --vm-mounts=data true
+	t_match "--vm-mounts: 'data' is not an absolute path" "$T_ERR" "a syntax error names the option"
+}
 
-setup && {
+test_vm_mounts() {
+	t_begin "--vm-mounts: an allowed directory at its DST, read-only; a forbidden one refused with the reason"
+	t_run_ok as_user "$U" srun -N1 --vm-image=ttylinux-mpi --vm-mounts="$BASE/scratch/$U:/data:ro,/etc" \
+		sh -c 'cat /data/in.txt; touch /data/new 2>/dev/null && echo wrote || echo read-only'
+	t_match "^from-the-host$" "$T_OUT" "the share at /data"
+	t_match "^read-only$" "$T_OUT" ":ro is read-only in the guest"
+	t_eq "" "$(ls "$BASE/scratch/$U/new" 2>/dev/null)" "nothing written on the host"
+	t_match "warning: --vm-mounts /etc is not shared with the VM: it is a system directory \(/etc\)" "$T_ERR" "forbidden mount refused"
+}
+
+test_root_guest() {
+	t_begin "root in the guest: pinned to its MAC and address, cannot reach slurmd, imagecastd or another job's VM; the job's VMs still reach each other"
+	local h id id2 k out=$T_TMP/root.out out2=$T_TMP/other-job.out node1 vm2 other tap
+	h=$(home_of $U)
+	node1=$(ip -n "${NS}node1" -4 -o addr show dev xenvmbr0 | awk '{print $4}' | cut -d/ -f1)
+	# another job's VM on node2, to be out of reach
+	timeout 250 "$CL" run --user "$U2" --chdir "$(home_of $U2)" -- srun -N1 -w node2 --vm-image=ttylinux-mpi sh -c 'echo up $XENVM_VM_IP; sleep 120' >"$out2" 2>&1 &
+	for ((k = 0; k < 1500; k++)); do grep -qs "^up " "$out2" && break; sleep 0.1; done
+	other=$(sed -n 's/^up //p' "$out2")
+	id2=$("$CL" run -- squeue -h -u "$U2" -o %i | head -1)
+	[ -n "$other" ] || { t_fail "the other job did not start: $(cat "$out2")"; return; }
+	timeout 250 "$CL" run --user "$U" --chdir "$h" -- srun -N2 --vm-root --export=ALL,XENVM_EXEC_ROOT=1 --vm-image=ttylinux-mpi sh -c 'echo up $SLURM_NODEID $XENVM_VM_IP $(id -u); sleep 150' >"$out" 2>&1 &
+	for ((k = 0; k < 1500; k++)); do [ "$(grep -c "^up " "$out")" = 2 ] && break; sleep 0.1; done
+	[ "$(grep -c "^up " "$out")" = 2 ] || { t_fail "tasks did not start: $(cat "$out")"; return; }
+	id=$("$CL" run -- squeue -h -u "$U" -o %i | head -1)
+	vm2=$(sed -n 's/^up 1 \([0-9.]*\) .*/\1/p' "$out")
+	t_match "^up 0 [0-9.]+ 0$" "$(cat "$out")" "root in the guest"
+	tap=$(tap_of "$id")
+	t_match "iifname \"$tap\"" "$(ip netns exec "${NS}node1" nft list table bridge "xenvm_job$id" 2>&1)" "node1 pins $tap"
+	rx() { "$CL" exec --user "$U" node1 -- env XENVM_EXEC_ROOT=1 "$EXEC" --root --socket "/run/xenvm/job/$id/vm0/agent.sock" -- "$@"; }
+	t_run_ok rx sh -c "ping -c 2 -W 2 $vm2 >/dev/null && echo reached"
+	t_eq reached "$T_OUT" "the job's other VM, from its own address"
+	t_run_ok rx sh -c "ping -c 2 -W 2 $other >/dev/null && echo reached || echo blocked"
+	t_eq blocked "$T_OUT" "another job's VM"
+	# The node, from an address in its own subnet (a TCP connect within 3 s; slurmd and imagecastd
+	# listen there, so without the pin both say "open", VMJOB_PIN=off).  From the guest's own
+	# address the test network cannot tell: the node has no route back to the guests' subnet.
+	t_run_ok rx sh -c "ip addr add ${node1%.*}.250/24 dev eth0; for p in 6818 7420; do timeout 5 nc -w 3 $node1 \$p </dev/null >/dev/null 2>&1 && echo open || echo closed; done; ip addr del ${node1%.*}.250/24 dev eth0"
+	t_eq "closed closed" "$(echo $T_OUT)" "slurmd and imagecastd on node1 from a spoofed address"
+	# Another VM's address and MAC: nothing leaves, and the real owner is not disturbed.
+	t_run_ok rx sh -c "ip link set eth0 down; ip link set eth0 address 52:54:00:aa:bb:cc; ip link set eth0 up; ping -c 2 -W 2 $vm2 >/dev/null && echo reached || echo blocked"
+	t_eq blocked "$T_OUT" "a forged MAC is dropped"
+	"$CL" run -- scancel "$id" "$id2"
+	wait
+	wait_clean "$id" node1 node2
+	# MPI across a root job's pinned VMs
+	t_run_ok as_user "$U" srun -N2 -n2 --mpi=pmi2 --vm-root --vm-image=ttylinux-mpi ./mpi-hello
+	t_match '^allreduce ok: 2 of 2 ranks$' "$T_OUT" "MPI across the root job's VMs"
+	t_eq "" "$(ip netns exec "${NS}node1" nft list tables bridge 2>&1 | grep "xenvm_job$id\$")" "the pin is gone after the Epilog"
+}
+
+# VM_JOB_TESTS="test_pty test_vm_lost" (or VMJOB_ONLY=..., e.g. with VMJOB_PIN=off): only those
+# tests (after setup), for working on them.
+only=${VM_JOB_TESTS:-${VMJOB_ONLY:-}}
+if [ -n "$only" ]; then
+	setup && for t in $only; do "$t"; done
+else setup && {
+	test_share_refused
+	test_vm_mounts
+	test_root_guest
 	test_demo_job
 	test_hydra
 	test_batch_2x2
@@ -407,7 +494,7 @@ setup && {
 	test_other_user
 	test_cache_reuse
 	test_crash_recovery
-}
+}; fi
 t_begin "teardown: cluster down leaves nothing"
 t_run_ok "$CL" down
 t_summary

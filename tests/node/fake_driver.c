@@ -202,6 +202,7 @@ static void fake_release(struct xvm *vm)
 
 const struct xvm_driver fake_driver = {
     .name = "fake",
+    .mac_oui = "52:54:00",
     .probe = fake_probe,
     .boot = fake_boot,
     .wait_ready = fake_wait_ready,

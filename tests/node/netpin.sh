@@ -25,6 +25,7 @@ cleanup() {
 		ip netns del "$n" 2>/dev/null
 	done
 }
+# (testlib's EXIT trap prints the summary and sets the exit status: do not replace it)
 t_at_exit cleanup
 
 in_host() { ip netns exec "$HOST" "$@"; }
@@ -49,9 +50,10 @@ ll_of() { # the EUI-64 link-local address of VM $1's eth0
 	in_vm "$1" ip -6 -o addr show dev eth0 scope link | awk '{print $4}' | cut -d/ -f1
 }
 
-reach() { # VM, host:port: a TCP connect within 2 s
-	# A dropped SYN ends in timeout's 124, which the test library reads as its own: 1 instead.
-	in_vm "$1" timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${2%:*}" "${2#*:}" 2>/dev/null || return 1
+reach() { # VM, host:port: a TCP connect within 3 s; a dropped SYN fails with 1, not timeout's
+	# 124, which testlib reads as the whole command having timed out
+	in_vm "$1" timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${2%:*}" "${2#*:}" 2>/dev/null ||
+		return 1
 }
 
 setup() {

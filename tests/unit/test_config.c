@@ -108,6 +108,10 @@ static void assert_defaults(const struct xenvm_config *c)
 	assert_null(c->network.subnet);
 	assert_null(c->network.gateway);
 	assert_int_equal(c->network.mtu, 1500);
+	assert_true(c->network.pin);
+	assert_null(c->network.allow);
+	assert_int_equal(c->network.n_allow, 0);
+	assert_null(c->shares.allowed);
 	assert_null(c->ib.devices);
 	assert_int_equal(c->ib.n_devices, 0);
 	assert_int_equal(c->ib.vfs_per_device, 0);
@@ -216,6 +220,32 @@ static void test_full_file(void **state)
 }
 
 /* Values at the edges of their ranges, other spellings, and the last value of a list winning. */
+/* network.pin, network.allow and shares.allowed as a site writes them. */
+static void test_pin_allow_shares(void **state)
+{
+	struct xenvm_config *c;
+
+	(void)state;
+	c = load_ok(write_yaml("network:\n  pin: false\n  allow: [10.0.0.5/32:tcp:2049, "
+	                       "'10.1.0.0/16', '10.2.0.1:udp', '10.3.0.1:any']\n"
+	                       "shares: {allowed: [/scratch, /work]}\n"));
+	assert_false(c->network.pin);
+	assert_int_equal(c->network.n_allow, 4);
+	assert_int_equal(c->network.allow[0].addr, 0x0a000005);
+	assert_int_equal(c->network.allow[0].prefix, 32);
+	assert_int_equal(c->network.allow[0].proto, 6);
+	assert_int_equal(c->network.allow[0].port, 2049);
+	assert_int_equal(c->network.allow[1].addr, 0x0a010000);
+	assert_int_equal(c->network.allow[1].prefix, 16);
+	assert_int_equal(c->network.allow[1].proto, 0);
+	assert_int_equal(c->network.allow[1].port, 0);
+	assert_int_equal(c->network.allow[2].proto, 17);
+	assert_int_equal(c->network.allow[3].proto, 0);
+	assert_int_equal(c->shares.n_allowed, 2);
+	assert_string_equal(c->shares.allowed[1], "/work");
+	xenvm_config_free(c);
+}
+
 static void test_edges(void **state)
 {
 	struct xenvm_config *c;
@@ -386,12 +416,12 @@ static const struct err_case err_cases[] = {
     {"unknown key, suggestion", "drvier: xen\n",
      ":1:1: drvier: unknown key (did you mean 'driver'? valid keys: driver, state_dir, "
      "catalog, log_level, cache, imagecast, network, ib, munge, timeouts, vm, mounts, "
-     "image_store)"},
+     "image_store, shares)"},
     {"unknown key, nested", "cache:\n  zzzzzz: 1\n",
      ":2:3: cache.zzzzzz: unknown key (valid keys: dir, max_size)"},
     {"unknown key, control characters", "\"a\\tb\": 1\n",
      ":1:1: a?b: unknown key (valid keys: driver, state_dir, catalog, log_level, cache, "
-     "imagecast, network, ib, munge, timeouts, vm, mounts, image_store)"},
+     "imagecast, network, ib, munge, timeouts, vm, mounts, image_store, shares)"},
     {"duplicate key", "driver: xen\nstate_dir: /a\ndriver: qemu\n",
      ":3:1: driver: duplicate key (first defined at 1:1)"},
     {"duplicate key, nested and third", "vm:\n  accel: kvm\n  accel: tcg\n  accel: auto\n",
@@ -452,6 +482,26 @@ static const struct err_case err_cases[] = {
      ":1:19: imagecast.port: '0' is out of range (1..65535)"},
     {"port overflows", "imagecast: {port: 99999999999999999999999}\n",
      ":1:19: imagecast.port: '99999999999999999999999' is out of range (1..65535)"},
+    {"pin not a boolean", "network: {pin: maybe}\n",
+     ":1:16: network.pin: 'maybe' is not a boolean (use true or false)"},
+    {"allow not a list", "network: {allow: 10.0.0.5}\n",
+     ":1:18: network.allow: expected a list of strings, found '10.0.0.5' (write [a, b])"},
+    {"allow bad address", "network:\n  allow: [10.0.0.5/32:tcp:2049, 10.0.0.300]\n",
+     ":2:33: network.allow[1]: '10.0.0.300' is not an IPv4 address"},
+    {"allow bad prefix", "network: {allow: [10.0.0.0/33]}\n",
+     ":1:19: network.allow[0]: prefix '33' is not 0..32"},
+    {"allow host bits", "network: {allow: [10.0.0.1/24]}\n",
+     ":1:19: network.allow[0]: 10.0.0.1/24 has host bits set"},
+    {"allow protocol", "network: {allow: ['10.0.0.1:icmp']}\n",
+     ":1:19: network.allow[0]: protocol 'icmp' is not tcp, udp or any"},
+    {"allow port", "network: {allow: ['10.0.0.1:tcp:70000']}\n",
+     ":1:19: network.allow[0]: port '70000' is not 1..65535"},
+    {"allow port without protocol", "network: {allow: ['10.0.0.1:any:53']}\n",
+     ":1:19: network.allow[0]: a port needs tcp or udp"},
+    {"shares relative", "shares: {allowed: [scratch]}\n",
+     ":1:20: shares.allowed[0]: 'scratch' is not an absolute path"},
+    {"shares unknown key", "shares: {allow: [/scratch]}\n",
+     ":1:10: shares.allow: unknown key (valid keys: allowed)"},
     {"mtu below range", "network: {mtu: 10}\n",
      ":1:16: network.mtu: '10' is out of range (68..65535)"},
     {"vfs_per_device", "ib: {vfs_per_device: 256}\n",
@@ -523,11 +573,12 @@ static void run_err_case(void **state)
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-	    cmocka_unit_test(test_defaults),     cmocka_unit_test(test_empty_files),
-	    cmocka_unit_test(test_full_file),    cmocka_unit_test(test_edges),
-	    cmocka_unit_test(test_missing_file), cmocka_unit_test(test_not_a_file),
-	    cmocka_unit_test(test_bad_args),     cmocka_unit_test(test_reader_error),
-	    cmocka_unit_test(test_nul_key),      cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_defaults),         cmocka_unit_test(test_empty_files),
+	    cmocka_unit_test(test_full_file),        cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_pin_allow_shares), cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_not_a_file),       cmocka_unit_test(test_bad_args),
+	    cmocka_unit_test(test_reader_error),     cmocka_unit_test(test_nul_key),
+	    cmocka_unit_test(test_example_file),
 	};
 	size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t n_err = sizeof(err_cases) / sizeof(err_cases[0]);

@@ -92,6 +92,7 @@ static int setup(void **state)
 	t->cfg->path = strdup("/etc/xenvm/xenvm.yaml");
 	free(t->cfg->network.bridge);
 	t->cfg->network.bridge = NULL; /* no bridge: the fake needs none */
+	t->cfg->network.pin = false;   /* test_network_pin turns it on, with a stand-in nft */
 	free(t->cfg->network.subnet);
 	t->cfg->network.subnet = strdup("10.184.0.0/16");
 	t->cfg->ib.fallback = XENVM_IB_FALLBACK_NONE;
@@ -299,6 +300,16 @@ static void test_spec_fails(void **state)
 	assert_int_equal(start(t, rec, &err), XVM_FAULT_JOB);
 	assert_non_null(strstr(err.msg, "--vm-vcpus '5': expected 1..4"));
 	nothing_left(t, rec, false);
+	/* Root in the guest on a Xen node: its 9pfs backend is root in dom0, so refused. */
+	rec->req.vcpus = 0;
+	rec->req.root = true;
+	t->cfg->driver = XENVM_DRIVER_XEN;
+	assert_int_equal(start(t, rec, &err), XVM_FAULT_JOB);
+	assert_int_equal(errno, EPERM);
+	assert_non_null(strstr(err.msg, "--vm-root: root in the guest is not offered"));
+	nothing_left(t, rec, false);
+	t->cfg->driver = XENVM_DRIVER_QEMU;
+	rec->req.root = false;
 	assert_int_equal(fake_calls(FAKE_BOOT), 0);
 }
 
@@ -371,6 +382,61 @@ static void test_wait_ready_fails(void **state)
 	assert_int_equal(errno, ETIMEDOUT);
 	assert_int_equal(fake_calls(FAKE_DESTROY), 1);
 	nothing_left(t, &t->rec[0], true);
+}
+
+/*
+ * The network pin (node/netpin.h) in the job's life: made before the boot for the VM's tap
+ * (vm/tapname.h: job 11 -> "xvb_vm0") with the driver's OUI, deleted by the stop; nft missing is
+ * the node's fault and leaves nothing.  A stand-in nft records what it is asked.
+ */
+static void test_network_pin(void **state)
+{
+	struct t *t = *state;
+	struct xerr err = {{0}};
+	char nft[PATH_MAX], script[PATH_MAX], deleted[PATH_MAX], text[8192] = "";
+	FILE *f;
+	size_t n;
+
+	snprintf(script, sizeof(script), "%s/nft.script", t->f.root);
+	snprintf(deleted, sizeof(deleted), "%s/nft.deleted", t->f.root);
+	snprintf(nft, sizeof(nft), "%s/nft", t->f.root);
+	f = fopen(nft, "w");
+	assert_non_null(f);
+	fprintf(f,
+	        "#!/bin/sh\ncase $1 in\n-f) cp \"$2\" %s ;;\nlist) [ -f %s ] && echo "
+	        "'table bridge xenvm_job11' ;;\ndelete) echo \"$*\" >%s ;;\nesac\n",
+	        script, script, deleted);
+	fclose(f);
+	assert_int_equal(chmod(nft, 0755), 0);
+	t->cfg->network.pin = true;
+	t->cfg->network.bridge = "lo"; /* exists everywhere; the fake driver does not use it */
+
+	setenv("XENVM_NFT", "/nonexistent/nft", 1);
+	assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NODE);
+	assert_non_null(strstr(err.msg, "network.pin is on"));
+	assert_int_equal(fake_calls(FAKE_BOOT), 0);
+	nothing_left(t, &t->rec[0], false);
+
+	setenv("XENVM_NFT", nft, 1);
+	assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NONE);
+	f = fopen(script, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(text, "table bridge xenvm_job11"));
+	assert_non_null(strstr(text, "iifname \"xvb_vm0\""));
+	assert_non_null(strstr(text, "52:54:00:b8:01:0c")); /* 10.184.1.12's MAC */
+	assert_non_null(strstr(text, "10.184.1.12"));
+	assert_int_equal(xvm_job_stop(&fake_driver, t->cfg, NODE, 11, &err), 0);
+	f = fopen(deleted, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_string_equal(text, "delete table bridge xenvm_job11\n");
+	unsetenv("XENVM_NFT");
+	t->cfg->network.bridge = NULL;
 }
 
 /* The Epilog: the VM shut down, the address and the VF given back; a second run is fine. */
@@ -505,6 +571,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ib_lease_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ib_attach_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_boot_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_network_pin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wait_ready_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_releases_vfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_fallbacks, setup, teardown),

@@ -89,6 +89,77 @@ static void digests(void **state)
 	assert_int_equal(xenvm_parse_digest("d", "md5:0123", out, &err), -1);
 }
 
+/* --vm-mounts: pyxis's SRC[:DST[:ro]] syntax; errors name the option. */
+static void mounts(void **state)
+{
+	struct xenvm_mount m[XENVM_MOUNTS_MAX];
+	char buf[XENVM_MOUNTS_LEN], big[XENVM_MOUNTS_LEN + 10];
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+	    {"data", "--vm-mounts: 'data' is not an absolute path"},
+	    {"/a:b", "--vm-mounts: 'b' is not an absolute path"},
+	    {"/a:/b:rx", "--vm-mounts: 'rx' in /a: expected ro or rw"},
+	    {"/a/../etc", "--vm-mounts: '/a/../etc' is not an absolute path"},
+	    {"/a b", "--vm-mounts: '/a b' is not an absolute path"},
+	    {"/a:/", "--vm-mounts: /a: cannot mount over the guest's /"},
+	    {"", "--vm-mounts: empty"},
+	    {",", "--vm-mounts: empty"},
+	    {"/1,/2,/3,/4,/5,/6,/7,/8,/9", "--vm-mounts: more than 8 mounts"},
+	};
+	struct xerr err;
+	size_t n = 99;
+
+	(void)state;
+	assert_int_equal(
+	    xenvm_parse_mounts("--vm-mounts", "/scratch/u,/data:/in:ro,/x:/y:rw", buf, m, &n, &err),
+	    0);
+	assert_int_equal(n, 3);
+	assert_string_equal(m[0].src, "/scratch/u");
+	assert_string_equal(m[0].dst, "/scratch/u");
+	assert_false(m[0].ro);
+	assert_string_equal(m[1].src, "/data");
+	assert_string_equal(m[1].dst, "/in");
+	assert_true(m[1].ro);
+	assert_string_equal(m[2].dst, "/y");
+	assert_false(m[2].ro);
+	assert_int_equal(xenvm_parse_mounts("--vm-mounts", "/a..b/..c", buf, m, &n, &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(xenvm_parse_mounts("--vm-mounts", bad[i].in, buf, m, &n, &err),
+		                 -1);
+		if (!strstr(err.msg, bad[i].msg))
+			fail_msg("%s: got '%s', want '%s'", bad[i].in, err.msg, bad[i].msg);
+	}
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(xenvm_parse_mounts("XENVM_MOUNTS", big, buf, m, &n, &err), -1);
+	assert_non_null(strstr(err.msg, "XENVM_MOUNTS: expected SRC[:DST[:ro]]"));
+}
+
+static void mounts_from_env(void **state)
+{
+	char *v[] = {"XENVM_IMAGE=a", "XENVM_MOUNTS=/scratch:/s:ro"};
+	char *bad[] = {"XENVM_IMAGE=a", "XENVM_MOUNTS=scratch"};
+	char *orphan[] = {"XENVM_MOUNTS=/scratch"};
+	struct xenvm_envv e = {v, 2}, eb = {bad, 2}, eo = {orphan, 1};
+	struct xenvm_request r;
+	struct xerr err;
+
+	(void)state;
+	assert_int_equal(
+	    xenvm_request_from_env(&r, "", xenvm_getenv_array, &e, &xenvm_source_env, &err), 1);
+	assert_string_equal(r.mounts, "/scratch:/s:ro");
+	assert_int_equal(
+	    xenvm_request_from_env(&r, "", xenvm_getenv_array, &eb, &xenvm_source_env, &err), -1);
+	assert_non_null(strstr(err.msg, "XENVM_MOUNTS: 'scratch' is not an absolute path"));
+	assert_int_equal(
+	    xenvm_request_from_env(&r, "", xenvm_getenv_array, &eo, &xenvm_source_env, &err), -1);
+	assert_string_equal(
+	    err.msg, "XENVM_MOUNTS needs XENVM_IMAGE or XENVM_REQUIRE: it sizes or configures the "
+	             "job's VM");
+}
+
 static void from_env_array(void **state)
 {
 	char *v[] = {"XENVM_IMAGE=old", "XENVM_IMAGE=ttylinux-mpi", "XENVM_MEM=1G", "XENVM_VCPUS=2",
@@ -160,6 +231,8 @@ int main(void)
 	    cmocka_unit_test(image_names),
 	    cmocka_unit_test(mem_vcpus_flags),
 	    cmocka_unit_test(digests),
+	    cmocka_unit_test(mounts),
+	    cmocka_unit_test(mounts_from_env),
 	    cmocka_unit_test(from_env_array),
 	    cmocka_unit_test(from_process_env_with_prefix),
 	};

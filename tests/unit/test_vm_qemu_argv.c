@@ -113,7 +113,7 @@ static void whole_argv(void **st)
 
 	(void)st;
 	s.rootdisk = "/img/rootdisk";
-	s.shares[0] = (struct xvm_share){"/home/alice", "/home/alice"};
+	s.shares[0] = (struct xvm_share){"/home/alice", "/home/alice", false};
 	s.n_shares = 1;
 	a.tapfd = 7;
 	a.mac = "52:54:00:53:00:0a";
@@ -139,6 +139,13 @@ static void whole_argv(void **st)
 	                    "local,id=fs0,path=/home/alice,security_model=none");
 	xvm_argv_free(&v);
 	assert_null(v.v);
+	/* --vm-mounts SRC:DST:ro: QEMU refuses the guest's writes, whatever its root does */
+	s.shares[0].readonly = true;
+	if (xvm_qemu_argv(&a, &v, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(after(&v, "-fsdev"),
+	                    "local,id=fs0,path=/home/alice,security_model=none,readonly=on");
+	xvm_argv_free(&v);
 }
 
 /* Root's VM has no -runas: QEMU 7.2 fails "Dropping privileges" to uid 0 (seen in check-vm). */
@@ -182,7 +189,7 @@ static void commas_escaped(void **st)
 
 	(void)st;
 	s.rootdisk = "/img/a,readonly=off,file=/etc/shadow";
-	s.shares[0] = (struct xvm_share){"/srv/x,security_model=passthrough", "/srv/x"};
+	s.shares[0] = (struct xvm_share){"/srv/x,security_model=passthrough", "/srv/x", false};
 	s.n_shares = 1;
 	assert_int_equal(xvm_qemu_argv(&a, &v, &err), 0);
 	assert_string_equal(after(&v, "-drive"), "file=/img/a,,readonly=off,,file=/etc/shadow,"
@@ -258,7 +265,7 @@ static void words_checked(void **st)
 
 	(void)st;
 	s = spec();
-	s.shares[0] = (struct xvm_share){"/home/a b", "/home/a init=/bin/sh"};
+	s.shares[0] = (struct xvm_share){"/home/a b", "/home/a init=/bin/sh", false};
 	s.n_shares = 1;
 	errno = 0;
 	assert_null(xvm_guest_cmdline(&s, "console=ttyS0", &err));
@@ -288,7 +295,7 @@ static void bad_spec(void **st)
 	(void)st;
 	s.n_shares = XVM_MAX_SHARES + 1;
 	for (size_t i = 0; i < s.n_shares && i < XVM_MAX_SHARES; i++)
-		s.shares[i] = (struct xvm_share){"/a", "/a"};
+		s.shares[i] = (struct xvm_share){"/a", "/a", false};
 	assert_int_equal(xvm_qemu_argv(&a, &v, &err), -1);
 	assert_int_equal(errno, EINVAL);
 	s = spec();
