@@ -141,8 +141,7 @@ static int get_name(const struct ydoc *d, const yaml_node_t *map, const struct y
 		return rc;
 	copy = strdup(names[idx]);
 	if (!copy) {
-		errno = ENOMEM;
-		return xerr_set(err, "%s: out of memory", d->file);
+		return xerr_errno(err, ENOMEM, "%s: out of memory", d->file);
 	}
 	free(*out);
 	*out = copy;
@@ -405,8 +404,7 @@ int xenvm_config_load(const char *path, bool missing_ok, struct xenvm_config **o
 	int rc = -1, saved;
 
 	if (!out) {
-		errno = EINVAL;
-		return xerr_set(err, "xenvm_config_load: invalid argument");
+		return xerr_errno(err, EINVAL, "xenvm_config_load: invalid argument");
 	}
 	if (!path)
 		path = XENVM_CONFIG_DEFAULT_PATH;

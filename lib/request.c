@@ -192,8 +192,8 @@ int xenvm_request_from_env(struct xenvm_request *req, const char *prefix, xenvm_
 	size_t n_mounts;
 
 	if (!req || !prefix || !get || !src) {
-		errno = EINVAL;
-		return xerr_set(err, "internal error: bad arguments to xenvm_request_from_env");
+		return xerr_errno(err, EINVAL,
+		                  "internal error: bad arguments to xenvm_request_from_env");
 	}
 	memset(&r, 0, sizeof(r));
 	image = lookup(get, ctx, prefix, XENVM_REQ_IMAGE);

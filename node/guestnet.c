@@ -44,14 +44,13 @@ int xenvm_subnet_parse(const char *cidr, struct xenvm_subnet *out, struct xerr *
 	out->base = ntohl(in.s_addr);
 	out->prefix = (unsigned)p;
 	if (out->base & ~mask) {
-		errno = EINVAL;
-		return xerr_set(err, "network.subnet: '%s' has host bits set", cidr);
+		return xerr_errno(err, EINVAL, "network.subnet: '%s' has host bits set", cidr);
 	}
 	return 0;
 bad:
-	errno = EINVAL;
-	return xerr_set(err, "network.subnet: '%s' is not an IPv4 subnet (e.g. 10.184.0.0/16)",
-	                cidr ? cidr : "(unset)");
+	return xerr_errno(err, EINVAL,
+	                  "network.subnet: '%s' is not an IPv4 subnet (e.g. 10.184.0.0/16)",
+	                  cidr ? cidr : "(unset)");
 }
 
 uint32_t xenvm_guest_addr(const struct xenvm_subnet *sn, uint32_t node_addr, uint32_t jobid)
@@ -77,9 +76,8 @@ int xenvm_node_ipv4(const char *node, uint32_t *out, struct xerr *err)
 
 	rc = getaddrinfo(node, NULL, &hints, &res);
 	if (rc != 0 || !res) {
-		errno = ENOENT;
-		return xerr_set(err, "node %s: no IPv4 address: %s", node,
-		                rc ? gai_strerror(rc) : "none");
+		return xerr_errno(err, ENOENT, "node %s: no IPv4 address: %s", node,
+		                  rc ? gai_strerror(rc) : "none");
 	}
 	*out = ntohl(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr);
 	freeaddrinfo(res);

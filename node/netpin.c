@@ -272,8 +272,7 @@ static int run_nft(char **argv, struct xerr *err)
 	int rc = -1;
 
 	if (!r) {
-		errno = ENOMEM;
-		return xerr_set(err, "network pin: out of memory");
+		return xerr_errno(err, ENOMEM, "network pin: out of memory");
 	}
 	argv[0] = (char *)nft_path();
 	if (xenvm_run(argv, NULL, NFT_TIMEOUT_MS, r) < 0) {
@@ -347,8 +346,7 @@ int xvm_netpin_remove(uint32_t jobid, struct xerr *err)
 	int rc = -1;
 
 	if (!r) {
-		errno = ENOMEM;
-		return xerr_set(err, "network pin: out of memory");
+		return xerr_errno(err, ENOMEM, "network pin: out of memory");
 	}
 	snprintf(table, sizeof(table), "xenvm_job%u", (unsigned)jobid);
 	/* Only delete what exists: nft's "no such table" is not worth parsing. */

@@ -35,20 +35,19 @@ static int never_ok(const struct xvm_share_policy *pol, const char *real, struct
 	char buf[PATH_MAX];
 
 	if (strcmp(real, "/") == 0) {
-		errno = EPERM;
-		return xerr_set(why, "it is the root directory");
+		return xerr_errno(why, EPERM, "it is the root directory");
 	}
 	for (size_t i = 0; system_dirs[i]; i++)
 		if (under(real, system_dirs[i]) || under(real, resolve(system_dirs[i], buf))) {
-			errno = EPERM;
-			return xerr_set(why, "it is a system directory (%s)", system_dirs[i]);
+			return xerr_errno(why, EPERM, "it is a system directory (%s)",
+			                  system_dirs[i]);
 		}
 	for (size_t i = 0; i < pol->n_never; i++) {
 		const char *d = pol->never[i] ? resolve(pol->never[i], buf) : NULL;
 
 		if (d && (under(real, d) || under(d, real))) {
-			errno = EPERM;
-			return xerr_set(why, "it holds or is below the node's %s", pol->never[i]);
+			return xerr_errno(why, EPERM, "it holds or is below the node's %s",
+			                  pol->never[i]);
 		}
 	}
 	return 0;
@@ -83,14 +82,12 @@ int xvm_share_check(const struct xvm_share_policy *pol, const struct xvm_share_w
 	bool ok = false;
 
 	if (!path || path[0] != '/') {
-		errno = EINVAL;
-		return xerr_set(why, "it is not an absolute path");
+		return xerr_errno(why, EINVAL, "it is not an absolute path");
 	}
 	if (!realpath(path, real) || stat(real, &st) < 0)
 		return xerr_set(why, "%s", strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return xerr_set(why, "it is not a directory");
+		return xerr_errno(why, ENOTDIR, "it is not a directory");
 	}
 	if (never_ok(pol, real, why) < 0)
 		return -1;
@@ -105,14 +102,13 @@ int xvm_share_check(const struct xvm_share_policy *pol, const struct xvm_share_w
 			                        off ? ", " : "", pol->allowed[i]);
 	}
 	if (!ok) {
-		errno = EPERM;
-		return xerr_set(why, "it is not under a directory the site allows to share (%s)",
-		                roots[0] ? roots : "none");
+		return xerr_errno(why, EPERM,
+		                  "it is not under a directory the site allows to share (%s)",
+		                  roots[0] ? roots : "none");
 	}
 	if (!owned_or_writable(&st, who)) {
-		errno = EACCES;
-		return xerr_set(why, "it belongs to uid %u and is not writable by uid %u",
-		                (unsigned)st.st_uid, (unsigned)who->uid);
+		return xerr_errno(why, EACCES, "it belongs to uid %u and is not writable by uid %u",
+		                  (unsigned)st.st_uid, (unsigned)who->uid);
 	}
 	return 0;
 }

@@ -165,9 +165,9 @@ static int cmdline_add(struct xvm_job_spec *js, const char *s, struct xerr *err)
 	size_t have = strlen(js->cmdline), n = strlen(s);
 
 	if (have + n >= sizeof(js->cmdline)) {
-		errno = E2BIG;
-		return xerr_set(err, "the VM's kernel command line is longer than %zu bytes",
-		                sizeof(js->cmdline) - 1);
+		return xerr_errno(err, E2BIG,
+		                  "the VM's kernel command line is longer than %zu bytes",
+		                  sizeof(js->cmdline) - 1);
 	}
 	memcpy(js->cmdline + have, s, n + 1);
 	return 0;
@@ -248,8 +248,8 @@ int xvm_job_spec_build(const struct xenvm_config *cfg, const struct xvm_job_inpu
 	        sizeof(js->initrd) ||
 	    (size_t)snprintf(js->rootdisk, sizeof(js->rootdisk), "%s/rootdisk", in->image_dir) >=
 	        sizeof(js->rootdisk)) {
-		errno = ENAMETOOLONG;
-		return xerr_set(err, "image directory %.200s...: path too long", in->image_dir);
+		return xerr_errno(err, ENAMETOOLONG, "image directory %.200s...: path too long",
+		                  in->image_dir);
 	}
 	s->name = SPEC_VM_NAME;
 	s->job_id = rec->jobid;

@@ -16,12 +16,12 @@ int xvm_vm_size(const struct xenvm_config *cfg, const struct xenvm_image *img,
 	                 : img->limits.default_bytes ? img->limits.default_bytes
 	                                             : cfg->vm.default_memory_bytes;
 	if (out->mem_bytes > img->limits.max_bytes) {
-		errno = EINVAL;
-		return xerr_set(err, "%s %s is outside %s..%s (image %s's memory.max)",
-		                ask->mem_what ? ask->mem_what : "memory",
-		                xenvm_format_size(out->mem_bytes, a, sizeof(a)),
-		                xenvm_format_size(XVM_MEM_MIN, b, sizeof(b)),
-		                xenvm_format_size(img->limits.max_bytes, c, sizeof(c)), img->name);
+		return xerr_errno(err, EINVAL, "%s %s is outside %s..%s (image %s's memory.max)",
+		                  ask->mem_what ? ask->mem_what : "memory",
+		                  xenvm_format_size(out->mem_bytes, a, sizeof(a)),
+		                  xenvm_format_size(XVM_MEM_MIN, b, sizeof(b)),
+		                  xenvm_format_size(img->limits.max_bytes, c, sizeof(c)),
+		                  img->name);
 	}
 	if (out->mem_bytes < XVM_MEM_MIN) {
 		xwarn("image %s: %s memory raised to %s, the least a VM boots with", img->name,
@@ -34,10 +34,9 @@ int xvm_vm_size(const struct xenvm_config *cfg, const struct xenvm_image *img,
 	             : img->limits.vcpus_default ? img->limits.vcpus_default
 	                                         : 1;
 	if (out->vcpus > vmax) {
-		errno = EINVAL;
-		return xerr_set(err, "%s '%u': expected 1..%u (image %s's vcpus.max)",
-		                ask->vcpus_what ? ask->vcpus_what : "vcpus", (unsigned)out->vcpus,
-		                (unsigned)vmax, img->name);
+		return xerr_errno(err, EINVAL, "%s '%u': expected 1..%u (image %s's vcpus.max)",
+		                  ask->vcpus_what ? ask->vcpus_what : "vcpus", (unsigned)out->vcpus,
+		                  (unsigned)vmax, img->name);
 	}
 	return 0;
 }
