@@ -58,11 +58,12 @@ ip link add $BR type bridge && ip addr add 10.85.0.1/24 dev $BR && ip link set $
 qemu_cmdline() { tr '\0' ' ' < "/proc/$(pgrep -f -- "-name $1," | head -1)/cmdline" 2>/dev/null; }
 # nothing_left JOB NAME: no process, socket, tap or state directory of the VM
 nothing_left() {
-	local left= tap="xv$1$2"
+	local left= tap
+	tap=$(xv_tap_name "$1" "$2")
 	pgrep -f -- "xenvm-job$1-" >/dev/null && left="$left process"
 	[ -e "$W/state/job/$1/$2/agent.sock" ] && left="$left socket"
 	[ -e "$W/state/job/$1/$2/.qemu-agent.sock" ] && left="$left qemu-socket"
-	ip link show "${tap:0:15}" >/dev/null 2>&1 && left="$left tap"
+	ip link show "$tap" >/dev/null 2>&1 && left="$left tap"
 	[ -e "$W/state/job/$1" ] && left="$left state-dir"
 	echo "$left"
 }
@@ -98,7 +99,7 @@ else
 	[[ "$(qemu_cmdline "xenvm-job$J-t1")" == *"-accel tcg"* ]] && t_ok "auto accel chose TCG (no vmx/svm)" ||
 		t_ko "accel" "$(qemu_cmdline "xenvm-job$J-t1")"
 fi
-ip link show master $BR 2>/dev/null | grep -q "xv${J}t1" && t_ok "tap xv${J}t1 on $BR" || t_ko "tap on $BR"
+ip link show master $BR 2>/dev/null | grep -q "$(xv_tap_name "$J" t1)" && t_ok "tap $(xv_tap_name "$J" t1) on $BR" || t_ko "tap on $BR"
 want=$(sed -n 's/^ *kernel: "\(.*\)"$/\1/p' "$IMAGES/images.yaml" | head -1)
 t_same "exec t1 -- uname -r prints the guest kernel" "$want" "$(X exec t1 -- uname -r)"
 X exec t1 -- sh -c 'exit 7'; t_same "exec returns the command's status" 7 $?

@@ -378,3 +378,22 @@ command_not_found_handle() {
 	[ -d "$T_TMP" ] && printf '%s\n' "$1" >>"$T_TMP/not-found"
 	return 127
 }
+
+# xv_tap_name JOB NAME: a VM's interface on the node's bridge, as vm/tapname.c names it: "xv",
+# the job id in base 36, then "_NAME" for names of up to 5 characters, else "." and 5 base-36
+# digits of the name's FNV-1a hash.
+xv_tap_name() {
+	local j=$1 name=$2 d=0123456789abcdefghijklmnopqrstuvwxyz out="" h=2166136261 i c
+	while :; do out=${d:j % 36:1}$out; j=$((j / 36)); [ "$j" = 0 ] && break; done
+	if [ ${#name} -le 5 ]; then
+		echo "xv${out}_$name"
+		return
+	fi
+	for ((i = 0; i < ${#name}; i++)); do
+		printf -v c '%d' "'${name:i:1}"
+		h=$((((h ^ c) * 16777619) & 0xffffffff))
+	done
+	out="xv$out."
+	for ((i = 0; i < 5; i++)); do out=$out${d:h % 36:1}; h=$((h / 36)); done
+	echo "$out"
+}

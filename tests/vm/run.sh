@@ -65,7 +65,7 @@ S=$ST/agent.sock
 t_same "control socket owned by the job user, 0600" "65534 600" "$(stat -c '%u %a' "$S")"
 # The tap's host side: the guest's MAC (from 10.83.0.10) with 0xfe first, above any uplink's,
 # so that the bridge, and the node address it holds, keep their MAC while VMs come and go.
-t_same "tap's host-side MAC: fe + the guest's" "fe:54:00:53:00:0a" "$(cat /sys/class/net/xv${J}vm0/address 2>&1)"
+t_same "tap's host-side MAC: fe + the guest's" "fe:54:00:53:00:0a" "$(cat "/sys/class/net/$(xv_tap_name "$J" vm0)/address" 2>&1)"
 t_same "a VM joining the bridge leaves its MAC alone" "$UPLINK_MAC" "$(brmac)"
 U() { setpriv --reuid 65534 --regid 65534 --clear-groups "$EXEC" --socket "$S" --cwd /tmp "$@"; }
 
@@ -215,7 +215,7 @@ nothing_left() { # JOB STATEDIR
 	[ -n "$("$VMCTL" list $1)" ] && left="$left process"
 	[ -e "$2/agent.sock" ] && left="$left socket"
 	[ -e "$2/.qemu-agent.sock" ] && left="$left qemu-socket"
-	ip link show "xv$1vm0" >/dev/null 2>&1 && left="$left tap"
+	ip link show "$(xv_tap_name "$1" vm0)" >/dev/null 2>&1 && left="$left tap"
 	pgrep -f "xenvm-job$1-" >/dev/null && left="$left qemu"
 	echo "$left"
 }
