@@ -384,41 +384,61 @@ static int add_versions_in(const struct imgs_store *st, const struct imgs_ns *ns
 	return 0;
 }
 
-int imgs_versions(const struct imgs_store *st, struct imgs_version_info **out, size_t *n,
-                  struct xerr *err)
+int imgs_each_ns(const struct imgs_store *st, const char *kind, imgs_ns_fn fn, void *ctx,
+                 struct xerr *err)
 {
-	struct imgs_version_info *v = NULL;
-	size_t cap = 0;
 	struct imgs_ns site = {""};
 	char dir[IMGS_PATH_MAX];
 	struct dirent *e;
 	DIR *dh;
+	int rc = -1;
 
-	*n = 0;
-	if (add_versions_in(st, &site, &v, n, &cap, err) < 0)
-		goto fail;
-	snprintf(dir, sizeof(dir), "%s/versions/user", st->dir);
+	if (fn(st, &site, ctx, err) < 0)
+		return -1;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s/user", st->dir, kind) >= sizeof(dir))
+		return xerr_errno(err, ENAMETOOLONG, "%s/%s/user: name too long", st->dir, kind);
 	dh = opendir(dir);
-	if (!dh) {
-		xerr_set(err, "%s: %s", dir, strerror(errno));
-		goto fail;
-	}
+	if (!dh)
+		return xerr_set(err, "%s: %s", dir, strerror(errno));
 	while ((e = readdir(dh))) {
 		struct imgs_ns ns;
 
 		if (!imgs_user_valid(e->d_name))
 			continue;
 		snprintf(ns.user, sizeof(ns.user), "%.32s", e->d_name);
-		if (add_versions_in(st, &ns, &v, n, &cap, err) < 0) {
-			closedir(dh);
-			goto fail;
-		}
+		if (fn(st, &ns, ctx, err) < 0)
+			goto out;
 	}
+	rc = 0;
+out:
 	closedir(dh);
-	*out = v;
-	return 0;
-fail:
-	free(v);
+	return rc;
+}
+
+struct versions_acc {
+	struct imgs_version_info *v;
+	size_t *n, cap;
+};
+
+static int versions_of_ns(const struct imgs_store *st, const struct imgs_ns *ns, void *ctx,
+                          struct xerr *err)
+{
+	struct versions_acc *a = ctx;
+
+	return add_versions_in(st, ns, &a->v, a->n, &a->cap, err);
+}
+
+int imgs_versions(const struct imgs_store *st, struct imgs_version_info **out, size_t *n,
+                  struct xerr *err)
+{
+	struct versions_acc a = {NULL, n, 0};
+
 	*n = 0;
-	return -1;
+	if (imgs_each_ns(st, "versions", versions_of_ns, &a, err) < 0) {
+		free(a.v);
+		*n = 0;
+		return -1;
+	}
+	*out = a.v;
+	return 0;
 }

@@ -130,6 +130,15 @@ int imgs_version_remove(struct imgs_store *st, const struct imgs_ns *ns, const c
                         struct xerr *err);
 /* Mark "a tag left this version now" (its retention starts).  Errors are ignored. */
 void imgs_version_touch(struct imgs_store *st, const struct imgs_ns *ns, const char *hex);
+/* What imgs_each_ns calls per namespace: 0, or -1 with err to stop. */
+typedef int (*imgs_ns_fn)(const struct imgs_store *st, const struct imgs_ns *ns, void *ctx,
+                          struct xerr *err);
+/*
+ * fn for the site's namespace, then for each user's under <store>/<kind>/user/ ("versions",
+ * "tags").  Returns 0, or -1 with err (fn's, or the directory's).
+ */
+int imgs_each_ns(const struct imgs_store *st, const char *kind, imgs_ns_fn fn, void *ctx,
+                 struct xerr *err);
 /* Every version, in no particular order; *out (free()) gets *n entries.  Returns 0 or -1. */
 int imgs_versions(const struct imgs_store *st, struct imgs_version_info **out, size_t *n,
                   struct xerr *err);

@@ -192,44 +192,33 @@ static int tags_in(const struct imgs_store *st, const struct imgs_ns *ns, struct
 	return 0;
 }
 
+struct tags_acc {
+	struct imgs_tag *v;
+	size_t *n, cap;
+};
+
+static int tags_of_ns(const struct imgs_store *st, const struct imgs_ns *ns, void *ctx,
+                      struct xerr *err)
+{
+	struct tags_acc *a = ctx;
+
+	return tags_in(st, ns, &a->v, a->n, &a->cap, err);
+}
+
 int imgs_tags(const struct imgs_store *st, struct imgs_tag **out, size_t *n, struct xerr *err)
 {
-	struct imgs_tag *v = NULL;
-	size_t cap = 0;
-	struct imgs_ns site = {""};
-	char dir[IMGS_PATH_MAX];
-	struct dirent *e;
-	DIR *dh;
+	struct tags_acc a = {NULL, n, 0};
 
 	*n = 0;
-	if (tags_in(st, &site, &v, n, &cap, err) < 0)
-		goto fail;
-	snprintf(dir, sizeof(dir), "%s/tags/user", st->dir);
-	dh = opendir(dir);
-	if (!dh) {
-		xerr_set(err, "%s: %s", dir, strerror(errno));
-		goto fail;
+	if (imgs_each_ns(st, "tags", tags_of_ns, &a, err) < 0) {
+		free(a.v);
+		*n = 0;
+		return -1;
 	}
-	while ((e = readdir(dh))) {
-		struct imgs_ns ns;
-
-		if (!imgs_user_valid(e->d_name))
-			continue;
-		snprintf(ns.user, sizeof(ns.user), "%.32s", e->d_name);
-		if (tags_in(st, &ns, &v, n, &cap, err) < 0) {
-			closedir(dh);
-			goto fail;
-		}
-	}
-	closedir(dh);
 	if (*n)
-		qsort(v, *n, sizeof(*v), tag_cmp);
-	*out = v;
+		qsort(a.v, *n, sizeof(*a.v), tag_cmp);
+	*out = a.v;
 	return 0;
-fail:
-	free(v);
-	*n = 0;
-	return -1;
 }
 
 int imgs_history(const struct imgs_store *st, const struct imgs_ns *ns, const char *name,
