@@ -10,8 +10,8 @@
 T_SUITE=require
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=testlib.sh
-source "$here/testlib.sh"
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
 
 export XENVM_CLUSTER_DIR=${XENVM_CLUSTER_DIR:-$repo/build/cluster-rq}
 BASE=$XENVM_CLUSTER_DIR
