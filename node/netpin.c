@@ -349,6 +349,11 @@ int xvm_netpin_remove(uint32_t jobid, struct xerr *err)
 		return xerr_errno(err, ENOMEM, "network pin: out of memory");
 	}
 	snprintf(table, sizeof(table), "xenvm_job%u", (unsigned)jobid);
+	/* Without nft nothing can have been pinned (the Prolog fails first): nothing to remove. */
+	if (access(nft_path(), X_OK) < 0 && errno == ENOENT) {
+		free(r);
+		return 0;
+	}
 	/* Only delete what exists: nft's "no such table" is not worth parsing. */
 	list[0] = (char *)nft_path();
 	if (xenvm_run(list, NULL, NFT_TIMEOUT_MS, r) < 0 || r->timed_out || !WIFEXITED(r->status) ||
