@@ -127,7 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				*guest++ = '\0';
 			/* one past the array is how the spec says "too many": it must be refused */
 			if (s.n_shares < XVM_MAX_SHARES)
-				s.shares[s.n_shares] = (struct xvm_share){val, guest ? guest : val};
+				s.shares[s.n_shares] =
+				    (struct xvm_share){val, guest ? guest : val, false};
 			if (s.n_shares <= XVM_MAX_SHARES)
 				s.n_shares++;
 		}
