@@ -99,7 +99,7 @@ no_state_left() { # $1: job id
 
 # Jobs of the user that exist as submitted (pending or running): a completing job is an
 # earlier test's, whose Epilog is still stopping its VMs.
-user_jobs() { ctl squeue -h -u "$U" -t PENDING,RUNNING,SUSPENDED -o %i | grep -c . || true; }
+user_jobs() { ctl squeue -h -u "$U" -t PENDING,RUNNING,SUSPENDED -o %i | awk 'NF { n++ } END { print n + 0 }'; }
 
 # ------------------------------------------------------------------------------------------
 t_begin "cluster comes up with the plugins, Prolog and Epilog"
