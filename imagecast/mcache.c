@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mcache.h"
+#include "lib/small_file.h"
 
 #define IC_MCACHE_DIR "store-manifests"
 #define IC_MCACHE_MAGIC "imagecast-mcache 1\n"
@@ -79,47 +80,6 @@ long ic_mcache_key(const struct ic_manifest *m, const char *store, char **out)
 	return (long)size;
 }
 
-/* Read the whole entry, NUL-terminated, into *out (free()).  Returns its length or -1 + errno. */
-static long read_entry(const char *path, char **out)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	long rc = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0)
-		goto out;
-	if (st.st_size > IC_MCACHE_MAX) {
-		errno = EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto out;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	buf = NULL;
-	rc = (long)got;
-out:
-	e = errno;
-	free(buf);
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 /* Does the cached manifest describe exactly m's files (role, size, sha256, path, layout)? */
 static int same_files(const struct ic_manifest *a, const struct ic_manifest *b)
 {
@@ -144,7 +104,7 @@ int ic_mcache_load(const struct ic_store *s, struct ic_manifest *m, const char *
 
 	if (!m || entry_path(s, m->digest, m->chunk_bytes, path, sizeof(path)) < 0)
 		return -1;
-	len = read_entry(path, &text);
+	len = xenvm_read_small_file(path, IC_MCACHE_MAX, &text);
 	if (len < 0) {
 		rc = errno == ENOENT ? 0 : -1;
 		goto out;

@@ -15,6 +15,10 @@
 
 #include "lib/log.h"
 #include "store.h"
+#include "lib/small_file.h"
+
+/* A manifest lists chunks: a large image has a long one, never this long. */
+#define IC_STORE_MANIFEST_MAX (64 << 20)
 
 static const char *const subdirs[] = {"images", "partial", "pins", "trash"};
 
@@ -128,47 +132,6 @@ int ic_store_path(const struct ic_store *s, const char *sub, const char *digest,
 	return 0;
 }
 
-/* Read a whole small file into a NUL-terminated buffer (free()).  Returns its length or -1. */
-static long read_small(const char *path, char **out)
-{
-	struct stat st;
-	char *buf = NULL;
-	long rc = -1;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0)
-		goto out;
-	if (st.st_size > (64 << 20)) {
-		errno = EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto out;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	buf = NULL;
-	rc = (long)got;
-out:
-	saved = errno;
-	free(buf);
-	close(fd);
-	errno = saved;
-	return rc;
-}
-
 /* Write a small file atomically (temporary + fsync + rename).  Returns 0 or -1 with errno. */
 static int write_small(const char *path, const char *data, size_t len)
 {
@@ -252,7 +215,7 @@ int ic_store_lookup(const struct ic_store *s, const char *digest, struct ic_mani
 		*m = NULL;
 	if (ic_store_path(s, "images", digest, "manifest", path, sizeof(path)) < 0)
 		return xerr_set(err, "invalid digest '%s'", digest ? digest : "(null)");
-	len = read_small(path, &text);
+	len = xenvm_read_small_file(path, IC_STORE_MANIFEST_MAX, &text);
 	if (len < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -435,7 +398,7 @@ int ic_store_partial_open(const struct ic_store *s, const struct ic_manifest *m,
 	if (wlen < 0)
 		return xerr_set(err, "out of memory");
 	/* A partial copy survives a daemon restart; reuse it only if it is for the same layout. */
-	olen = read_small(path, &old);
+	olen = xenvm_read_small_file(path, IC_STORE_MANIFEST_MAX, &old);
 	if (olen == wlen && memcmp(old, want, (size_t)wlen) == 0)
 		resume = true;
 	free(old);
@@ -772,7 +735,7 @@ static int list_sub(const struct ic_store *s, const char *sub, struct ic_store_e
 		if (snprintf(path, sizeof(path), "%s/%s/%.64s/manifest", s->dir, sub, de->d_name) >=
 		    (int)sizeof(path))
 			continue; /* cannot be named, so cannot be served either */
-		len = read_small(path, &text);
+		len = xenvm_read_small_file(path, IC_STORE_MANIFEST_MAX, &text);
 		if (len < 0 || stat(path, &st) < 0 ||
 		    ic_manifest_parse(text, (size_t)len, &m, NULL) < 0) {
 			free(text);

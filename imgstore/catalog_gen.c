@@ -17,6 +17,7 @@
 #include "store.h"
 #include "util.h"
 #include "yamlout.h"
+#include "lib/small_file.h"
 
 /* The "images: version:" mapping of a parsed manifest, or NULL. */
 static yaml_node_t *version_map(yaml_document_t *doc)
@@ -54,7 +55,7 @@ static int add_entry(const struct imgs_store *st, yaml_document_t *out, int imag
 	int entry, rc = -1;
 
 	if (!imgs_version_path(st, &t->ns, t->hex, path, sizeof(path)) ||
-	    imgs_read_file(path, 1 << 20, &text) < 0)
+	    xenvm_read_small_file(path, 1 << 20, &text) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser)) {
 		free(text);

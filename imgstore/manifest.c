@@ -11,6 +11,7 @@
 
 #include "util.h"
 #include "yamlout.h"
+#include "lib/small_file.h"
 
 #define HEADER_FMT "# xenvm image version: owner %s, created %lld, pushed as %s\n"
 
@@ -188,7 +189,7 @@ int imgs_manifest_read(const char *path, struct imgs_manifest *m, struct xerr *e
 	int rc = -1;
 
 	memset(m, 0, sizeof(*m));
-	if (imgs_read_file(path, 1 << 20, &text) < 0)
+	if (xenvm_read_small_file(path, 1 << 20, &text) < 0)
 		return xerr_set(err, "%s: %s", path, strerror(errno));
 	if (sscanf(text, "# xenvm image version: owner %32[^,], created %lld, pushed as %127s",
 	           m->owner, &m->created, m->pushed_as) != 3) {

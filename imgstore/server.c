@@ -11,6 +11,7 @@
 #include "jobs.h"
 #include "lib/imageref.h"
 #include "util.h"
+#include "lib/small_file.h"
 
 int imgs_parse_ref(const char *s, struct imgs_ns *ns, char *name, char *tag, struct xerr *err)
 {
@@ -129,7 +130,7 @@ static int do_show(const struct imgs_store *st, const struct imgs_client *c,
 	if (resolve(st, c, r->args[0], &ns, hex, err) < 0)
 		return -1;
 	if (!imgs_version_path(st, &ns, hex, path, sizeof(path)) ||
-	    imgs_read_file(path, 1 << 20, &text) < 0)
+	    xenvm_read_small_file(path, 1 << 20, &text) < 0)
 		return xerr_set(err, "version sha256:%s: %s", hex, strerror(errno));
 	fprintf(out, "digest: sha256:%s\nnamespace: %s\n%s", hex, ns.user[0] ? ns.user : "(site)",
 	        text);

@@ -11,6 +11,7 @@
 #include "lib/atomic_file.h"
 #include "store.h"
 #include "util.h"
+#include "lib/small_file.h"
 
 /* "<dir>/<what>/<ns>/<name>[/<tag>]" into buf; -1 when too long or a name is invalid. */
 static int ns_path(const struct imgs_store *st, const char *what, const struct imgs_ns *ns,
@@ -41,7 +42,7 @@ int imgs_tag_get(const struct imgs_store *st, const struct imgs_ns *ns, const ch
 
 	if (ns_path(st, "tags", ns, name, tag, path, sizeof(path)) < 0)
 		return xerr_set(err, "invalid image name or tag '%.64s:%.64s'", name, tag);
-	if (imgs_read_file(path, 256, &text) < 0)
+	if (xenvm_read_small_file(path, 256, &text) < 0)
 		return errno == ENOENT || errno == ENOTDIR
 		           ? 0
 		           : xerr_set(err, "%s: %s", path, strerror(errno));
@@ -228,7 +229,7 @@ int imgs_history(const struct imgs_store *st, const struct imgs_ns *ns, const ch
 
 	if (ns_path(st, "history", ns, name, NULL, path, sizeof(path)) < 0)
 		return xerr_set(err, "invalid image name '%.64s'", name);
-	if (imgs_read_file(path, 16 << 20, text) < 0) {
+	if (xenvm_read_small_file(path, 16 << 20, text) < 0) {
 		if (errno == ENOENT) {
 			*text = strdup("");
 			return *text ? 0 : xerr_set(err, "out of memory");
@@ -252,7 +253,7 @@ int imgs_shares_get(const struct imgs_store *st, const struct imgs_ns *ns, const
 		return 0;
 	if (ns_path(st, "shares", ns, name, NULL, path, sizeof(path)) < 0)
 		return xerr_set(err, "invalid image name '%.64s'", name);
-	if (imgs_read_file(path, 1 << 20, &text) < 0)
+	if (xenvm_read_small_file(path, 1 << 20, &text) < 0)
 		return errno == ENOENT ? 0 : xerr_set(err, "%s: %s", path, strerror(errno));
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char **nv;

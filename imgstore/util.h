@@ -11,10 +11,5 @@
 int imgs_write_all(int fd, const void *buf, size_t len);
 /* fsync the directory holding `path`.  Returns 0, or -1 with errno. */
 int imgs_fsync_dir(const char *path);
-/*
- * Read a whole regular file (not through a symlink) of at most max bytes into *out (NUL-ended,
- * free()).  Returns its length, or -1 with errno (EFBIG when larger than max).
- */
-ssize_t imgs_read_file(const char *path, size_t max, char **out);
 
 #endif

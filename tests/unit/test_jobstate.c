@@ -1,6 +1,7 @@
 /*
  * test_jobstate.c - node-side job state, atomic files, node lists and the Prolog's environment
- * (lib/jobstate.c, lib/atomic_file.c, lib/nodelist.c, lib/script_env.c, lib/config_path.c).
+ * (lib/jobstate.c, lib/atomic_file.c, lib/small_file.c, lib/nodelist.c, lib/script_env.c,
+ * lib/config_path.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "lib/jobstate.h"
 #include "lib/nodelist.h"
 #include "lib/script_env.h"
+#include "lib/small_file.h"
 
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -311,12 +313,47 @@ static void config_paths(void **state)
 	clearenv();
 }
 
+/* A state file is read whole; a FIFO, a symlink, a directory or an oversized file is refused at
+ * once. */
+static void small_file_reads_only_small_regular_files(void **state)
+{
+	const char *dir = *state;
+	char path[512], fifo[512], link[512], *text = (char *)"untouched";
+
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(xenvm_write_file_atomic(path, "hello", 5, 0600, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(xenvm_read_small_file(path, 5, &text), 5);
+	assert_string_equal(text, "hello");
+	free(text);
+	text = (char *)"untouched";
+
+	errno = 0;
+	assert_int_equal(xenvm_read_small_file(path, 4, &text), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	errno = 0; /* with no writer, a blocking open would hang here */
+	assert_int_equal(xenvm_read_small_file(fifo, 64, &text), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(symlink(path, link), 0);
+	errno = 0;
+	assert_int_equal(xenvm_read_small_file(link, 64, &text), -1);
+	assert_int_equal(errno, ELOOP);
+	errno = 0;
+	assert_int_equal(xenvm_read_small_file(dir, 1 << 20, &text), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(text, "untouched");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(record_roundtrip, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(record_rejects_bad_input, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(atomic_write_and_tree, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(small_file_reads_only_small_regular_files, setup_dir,
+	                                    teardown_dir),
 	    cmocka_unit_test(nodelists),
 	    cmocka_unit_test(script_env),
 	    cmocka_unit_test_setup_teardown(config_paths, setup_dir, teardown_dir),
