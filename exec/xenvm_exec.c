@@ -142,6 +142,13 @@ static int handshake(struct xvp_conn *c, int timeout_ms)
 			goto proto;
 		return -1;
 	}
+	if (strncmp(status, "refused: ", 9) == 0) {
+		/* over the supervisor's or the guest agent's bounds on connections (vmd.c, relay.c)
+		 */
+		fprintf(stderr, "%s: %s\n", xexec_prog, status);
+		errno = EAGAIN;
+		return -1;
+	}
 	if (strcmp(status, "ok") != 0) {
 		fprintf(stderr, "%s: the VM is not ready: %s\n", xexec_prog, status);
 		errno = EHOSTDOWN;

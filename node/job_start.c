@@ -13,12 +13,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/atomic_file.h"
 #include "lib/log.h"
@@ -261,12 +263,26 @@ static void guest_ib_info(struct xenvm_job_record *rec)
 	snprintf(rec->ib_info, sizeof(rec->ib_info), "%s", line);
 }
 
-/* What the VM got, into rec (the request may have left sizes to the image).  Cannot fail. */
+/*
+ * What the VM got, into rec (the request may have left sizes to the image), and the VM claimed:
+ * <vm_dir>/claimed tells its supervisor that a job took it (xvm_spec.claim_s).  A claim that
+ * cannot be written is the node's fault: the supervisor would end the job's VM.
+ */
 static enum xvm_fault record(struct start *s, struct xerr *err)
 {
 	struct xenvm_job_record *rec = s->rec;
 	const struct xvm_spec *spec = &s->js.spec;
+	char claim[1100];
 	struct timespec t;
+	int fd;
+
+	snprintf(claim, sizeof(claim), "%s/claimed", rec->vm_dir);
+	fd = open(claim, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		xerr_set(err, "%s: %s", claim, strerror(errno));
+		return XVM_FAULT_NODE;
+	}
+	close(fd);
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	rec->boot_ms =

@@ -282,6 +282,9 @@ int xvm_job_spec_build(const struct xenvm_config *cfg, const struct xvm_job_inpu
 	/* Runs srun & co. for the guest (vmd_guest.h); test clusters use the build tree's. */
 	s->host_agent = getenv("XENVM_HOST_AGENT");
 	s->qemu_binary = cfg->vm.qemu_binary; /* xenvm.yaml vm.qemu_binary; xen ignores it */
+	/* unclaimed after the wait for the agent and the margin: the Prolog is gone (job_start.c)
+	 */
+	s->claim_s = cfg->timeouts.ready_s + XVM_CLAIM_MARGIN_S;
 	pw = getpwuid(rec->uid);
 	add_shares(js, cfg, in, rec, pw);
 	user_arg(rec, pw, juser, sizeof(juser));

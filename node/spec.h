@@ -22,6 +22,11 @@
 
 /* x86 Linux keeps 2048 bytes of command line; leave room for what the driver adds. */
 #define XVM_SPEC_HOSTS_MAX 1200
+/*
+ * How long after timeouts.ready a job's VM may stay unclaimed (xvm_spec.claim_s): the Prolog
+ * records it within seconds of "ready"; the margin covers a loaded node.
+ */
+#define XVM_CLAIM_MARGIN_S 60
 
 /* The spec and the strings it points to (one object, nothing to free). */
 struct xvm_job_spec {

@@ -24,6 +24,7 @@
 #include "lib/request.h"
 #include "lib/script_env.h"
 #include "lib/script_main.h"
+#include "orphan.h"
 #include "step.h"
 #include "tell.h"
 #include "vm/accel.h"
@@ -181,6 +182,12 @@ int main(int argc, char **argv)
 		xerror("job %u: %s", rec.jobid, err.msg);
 		goto out;
 	}
+	/* From here on we start things: if slurmd dies meanwhile, the Epilog removes them. */
+	if (prolog_watch_parent(rec.jobid) < 0)
+		xwarn(
+		    "job %u: cannot watch slurmd (%s): a slurmd killed during the boot leaves the "
+		    "VM to its supervisor's claim deadline",
+		    rec.jobid, strerror(errno));
 	if (configure_accel(cfg, &err) < 0 || fetch_daemon_check(cfg, &err) < 0) {
 		xerror("job %u: %s", rec.jobid, err.msg);
 		goto out;

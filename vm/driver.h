@@ -71,6 +71,12 @@ struct xvm_spec {
 	 * or a name looked up in PATH.  NULL: qemu-system-x86_64.
 	 */
 	const char *qemu_binary;
+	/*
+	 * A job's VM: the supervisor ends it unless <state_dir>/claimed exists claim_s seconds
+	 * after it started (the Prolog writes it once the VM is recorded for the job; a Prolog
+	 * killed before that leaves a VM nobody would stop).  0: no deadline.
+	 */
+	unsigned claim_s;
 };
 
 struct xvm;

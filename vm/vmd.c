@@ -16,17 +16,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "vm/proto.h"
 #include "vm/vmd_guest.h"
 
+/*
+ * Bounds on the control socket (its mode admits only the job's user and root, but the job's
+ * user may flood it): at most VMD_MAX_CLIENTS connections, VMD_MAX_PER_PEER from one process,
+ * the excess refused at once with a reason in the HELLO; a connection that has not asked for
+ * anything VMD_IDLE_MS after its HELLO is closed.  One thread whatever comes.
+ */
 #define VMD_MAX_CLIENTS 1024
+#define VMD_MAX_PER_PEER 64
+#define VMD_IDLE_MS 10000
+#define VMD_FD_RESERVE 64 /* the supervisor's own descriptors besides its clients */
 
 struct route {
 	uint32_t client_chan, vm_chan;
@@ -37,13 +48,46 @@ struct client {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	bool dead, greeted;
+	bool dead, greeted, asked; /* asked: sent something after the HELLO */
+	long long greeted_ms;
 	struct route *routes;
 	size_t nroutes;
 };
 
 static struct client *clients[VMD_MAX_CLIENTS];
+static size_t max_clients = VMD_MAX_CLIENTS;
 static uint32_t next_vm_chan = 1;
+/* Refusals are logged once a minute with their count, not once each. */
+static long long refused_logged_ms;
+static unsigned long refused_count;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Room for max_clients: the soft descriptor limit raised to the hard one; when the hard limit is
+ * lower, fewer clients (each a descriptor), so that accept never meets EMFILE while we refuse.
+ */
+static void size_for_clients(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < VMD_MAX_CLIENTS + 2 * VMD_FD_RESERVE)
+		max_clients =
+		    rl.rlim_cur > 2 * VMD_FD_RESERVE ? rl.rlim_cur - 2 * VMD_FD_RESERVE : 1;
+}
 
 int vmd_write_status(const char *path, const char *text)
 {
@@ -296,7 +340,56 @@ static void client_free(struct client *c, struct xvp_conn *vm)
 	free(c);
 }
 
-static void accept_client(int lfd, uid_t owner, bool ready, const char *status)
+/* A refused connection, logged with the count of those since the last line (one a minute). */
+static void log_refusal(const char *why)
+{
+	long long now = now_ms();
+
+	refused_count++;
+	if (refused_logged_ms && now - refused_logged_ms < 60000)
+		return;
+	xwarn("control socket: refused %s (%lu refused since the last report)", why, refused_count);
+	refused_logged_ms = now;
+	refused_count = 0;
+}
+
+/*
+ * Over the bounds: tell the client why in its HELLO ("refused: ..." is what xenvm-exec prints)
+ * and close.  True when fd was refused (and closed).
+ */
+static bool refuse_excess(int fd, pid_t pid)
+{
+	char why[160];
+	size_t n = 0, same = 0;
+	struct xvp_conn conn;
+
+	for (size_t i = 0; i < max_clients; i++)
+		if (clients[i]) {
+			n++;
+			same += clients[i]->pid == pid;
+		}
+	if (n >= max_clients)
+		snprintf(why, sizeof(why),
+		         "refused: too many connections to the VM's supervisor (%zu open)", n);
+	else if (same >= VMD_MAX_PER_PEER)
+		snprintf(why, sizeof(why),
+		         "refused: too many connections to the VM's supervisor from process %d "
+		         "(%zu open)",
+		         (int)pid, same);
+	else
+		return false;
+	/* A fresh socket's buffer holds the small frame: one non-blocking try, then close. */
+	xvp_conn_init(&conn, fd);
+	if (xvp_send_hello(&conn, why) == 0)
+		xvp_conn_flush(&conn);
+	xvp_conn_fini(&conn);
+	close(fd);
+	log_refusal(why + strlen("refused: "));
+	return true;
+}
+
+/* 0, or -1 when out of descriptors (the caller pauses the socket). */
+static int accept_client(int lfd, uid_t owner, bool ready, const char *status)
 {
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
@@ -305,21 +398,28 @@ static void accept_client(int lfd, uid_t owner, bool ready, const char *status)
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
-		return;
+		return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM
+		           ? -1
+		           : 0;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
 	    (cr.uid != 0 && cr.uid != owner)) {
+		char why[96];
+
 		/* The socket's mode should have stopped it; refuse without a word. */
-		xwarn("refused a client of uid %u (VM belongs to uid %u)", (unsigned)cr.uid,
-		      (unsigned)owner);
+		snprintf(why, sizeof(why), "a client of uid %u (VM belongs to uid %u)",
+		         (unsigned)cr.uid, (unsigned)owner);
+		log_refusal(why);
 		close(fd);
-		return;
+		return 0;
 	}
-	for (i = 0; i < VMD_MAX_CLIENTS && clients[i]; i++)
+	if (refuse_excess(fd, cr.pid))
+		return 0;
+	for (i = 0; i < max_clients && clients[i]; i++)
 		;
-	c = i < VMD_MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+	c = i < max_clients ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		close(fd);
-		return;
+		return 0;
 	}
 	xvp_conn_init(&c->conn, fd);
 	c->uid = cr.uid;
@@ -328,15 +428,18 @@ static void accept_client(int lfd, uid_t owner, bool ready, const char *status)
 	if (ready) {
 		xvp_send_hello(&c->conn, status);
 		c->greeted = true;
+		c->greeted_ms = now_ms();
 	}
 	clients[i] = c;
+	return 0;
 }
 
 int vmd_run(const struct vmd_config *cfg)
 {
 	struct xvp_conn vm;
 	char status[512] = "", msg[1024], tail[700];
-	bool ready = false, stop = false;
+	bool ready = false, stop = false, claimed = !cfg->claim_ms;
+	long long start = now_ms(), listen_after = 0;
 	sigset_t set;
 	int sfd, rc = -1;
 
@@ -352,6 +455,7 @@ int vmd_run(const struct vmd_config *cfg)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return -1;
+	size_for_clients();
 	vmd_guest_init(cfg->owner_uid, cfg->owner_gid, cfg->host_agent);
 	while (!stop) {
 		struct pollfd pfd[2 + 2 + VMD_MAX_CLIENTS];
@@ -367,8 +471,11 @@ int vmd_run(const struct vmd_config *cfg)
 		if (xvp_conn_pending(&vm))
 			pfd[n].events |= POLLOUT;
 		idx[n++] = -2;
-		pfd[n] = (struct pollfd){.fd = cfg->listen_fd, .events = POLLIN};
-		idx[n++] = -3;
+		/* (paused for a second after EMFILE: the pending connection would spin us) */
+		if (now_ms() >= listen_after) {
+			pfd[n] = (struct pollfd){.fd = cfg->listen_fd, .events = POLLIN};
+			idx[n++] = -3;
+		}
 		if (hfd >= 0) {
 			pfd[n] = (struct pollfd){.fd = hfd, .events = hev};
 			idx[n++] = -4;
@@ -381,7 +488,8 @@ int vmd_run(const struct vmd_config *cfg)
 					pfd[n].events |= POLLOUT;
 				idx[n++] = (int)i;
 			}
-		if (poll(pfd, n, -1) < 0) {
+		/* a second's tick: idle clients, the claim deadline, the paused socket */
+		if (poll(pfd, n, 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -453,7 +561,9 @@ int vmd_run(const struct vmd_config *cfg)
 				snprintf(msg, sizeof(msg), "lost the agent channel: %s", tail);
 				stop = true;
 			} else if (idx[k] == -3) {
-				accept_client(cfg->listen_fd, cfg->owner_uid, ready, status);
+				if (accept_client(cfg->listen_fd, cfg->owner_uid, ready, status) <
+				    0)
+					listen_after = now_ms() + 1000;
 			} else if (idx[k] == -4) {
 				vmd_guest_io(&vm, pfd[k].revents);
 			} else {
@@ -474,8 +584,10 @@ int vmd_run(const struct vmd_config *cfg)
 					c->dead = true;
 					continue;
 				}
-				while (!c->dead && (more = xvp_conn_next(&c->conn, &f)) > 0)
+				while (!c->dead && (more = xvp_conn_next(&c->conn, &f)) > 0) {
+					c->asked = true;
 					client_frame(c, &vm, &f, cfg->allow_root);
+				}
 				if (more < 0)
 					c->dead = true;
 			}
@@ -488,6 +600,12 @@ int vmd_run(const struct vmd_config *cfg)
 			if (ready && !c->greeted) {
 				xvp_send_hello(&c->conn, status);
 				c->greeted = true;
+				c->greeted_ms = now_ms();
+			}
+			if (c->greeted && !c->asked && now_ms() - c->greeted_ms >= VMD_IDLE_MS) {
+				xdebug("client pid %d: nothing asked in %d s: closed", (int)c->pid,
+				       VMD_IDLE_MS / 1000);
+				c->dead = true;
 			}
 			if (!c->dead && xvp_conn_flush(&c->conn) < 0)
 				c->dead = true;
@@ -499,6 +617,20 @@ int vmd_run(const struct vmd_config *cfg)
 		if (xvp_conn_flush(&vm) < 0 && !stop) {
 			snprintf(msg, sizeof(msg), "lost the agent channel");
 			stop = true;
+		}
+		/*
+		 * A job's VM nobody took: its Prolog was killed (slurmd gone) before it recorded
+		 * the VM.  Without this the VM would wait for an Epilog Slurm may never run.
+		 */
+		if (!claimed && !stop && now_ms() - start >= (long long)cfg->claim_ms) {
+			claimed = access(cfg->claim_path, F_OK) == 0;
+			if (!claimed) {
+				snprintf(msg, sizeof(msg),
+				         "unclaimed: no Prolog recorded this VM within %u s of its "
+				         "boot (%s is missing)",
+				         cfg->claim_ms / 1000, cfg->claim_path);
+				stop = true;
+			}
 		}
 	}
 	xinfo("VM ends: %s", msg);

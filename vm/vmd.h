@@ -22,6 +22,12 @@ struct vmd_config {
 	pid_t child;             /* the hypervisor process: its exit ends the VM */
 	const char *status_path; /* written "ready" / "failed: ..." */
 	const char *console_log; /* its tail goes into failure messages */
+	/*
+	 * A job's VM: unless claim_path exists claim_ms after the start (the Prolog writes it once
+	 * it recorded the VM), the VM ends as unclaimed.  0: no deadline (xenvm boot, tests).
+	 */
+	unsigned claim_ms;
+	const char *claim_path;
 };
 
 /*

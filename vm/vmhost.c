@@ -60,6 +60,7 @@ int xvm_host_init(struct xvm *h, const char *state_dir, const char *console, str
 	    xvm_host_path(h, "agent.sock", h->sock, sizeof(h->sock)) < 0 ||
 	    xvm_host_path(h, "status", h->status, sizeof(h->status)) < 0 ||
 	    xvm_host_path(h, "vmd.pid", h->pidfile, sizeof(h->pidfile)) < 0 ||
+	    xvm_host_path(h, "claimed", h->claim, sizeof(h->claim)) < 0 ||
 	    (console ? fmt_path(h->console, sizeof(h->console), console, "")
 	             : xvm_host_path(h, "console.log", h->console, sizeof(h->console))) < 0)
 		return xerr_set(err, "state directory %.200s%s%.200s: path too long", state_dir,
@@ -208,6 +209,8 @@ void xvm_host_vmd_config(const struct xvm *h, const struct xvm_spec *s, int agen
 	cfg->child = child;
 	cfg->status_path = h->status;
 	cfg->console_log = h->console;
+	cfg->claim_ms = s->claim_s > 86400 ? 86400000u : s->claim_s * 1000u;
+	cfg->claim_path = h->claim;
 }
 
 void xvm_host_fail(const struct xvm *h, const char *fmt, ...)

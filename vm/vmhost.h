@@ -38,6 +38,7 @@ struct xvm {
 	char status[XVM_PATH_LEN];  /* status: booting / ready / failed: <reason> */
 	char pidfile[XVM_PATH_LEN]; /* vmd.pid: the supervisor's pid */
 	char console[XVM_PATH_LEN]; /* console.log, or the spec's console_log */
+	char claim[XVM_PATH_LEN];   /* claimed: the job took the VM (xvm_spec.claim_s) */
 	pid_t vmd;                  /* the supervisor, or 0 when unknown */
 };
 

@@ -94,6 +94,8 @@ size_t relay_poll(struct pollfd *pfd, void **owner, size_t max);
 void relay_event(void *owner, short revents);
 /* After a loop pass: flush shims' output and free the closed ones. */
 void relay_after_pass(void);
+/* poll(2)'s timeout for the relay's timers: 1000 while a shim may go idle or accept is paused. */
+int relay_timeout_ms(void);
 /* Close everything and remove the socket. */
 void relay_fini(void);
 

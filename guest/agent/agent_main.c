@@ -560,7 +560,7 @@ static int run_once(int sfd, int lfd)
 			}
 		}
 	}
-	if (poll(pfd, n, -1) < 0) {
+	if (poll(pfd, n, relay_timeout_ms()) < 0) {
 		if (errno == EINTR)
 			return 0;
 		xerror("poll: %s", strerror(errno));

@@ -22,9 +22,21 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+
+/*
+ * Bounds, so that a guest process opening thousands of connections costs the agent (which
+ * also runs the job's tasks) neither its descriptors nor its loop: at most RELAY_MAX_SHIMS
+ * shims (as many as the host runs at once, vm/vmd_guest.c), RELAY_MAX_PER_PEER from one
+ * process, the excess refused at once with the reason in the HELLO; a shim that asked nothing
+ * RELAY_IDLE_MS after its HELLO is closed.
+ */
+#define RELAY_MAX_SHIMS 256
+#define RELAY_MAX_PER_PEER 64
+#define RELAY_IDLE_MS 10000
 
 /* One shim connection: one exec (xenvm-exec opens one channel per connection). */
 struct relay_shim {
@@ -34,8 +46,9 @@ struct relay_shim {
 	uint32_t host_chan; /* our id on the host link; 0 before EXEC and after EXIT/ERROR */
 	bool used;          /* an EXEC was seen: a second one is refused */
 	bool dead;
-	pid_t pid; /* SO_PEERCRED, for logs */
+	pid_t pid; /* SO_PEERCRED, for logs and the per-process bound */
 	uid_t uid;
+	long long since_ms; /* accepted (HELLO sent) */
 };
 
 static struct relay_shim *shims;
@@ -43,6 +56,17 @@ static struct agent_link *uplink;
 static int listen_fd = -1;
 static char listen_path[108];
 static uint32_t next_chan = 1;
+static long long listen_after_ms; /* accept paused until then (out of descriptors) */
+static long long refused_logged_ms;
+static unsigned long refused_count;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Mark a shim for removal; its host exec, if any, is given up (the host kills it). */
 static void shim_fail(struct relay_shim *s, const char *why)
@@ -118,6 +142,48 @@ void relay_uplink_lost(void)
 		}
 }
 
+/* Over the bounds: the reason in the HELLO, then closed; logged once a minute with a count. */
+static bool refuse_excess(int fd, pid_t pid)
+{
+	struct relay_shim *s;
+	struct xvp_conn conn;
+	size_t n = 0, same = 0;
+	char why[160];
+	long long now;
+
+	for (s = shims; s; s = s->next)
+		if (!s->dead) {
+			n++;
+			same += s->pid == pid;
+		}
+	if (n >= RELAY_MAX_SHIMS)
+		snprintf(
+		    why, sizeof(why),
+		    "refused: too many connections to the guest's host-command socket (%zu open)",
+		    n);
+	else if (same >= RELAY_MAX_PER_PEER)
+		snprintf(why, sizeof(why),
+		         "refused: too many connections to the guest's host-command socket from "
+		         "process %d (%zu open)",
+		         (int)pid, same);
+	else
+		return false;
+	xvp_conn_init(&conn, fd);
+	if (xvp_send_hello(&conn, why) == 0)
+		xvp_conn_flush(&conn);
+	xvp_conn_fini(&conn);
+	close(fd);
+	refused_count++;
+	now = now_ms();
+	if (!refused_logged_ms || now - refused_logged_ms >= 60000) {
+		xwarn("host socket: %s; %lu refused since the last report",
+		      why + strlen("refused: "), refused_count);
+		refused_logged_ms = now;
+		refused_count = 0;
+	}
+	return true;
+}
+
 static void accept_shim(void)
 {
 	struct ucred cr = {0};
@@ -125,17 +191,25 @@ static void accept_shim(void)
 	struct relay_shim *s;
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* out of descriptors: the pending connection would wake us at once, again and again
+		 */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			listen_after_ms = now_ms() + 1000;
+		return;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl);
+	if (refuse_excess(fd, cr.pid))
 		return;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
 		return;
 	}
-	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl);
 	xvp_conn_init(&s->conn, fd);
 	s->pid = cr.pid;
 	s->uid = cr.uid;
+	s->since_ms = now_ms();
 	/* The shim reads HELLO first, like xenvm-exec from a VM; its status says if we can help. */
 	if (xvp_send_hello(&s->conn, uplink ? "ok" : "no link to the host in this agent") < 0) {
 		close(fd);
@@ -235,7 +309,7 @@ size_t relay_poll(struct pollfd *pfd, void **owner, size_t max)
 	struct relay_shim *s;
 	size_t n = 0;
 
-	if (listen_fd >= 0 && n < max) {
+	if (listen_fd >= 0 && n < max && now_ms() >= listen_after_ms) {
 		pfd[n] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
 		owner[n++] = NULL;
 	}
@@ -267,10 +341,13 @@ void relay_event(void *owner, short revents)
 void relay_after_pass(void)
 {
 	struct relay_shim **pp = &shims, *s;
+	long long now = now_ms();
 
 	while ((s = *pp)) {
 		if (!s->dead && xvp_conn_flush(&s->conn) < 0)
 			shim_fail(s, strerror(errno));
+		if (!s->dead && !s->used && now - s->since_ms >= RELAY_IDLE_MS)
+			shim_fail(s, "asked nothing in time: closed");
 		if (!s->dead) {
 			pp = &s->next;
 			continue;
@@ -294,4 +371,16 @@ void relay_fini(void)
 		unlink(listen_path);
 		listen_fd = -1;
 	}
+}
+
+int relay_timeout_ms(void)
+{
+	struct relay_shim *s;
+
+	if (listen_fd >= 0 && listen_after_ms > now_ms())
+		return 1000;
+	for (s = shims; s; s = s->next)
+		if (!s->dead && !s->used)
+			return 1000;
+	return -1;
 }

@@ -371,21 +371,119 @@ test_exec_errors() {
 	vs_native "a directory" ./adir
 }
 
+# pty_drive CMD...: CMD (as $U, PS1 and TERM set) on a real terminal driven by pty-drive.py as a
+# user types.  PTY_FINDINGS: its findings but the kernel (tty number as N); PTY_KERNEL: the
+# kernel the shell ran on.
+pty_drive() {
+	local all
+	t_run python3 "$repo/tests/vm/pty-drive.py" --timeout 150 --kernel -- "$CL" run --user "$U" -- \
+		env 'PS1=PROMPT$ ' TERM=xterm "$@"
+	all=$(sed -n '/^transcript:/q;p' <<<"$T_OUT" | sed 's|^tty: /dev/pts/[0-9]*$|tty: /dev/pts/N|')
+	PTY_FINDINGS=$(grep -v '^kernel: ' <<<"$all")
+	PTY_KERNEL=$(sed -n 's/^kernel: //p' <<<"$all")
+}
+
+# The native reference, once: `srun --pty bash -i` on the host.
+pty_native() {
+	[ -n "${PTY_NATIVE:-}" ] && return 0
+	pty_drive srun --pty -N1 -w node1 bash --norc -i
+	t_eq "prompt: yes" "$(head -1 <<<"$PTY_FINDINGS")" "native reference runs" ||
+		printf '%s\n' "$T_OUT" "$T_ERR" | tail -20 | sed 's/^/      | /'
+	t_eq "$(uname -r)" "$PTY_KERNEL" "the native reference runs on the host"
+	PTY_NATIVE=$PTY_FINDINGS
+}
+
+# pty_vs_native WHAT: the last pty_drive's findings against the native reference, in a VM.
+pty_vs_native() {
+	t_eq "$PTY_NATIVE" "$PTY_FINDINGS" "$1: prompt, tty, stty size, resize, job control, Ctrl-C, Ctrl-Z, line editing, echo, exit status (native vs VM)"
+	t_eq "tty: /dev/pts/N" "$(grep '^tty:' <<<"$PTY_FINDINGS")" "$1: the task is on a terminal"
+	t_match . "$PTY_KERNEL" "$1: the shell answered uname -r" && t_nomatch "^$(uname -r)\$" "$PTY_KERNEL" "$1: in the VM (guest kernel $PTY_KERNEL)"
+	[ "$PTY_NATIVE" = "$PTY_FINDINGS" ] || printf '%s\n' "$T_OUT" | sed -n '/^transcript:/,$p' | tail -30 | sed 's/^/      | /'
+}
+
 test_pty() {
 	t_begin "srun --pty bash -i: an ordinary interactive shell in the VM, as natively (real terminal)"
-	local nat vm
-	# The terminal: a pseudo-terminal pty-drive.py holds around srun, typing as a user does.
-	t_run python3 "$repo/tests/vm/pty-drive.py" --timeout 60 -- "$CL" run --user "$U" -- \
-		env 'PS1=PROMPT$ ' TERM=xterm srun --pty -N1 -w node1 bash --norc -i
-	nat=$(sed -n '/^transcript:/q;p' <<<"$T_OUT" | sed 's|^tty: /dev/pts/[0-9]*$|tty: /dev/pts/N|')
-	t_eq "prompt: yes" "$(head -1 <<<"$nat")" "native reference runs" ||
-		printf '%s\n' "$T_OUT" "$T_ERR" | tail -20 | sed 's/^/      | /'
-	t_run python3 "$repo/tests/vm/pty-drive.py" --timeout 60 -- "$CL" run --user "$U" -- \
-		env 'PS1=PROMPT$ ' TERM=xterm srun --pty -N1 -w node1 --vm-image=ttylinux-mpi bash --norc -i
-	vm=$(sed -n '/^transcript:/q;p' <<<"$T_OUT" | sed 's|^tty: /dev/pts/[0-9]*$|tty: /dev/pts/N|')
-	t_eq "$nat" "$vm" "prompt, tty, stty size, resize, job control, Ctrl-C, Ctrl-Z, line editing, echo, exit status (native vs VM)"
-	t_eq "tty: /dev/pts/N" "$(grep '^tty:' <<<"$vm")" "the task is on a terminal in the VM"
-	[ "$nat" = "$vm" ] || printf '%s\n' "$T_OUT" | sed -n '/^transcript:/,$p' | tail -30 | sed 's/^/      | /'
+	pty_native
+	pty_drive srun --pty -N1 -w node1 --vm-image=ttylinux-mpi bash --norc -i
+	pty_vs_native "srun --pty"
+}
+
+test_pty_salloc() {
+	t_begin "salloc --vm-image, then srun --pty bash in the allocation: an interactive shell in the VM, as natively"
+	local id
+	pty_native
+	pty_drive salloc -N1 -w node1 --vm-image=ttylinux-mpi srun --pty bash --norc -i
+	pty_vs_native "salloc + srun --pty"
+	id=$(last_job)
+	wait_job_end "$id"
+	wait_clean "$id" node1
+}
+
+test_pty_attach() {
+	t_begin "srun --jobid=J --overlap --pty bash: attached to a running job, in its VM, as natively"
+	local id nid k out=$T_TMP/attach.out nout=$T_TMP/attach-native.out
+	pty_native
+	# natively: a running job on node2, a shell attached to it
+	timeout 300 "$CL" run --user "$U" -- srun -N1 -w node2 sh -c 'echo up; sleep 250' >"$nout" 2>&1 &
+	for ((k = 0; k < 600; k++)); do grep -q up "$nout" && break; sleep 0.1; done
+	nid=$("$CL" run -- squeue -h -u "$U" -o %i | head -1)
+	[ -n "$nid" ] || { t_fail "the native job did not start: $(cat "$nout")"; return; }
+	pty_drive srun --jobid="$nid" --overlap --pty bash --norc -i
+	t_eq "$PTY_NATIVE" "$PTY_FINDINGS" "natively, attached as with srun --pty"
+	"$CL" run -- scancel "$nid"
+	# in a VM: a running VM job on node2, a shell attached to it lands in its VM
+	timeout 300 "$CL" run --user "$U" -- srun -N1 -w node2 --vm-image=ttylinux-mpi sh -c 'echo up; sleep 250' >"$out" 2>&1 &
+	for ((k = 0; k < 1500; k++)); do grep -q up "$out" && break; sleep 0.1; done
+	id=$("$CL" run -- squeue -h -u "$U" -o %i -t R | sort -n | tail -1)
+	[ -n "$id" ] && [ "$id" != "$nid" ] || { t_fail "the VM job did not start: $(cat "$out")"; return; }
+	pty_drive srun --jobid="$id" --overlap --pty bash --norc -i
+	pty_vs_native "srun --jobid --overlap --pty"
+	t_match "^up$" "$(cat "$out")" "the job's own task still runs"
+	"$CL" run -- scancel "$id"
+	wait
+	wait_job_end "$id"
+	wait_clean "$id" node2
+}
+
+# ------------------------------------------------------------------------ orphaned Prolog
+# slurmd killed while its Prolog waits for the guest: the Prolog notices (prolog/orphan.c),
+# becomes the Epilog, and the VM and the job's state on the node go; slurmd restarted, the node
+# takes VM jobs again.  How long slurmctld then keeps the job is slurmctld's (not asserted).
+test_orphan_prolog() {
+	t_begin "slurmd killed during the boot: the orphaned Prolog removes the VM and its state; slurmd restarted, the node works"
+	local id k out=$T_TMP/orphan.out st="" left bg
+	timeout 300 "$CL" run --user "$U" -- srun -N1 -w node3 --vm-image=ttylinux-mpi true >"$out" 2>&1 &
+	bg=$!
+	# the VM is up and the Prolog waits for its agent
+	for ((k = 0; k < 1500; k++)); do
+		id=$("$CL" run -- squeue -h -u "$U" -o %i | head -1)
+		[ -n "$id" ] && pgrep -f "xenvm-job$id-vm0" >/dev/null &&
+			st=$(cat "$BASE/nodes/node3/run-xenvm/job/$id/vm0/status" 2>/dev/null) && [ "$st" = booting ] && break
+		sleep 0.1
+	done
+	t_eq booting "$st" "the Prolog waits for the guest of job $id" || return
+	t_run_ok kill -KILL "$(cat "$BASE/run/slurmd-node3.pid")"
+	wait_clean "$id" node3
+	for ((k = 0; k < 300; k++)); do
+		left=$(pgrep -af "$repo/build/(prolog/xenvm-prolog|epilog/xenvm-epilog)" | sed '/pgrep/d')
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	t_eq "" "$left" "no Prolog or Epilog left running"
+	# (srun waits as long as slurmctld keeps the job: not ours to shorten)
+	"$CL" run -- scancel "$id"
+	kill "$bg" 2>/dev/null
+	wait "$bg"
+	t_run_ok "$CL" up
+	t_run_ok as_user "$U" srun -N1 -w node3 --vm-image=ttylinux-mpi uname -r
+	t_nomatch "^$(uname -r)\$" "$T_OUT" "a VM job runs on node3 again"
+	# (its Epilog may still be stopping the VM: "completing" for a moment, then idle)
+	for ((k = 0; k < 100; k++)); do
+		st=$("$CL" run -- sinfo -h -n node3 -o %T)
+		[ "$st" = completing ] || break
+		sleep 0.1
+	done
+	t_eq idle "$st" "node3 in service"
 }
 
 test_vm_lost() {
@@ -489,12 +587,15 @@ else setup && {
 	test_batch_signal
 	test_exec_errors
 	test_pty
+	test_pty_salloc
+	test_pty_attach
 	test_vm_lost
 	test_cancel
 	test_broken_image
 	test_other_user
 	test_cache_reuse
 	test_crash_recovery
+	test_orphan_prolog
 }; fi
 t_begin "teardown: cluster down leaves nothing"
 t_run_ok "$CL" down

@@ -59,7 +59,7 @@ vmcluster_config() {
 		CLUSTER_JOB_SUBMIT=vmimage
 		CLUSTER_PROLOG=$repo/build/prolog/xenvm-prolog
 		CLUSTER_EPILOG=$repo/build/epilog/xenvm-epilog
-		CLUSTER_ENV="XENVM_CONFIG=$etc/xenvm.yaml XENVM_IMAGECAST=$repo/build/imagecast/imagecast XENVM_HOST_AGENT=$repo/build/guest/xenvm-agent"
+		CLUSTER_ENV="XENVM_CONFIG=$etc/xenvm.yaml XENVM_IMAGECAST=$repo/build/imagecast/imagecast XENVM_HOST_AGENT=$repo/build/guest/xenvm-agent XENVM_EPILOG=$repo/build/epilog/xenvm-epilog"
 		CLUSTER_NODE_DAEMON="$repo/build/imagecast/imagecastd -f $etc/xenvm.yaml -n %n"
 		CLUSTER_NODE_DAEMON_READY="test -S /run/xenvm/imagecast.sock"
 	ENV

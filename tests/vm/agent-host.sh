@@ -19,7 +19,7 @@ T_SUITE=vm-agent
 X() { "$EXEC" --socket "$SOCK" "$@"; }
 
 [ "$(id -u)" = 0 ] || t_fatal "agent-host: must run as root (uid/gid tests)"
-for t in python3 setpriv sha256sum script bash; do
+for t in python3 /usr/bin/python3 setpriv sha256sum script bash; do
 	command -v $t >/dev/null || t_fatal "agent-host: missing $t"
 done
 
@@ -309,10 +309,95 @@ kill -KILL $xp; wait $xp 2>/dev/null
 for _ in $(seq 50); do pgrep -f 'sleep 1002' >/dev/null || break; sleep 0.1; done
 left=$(pgrep -f 'sleep 1002' >/dev/null && echo yes)
 t_same "shim killed -> host command killed (started: yes, left: none)" "yes none" "$started ${left:-none}"
+# ---------------------------------------------------------------- socket floods (issue 13)
+# The job's user floods vmd's control socket and a guest process the agent's host-command
+# socket, both at once: one thread each whatever comes, descriptors within the bounds (vmd.c
+# VMD_MAX_CLIENTS 1024 / VMD_MAX_PER_PEER 64, relay.c RELAY_MAX_SHIMS 256 / RELAY_MAX_PER_PEER
+# 64), the excess refused at once with the reason, idle connections closed after 10 s, and the
+# job's own commands still served.  The figures are printed (no timed assertion).
+GPID=$(pgrep -P "$VPID" -f -- "--host-socket $HSOCK")
+nfd() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+nthr() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
+# five execs of the job's kind (host -> guest through vmd), wall time in ms
+exec5() {
+	local t0=$(date +%s%N) i
+	for i in 1 2 3 4 5; do "$EXEC" --socket "$CSOCK" -- true || return 1; done
+	echo $((($(date +%s%N) - t0) / 1000000))
+}
+# (the system's python: a root-only one in PATH, e.g. pyenv's shims, is not for uid 65534)
+FLOOD() { setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/python3 "$HERE/flood.py" "$@"; }
+base_ms=$(exec5)
+base="vmd $(nthr "$VPID") threads $(nfd "$VPID") fds, guest agent $(nthr "$GPID") threads $(nfd "$GPID") fds"
+# vmd: 12 processes x 150 (64 each served, the rest refused); the guest: 3 x 150 likewise
+FLOOD "$CSOCK" 12 150 12 > "$W/flood-vmd" &
+fa=$!
+(cd "$W" && FLOOD "$HSOCK" 3 150 12 > "$W/flood-guest") &
+fb=$!
+for _ in $(seq 300); do
+	[ "$(grep -c holding "$W/flood-vmd" "$W/flood-guest" | awk -F: '{s += $2} END {print s}')" = 2 ] && break
+	sleep 0.1
+done
+during="vmd $(nthr "$VPID") threads $(nfd "$VPID") fds, guest agent $(nthr "$GPID") threads $(nfd "$GPID") fds"
+vfd=$(nfd "$VPID") gfd=$(nfd "$GPID") vthr=$(nthr "$VPID") gthr=$(nthr "$GPID")
+flood_ms=$(exec5)
+out=$(G "$SH/srun" during-flood 2>&1 | head -1)
+wait $fa $fb
+fv() { sed -n "s/^$2 //p" "$W/flood-$1"; }
+echo "    flood figures: before: $base; during: $during"
+echo "    flood figures: 5 execs ${base_ms} ms without, ${flood_ms} ms during the flood: ratio $(awk -v a="$flood_ms" -v b="$base_ms" 'BEGIN {printf "%.2f", a / (b ? b : 1)}')"
+echo "    flood figures: vmd served $(fv vmd ok), refused $(fv vmd refused), closed idle $(fv vmd closed-idle); guest agent served $(fv guest ok), refused $(fv guest refused), closed idle $(fv guest closed-idle)"
+t_same "vmd flood: 64 served per process (12 x 64), the rest refused, none left unanswered" \
+	"768 1032 0 0 0" "$(fv vmd ok) $(fv vmd refused) $(fv vmd closed) $(fv vmd failed) $(fv vmd noanswer)"
+t_check "vmd: the refusal says why ($(fv vmd reason))" grep -Eq "^reason refused: too many connections to the VM's supervisor from process [0-9]+ \(64 open\)$" "$W/flood-vmd"
+t_same "vmd flood: every idle connection closed after 10 s" 768 "$(fv vmd closed-idle)"
+t_check "vmd flood: one thread ($vthr), descriptors within 1024 + 64 ($vfd)" test "$vthr" = 1 -a "$vfd" -le 1088
+t_same "guest flood: 64 served per process (3 x 64), the rest refused" "192 258 0 0" \
+	"$(fv guest ok) $(fv guest refused) $(fv guest failed) $(fv guest noanswer)"
+t_check "guest agent: the refusal says why ($(fv guest reason))" grep -Eq "^reason refused: too many connections to the guest's host-command socket from process [0-9]+ \(64 open\)$" "$W/flood-guest"
+t_same "guest flood: every idle connection closed after 10 s" 192 "$(fv guest closed-idle)"
+t_check "guest flood: one agent thread ($gthr), descriptors within 256 + 64 ($gfd)" test "$gthr" = 1 -a "$gfd" -le 320
+t_check "the job's execs ran during the flood" test -n "$flood_ms"
+t_same "srun from the guest ran during the flood" "argv:[during-flood]" "$out"
+# The totals: 20 x 60 to vmd (1024 at most), 5 x 60 to the guest (256 at most), from processes
+# under the per-process bound.
+FLOOD "$CSOCK" 20 60 3 > "$W/flood-vmd"
+(cd "$W" && FLOOD "$HSOCK" 5 60 3 > "$W/flood-guest")
+t_same "vmd: 1024 connections at most, the rest refused" "1024 176" "$(fv vmd ok) $(fv vmd refused)"
+t_same "vmd: the refusal says why" "refused: too many connections to the VM's supervisor (1024 open)" "$(fv vmd reason)"
+t_same "guest agent: 256 connections at most, the rest refused" "256 44" "$(fv guest ok) $(fv guest refused)"
+t_same "guest agent: the refusal says why" "refused: too many connections to the guest's host-command socket (256 open)" "$(fv guest reason)"
+out=$("$EXEC" --socket "$CSOCK" -- echo after 2>&1)
+t_same "vmd serves after the floods" after "$out"
+# Another user (the socket's mode stops them on a node; here it is 0666): closed without a word,
+# not logged once each.
+setpriv --reuid 4242 --regid 4242 --clear-groups /usr/bin/python3 "$HERE/flood.py" "$CSOCK" 2 500 0 > "$W/flood-vmd"
+t_same "another uid: 1000 connections closed at once, none served" "0 1000" "$(fv vmd ok) $(fv vmd closed)"
+t_check "refusals logged at most once a minute ($(grep -c 'control socket: refused' "$W/vmd.log") lines)" \
+	test "$(grep -c 'control socket: refused' "$W/vmd.log")" -le 2
+t_check "guest refusals logged at most once a minute" test "$(grep -c 'host socket: ' "$W/vmd.log")" -le 2
+
 kill -TERM $VPID; wait $VPID; rc=$?
 VPID=
 t_same "vmd exits cleanly on SIGTERM (ASan: no leak)" 0 $rc
 grep -E "ERROR: (Address|Leak)Sanitizer|runtime error" "$W/vmd.log" && t_ko "vmd/agents sanitizer report" || t_ok "vmd, guest agent and helper sanitizer clean"
+
+# A job's VM nobody claims (its Prolog killed with slurmd before it recorded the VM) ends by
+# itself after its deadline; a claimed one stays (xvm_spec.claim_s, here 1.5 s).
+for claim in no yes; do
+	rm -f "$W/c.sock.claimed"
+	[ $claim = yes ] && : > "$W/c.sock.claimed"
+	VMDHOST_CLAIM_MS=1500 "$VMDHOST" "$W/c.sock" "$W/c-host.sock" 65534 65534 "$AGENT" "" 2> "$W/claim.log" &
+	CPID=$!
+	for _ in $(seq 60); do kill -0 $CPID 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $CPID 2>/dev/null; then alive=alive; kill -TERM $CPID; else alive=gone; fi
+	wait $CPID; rc=$?
+	if [ $claim = no ]; then
+		t_same "an unclaimed VM ends after its deadline (rc 0)" "gone 0" "$alive $rc"
+		t_check "unclaimed: the reason is logged" grep -q "VM ends: unclaimed: no Prolog recorded this VM within 1 s of its boot ($W/c.sock.claimed is missing)" "$W/claim.log"
+	else
+		t_same "a claimed VM stays past the deadline" "alive 0" "$alive $rc"
+	fi
+done
 
 # The VM goes away under a running exec (here: its agent is killed): the right reason, 255.
 "$AGENT" --listen "$W/lost.sock" 2> "$W/lost-agent.log" &

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """pty-drive.py - drive an interactive shell through a real terminal, as a user at a keyboard would.
 
-Usage: pty-drive.py [--timeout S] -- COMMAND...   (COMMAND starts `bash --norc -i`, directly, through
+Usage: pty-drive.py [--timeout S] [--kernel] -- COMMAND...   (COMMAND starts `bash --norc -i`, directly, through
 xenvm-exec or through `srun --pty`)
 
 COMMAND runs on a new pseudo-terminal (30 rows x 90 columns).  The dialogue: the shell's prompt
 appears and PS1 is set to 'PROMPT$ '; `tty`; `stty size`; the terminal is resized to 40x100 and `stty size` asked
 again; `sleep 100` interrupted by Ctrl-C (then `echo rc=$?`); `sleep 101` stopped by Ctrl-Z,
 `jobs`, `fg`, Ctrl-C; readline line editing (a backspace); `exit 3`.  Prints one line per
-finding, "name: value", for the caller to compare (native vs in a VM), and the transcript (bytes
+finding, "name: value" (with --kernel also "kernel: <uname -r>", last), for the caller to compare (native vs in a VM), and the transcript (bytes
 escaped) after a line "transcript:".  Exit status 0 when the dialogue ran to its end.
 """
 import os
@@ -95,9 +95,14 @@ class Term:
 def main():
     args = sys.argv[1:]
     timeout = 60.0
-    if args[:1] == ["--timeout"]:
-        timeout = float(args[1])
-        args = args[2:]
+    kernel = False
+    while args[:1] in (["--timeout"], ["--kernel"]):
+        if args[0] == "--kernel":
+            kernel = True
+            args = args[1:]
+        else:
+            timeout = float(args[1])
+            args = args[2:]
     if args[:1] == ["--"]:
         args = args[1:]
     t = Term(args, timeout)
@@ -164,8 +169,13 @@ def main():
     t.expect(rb"[\r\n]once-only\r?\n")
     t.expect(re.escape(PROMPT))
     out["echoed"] = str(t.buf.count(b"echo once-only"))
+    if kernel:  # where the shell runs (the host's kernel or the guest's), for the caller
+        step("kernel", b"uname -r\r", rb"[\r\n]([0-9][^\r\n]*)\r?\n", lambda m: m.group(1).decode())
+        t.expect(re.escape(PROMPT))
     t.send(b"exit 3\r")
     out["exit status"] = str(t.wait())
+    if "kernel" in out:
+        out["kernel"] = out.pop("kernel")  # last, for the caller to split off
     text = t.buf.decode("latin-1")
     out["nul bytes"] = str(t.buf.count(b"\0") + t.buf.count(b"^@"))
     out["job control warning"] = "yes" if re.search(

@@ -11,6 +11,7 @@
  *     UID GID     the job's user: owner of the "VM" and who runs commands from the guest
  *     AGENT       the xenvm-agent playing the guest (--fd on a socketpair, as root)
  *     HOST_AGENT  the helper vmd starts for commands from the guest ("" = none)
+ * VMDHOST_CLAIM_MS=N: a job's VM that must be claimed within N ms (CTL_SOCK.claimed exists).
  * Runs until SIGTERM (vmd's "destroyed") or the agent's exit; exit 0, or 1 with a message.
  */
 #include <errno.h>
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vmd_config cfg = {0};
-	char status[sizeof(sa.sun_path) + 8];
+	char status[sizeof(sa.sun_path) + 8], claim[sizeof(sa.sun_path) + 8];
 	int sp[2], lfd = -1, rc = 1;
 	pid_t agent;
 
@@ -76,6 +77,11 @@ int main(int argc, char **argv)
 	snprintf(status, sizeof(status), "%s.status", argv[1]);
 	cfg.status_path = status;
 	cfg.console_log = NULL;
+	if (getenv("VMDHOST_CLAIM_MS")) {
+		snprintf(claim, sizeof(claim), "%s.claimed", argv[1]);
+		cfg.claim_ms = (unsigned)atoi(getenv("VMDHOST_CLAIM_MS"));
+		cfg.claim_path = claim;
+	}
 	rc = vmd_run(&cfg) < 0;
 out:
 	kill(agent, SIGTERM);
