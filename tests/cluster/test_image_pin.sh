@@ -71,6 +71,10 @@ setup() {
 	printf 'cmdline: "console=ttyS0 console=hvc0 quiet panic=-1"\nmemory: {default: 256M, max: 1G}\nvcpus: {default: 1, max: 2}\nattributes: {os: debian-12, ib: true}\n' >"$W/attrs.yaml"
 	chmod 644 "$W/attrs.yaml"
 	marked_initrd v1 && marked_initrd v2 && marked_initrd mine || return 1
+	# a first start creates the store and its (empty) catalog for slurmctld's first load
+	rm -rf "$STORE"
+	timeout 3 "$repo/build/imgstore/xenvm-imaged" -c "$ETC/xenvm.yaml" >>"$W/imaged.log" 2>&1
+	[ -f "$STORE/catalog.yaml" ] || return 1
 	"$CL" up
 }
 
@@ -78,7 +82,6 @@ setup() {
 # cluster's client environment for scontrol.
 start_manager() {
 	rm -f "$W/imaged.sock"
-	eval "$("$CL" env)"
 	SLURM_CONF=$BASE/etc/slurm.conf PATH=$BASE/bin:$PATH \
 		nsenter --net="/run/netns/${NS}ctl" "$repo/build/imgstore/xenvm-imaged" \
 		-c "$ETC/xenvm.yaml" >>"$W/imaged.log" 2>&1 &
