@@ -117,6 +117,7 @@ struct xenvm_config {
 	 */
 	struct {
 		char *socket;  /* image_store.socket                 (/run/xenvm/imaged.sock) */
+		char *listen;  /* image_store.listen: HOST:PORT for login nodes, munge (none) */
 		char **admins; /* image_store.admins: users who may write site images, besides
 		                  root */
 		size_t n_admins;

@@ -10,9 +10,9 @@
 #include "yamldoc.h"
 
 static const char *const store_keys[] = {
-    "socket",      "admins",       "user_images",    "push_users",     "push_groups",
-    "quota_bytes", "quota_images", "max_image_size", "user_kernels",   "user_root",
-    "retention",   "gc_interval",  "verify",         "verify_timeout", NULL};
+    "socket",       "admins",         "user_images",  "push_users", "push_groups", "quota_bytes",
+    "quota_images", "max_image_size", "user_kernels", "user_root",  "retention",   "gc_interval",
+    "verify",       "verify_timeout", "listen",       NULL};
 
 static const char *const verify_names[] = {"none", "boot", NULL};
 
@@ -37,6 +37,7 @@ int xenvm_config_image_store_defaults(struct xenvm_config *cfg)
 void xenvm_config_image_store_free(struct xenvm_config *cfg)
 {
 	free(cfg->image_store.socket);
+	free(cfg->image_store.listen);
 	ydoc_strv_free(cfg->image_store.admins, cfg->image_store.n_admins);
 	ydoc_strv_free(cfg->image_store.push_users, cfg->image_store.n_push_users);
 	ydoc_strv_free(cfg->image_store.push_groups, cfg->image_store.n_push_groups);
@@ -56,6 +57,7 @@ int xenvm_config_image_store_parse(const struct ydoc *d, const void *root, struc
 	if (!m)
 		return 0;
 	if (ydoc_get_str(d, m, at, "socket", YDOC_ABSPATH, &c->image_store.socket, err) < 0 ||
+	    ydoc_get_str(d, m, at, "listen", YDOC_NONEMPTY, &c->image_store.listen, err) < 0 ||
 	    ydoc_get_strlist(d, m, at, "admins", YDOC_NONEMPTY, &c->image_store.admins,
 	                     &c->image_store.n_admins, err) < 0 ||
 	    ydoc_get_bool(d, m, at, "user_images", &c->image_store.user_images, err) < 0 ||
