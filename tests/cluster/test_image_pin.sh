@@ -131,7 +131,8 @@ t_begin "cluster up, the manager in the controller's namespace, v1 pushed by the
 t_need "$repo/build/plugins/job_submit_vmimage.so" "$repo/build/prolog/xenvm-prolog" \
 	"$repo/build/imgstore/xenvm-imaged" "$IMG/initrd.zst" || { t_summary; exit 1; }
 t_run_ok setup || { t_summary; exit 1; }
-t_run_ok start_manager || { t_summary; exit 1; }
+# not through t_run (a subshell): IPID is the cleanup's
+start_manager || { t_summary; exit 1; }
 t_run_ok X push ttylinux-mpi --kernel "$IMG/vmlinuz" --initrd "$W/initrd.v1" \
 	--rootdisk "$IMG/rootdisk.sqfs" --attributes "$W/attrs.yaml"
 V1=$(digest_of "$T_OUT")
