@@ -5,7 +5,8 @@
 # store.  Versions differ by a marker file appended to the project's initrd (/xenvm-marker in
 # the guest), so the job's output says which version it booted.
 #   - a job pinned to v1 is held; the admin pushes v2 under the same tag; released, the job runs
-#     v1 (the Prolog boots the pinned version, its own attributes); the next job runs v2; the GC
+#     v1 (the Prolog boots the pinned version with its own attributes: its cmdline, seen in the
+#     guest's /proc/cmdline); the next job runs v2; the GC
 #     keeps v1 while the job is queued and while it runs, and removes it once it has ended
 #   - xvuser pushes an image and runs a job on it; xvuser2 can neither see nor use it until it is
 #     shared, then can; xvuser2 can never remove or re-tag it
@@ -68,8 +69,11 @@ setup() {
 		  user_images: true
 		  retention: 0
 	YAML
-	printf 'cmdline: "console=ttyS0 console=hvc0 quiet panic=-1"\nmemory: {default: 256M, max: 1G}\nvcpus: {default: 1, max: 2}\nattributes: {os: debian-12, ib: true}\n' >"$W/attrs.yaml"
-	chmod 644 "$W/attrs.yaml"
+	# each version's own cmdline (xenvm_pin=...): the Prolog must boot the pinned one's
+	for v in v1 v2 mine; do
+		printf 'cmdline: "console=ttyS0 console=hvc0 quiet panic=-1 xenvm_pin=%s"\nmemory: {default: 256M, max: 1G}\nvcpus: {default: 1, max: 2}\nattributes: {os: debian-12, ib: true}\n' "$v" >"$W/attrs.$v.yaml"
+		chmod 644 "$W/attrs.$v.yaml"
+	done
 	marked_initrd v1 && marked_initrd v2 && marked_initrd mine || return 1
 	# a first start creates the store and its (empty) catalog for slurmctld's first load
 	rm -rf "$STORE"
@@ -134,7 +138,7 @@ t_run_ok setup || { t_summary; exit 1; }
 # not through t_run (a subshell): IPID is the cleanup's
 start_manager || { t_summary; exit 1; }
 t_run_ok X push ttylinux-mpi --kernel "$IMG/vmlinuz" --initrd "$W/initrd.v1" \
-	--rootdisk "$IMG/rootdisk.sqfs" --attributes "$W/attrs.yaml"
+	--rootdisk "$IMG/rootdisk.sqfs" --attributes "$W/attrs.v1.yaml"
 V1=$(digest_of "$T_OUT")
 t_match '^[0-9a-f]{64}$' "$V1" "v1's digest"
 t_run_ok wait_catalog "$U" ttylinux-mpi "$V1"
@@ -143,12 +147,12 @@ t_begin "a job pinned to v1 is held; the admin pushes v2 under the same tag; the
 out1=/home/$U/pin-v1.out out2=/home/$U/pin-v2.out
 rm -f "$out1" "$out2"
 t_run_ok as_user sbatch -H -N1 --vm-image=ttylinux-mpi -o "$out1" \
-	--wrap 'cat /xenvm-marker; echo "digest=$XENVM_VM_DIGEST"; sleep 20'
+	--wrap 'cat /xenvm-marker; tr " " "\n" </proc/cmdline | grep xenvm_pin; echo "digest=$XENVM_VM_DIGEST"; sleep 20'
 J1=$(jobid_of "$T_OUT")
 t_run_ok XC job "$J1"
 t_match "sha256:$V1" "$T_OUT" "the held job's pin"
 t_run_ok X push ttylinux-mpi --kernel "$IMG/vmlinuz" --initrd "$W/initrd.v2" \
-	--rootdisk "$IMG/rootdisk.sqfs" --attributes "$W/attrs.yaml"
+	--rootdisk "$IMG/rootdisk.sqfs" --attributes "$W/attrs.v2.yaml"
 V2=$(digest_of "$T_OUT")
 t_match '^[0-9a-f]{64}$' "$V2" "v2's digest"
 t_run_ok wait_catalog "$U" ttylinux-mpi "$V2"
@@ -168,12 +172,14 @@ t_match "kept version sha256:$V1: a job is pinned" "$T_OUT" "gc while the job ru
 t_eq COMPLETED "$(wait_job "$J1")" "job $J1's end"
 t_match "^v1$" "$(cat "$out1")" "the guest's marker"
 t_match "digest=sha256:$V1" "$(cat "$out1")" "the VM's digest"
+t_match "^xenvm_pin=v1$" "$(cat "$out1")" "v1's own cmdline (not the tag's v2 attributes)"
 
 t_begin "the next job runs v2"
 t_run_ok as_user sbatch -N1 --vm-image=ttylinux-mpi -o "$out2" \
-	--wrap 'cat /xenvm-marker; echo "digest=$XENVM_VM_DIGEST"'
+	--wrap 'cat /xenvm-marker; tr " " "\n" </proc/cmdline | grep xenvm_pin; echo "digest=$XENVM_VM_DIGEST"'
 t_eq COMPLETED "$(wait_job "$(jobid_of "$T_OUT")")" "job state"
 t_match "^v2$" "$(cat "$out2")" "the guest's marker"
+t_match "^xenvm_pin=v2$" "$(cat "$out2")" "v2's cmdline"
 
 t_begin "the pinned job ended: the GC removes v1, keeps v2"
 t_run_ok X gc
@@ -183,7 +189,7 @@ t_run_ok test -f "$STORE/versions/site/$V2.yaml"
 
 t_begin "xvuser pushes an image (the project's, marker changed) and runs a job on it"
 t_run_ok XU "$U" push "$U/mine" --kernel "$IMG/vmlinuz" --initrd "$W/initrd.mine" \
-	--rootdisk "$IMG/rootdisk.sqfs" --attributes "$W/attrs.yaml"
+	--rootdisk "$IMG/rootdisk.sqfs" --attributes "$W/attrs.mine.yaml"
 VU=$(digest_of "$T_OUT")
 t_run_ok wait_catalog "$U" "$U/mine" "$VU"
 outu=/home/$U/mine.out
