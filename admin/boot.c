@@ -5,6 +5,10 @@
  * (<cache.dir>/images/<digest hex>/<role>: verified copies), else from the catalog's paths
  * resolved against imagecast.store.  The VM gets an admin job id (admin.h) and lives in
  * <state_dir>/job/<id>/<name>/, like a job's VM, so list, exec and destroy treat both alike.
+ *
+ * --manifest FILE boots an image store version (a one-image images.yaml, its paths relative to
+ * --store) and --check destroys the VM once ready: the image manager's `verify: boot`
+ * (imgstore/verify.h) runs it so, leaving nothing behind either way.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,7 +28,11 @@
 
 struct boot_opts {
 	const char *image, *driver, *mem, *vcpus, *name, *bridge, *ip, *timeout;
-	bool no_wait;
+	const char *manifest, *store; /* an image store version (--manifest), its store */
+	bool no_wait, check;
+	bool runas; /* --runas UID:GID: QEMU drops to them (else the caller's ids) */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Resolved paths of the image's files. */
@@ -45,9 +53,9 @@ static bool good_name(const char *s)
  * One file of the image: the cache's verified copy, else the catalog path (absolute, or under
  * imagecast.store).  0, or -1 with errno ENOENT/EACCES/ENAMETOOLONG and err naming the file.
  */
-static int resolve_file(const struct xenvm_config *cfg, const struct xenvm_image *img,
-                        const char *role, const struct xenvm_image_file *f, char *out, size_t len,
-                        struct xerr *err)
+static int resolve_file(const struct xenvm_config *cfg, const char *store,
+                        const struct xenvm_image *img, const char *role,
+                        const struct xenvm_image_file *f, char *out, size_t len, struct xerr *err)
 {
 	char cached[4200];
 	int n;
@@ -61,7 +69,7 @@ static int resolve_file(const struct xenvm_config *cfg, const struct xenvm_image
 	if (f->path[0] == '/')
 		n = snprintf(out, len, "%s", f->path);
 	else
-		n = snprintf(out, len, "%s/%s", cfg->imagecast.store, f->path);
+		n = snprintf(out, len, "%s/%s", store, f->path);
 	if (n >= (int)len) {
 		return xerr_errno(err, ENAMETOOLONG, "image %s: %s: path too long", img->name,
 		                  role);
@@ -73,16 +81,16 @@ static int resolve_file(const struct xenvm_config *cfg, const struct xenvm_image
 }
 
 /* Every file of the image (rootdisk only when it has one).  0, or -1 as resolve_file. */
-static int resolve_files(const struct xenvm_config *cfg, const struct xenvm_image *img,
-                         struct image_files *files, struct xerr *err)
+static int resolve_files(const struct xenvm_config *cfg, const char *store,
+                         const struct xenvm_image *img, struct image_files *files, struct xerr *err)
 {
 	files->rootdisk[0] = '\0';
-	if (resolve_file(cfg, img, "kernel", &img->kernel, files->kernel, sizeof(files->kernel),
-	                 err) < 0 ||
-	    resolve_file(cfg, img, "initrd", &img->initrd, files->initrd, sizeof(files->initrd),
-	                 err) < 0)
+	if (resolve_file(cfg, store, img, "kernel", &img->kernel, files->kernel,
+	                 sizeof(files->kernel), err) < 0 ||
+	    resolve_file(cfg, store, img, "initrd", &img->initrd, files->initrd,
+	                 sizeof(files->initrd), err) < 0)
 		return -1;
-	if (img->rootdisk.path && resolve_file(cfg, img, "rootdisk", &img->rootdisk,
+	if (img->rootdisk.path && resolve_file(cfg, store, img, "rootdisk", &img->rootdisk,
 	                                       files->rootdisk, sizeof(files->rootdisk), err) < 0)
 		return -1;
 	return 0;
@@ -96,8 +104,12 @@ static int parse(int argc, char **argv, struct boot_opts *o)
 	    {"mem", required_argument, NULL, 'm'},   {"vcpus", required_argument, NULL, 'n'},
 	    {"name", required_argument, NULL, 'N'},  {"bridge", required_argument, NULL, 'b'},
 	    {"ip", required_argument, NULL, 'a'},    {"timeout", required_argument, NULL, 't'},
-	    {"no-wait", no_argument, NULL, 'W'},     {NULL, 0, NULL, 0},
+	    {"no-wait", no_argument, NULL, 'W'},     {"manifest", required_argument, NULL, 'M'},
+	    {"store", required_argument, NULL, 'S'}, {"check", no_argument, NULL, 'C'},
+	    {"runas", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
 	};
+	unsigned u, g;
+	char c;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -129,6 +141,24 @@ static int parse(int argc, char **argv, struct boot_opts *o)
 		case 'W':
 			o->no_wait = true;
 			break;
+		case 'M':
+			o->manifest = optarg;
+			break;
+		case 'S':
+			o->store = optarg;
+			break;
+		case 'C':
+			o->check = true;
+			break;
+		case 'R':
+			if (sscanf(optarg, "%u:%u%c", &u, &g, &c) != 2) {
+				xerror("boot: --runas '%s': expected UID:GID", optarg);
+				return XA_EXIT_USAGE;
+			}
+			o->runas = true;
+			o->uid = (uid_t)u;
+			o->gid = (gid_t)g;
+			break;
 		default:
 			xerror("boot: see xenvm boot --image NAME [--driver xen|qemu] [--mem SIZE] "
 			       "[--vcpus N] [--name NAME]");
@@ -139,8 +169,13 @@ static int parse(int argc, char **argv, struct boot_opts *o)
 		xerror("boot: unexpected argument '%s'", argv[optind]);
 		return XA_EXIT_USAGE;
 	}
-	if (!o->image) {
-		xerror("boot: --image NAME is required (the images in the catalog)");
+	if (!o->image == !o->manifest) {
+		xerror("boot: --image NAME (the images in the catalog) or --manifest FILE is "
+		       "required");
+		return XA_EXIT_USAGE;
+	}
+	if (o->check && o->no_wait) {
+		xerror("boot: --check waits for ready: not with --no-wait");
 		return XA_EXIT_USAGE;
 	}
 	if (o->name && !good_name(o->name)) {
@@ -187,6 +222,24 @@ static int sizes(const struct xenvm_config *cfg, const struct xenvm_image *img,
 	}
 	*mem = size.mem_bytes;
 	*vcpus = size.vcpus;
+	return XA_EXIT_OK;
+}
+
+/* The version in a manifest (one image).  0 with *cat, or the exit status, error printed. */
+static int manifest_image(const char *path, struct xenvm_catalog **cat,
+                          const struct xenvm_image **img)
+{
+	struct xerr err = {""};
+
+	if (xenvm_catalog_load(path, cat, &err) < 0) {
+		xerror("boot: --manifest: %s", err.msg);
+		return XA_EXIT_CONFIG;
+	}
+	if ((*cat)->n_images != 1) {
+		xerror("boot: --manifest %s: one image expected, not %zu", path, (*cat)->n_images);
+		return XA_EXIT_CONFIG;
+	}
+	*img = &(*cat)->images[0];
 	return XA_EXIT_OK;
 }
 
@@ -246,13 +299,14 @@ int xa_cmd_boot(const struct xenvm_config *cfg, int argc, char **argv)
 		xerror("boot: --timeout '%s' is not a duration (e.g. 90, 2m)", o.timeout);
 		return XA_EXIT_USAGE;
 	}
-	rc = find_image(cfg, o.image, &cat, &img);
+	rc = o.manifest ? manifest_image(o.manifest, &cat, &img)
+	                : find_image(cfg, o.image, &cat, &img);
 	if (rc != XA_EXIT_OK)
 		goto out;
 	rc = sizes(cfg, img, &o, &mem, &vcpus);
 	if (rc != XA_EXIT_OK)
 		goto out;
-	if (resolve_files(cfg, img, &files, &err) < 0) {
+	if (resolve_files(cfg, o.store ? o.store : cfg->imagecast.store, img, &files, &err) < 0) {
 		xerror("boot: %s", err.msg);
 		rc = XA_EXIT_NOTFOUND;
 		goto out;
@@ -283,8 +337,8 @@ int xa_cmd_boot(const struct xenvm_config *cfg, int argc, char **argv)
 	}
 	spec.name = name;
 	spec.job_id = job;
-	spec.uid = getuid();
-	spec.gid = getgid();
+	spec.uid = o.runas ? o.uid : getuid();
+	spec.gid = o.runas ? o.gid : getgid();
 	spec.allow_root = true; /* the admin's own VM */
 	spec.kernel = files.kernel;
 	spec.initrd = files.initrd;
@@ -312,6 +366,19 @@ int xa_cmd_boot(const struct xenvm_config *cfg, int argc, char **argv)
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (o.check) {
+		struct xerr derr = {""};
+
+		if (drv->destroy(vm, &derr) < 0) {
+			xerror("boot: VM %s (image %s) was ready; destroying it: %s", name,
+			       img->name, derr.msg);
+			goto out;
+		}
+		printf("ready in %.1f s\n",
+		       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		rc = XA_EXIT_OK;
+		goto out;
+	}
 	xinfo("VM %s (job %u, image %s, %s, %s, %u vcpu%s) %s in %.1f s", name, job, img->name,
 	      drv->name, xenvm_format_size(mem, mem_s, sizeof(mem_s)), vcpus, vcpus > 1 ? "s" : "",
 	      o.no_wait ? "booting" : "ready",
@@ -319,8 +386,8 @@ int xa_cmd_boot(const struct xenvm_config *cfg, int argc, char **argv)
 	printf("%s\n", name); /* the ID for exec/destroy, alone on stdout for scripts */
 	rc = XA_EXIT_OK;
 out:
-	/* a VM that did not come up leaves nothing: not its process, nor its directories */
-	if (rc != XA_EXIT_OK && dir[0]) {
+	/* a VM that did not come up (or --check's) leaves nothing: not its process, nor its dirs */
+	if ((rc != XA_EXIT_OK || o.check) && dir[0]) {
 		snprintf(jdir, sizeof(jdir), "%s/job/%u", cfg->state_dir, job);
 		if (xenvm_remove_tree(jdir) < 0)
 			xerror("boot: removing %s: %s", jdir, strerror(errno));

@@ -21,10 +21,13 @@
 #include "lib/catalog.h"
 #include "lib/log.h"
 
+/* munge.socket, for a manager reached as HOST:PORT (imgstore/remote.h) */
+static const char *munge_sock;
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: xenvm image [--socket PATH] COMMAND\n"
+	        "usage: xenvm image [--socket PATH|HOST:PORT] COMMAND\n"
 	        "  list [--all]\n"
 	        "  show NAME[:TAG]|sha256:DIGEST\n"
 	        "  push [USER/]NAME[:TAG] --kernel FILE[:SHA256] --initrd FILE[:SHA256]\n"
@@ -135,7 +138,7 @@ static int push(const char *sock, int argc, char **argv)
 		body.attrs = attrs;
 		r.attrs_len = strlen(attrs);
 	}
-	if (imgs_call(sock, &r, &body, stdout, &err) < 0) {
+	if (imgs_call_via(sock, munge_sock, &r, &body, stdout, &err) < 0) {
 		xerror("%s", err.msg);
 		goto out;
 	}
@@ -251,7 +254,7 @@ static int import(const struct xenvm_config *cfg, const char *sock, const char *
 		    import_file(cfg, &img->initrd, &r, 1, &body.fds[1], &err) < 0 ||
 		    import_file(cfg, &img->rootdisk, &r, 2, &body.fds[2], &err) < 0 ||
 		    (body.attrs = attrs, r.attrs_len = strlen(attrs),
-		     imgs_call(sock, &r, &body, stdout, &err) < 0)) {
+		     imgs_call_via(sock, munge_sock, &r, &body, stdout, &err) < 0)) {
 			xerror("import %s: %s", name,
 			       err.msg[0] ? err.msg : "cannot read the entry");
 			failed++;
@@ -293,7 +296,7 @@ static int job(const char *sock, const char *id)
 	}
 	printf("job %lu runs sha256:%s\n", j, hex);
 	snprintf(r.args[0], sizeof(r.args[0]), "sha256:%s", hex);
-	if (imgs_call(sock, &r, NULL, stdout, &err) < 0)
+	if (imgs_call_via(sock, munge_sock, &r, NULL, stdout, &err) < 0)
 		printf("(%s)\n", err.msg);
 	return XA_EXIT_OK;
 }
@@ -313,6 +316,7 @@ int xa_cmd_image(const struct xenvm_config *cfg, int argc, char **argv)
 	const char *cmd;
 	int opt, nargs;
 
+	munge_sock = cfg->munge.socket;
 	/* "+": options before the verb; the verb's own (push) after it */
 	while ((opt = getopt_long(argc, argv, "+s:ah", opts, NULL)) != -1) {
 		switch (opt) {
@@ -363,7 +367,7 @@ int xa_cmd_image(const struct xenvm_config *cfg, int argc, char **argv)
 		strcpy(r.args[i], argv[optind + 1 + i]);
 	}
 	r.nargs = nargs;
-	if (imgs_call(sock, &r, NULL, stdout, &err) < 0) {
+	if (imgs_call_via(sock, munge_sock, &r, NULL, stdout, &err) < 0) {
 		xerror("%s", err.msg);
 		return XA_EXIT_FAIL;
 	}

@@ -12,7 +12,7 @@ $(B)/admin/image.o: CFLAGS += $(YAML_CFLAGS)
 
 $(XENVM_ADMIN): $(XENVM_ADMIN_OBJ) $(NODE_DEPS) $(LIBIMGSTORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(XENVM_ADMIN_OBJ) $(LIBIMGSTORE) $(NODE_LINK)
+	$(CC) $(LDFLAGS) -o $@ $(XENVM_ADMIN_OBJ) $(LIBIMGSTORE) $(NODE_LINK) $(MUNGE_LIBS)
 
 SBINS += $(XENVM_ADMIN)
 MAN8  += doc/man/xenvm.8

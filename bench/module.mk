@@ -21,3 +21,10 @@ BENCHES += bench-job
 bench-verbs: all image
 	bench/verbs-bench.sh
 BENCHES += bench-verbs
+
+# Issue 15's push figure: `xenvm image push` MB/s against cp (and cp + sync) of the same files in
+# the same run (bench/image-push.sh; BENCH_PUSH_MB=256 root disk, BENCH_REPS=3).
+.PHONY: bench-image-push
+bench-image-push: $(B)/imgstore/xenvm-imaged $(XENVM_ADMIN)
+	bench/image-push.sh $(B) $(or $(BENCH_PUSH_MB),256) $(or $(BENCH_REPS),3)
+BENCHES += bench-image-push

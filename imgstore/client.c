@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "remote.h"
 #include "util.h"
 
 int imgs_hash_fd(int fd, uint64_t *size, char *hex, struct xerr *err)
@@ -84,6 +85,12 @@ static int send_file(int sock, int fd, uint64_t size)
 int imgs_call(const char *socket_path, const struct imgs_req *r, const struct imgs_push_body *body,
               FILE *out, struct xerr *err)
 {
+	return imgs_call_via(socket_path, NULL, r, body, out, err);
+}
+
+int imgs_call_via(const char *socket_path, const char *munge_socket, const struct imgs_req *r,
+                  const struct imgs_push_body *body, FILE *out, struct xerr *err)
+{
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char head[IMGS_WIRE_HEADER_MAX], buf[65536], first[4096];
 	size_t flen = 0;
@@ -91,18 +98,25 @@ int imgs_call(const char *socket_path, const struct imgs_req *r, const struct im
 	int fd, n, rc = -1;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return xerr_set(err, "%s: path too long", socket_path);
-	strcpy(sa.sun_path, socket_path);
 	n = imgs_req_format(r, head, sizeof(head));
 	if (n < 0)
 		return xerr_set(err, "request too long");
+	if (socket_path[0] != '/') { /* HOST:PORT: a login node's way in (remote.h) */
+		fd = imgs_tcp_connect(socket_path, munge_socket, err);
+		if (fd < 0)
+			return -1;
+		goto send;
+	}
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return xerr_set(err, "%s: path too long", socket_path);
+	strcpy(sa.sun_path, socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		xerr_set(err, "cannot reach the image manager at %s: %s (is xenvm-imaged running?)",
 		         socket_path, strerror(errno));
 		goto out;
 	}
+send:
 	/* A refused push answers before reading the files: a send error is not the story. */
 	if (imgs_write_all(fd, head, (size_t)n) == 0 && body) {
 		if (r->attrs_len && imgs_write_all(fd, body->attrs, r->attrs_len) < 0)

@@ -21,6 +21,13 @@ struct imgs_push_body {
  */
 int imgs_call(const char *socket_path, const struct imgs_req *r, const struct imgs_push_body *body,
               FILE *out, struct xerr *err);
+/*
+ * imgs_call, where socket_path may also be "HOST:PORT" (not starting with '/'): the manager's
+ * image_store.listen, reached over TCP with a munge credential from munge_socket (NULL:
+ * libmunge's default; remote.h).
+ */
+int imgs_call_via(const char *socket_path, const char *munge_socket, const struct imgs_req *r,
+                  const struct imgs_push_body *body, FILE *out, struct xerr *err);
 
 /* size and sha256 (hex) of an open file, read from its start; the offset is put back to 0. */
 int imgs_hash_fd(int fd, uint64_t *size, char *hex, struct xerr *err);

@@ -26,6 +26,7 @@
 #include "lib/config_path.h"
 #include "lib/log.h"
 #include "policy.h"
+#include "remote.h"
 #include "server.h"
 #include "store.h"
 
@@ -86,10 +87,14 @@ static void collect(const struct xenvm_config *cfg, struct imgs_store *st)
 	imgs_strv_free(live, n);
 }
 
-static void serve_one(const struct xenvm_config *cfg, struct imgs_store *st, int lfd)
+/*
+ * One connection: on the Unix socket the peer's ids are SO_PEERCRED's; on image_store.listen
+ * (tcp) they are what the munge line vouches for (remote.h), read before anything else.
+ */
+static void serve_one(const struct xenvm_config *cfg, struct imgs_store *st, int lfd, bool tcp)
 {
 	struct timeval tv = {.tv_sec = 60};
-	struct ucred cred;
+	struct ucred cred = {0};
 	socklen_t len = sizeof(cred);
 	struct imgs_client c;
 	struct xerr err = {""};
@@ -97,9 +102,15 @@ static void serve_one(const struct xenvm_config *cfg, struct imgs_store *st, int
 
 	if (fd < 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	if ((!tcp && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		close(fd);
+		return;
+	}
+	if (tcp && imgs_munge_accept(fd, cfg->munge.socket, &cred.uid, &cred.gid, &err) < 0) {
+		xwarn("tcp client: %s", err.msg);
+		dprintf(fd, "error %s\n", err.msg);
 		close(fd);
 		return;
 	}
@@ -127,7 +138,7 @@ int main(int argc, char **argv)
 	struct xerr err = {""};
 	struct sigaction sa;
 	time_t next_gc;
-	int opt, lfd = -1, rc = 1;
+	int opt, lfd = -1, tfd = -1, rc = 1;
 
 	xlog_init("xenvm-imaged", XLOG_INFO);
 	while ((opt = getopt_long(argc, argv, "c:s:S:fh", opts, NULL)) != -1) {
@@ -169,6 +180,14 @@ int main(int argc, char **argv)
 		xerror("%s: %s", sock, strerror(errno));
 		goto out;
 	}
+	if (cfg->image_store.listen) {
+		tfd = imgs_tcp_listen(cfg->image_store.listen, &err);
+		if (tfd < 0) {
+			xerror("image_store.listen: %s", err.msg);
+			goto out;
+		}
+		xinfo("listening on %s for munge-authenticated clients", cfg->image_store.listen);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -178,7 +197,7 @@ int main(int argc, char **argv)
 	      cfg->image_store.gc_interval_s, cfg->image_store.retention_s);
 	next_gc = time(NULL) + cfg->image_store.gc_interval_s;
 	while (!stop) {
-		struct pollfd p = {.fd = lfd, .events = POLLIN};
+		struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
 		long wait_ms = (long)(next_gc - time(NULL)) * 1000;
 
 		if (wait_ms <= 0) {
@@ -186,12 +205,18 @@ int main(int argc, char **argv)
 			next_gc = time(NULL) + cfg->image_store.gc_interval_s;
 			continue;
 		}
-		if (poll(&p, 1, (int)(wait_ms > 60000 ? 60000 : wait_ms)) > 0)
-			serve_one(cfg, &st, lfd);
+		if (poll(p, tfd >= 0 ? 2 : 1, (int)(wait_ms > 60000 ? 60000 : wait_ms)) <= 0)
+			continue;
+		if (p[0].revents & POLLIN)
+			serve_one(cfg, &st, lfd, false);
+		if (tfd >= 0 && (p[1].revents & POLLIN))
+			serve_one(cfg, &st, tfd, true);
 	}
 	xinfo("stopping");
 	rc = 0;
 out:
+	if (tfd >= 0)
+		close(tfd);
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(sock);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/atomic_file.h"
 #include "store.h"
 #include "util.h"
 
@@ -187,7 +188,8 @@ static int clean_tmp(struct imgs_store *st, void (*report)(const char *), struct
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
 			continue;
-		if (unlink(path) == 0) {
+		/* directories: a boot check's private store (verify.h) */
+		if (unlink(path) == 0 || (errno == EISDIR && xenvm_remove_tree(path) == 0)) {
 			say(report, "removed temporary file tmp/%s", e->d_name);
 			removed++;
 		}

@@ -78,10 +78,11 @@ int imgs_may_write(const struct xenvm_config *cfg, const struct imgs_client *c,
 	if ((cfg->image_store.n_push_users || cfg->image_store.n_push_groups) &&
 	    !in_list(cfg->image_store.push_users, cfg->image_store.n_push_users, c->user) &&
 	    !in_groups(c, cfg->image_store.push_groups, cfg->image_store.n_push_groups))
-		return xerr_set(err,
-		                "user %s may not push images (not in image_store.push_users or "
-		                "push_groups)",
-		                c->user);
+		/* errno from the group lookups would stand otherwise */
+		return xerr_errno(err, EACCES,
+		                  "user %s may not push images (not in image_store.push_users or "
+		                  "push_groups)",
+		                  c->user);
 	errno = 0;
 	return 0;
 }

@@ -2,6 +2,7 @@
  * push.c - a new version: everything that can be judged from the header is judged before a
  * byte is stored (names, who, attributes against the schema, size, quota, kernel, root); then
  * the files are received into blobs, each checked against the sha256 the push declared; then
+ * (image_store.verify: boot) the version booted in a throwaway VM (verify.h); then
  * the manifest, the tag and the catalog, in that order (store.h).  A refused or failed push
  * leaves the store as it was: blobs it added are removed again.
  */
@@ -15,6 +16,7 @@
 #include "lib/imageref.h"
 #include "manifest.h"
 #include "server.h"
+#include "verify.h"
 
 /* Remove the blobs this push created (none is named by a manifest yet). */
 static void undo_blobs(struct imgs_store *st, const struct imgs_req *r, const bool *created)
@@ -98,6 +100,17 @@ int imgs_push(const struct xenvm_config *cfg, struct imgs_store *st, int fd,
 		bytes += r->files[i].size;
 		fresh += created[i] ? r->files[i].size : 0;
 	}
+	/* verify: boot, before the version exists: one that does not boot is never written */
+	if (cfg->image_store.verify_boot) {
+		struct xerr verr = {""};
+
+		if (imgs_verify_boot(cfg, st, text, r->files, c->uid, c->gid, &verr) < 0) {
+			xerr_set(err, "push refused: verify: boot: %s; nothing was stored",
+			         verr.msg);
+			undo_blobs(st, r, created);
+			goto out;
+		}
+	}
 	if (imgs_version_write(st, &ns, hex, text, err) < 0) {
 		undo_blobs(st, r, created);
 		goto out;
@@ -106,8 +119,8 @@ int imgs_push(const struct xenvm_config *cfg, struct imgs_store *st, int fd,
 	if (imgs_tag_set(st, &ns, name, tag, hex, c->user, err) < 0 ||
 	    imgs_catalog_write(st, err) < 0)
 		goto out;
-	fprintf(out, "pushed %s sha256:%s (%" PRIu64 " bytes, %" PRIu64 " new)\n", ref, hex, bytes,
-	        fresh);
+	fprintf(out, "pushed %s sha256:%s (%" PRIu64 " bytes, %" PRIu64 " new)%s\n", ref, hex,
+	        bytes, fresh, cfg->image_store.verify_boot ? ", booted to ready first" : "");
 	rc = 0;
 out:
 	xenvm_catalog_free(cat);

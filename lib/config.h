@@ -117,6 +117,7 @@ struct xenvm_config {
 	 */
 	struct {
 		char *socket;  /* image_store.socket                 (/run/xenvm/imaged.sock) */
+		char *listen;  /* image_store.listen: HOST:PORT for login nodes, munge (none) */
 		char **admins; /* image_store.admins: users who may write site images, besides
 		                  root */
 		size_t n_admins;
@@ -137,6 +138,9 @@ struct xenvm_config {
 		    retention_s; /* image_store.retention: untagged versions kept        (1d) */
 		uint32_t
 		    gc_interval_s; /* image_store.gc_interval: the manager's own GC        (1h) */
+		bool verify_boot;  /* image_store.verify: none | boot (none): boot before tagging */
+		uint32_t
+		    verify_timeout_s; /* image_store.verify_timeout: to "ready" (timeouts.ready) */
 	} image_store;
 
 	struct {

@@ -9,19 +9,12 @@
 #include "config.h"
 #include "yamldoc.h"
 
-static const char *const store_keys[] = {"socket",
-                                         "admins",
-                                         "user_images",
-                                         "push_users",
-                                         "push_groups",
-                                         "quota_bytes",
-                                         "quota_images",
-                                         "max_image_size",
-                                         "user_kernels",
-                                         "user_root",
-                                         "retention",
-                                         "gc_interval",
-                                         NULL};
+static const char *const store_keys[] = {
+    "socket",       "admins",         "user_images",  "push_users", "push_groups", "quota_bytes",
+    "quota_images", "max_image_size", "user_kernels", "user_root",  "retention",   "gc_interval",
+    "verify",       "verify_timeout", "listen",       NULL};
+
+static const char *const verify_names[] = {"none", "boot", NULL};
 
 #define GiB (1024ULL * 1024 * 1024)
 
@@ -44,6 +37,7 @@ int xenvm_config_image_store_defaults(struct xenvm_config *cfg)
 void xenvm_config_image_store_free(struct xenvm_config *cfg)
 {
 	free(cfg->image_store.socket);
+	free(cfg->image_store.listen);
 	ydoc_strv_free(cfg->image_store.admins, cfg->image_store.n_admins);
 	ydoc_strv_free(cfg->image_store.push_users, cfg->image_store.n_push_users);
 	ydoc_strv_free(cfg->image_store.push_groups, cfg->image_store.n_push_groups);
@@ -56,12 +50,14 @@ int xenvm_config_image_store_parse(const struct ydoc *d, const void *root, struc
 	const struct ypath *at = YPATH_KEY(NULL, "image_store");
 	struct xenvm_config *c = cfg;
 	yaml_node_t *m = NULL;
+	int verify = 0;
 
 	if (ydoc_get_map(d, root, NULL, "image_store", store_keys, &m, err) < 0)
 		return -1;
 	if (!m)
 		return 0;
 	if (ydoc_get_str(d, m, at, "socket", YDOC_ABSPATH, &c->image_store.socket, err) < 0 ||
+	    ydoc_get_str(d, m, at, "listen", YDOC_NONEMPTY, &c->image_store.listen, err) < 0 ||
 	    ydoc_get_strlist(d, m, at, "admins", YDOC_NONEMPTY, &c->image_store.admins,
 	                     &c->image_store.n_admins, err) < 0 ||
 	    ydoc_get_bool(d, m, at, "user_images", &c->image_store.user_images, err) < 0 ||
@@ -80,7 +76,11 @@ int xenvm_config_image_store_parse(const struct ydoc *d, const void *root, struc
 	    ydoc_get_duration(d, m, at, "retention", 0, UINT32_MAX, &c->image_store.retention_s,
 	                      err) < 0 ||
 	    ydoc_get_duration(d, m, at, "gc_interval", 1, UINT32_MAX, &c->image_store.gc_interval_s,
+	                      err) < 0 ||
+	    ydoc_get_enum(d, m, at, "verify", verify_names, &verify, err) < 0 ||
+	    ydoc_get_duration(d, m, at, "verify_timeout", 1, 3600, &c->image_store.verify_timeout_s,
 	                      err) < 0)
 		return -1;
+	c->image_store.verify_boot = verify == 1;
 	return 0;
 }

@@ -3,9 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "imageref.h"
 
 static bool hex_ok(const char *s)
 {
@@ -62,4 +65,70 @@ int xenvm_image_version_load(const char *store, const char *digest, struct xenvm
 	}
 	closedir(dh);
 	return rc;
+}
+
+/*
+ * The version `digest` in the namespace `name` belongs to (the site's, or USER's for
+ * "USER/NAME[:TAG]"): the same files pushed by a user are another manifest, whose attributes a
+ * site image's pin must not get.  1, 0 (absent), -1.
+ */
+static int load_in_ns(const char *store, const char *name, const char *digest,
+                      struct xenvm_catalog **out, struct xerr *err)
+{
+	const char *slash = strchr(name, '/');
+	char path[4096];
+	int n;
+
+	if (strncmp(digest, "sha256:", 7) != 0 || !hex_ok(digest + 7))
+		return xerr_errno(err, EINVAL, "invalid digest '%.80s'", digest);
+	if (!xenvm_image_ref_valid(name))
+		return xerr_errno(err, EINVAL, "invalid image reference '%.80s'", name);
+	if (!slash)
+		n = snprintf(path, sizeof(path), "%s/versions/site/%s.yaml", store, digest + 7);
+	else
+		n = snprintf(path, sizeof(path), "%s/versions/user/%.*s/%s.yaml", store,
+		             (int)(slash - name), name, digest + 7);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return xerr_errno(err, ENAMETOOLONG, "%s: path too long", store);
+	return try_load(path, digest, out, err);
+}
+
+int xenvm_image_for_pin(const struct xenvm_catalog *cat, const char *store, const char *name,
+                        const char *digest, struct xenvm_catalog **ver,
+                        const struct xenvm_image **img, struct xerr *err)
+{
+	const struct xenvm_image *cur = cat ? xenvm_catalog_find(cat, name) : NULL;
+	char *renamed;
+	int k;
+
+	*ver = NULL;
+	*img = NULL;
+	if (cur && strcmp(cur->digest, digest) == 0) {
+		*img = cur;
+		return 0;
+	}
+	k = store ? load_in_ns(store, name, digest, ver, err) : 0;
+	if (k < 0)
+		return -1;
+	if (k == 0) {
+		if (cur)
+			return xerr_errno(err, ENOENT,
+			                  "image %s is now %s; its version %s pinned at submit is "
+			                  "in neither the catalog nor the image store",
+			                  name, cur->digest, digest);
+		return xerr_errno(err, ENOENT,
+		                  "image %s is no longer in the site's catalog, nor its version %s "
+		                  "in the image store",
+		                  name, digest);
+	}
+	renamed = strdup(name);
+	if (!renamed) {
+		xenvm_catalog_free(*ver);
+		*ver = NULL;
+		return xerr_errno(err, ENOMEM, "out of memory");
+	}
+	free((*ver)->images[0].name);
+	(*ver)->images[0].name = renamed;
+	*img = &(*ver)->images[0];
+	return 0;
 }

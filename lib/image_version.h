@@ -20,4 +20,18 @@
 int xenvm_image_version_load(const char *store, const char *digest, struct xenvm_catalog **out,
                              struct xerr *err);
 
+/*
+ * The image a job pinned at submit, as the Prolog boots it: `name`'s entry in cat (may be NULL)
+ * while its digest is still `digest`, else the store's version `digest` (the tag moved or was
+ * removed since the submit), so the VM gets the pinned version's attributes (cmdline, memory,
+ * vCPUs, ib, root_allowed...) and not the tag's current ones.  The version's image is renamed
+ * `name` for messages (so xenvm_catalog_find() on *ver finds nothing: use *img).
+ * Returns 0 with *img in cat, or in *ver (a new catalog, xenvm_catalog_free() it after *img's
+ * last use; NULL when cat's entry was used); -1 with err: errno ENOENT when neither has the
+ * digest, or xenvm_image_version_load()'s error.
+ */
+int xenvm_image_for_pin(const struct xenvm_catalog *cat, const char *store, const char *name,
+                        const char *digest, struct xenvm_catalog **ver,
+                        const struct xenvm_image **img, struct xerr *err);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "lib/catalog.h"
 #include "lib/config.h"
+#include "lib/image_version.h"
 #include "fetch.h"
 #include "lib/jobstate.h"
 #include "lib/log.h"
@@ -89,7 +90,7 @@ int main(int argc, char **argv)
 	struct xenvm_script_env se;
 	struct xenvm_job_record rec;
 	struct xenvm_nodelist nodes = {NULL, 0};
-	struct xenvm_catalog *cat = NULL;
+	struct xenvm_catalog *cat = NULL, *pinned = NULL;
 	const struct xenvm_image *img;
 	struct fetch_result fetched;
 	struct xvm_job_inputs in;
@@ -204,11 +205,18 @@ int main(int argc, char **argv)
 		rc = job_fault(cfg->state_dir, &rec, why);
 		goto out;
 	}
-	img = xenvm_catalog_find(cat, rec.req.image);
-	if (!img) {
-		rc = job_fault(cfg->state_dir, &rec, "image is no longer in the site's catalog");
+	/*
+	 * The version pinned at submit, whatever its tag says now: its own attributes (cmdline,
+	 * memory, vCPUs, ib, root_allowed) from the store's manifest when the tag moved.
+	 */
+	if (xenvm_image_for_pin(cat, cfg->imagecast.store, rec.req.image, rec.req.digest, &pinned,
+	                        &img, &err) < 0) {
+		rc = job_fault(cfg->state_dir, &rec, err.msg);
 		goto out;
 	}
+	if (pinned)
+		xinfo("job %u: image %s: the version pinned at submit (%s), its tag has moved",
+		      rec.jobid, rec.req.image, rec.req.digest);
 	if (fetch_image(cfg, imagecast_path(), rec.req.image, rec.req.digest, rec.nodelist,
 	                rec.jobid, &fetched, &err) < 0) {
 		if (errno == ENOSPC) {
@@ -258,6 +266,7 @@ out:
 		prolog_tell_job(rec.jobid, rec.node, err.msg);
 	if (lockfd >= 0)
 		close(lockfd);
+	xenvm_catalog_free(pinned);
 	xenvm_catalog_free(cat);
 	xenvm_nodelist_free(&nodes);
 	xenvm_job_record_clear(&rec);

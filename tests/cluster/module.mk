@@ -37,3 +37,11 @@ check-cluster-require: all image
 	tests/cluster/test_require.sh
 
 CHECKS += check-cluster-require
+
+# The image manager on a cluster (issue 15): pins that survive a tag's move, the GC against
+# queued and running jobs, a user's image unshared and shared.
+.PHONY: check-cluster-imgstore
+check-cluster-imgstore: all image
+	tests/cluster/test_image_pin.sh
+
+CHECKS += check-cluster-imgstore
