@@ -119,7 +119,7 @@ int xl_dm_backend_uid(uint32_t domid, uid_t *uid, struct xerr *err)
 	char key[128], proc[64], line[256];
 	struct xs_handle *xs;
 	unsigned int len = 0;
-	unsigned long pid, r, e, s, f;
+	unsigned long pid, r = 0, e = 0, s = 0, f = 0;
 	char *v = NULL, *end;
 	FILE *fp = NULL;
 	int ret = -1, found = 0;
