@@ -8,11 +8,12 @@
  * script that execs `xenvm-xen-dm /path/to/the/real/qemu -- "$@"`.  libxenlight runs it as root
  * with `-xen-domid N ...`.  When the driver left a note for that domain's name, QEMU gets
  * `-runas UID:GID`, the set-id filter of the qemu driver (vm/nosuid.h) and, in a mount namespace
- * of its own, a /dev/xen/evtchn the user may open: QEMU's 9pfs backend opens its event
- * channels when the guest connects, after it dropped root, and the node is root's 0600.  No
- * other process of the user's gets that node.  Without a note QEMU runs as libxenlight would
- * start it.  Exit status 1 (and the reason on stderr, libxenlight's qemu-dm-NAME.log) when
- * something fails: a note that cannot be honoured never leaves a root QEMU behind.
+ * of its own, a /dev/xen/evtchn and /dev/xen/gntdev the user may open: QEMU's 9pfs backend
+ * opens its event channels when the guest connects, after it dropped root, and the nodes are
+ * root's 0600.  No other process of the user's gets those nodes.  Without a note QEMU runs as
+ * libxenlight would start it.  Exit status 1 (and the reason on stderr, libxenlight's
+ * qemu-dm-NAME.log) when something fails: a note that cannot be honoured never leaves a root QEMU
+ * behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +33,9 @@
 #include "xen/xl_dmuser.h"
 
 #define EVTCHN "/dev/xen/evtchn"
-/* Root's 0700 directory on /dev (a device node works there): the user's evtchn node lives
- * there only until it is bound over EVTCHN in QEMU's mount namespace. */
+#define GNTDEV "/dev/xen/gntdev"
+/* Root's 0700 directory on /dev (a device node works there): the user's nodes live there only
+ * until they are bound over EVTCHN and GNTDEV in QEMU's mount namespace. */
 #define NODE_DIR "/dev/.xenvm-dm"
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -65,14 +67,34 @@ static char *domain_name(const char *domid)
 	return v;
 }
 
-/* EVTCHN, owned by uid, in a mount namespace of this process's own. */
-static int private_evtchn(const char *domid, uid_t uid, gid_t gid, struct xerr *err)
+/*
+ * The Xen devices QEMU opens after it dropped root, owned by uid in a mount namespace of this
+ * process's own: the event channel device (the 9pfs backend binds its rings' channels when the
+ * guest connects) and the grant device (a backend found after the start opens its own handle).
+ * Neither gives QEMU more than the handles it opened as root at start already had.
+ */
+static int private_dev(const char *dev, const char *domid, uid_t uid, gid_t gid, struct xerr *err)
 {
 	char node[128];
 	struct stat st;
 
-	if (stat(EVTCHN, &st) == -1 || !S_ISCHR(st.st_mode))
-		return xerr_set(err, "%s: not a character device (xen-evtchn loaded?)", EVTCHN);
+	if (stat(dev, &st) == -1 || !S_ISCHR(st.st_mode))
+		return xerr_set(err, "%s: not a character device (Xen's dom0 modules loaded?)",
+		                dev);
+	snprintf(node, sizeof(node), "%s/%s-%s", NODE_DIR, strrchr(dev, '/') + 1, domid);
+	unlink(node);
+	if (mknod(node, S_IFCHR | 0600, st.st_rdev) == -1 || chown(node, uid, gid) == -1 ||
+	    mount(node, dev, NULL, MS_BIND, NULL) == -1) {
+		int e = errno;
+		unlink(node);
+		return xerr_set(err, "%s over %s: %s", node, dev, strerror(e));
+	}
+	unlink(node); /* the bind mount holds it */
+	return 0;
+}
+
+static int private_devs(const char *domid, uid_t uid, gid_t gid, struct xerr *err)
+{
 	if (unshare(CLONE_NEWNS) == -1)
 		return xerr_set(err, "unshare(CLONE_NEWNS): %s", strerror(errno));
 	/* Nothing this namespace mounts goes back to dom0's. */
@@ -80,15 +102,9 @@ static int private_evtchn(const char *domid, uid_t uid, gid_t gid, struct xerr *
 		return xerr_set(err, "making / private: %s", strerror(errno));
 	if (mkdir(NODE_DIR, 0700) == -1 && errno != EEXIST)
 		return xerr_set(err, "%s: %s", NODE_DIR, strerror(errno));
-	snprintf(node, sizeof(node), "%s/evtchn-%s", NODE_DIR, domid);
-	unlink(node);
-	if (mknod(node, S_IFCHR | 0600, st.st_rdev) == -1 || chown(node, uid, gid) == -1 ||
-	    mount(node, EVTCHN, NULL, MS_BIND, NULL) == -1) {
-		int e = errno;
-		unlink(node);
-		return xerr_set(err, "%s over %s: %s", node, EVTCHN, strerror(e));
-	}
-	unlink(node); /* the bind mount holds it */
+	if (private_dev(EVTCHN, domid, uid, gid, err) == -1 ||
+	    private_dev(GNTDEV, domid, uid, gid, err) == -1)
+		return -1;
 	return 0;
 }
 
@@ -130,7 +146,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return fail("domain %s: %s", name, err.msg);
 	if (r > 0) {
-		if (private_evtchn(domid, uid, gid, &err) == -1)
+		if (private_devs(domid, uid, gid, &err) == -1)
 			return fail("domain %s: %s", name, err.msg);
 		if (xvm_nosuid_filter() == -1)
 			return fail("domain %s: the set-id filter: %s", name, strerror(errno));
