@@ -97,7 +97,10 @@ check_backends() {
 			done' 2>&1)
 		[ "$out" = "$want" ] &&
 			t_ok "xnode$i: job $1's 9pfs backend QEMU runs as $U (uid, -runas, set-id filter; /dev/xen/evtchn still root's 0600)" ||
-			t_ko "xnode$i: job $1's 9pfs backend: [$out], want [$want]"
+			{
+				t_ko "xnode$i: job $1's 9pfs backend: [$out], want [$want]"
+				xn "$i" sh -c 'tail -n 5 /var/log/xen/qemu-dm-*.log' 2>&1 | sed 's/^/  | /'
+			}
 	done
 }
 
