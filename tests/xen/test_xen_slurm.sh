@@ -8,6 +8,9 @@
 #    Xen 9pfs) and report /sys/hypervisor/guest_type, the job exits 0, after the Epilog `xl list`
 #    in each dom0 shows only Domain-0;
 #  - scancel mid-run: the tasks in both DomUs get SIGTERM, the Epilog leaves only Domain-0;
+#  - root in the guest, contained (issue 14): the 9pfs backend QEMU runs as the user in each
+#    dom0; a --vm-root job's guest root fails every escape on the home share, and from it
+#    the network pin stops spoofing and the node's services while the job's VMs still talk;
 #  - an image that boots but never gets ready: the job fails with the reason, no node drains.
 # A missing prerequisite is a failure, never a skip.
 # Last line: "xen-slurm: N passed, N failed"; exit status 0 only when nothing failed.
