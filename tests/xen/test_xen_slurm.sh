@@ -320,11 +320,12 @@ if [ -n "$other" ] && [ "$(grep -c "^up " "$WORK/root.out")" = 2 ] && [ "$id" !=
 	[ "$out" = reached ] && t_ok "the job's other VM ($vm2) reached from the root guest" || t_ko "job's other VM: $out"
 	out=$(rx sh -c "ping -c 2 -W 3 $other >/dev/null && echo reached || echo blocked" 2>&1)
 	[ "$out" = blocked ] && t_ok "another job's VM ($other) out of reach" || t_ko "another job's VM: $out"
-	# dom0's slurmd and imagecastd from an address in the nodes' subnet (without the pin both
-	# answer there); munged listens on a local socket only, nothing to reach.
-	out=$(rx sh -c "ip addr add 10.84.0.250/24 dev eth0; for p in 6818 7420; do timeout 5 nc -w 3 10.84.0.1 \$p </dev/null >/dev/null 2>&1 && echo open || echo closed; done; ip addr del 10.84.0.250/24 dev eth0" 2>&1 | xargs)
-	[ "$out" = "closed closed" ] && t_ok "slurmd and imagecastd in xnode1's dom0 unreachable from a spoofed address" ||
-		t_ko "slurmd/imagecastd from a spoofed address: $out"
+	# dom0's slurmd and imagecastd, the controller's slurmctld, from an address in the nodes'
+	# subnet (without the pin each answers there); munged listens on local sockets only.
+	out=$(rx sh -c "ip addr add 10.84.0.250/24 dev eth0; for t in 10.84.0.1:6818 10.84.0.1:7420 10.84.0.254:6817; do timeout 5 nc -w 3 \${t%:*} \${t#*:} </dev/null >/dev/null 2>&1 && echo open || echo closed; done; ip addr del 10.84.0.250/24 dev eth0" 2>&1 | xargs)
+	[ "$out" = "closed closed closed" ] &&
+		t_ok "from a spoofed address: slurmd and imagecastd in xnode1's dom0, slurmctld on the controller unreachable" ||
+		t_ko "slurmd/imagecastd/slurmctld from a spoofed address: $out"
 	out=$(rx sh -c "ip link set eth0 down; ip link set eth0 address 00:16:3e:aa:bb:cc; ip link set eth0 up; ping -c 2 -W 3 $vm2 >/dev/null && echo reached || echo blocked" 2>&1)
 	[ "$out" = blocked ] && t_ok "a forged MAC gets nothing through" || t_ko "forged MAC: $out"
 	run scancel "$id" "$id2"
