@@ -61,3 +61,13 @@ $(XL_PCI_TEST).o: CFLAGS += $(XEN_CFLAGS) $(CMOCKA_CFLAGS)
 $(XL_PCI_TEST): $(XL_PCI_TEST).o $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM) $(XEN_LIBS) $(CMOCKA_LIBS) \
 	  $(LIBXENVM_LIBS)
+
+# The note xenvm-xen-dm reads (xen/xl_dmuser.c); no Xen needed, runs in check-unit.
+XL_DMUSER_TEST := $(B)/tests/unit/test_xl_dmuser
+ifeq ($(XVM_HAVE_XEN),1)
+UNIT_TESTS += $(XL_DMUSER_TEST)
+endif
+$(XL_DMUSER_TEST).o: CFLAGS += $(XEN_CFLAGS) $(CMOCKA_CFLAGS)
+$(XL_DMUSER_TEST): $(XL_DMUSER_TEST).o $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM_XEN) $(LIBXENVM_VM) $(LIBXENVM) $(XEN_LIBS) $(CMOCKA_LIBS) \
+	  $(LIBXENVM_LIBS)

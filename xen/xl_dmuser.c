@@ -12,27 +12,32 @@
 #include <unistd.h>
 #include <xenstore.h>
 
-static int note_path(const char *name, char *buf, size_t len)
+static int note_path(const char *dir, const char *name, char *buf, size_t len)
 {
 	/* A domain name the driver made (xl_domain_name); never a path of its own. */
 	if (!name || !name[0] || strchr(name, '/') || name[0] == '.')
 		return -1;
-	if ((size_t)snprintf(buf, len, "%s/%s", XL_DMUSER_DIR, name) >= len)
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
 		return -1;
 	return 0;
 }
 
 int xl_dmuser_write(const char *name, uid_t uid, gid_t gid, struct xerr *err)
 {
-	char path[512], tmp[600], line[64];
-	int fd = -1, n, ret = -1, saved = 0;
-
-	if (note_path(name, path, sizeof(path)) == -1)
-		return xerr_errno(err, EINVAL, "%s: not a domain name for %s", name, XL_DMUSER_DIR);
 	if (mkdir("/run/xenvm", 0755) == -1 && errno != EEXIST)
 		return xerr_set(err, "/run/xenvm: %s", strerror(errno));
 	if (mkdir(XL_DMUSER_DIR, 0700) == -1 && errno != EEXIST)
 		return xerr_set(err, "%s: %s", XL_DMUSER_DIR, strerror(errno));
+	return xl_dmuser_write_in(XL_DMUSER_DIR, name, uid, gid, err);
+}
+
+int xl_dmuser_write_in(const char *dir, const char *name, uid_t uid, gid_t gid, struct xerr *err)
+{
+	char path[512], tmp[600], line[64];
+	int fd = -1, n, ret = -1, saved = 0;
+
+	if (note_path(dir, name, path, sizeof(path)) == -1)
+		return xerr_errno(err, EINVAL, "%s: not a domain name for %s", name, dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -65,6 +70,11 @@ out:
 
 int xl_dmuser_read(const char *name, uid_t *uid, gid_t *gid, struct xerr *err)
 {
+	return xl_dmuser_read_in(XL_DMUSER_DIR, name, uid, gid, err);
+}
+
+int xl_dmuser_read_in(const char *dir, const char *name, uid_t *uid, gid_t *gid, struct xerr *err)
+{
 	char path[512], line[64] = "";
 	unsigned long u, g;
 	struct stat st;
@@ -72,7 +82,7 @@ int xl_dmuser_read(const char *name, uid_t *uid, gid_t *gid, struct xerr *err)
 	char *end;
 	int fd, ret = -1;
 
-	if (note_path(name, path, sizeof(path)) == -1)
+	if (note_path(dir, name, path, sizeof(path)) == -1)
 		return 0;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -108,9 +118,14 @@ out:
 
 void xl_dmuser_remove(const char *name)
 {
+	xl_dmuser_remove_in(XL_DMUSER_DIR, name);
+}
+
+void xl_dmuser_remove_in(const char *dir, const char *name)
+{
 	char path[512];
 
-	if (note_path(name, path, sizeof(path)) == 0)
+	if (note_path(dir, name, path, sizeof(path)) == 0)
 		unlink(path);
 }
 

@@ -31,6 +31,11 @@ int xl_dmuser_read(const char *name, uid_t *uid, gid_t *gid, struct xerr *err);
 /* Remove it (none is fine). */
 void xl_dmuser_remove(const char *name);
 
+/* The same three in another directory than XL_DMUSER_DIR (which must exist): for tests. */
+int xl_dmuser_write_in(const char *dir, const char *name, uid_t uid, gid_t gid, struct xerr *err);
+int xl_dmuser_read_in(const char *dir, const char *name, uid_t *uid, gid_t *gid, struct xerr *err);
+void xl_dmuser_remove_in(const char *dir, const char *name);
+
 /*
  * The uid the domain's 9pfs backend QEMU runs as (its pid from xenstore's
  * /local/domain/<domid>/image/qdisk-backend-pid, then /proc/<pid>/status: real, effective,
