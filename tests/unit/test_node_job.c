@@ -409,6 +409,30 @@ static void test_network_pin(void **state)
 	assert_int_equal(fake_calls(FAKE_BOOT), 0);
 	nothing_left(t, &t->rec[0], false);
 
+	/* nft refuses a rule (as dom0 without nft_meta_bridge did): the reason and the rule,
+	 * not the "^^^" line under it */
+	{
+		char bad[PATH_MAX];
+
+		snprintf(bad, sizeof(bad), "%s/nft-bad", t->f.root);
+		f = fopen(bad, "w");
+		assert_non_null(f);
+		fprintf(f,
+		        "#!/bin/sh\n[ \"$1\" = -f ] || exit 0\n"
+		        "echo \"$2:7:31-37: Error: Could not process rule: No such file or "
+		        "directory\" >&2\necho 'add rule bridge xenvm_job11 from_x iifname x' >&2\n"
+		        "echo '                               ^^^^^^^' >&2\nexit 1\n");
+		fclose(f);
+		assert_int_equal(chmod(bad, 0755), 0);
+		setenv("XENVM_NFT", bad, 1);
+		assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NODE);
+		assert_non_null(strstr(err.msg, "Error: Could not process rule: No such file or "
+		                                "directory: add rule bridge xenvm_job11 from_x"));
+		assert_null(strstr(err.msg, "^^^"));
+		assert_int_equal(fake_calls(FAKE_BOOT), 0);
+		nothing_left(t, &t->rec[0], false);
+	}
+
 	setenv("XENVM_NFT", nft, 1);
 	assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NONE);
 	f = fopen(script, "r");
