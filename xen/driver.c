@@ -176,8 +176,9 @@ static void boot_undo(struct xen_vm *vm, int lfd)
  * The 9pfs backend of a domain with shares runs as the job's user (xenvm-xen-dm(8), as
  * libxenlight's QEMU): checked, not trusted, since a dom0 without the wrapper runs it as
  * root.  Then root in the guest would be root on the shares: a VM that allows root
- * (--vm-root) fails to boot, any other gets a warning (the guest kernel's checks are what
- * stands between its user and the shares, as on a root backend before).
+ * (--vm-root) fails to boot (EOPNOTSUPP: the job asked for what this node cannot give safely;
+ * not a node fault a user could drain nodes with), any other gets a warning (the guest kernel's
+ * checks are what stands between its user and the shares, as on a root backend before).
  */
 static int check_dm_user(const struct xen_vm *vm, const struct xvm_spec *s, struct xerr *err)
 {
@@ -197,7 +198,7 @@ static int check_dm_user(const struct xen_vm *vm, const struct xvm_spec *s, stru
 	if (!e.msg[0])
 		snprintf(e.msg, sizeof(e.msg), "runs as uid %u", (unsigned)uid);
 	if (s->allow_root)
-		return xerr_errno(err, EPERM,
+		return xerr_errno(err, EOPNOTSUPP,
 		                  "%s: its 9pfs backend (dom0 QEMU) %s, not as the job's user %u: "
 		                  "root in the guest is refused on this node (install "
 		                  "xenvm-xen-dm(8) as libxenlight's QEMU)",

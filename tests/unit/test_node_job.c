@@ -361,6 +361,12 @@ static void test_boot_fails(void **state)
 	assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_NODE);
 	assert_int_equal(errno, ENOEXEC);
 	nothing_left(t, &t->rec[0], true);
+	/* root in the guest the node cannot contain (a Xen dom0 whose 9pfs backend is root): the
+	 * job's, so that no job can drain a node by asking for it */
+	fake_fail(FAKE_BOOT, EOPNOTSUPP);
+	assert_int_equal(start(t, &t->rec[0], &err), XVM_FAULT_JOB);
+	assert_int_equal(errno, EOPNOTSUPP);
+	nothing_left(t, &t->rec[0], true);
 }
 
 /* The VM never says ready: the job's (its image); the VM is destroyed. */
