@@ -344,6 +344,24 @@ else
 fi
 rm -f /etc/xvx-outside-target
 
+# ---------------------------------------------------------------- a dom0 without xenvm-xen-dm
+# xnode2's libxenlight QEMU execs QEMU directly, as before the wrapper: its 9pfs backend runs
+# as root, so a --vm-root job is refused there with the reason, as the job's fault (the node
+# stays up); then the wrapper is put back.
+QX=/usr/libexec/xen-qemu-system-i386
+SP2=${XVX_STATE:-/run/xvxen}/node2/spool
+printf '#!/bin/sh\nexec /share/qemu-xen/lib/ld-linux-x86-64.so.2 --library-path /share/qemu-xen/lib /share/qemu-xen/xen-qemu-system-i386 "$@"\n' >"$SP2/qemu-direct"
+xn 2 sh -c "cp $QX /spool/qemu-wrapped && cp /spool/qemu-direct $QX && chmod 755 $QX" ||
+	t_ko "xnode2: could not put the direct QEMU in place"
+out=$(timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N1 -w xnode2 --vm-root --vm-image=ttylinux-mpi true 2>&1)
+rc=$?
+[ $rc != 0 ] && grep -q "9pfs backend (dom0 QEMU) runs as uid 0, not as the job's user $(id -u $U)" <<<"$out" &&
+	t_ok "without xenvm-xen-dm: --vm-root refused with the reason (rc $rc)" ||
+	t_ko "without xenvm-xen-dm, --vm-root (rc $rc): $(tr '\n' '|' <<<"$out")"
+id=$(run scontrol show jobs 2>/dev/null | sed -n 's/^JobId=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+[ -n "$id" ] && clean_after "$id"
+xn 2 sh -c "cp /spool/qemu-wrapped $QX && chmod 755 $QX" || t_ko "xnode2: could not put the wrapper back"
+
 # ---------------------------------------------------------------- a broken image
 t=$EPOCHREALTIME
 out=$(timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N2 --vm-image=broken true 2>&1)
