@@ -131,6 +131,7 @@ void xl_dmuser_remove_in(const char *dir, const char *name)
 
 int xl_dm_backend_uid(uint32_t domid, uid_t *uid, struct xerr *err)
 {
+	static const char *const keys[] = {"device-model-pid", "qdisk-backend-pid"};
 	char key[128], proc[64], line[256];
 	struct xs_handle *xs;
 	unsigned int len = 0;
@@ -139,13 +140,19 @@ int xl_dm_backend_uid(uint32_t domid, uid_t *uid, struct xerr *err)
 	FILE *fp = NULL;
 	int ret = -1, found = 0;
 
-	snprintf(key, sizeof(key), "/local/domain/%u/image/qdisk-backend-pid", (unsigned)domid);
 	xs = xs_open(XS_OPEN_READONLY);
 	if (!xs)
 		return xerr_set(err, "xenstore: %s", strerror(errno));
-	v = xs_read(xs, XBT_NULL, key, &len);
+	/* libxenlight 4.17 starts it as the PV domain's device model (device-model-pid); the
+	 * older qdisk-only backend has its own key. */
+	for (size_t i = 0; !v && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(key, sizeof(key), "/local/domain/%u/image/%s", (unsigned)domid, keys[i]);
+		v = xs_read(xs, XBT_NULL, key, &len);
+	}
 	if (!v) {
-		xerr_errno(err, ENOENT, "domain %u has no 9pfs backend (%s)", (unsigned)domid, key);
+		xerr_errno(err, ENOENT,
+		           "domain %u has no device model (image/%s or %s in xenstore)",
+		           (unsigned)domid, keys[0], keys[1]);
 		goto out;
 	}
 	pid = strtoul(v, &end, 10);

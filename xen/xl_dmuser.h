@@ -38,9 +38,9 @@ void xl_dmuser_remove_in(const char *dir, const char *name);
 
 /*
  * The uid the domain's 9pfs backend QEMU runs as (its pid from xenstore's
- * /local/domain/<domid>/image/qdisk-backend-pid, then /proc/<pid>/status: real, effective,
- * saved and file-system uid must agree, else the highest privilege, 0, is reported).
- * 0 and *uid, or -1 with err (no backend, or it is gone).
+ * /local/domain/<domid>/image/device-model-pid, or qdisk-backend-pid, then /proc/<pid>/status:
+ * real, effective, saved and file-system uid must agree, else the highest privilege, 0, is
+ * reported). 0 and *uid, or -1 with err (no backend, or it is gone).
  */
 int xl_dm_backend_uid(uint32_t domid, uid_t *uid, struct xerr *err);
 

@@ -31,6 +31,9 @@ echo "host load at start: $(uptime)"
 # The harness, not xen-node alone, is what this suite starts and stops.
 UP=0
 stop_all() {
+	local p
+	# sruns still in the background (a suite stopped halfway)
+	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
 	if [ "$UP" = 1 ]; then
 		UP=0
 		"$XS" down >/dev/null 2>&1 || t_ko "xen-slurm down"
@@ -82,7 +85,7 @@ console_tails() {
 }
 
 # check_backends JOB: in each dom0 the 9pfs backend QEMU of the job's DomU (libxenlight's
-# qdisk-backend-pid) runs as the job's user, with -runas, under the set-id filter, and
+# device model for the PV domain, image/device-model-pid in xenstore) runs as the job's user, with -runas, under the set-id filter, and
 # /dev/xen/evtchn is still root's 0600 outside its mount namespace.
 check_backends() {
 	local i out want
@@ -90,7 +93,8 @@ check_backends() {
 	for i in 1 2; do
 		# shellcheck disable=SC2016 # expanded in dom0
 		out=$(xn "$i" sh -c 'for d in $(xenstore-list /local/domain); do
-				p=$(xenstore-read /local/domain/$d/image/qdisk-backend-pid 2>/dev/null) || continue
+				p=$(xenstore-read /local/domain/$d/image/device-model-pid 2>/dev/null) ||
+					p=$(xenstore-read /local/domain/$d/image/qdisk-backend-pid 2>/dev/null) || continue
 				n=$(xenstore-read /local/domain/$d/name)
 				case $n in xenvm-job'"$1"'-*) ;; *) continue ;; esac
 				echo $(awk "/^Uid:/ {print \$2, \$3, \$4, \$5}" /proc/$p/status) \
@@ -279,13 +283,23 @@ before=$(find "$E" -user 0 | sort)
 # another job's VM on xnode2, to be out of reach
 timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N1 -w xnode2 --vm-image=ttylinux-mpi sh -c \
 	'echo other-up $XENVM_VM_IP; sleep 300' >"$WORK/other.out" 2>&1 &
-for ((k = 0; k < JOB_TIMEOUT; k++)); do grep -q "^other-up " "$WORK/other.out" && break; sleep 1; done
+opid=$!
+for ((k = 0; k < JOB_TIMEOUT; k++)); do
+	grep -q "^other-up " "$WORK/other.out" && break
+	kill -0 $opid 2>/dev/null || break # srun failed
+	sleep 1
+done
 other=$(sed -n 's/^other-up //p' "$WORK/other.out")
 id2=$(run squeue -h -u "$U" -o %i | head -1)
 # shellcheck disable=SC2016 # expanded in the guest
 timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N2 --vm-root --export=ALL,XENVM_EXEC_ROOT=1 \
 	--vm-image=ttylinux-mpi sh -c 'echo up $SLURM_NODEID $XENVM_VM_IP $(id -u); sleep 300' >"$WORK/root.out" 2>&1 &
-for ((k = 0; k < JOB_TIMEOUT; k++)); do [ "$(grep -c "^up " "$WORK/root.out")" = 2 ] && break; sleep 1; done
+rpid=$!
+for ((k = 0; k < JOB_TIMEOUT; k++)); do
+	[ "$(grep -c "^up " "$WORK/root.out")" = 2 ] && break
+	kill -0 $rpid 2>/dev/null || break # srun failed
+	sleep 1
+done
 id=$(run squeue -h -u "$U" -o %i --sort=-i | head -1)
 if [ -n "$other" ] && [ "$(grep -c "^up " "$WORK/root.out")" = 2 ] && [ "$id" != "$id2" ]; then
 	t_ok "a --vm-root job ($id, both DomUs) beside another job ($id2, on xnode2)"
