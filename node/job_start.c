@@ -217,8 +217,10 @@ static enum xvm_fault lease_ib(struct start *s, struct xerr *err)
 
 /*
  * The driver could not start it: the node's fault (tap, fork, QEMU missing), but for a kernel
- * command line over Linux's limit (E2BIG: the image's cmdline and the job's node list) or a
- * shared directory it cannot carry (EINVAL), which are the job's.
+ * command line over Linux's limit (E2BIG: the image's cmdline and the job's node list), a
+ * shared directory it cannot carry (EINVAL), or root in the guest where the node cannot
+ * contain it (EOPNOTSUPP: the xen driver's 9pfs backend not the user's), which are the job's:
+ * a job must not be able to drain a node.
  */
 static enum xvm_fault boot(struct start *s, struct xerr *err)
 {
@@ -226,7 +228,8 @@ static enum xvm_fault boot(struct start *s, struct xerr *err)
 	s->booted = true; /* a failed boot may have left a console.log worth keeping */
 	if (s->drv->boot(&s->js.spec, &s->vm, err) < 0) {
 		s->vm = NULL;
-		return errno == E2BIG || errno == EINVAL ? XVM_FAULT_JOB : XVM_FAULT_NODE;
+		return errno == E2BIG || errno == EINVAL || errno == EOPNOTSUPP ? XVM_FAULT_JOB
+		                                                                : XVM_FAULT_NODE;
 	}
 	return XVM_FAULT_NONE;
 }

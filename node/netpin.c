@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,7 +265,30 @@ static const char *nft_path(void)
 	return p && p[0] == '/' ? p : "/usr/sbin/nft";
 }
 
-/* Run nft with argv[1..]; 0, or -1 with err from nft's last line. */
+/*
+ * nft's reason: its first "Error:" line and the statement it names (the line after; the last
+ * line is only the "^^^" under it), else its last line.
+ */
+static void nft_reason(const char *s, char *buf, size_t len)
+{
+	const char *e = strstr(s, "Error:"), *nl, *stmt, *end;
+
+	if (!e) {
+		xenvm_last_line(s, buf, len);
+		return;
+	}
+	nl = strchr(e, '\n');
+	if (!nl) {
+		snprintf(buf, len, "%s", e);
+		return;
+	}
+	stmt = nl + 1;
+	end = strchr(stmt, '\n');
+	snprintf(buf, len, "%.*s: %.*s", (int)(nl - e), e,
+	         (int)(end ? end - stmt : (ptrdiff_t)strlen(stmt)), stmt);
+}
+
+/* Run nft with argv[1..]; 0, or -1 with err from nft's error (nft_reason). */
 static int run_nft(char **argv, struct xerr *err)
 {
 	struct xenvm_run_result *r = malloc(sizeof(*r));
@@ -283,7 +307,7 @@ static int run_nft(char **argv, struct xerr *err)
 		goto out;
 	}
 	if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0) {
-		xenvm_last_line(r->err, line, sizeof(line));
+		nft_reason(r->err, line, sizeof(line));
 		xerr_set(err, "network pin: %s %s: %s", argv[0], argv[1],
 		         r->timed_out ? "did not finish in 30 s" : line);
 		errno = EIO;

@@ -256,16 +256,10 @@ int xvm_job_spec_build(const struct xenvm_config *cfg, const struct xvm_job_inpu
 	s->uid = rec->uid;
 	s->gid = rec->gid;
 	/*
-	 * On Xen the dom0 QEMU that serves the shares over 9pfs still runs as root (doc/
-	 * ARCHITECTURE.md, "Root in the guest, contained"): root in the guest would be root on
-	 * them, so it is refused there until that backend runs as the user.
+	 * On Xen the dom0 QEMU that serves the shares runs as the job's user through
+	 * xenvm-xen-dm(8); the xen driver checks that at boot and refuses a VM that allows root
+	 * when it does not (xen/xl_dmuser.h).
 	 */
-	if (rec->req.root && cfg->driver == XENVM_DRIVER_XEN) {
-		errno = EPERM;
-		return xerr_set(err,
-		                "--vm-root: root in the guest is not offered on this node's Xen "
-		                "driver yet (its file-sharing backend runs as root in dom0)");
-	}
 	s->allow_root = rec->req.root;
 	s->kernel = js->kernel;
 	s->initrd = js->initrd;

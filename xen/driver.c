@@ -35,11 +35,14 @@
 #include "xen/driver_priv.h"
 #include "xl_chan.h"
 #include "xl_domain.h"
+#include "xl_dmuser.h"
 
 #define XEN_CONSOLE_DIR "/var/log/xen/console"
 #define XEN_MIN_MEM (64ull << 20)
 /* What a domain costs Xen beyond its RAM (page tables, p2m, shadow): a generous bound. */
 #define XEN_OVERHEAD_MIB 8u
+/* QEMU drops root (-runas) just after it tells libxenlight it runs: how long to wait. */
+#define XEN_DM_DROP_MS 5000
 
 static const char *console_dir(void)
 {
@@ -165,7 +168,45 @@ static void boot_undo(struct xen_vm *vm, int lfd)
 		close(lfd);
 	unlink(vm->host.sock);
 	unlink(vm->domfile);
+	xl_dmuser_remove(vm->name);
 	errno = saved;
+}
+
+/*
+ * The 9pfs backend of a domain with shares runs as the job's user (xenvm-xen-dm(8), as
+ * libxenlight's QEMU): checked, not trusted, since a dom0 without the wrapper runs it as
+ * root.  Then root in the guest would be root on the shares: a VM that allows root
+ * (--vm-root) fails to boot (EOPNOTSUPP: the job asked for what this node cannot give safely;
+ * not a node fault a user could drain nodes with), any other gets a warning (the guest kernel's
+ * checks are what stands between its user and the shares, as on a root backend before).
+ */
+static int check_dm_user(const struct xen_vm *vm, const struct xvm_spec *s, struct xerr *err)
+{
+	struct timespec t0;
+	uid_t uid = 0;
+	struct xerr e = {{0}};
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		e.msg[0] = '\0';
+		if (xl_dm_backend_uid(vm->domid, &uid, &e) == 0 && uid == s->uid)
+			return 0;
+		if (xvm_ms_since(&t0) >= XEN_DM_DROP_MS)
+			break;
+		usleep(20000);
+	}
+	if (!e.msg[0])
+		snprintf(e.msg, sizeof(e.msg), "runs as uid %u", (unsigned)uid);
+	if (s->allow_root)
+		return xerr_errno(err, EOPNOTSUPP,
+		                  "%s: its 9pfs backend (dom0 QEMU) %s, not as the job's user %u: "
+		                  "root in the guest is refused on this node (install "
+		                  "xenvm-xen-dm(8) as libxenlight's QEMU)",
+		                  vm->name, e.msg, (unsigned)s->uid);
+	xwarn("%s: its 9pfs backend (dom0 QEMU) %s, not as the job's user %u (xenvm-xen-dm(8) "
+	      "is not libxenlight's QEMU here)",
+	      vm->name, e.msg, (unsigned)s->uid);
+	return 0;
 }
 
 static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err)
@@ -181,7 +222,7 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	const char *nested = getenv("XENVM_XEN_NESTED_TCG");
 	uint64_t free_mib = 0, mib = s->mem_bytes >> 20;
 	char *cmd = NULL, agent_arg[64];
-	int lfd = -1, saved = 0, ret = -1;
+	int lfd = -1, saved = 0, ret = -1, dm_user = 0;
 
 	*out = NULL;
 	if (check_spec(s, kernel, initrd, disk, err) == -1)
@@ -255,12 +296,24 @@ static int xen_boot(const struct xvm_spec *s, struct xvm **out, struct xerr *err
 	ds.p9_tags = p9_tags;
 	ds.n_p9 = s->n_shares;
 	/*
-	 * The 9pfs backend (dom0's QEMU) stays root: libxenlight 4.17 does not run the PV backend
-	 * QEMU as b_info.device_model_user (its argv had no -runas in check-xen-slurm), and with
-	 * that field set the domain's destroy left the QEMU running (doc/ARCHITECTURE.md).
+	 * The 9pfs backend (dom0's QEMU, which libxenlight starts itself, as root, ignoring
+	 * b_info.device_model_user for a PV domain) as the job's user: the note xenvm-xen-dm
+	 * reads (xl_dmuser.h), read once when libxenlight starts QEMU.  Root's VMs (tests) keep
+	 * libxenlight's default.
 	 */
+	dm_user = s->n_shares && s->uid != 0;
+	if (dm_user && xl_dmuser_write(vm->name, s->uid, s->gid, err) == -1) {
+		saved = errno;
+		goto out;
+	}
 	/* Paused: the agent's console must exist before the guest's kernel looks for devices. */
-	if (xl_domain_create(ctx, &ds, &vm->domid, err) == -1 ||
+	if (xl_domain_create(ctx, &ds, &vm->domid, err) == -1) {
+		saved = errno;
+		goto out;
+	}
+	if (dm_user)
+		xl_dmuser_remove(vm->name);
+	if ((dm_user && check_dm_user(vm, s, err) == -1) ||
 	    xl_chan_add(vm->domid, XL_CHAN_AGENT_DEVID, "org.xenvm.agent", err) == -1) {
 		saved = errno;
 		goto out;

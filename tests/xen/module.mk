@@ -33,7 +33,8 @@ CHECKS += check-xen-driver
 
 # Slurm on Xen nodes (issue 4): 2 Xen nodes whose dom0s run slurmd, munged, imagecastd, the
 # Prolog/Epilog and the xen driver, slurmctld on the host (tests/xen/xen-slurm); the MPI job in
-# DomUs, scancel, a broken image (tests/xen/test_xen_slurm.sh; about 6 minutes).
+# DomUs, scancel, root in the guest contained (the 9pfs backend as the user, the pin), a broken
+# image (tests/xen/test_xen_slurm.sh; 3 minutes at load 2, 6-8 under load).
 .PHONY: check-xen-slurm
 check-xen-slurm: all image
 	tests/xen/test_xen_slurm.sh

@@ -8,6 +8,9 @@
 #    Xen 9pfs) and report /sys/hypervisor/guest_type, the job exits 0, after the Epilog `xl list`
 #    in each dom0 shows only Domain-0;
 #  - scancel mid-run: the tasks in both DomUs get SIGTERM, the Epilog leaves only Domain-0;
+#  - root in the guest, contained (issue 14): the 9pfs backend QEMU runs as the user in each
+#    dom0; a --vm-root job's guest root fails every escape on the home share, and from it
+#    the network pin stops spoofing and the node's services while the job's VMs still talk;
 #  - an image that boots but never gets ready: the job fails with the reason, no node drains.
 # A missing prerequisite is a failure, never a skip.
 # Last line: "xen-slurm: N passed, N failed"; exit status 0 only when nothing failed.
@@ -28,6 +31,9 @@ echo "host load at start: $(uptime)"
 # The harness, not xen-node alone, is what this suite starts and stops.
 UP=0
 stop_all() {
+	local p
+	# sruns still in the background (a suite stopped halfway)
+	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
 	if [ "$UP" = 1 ]; then
 		UP=0
 		"$XS" down >/dev/null 2>&1 || t_ko "xen-slurm down"
@@ -75,6 +81,33 @@ console_tails() {
 	for i in 1 2; do
 		echo "  -- xnode$i slurmd.log (tail):"
 		"$XS" log "$i" 2>/dev/null | grep -v 'debug:' | tail -8 | sed 's/^/  | /'
+	done
+}
+
+# check_backends JOB: in each dom0 the 9pfs backend QEMU of the job's DomU (libxenlight's
+# device model for the PV domain, image/device-model-pid in xenstore) runs as the job's user, with -runas, under the set-id filter, and
+# /dev/xen/evtchn is still root's 0600 outside its mount namespace.
+check_backends() {
+	local i out want
+	want="$(id -u $U) $(id -u $U) $(id -u $U) $(id -u $U) runas seccomp=2 evtchn=0:600"
+	for i in 1 2; do
+		# shellcheck disable=SC2016 # expanded in dom0
+		out=$(xn "$i" sh -c 'for d in $(xenstore-list /local/domain); do
+				p=$(xenstore-read /local/domain/$d/image/device-model-pid 2>/dev/null) ||
+					p=$(xenstore-read /local/domain/$d/image/qdisk-backend-pid 2>/dev/null) || continue
+				n=$(xenstore-read /local/domain/$d/name)
+				case $n in xenvm-job'"$1"'-*) ;; *) continue ;; esac
+				echo $(awk "/^Uid:/ {print \$2, \$3, \$4, \$5}" /proc/$p/status) \
+					$(tr "\0" "\n" </proc/$p/cmdline | grep -qx -- -runas && echo runas) \
+					seccomp=$(awk "/^Seccomp:/ {print \$2}" /proc/$p/status) \
+					evtchn=$(stat -c %u:%a /dev/xen/evtchn)
+			done' 2>&1)
+		[ "$out" = "$want" ] &&
+			t_ok "xnode$i: job $1's 9pfs backend QEMU runs as $U (uid, -runas, set-id filter; /dev/xen/evtchn still root's 0600)" ||
+			{
+				t_ko "xnode$i: job $1's 9pfs backend: [$out], want [$want]"
+				xn "$i" sh -c 'tail -n 5 /var/log/xen/qemu-dm-*.log' 2>&1 | sed 's/^/  | /'
+			}
 	done
 }
 
@@ -203,6 +236,7 @@ if [ "$(grep -c '^started$' "$WORK/cancel.out")" = 2 ] && [ -n "$id" ]; then
 	for v in $(sed -n 's/^xenvm: \(xnode[12]\): .* ready in \([0-9.]*\) s .*/\1=\2/p' "$WORK/cancel.out"); do
 		echo "figure: Prolog boot to ready through Slurm, second job (cache hit, vmlinux there), ${v%=*}: ${v#*=} s"
 	done
+	check_backends "$id"
 	run scancel "$id"
 	wait
 	wait_job_end "$id" && t_ok "job $id ended after scancel: $(job_state "$id")" || t_ko "job $id did not end"
@@ -216,6 +250,131 @@ else
 	console_tails
 	wait
 fi
+
+# ---------------------------------------------------------------- root in the guest, contained
+# (issue 14) --vm-root on the xen driver: the guest's root tries, on the home share, what a
+# root on the host could; each attempt fails, nothing root-owned, set-id or device-typed
+# appears on the host; from the root guest on xnode1: the job's other VM is reached, another
+# job's VM is not, slurmd and imagecastd on the node are not (from a spoofed address in the
+# nodes' subnet), a forged MAC gets nothing through (nftables pin on the vif, in dom0).
+E=$h/esc
+rm -rf "$E" && mkdir -p "$E/locked" && chown "$U:" "$E" && chmod 755 "$E" "$E/locked"
+echo "secret-of-xvuser2" >"$E/secret" && chown xvuser2: "$E/secret" && chmod 600 "$E/secret"
+echo "outside-the-share" >/etc/xvx-outside-target
+ln -s /etc/xvx-outside-target "$E/link" && chown -h "$U:" "$E/link"
+cat >"$E/attempts.sh" <<'EOS'
+E=$1
+r() { if eval "$2" >/dev/null 2>&1; then echo "$1: DONE"; else echo "$1: denied"; fi; }
+echo "id=$(id -u)"
+echo by-root >"$E/rootfile" && echo "wrote rootfile"
+r read-other "cat $E/secret"
+r write-locked "echo x >$E/locked/new"
+r chown-root "chown 0:0 $E/rootfile"
+r chown-other "chown 0:0 $E/secret"
+r setuid "cp /bin/busybox $E/suid && chmod 4755 $E/suid"
+r setuid-own "chmod 4755 $E/rootfile"
+r setgid "chmod 2755 $E/rootfile"
+r mknod-c "mknod $E/devc c 1 3"
+r mknod-b "mknod $E/devb b 8 0"
+r symlink-out "grep -q outside-the-share $E/link"
+EOS
+chown "$U:" "$E/attempts.sh"
+before=$(find "$E" -user 0 | sort)
+# another job's VM on xnode2, to be out of reach
+timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N1 -w xnode2 --vm-image=ttylinux-mpi sh -c \
+	'echo other-up $XENVM_VM_IP; sleep 300' >"$WORK/other.out" 2>&1 &
+opid=$!
+for ((k = 0; k < JOB_TIMEOUT; k++)); do
+	grep -q "^other-up " "$WORK/other.out" && break
+	kill -0 $opid 2>/dev/null || break # srun failed
+	sleep 1
+done
+other=$(sed -n 's/^other-up //p' "$WORK/other.out")
+id2=$(run squeue -h -u "$U" -o %i | head -1)
+# shellcheck disable=SC2016 # expanded in the guest
+timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N2 --vm-root --export=ALL,XENVM_EXEC_ROOT=1 \
+	--vm-image=ttylinux-mpi sh -c 'echo up $SLURM_NODEID $XENVM_VM_IP $(id -u); sleep 300' >"$WORK/root.out" 2>&1 &
+rpid=$!
+for ((k = 0; k < JOB_TIMEOUT; k++)); do
+	[ "$(grep -c "^up " "$WORK/root.out")" = 2 ] && break
+	kill -0 $rpid 2>/dev/null || break # srun failed
+	sleep 1
+done
+id=$(run squeue -h -u "$U" -o %i --sort=-i | head -1)
+if [ -n "$other" ] && [ "$(grep -c "^up " "$WORK/root.out")" = 2 ] && [ "$id" != "$id2" ]; then
+	t_ok "a --vm-root job ($id, both DomUs) beside another job ($id2, on xnode2)"
+	grep -qE "^up 0 [0-9.]+ 0$" "$WORK/root.out" && t_ok "root in the guest (uid 0 in xnode1's DomU)" ||
+		t_ko "root in the guest: $(tr '\n' '|' <"$WORK/root.out")"
+	check_backends "$id"
+	vm2=$(sed -n 's/^up 1 \([0-9.]*\) .*/\1/p' "$WORK/root.out")
+	# A command as root in the job's DomU on xnode1, through its agent socket in dom0.
+	rx() { xn 1 env XENVM_EXEC_ROOT=1 "$B/exec/xenvm-exec" --root --socket "/run/xenvm/job/$id/vm0/agent.sock" -- "$@"; }
+	out=$(rx sh "$E/attempts.sh" "$E" 2>&1)
+	echo "$out" | sed 's/^/  | /'
+	grep -qx "id=0" <<<"$out" && grep -qx "wrote rootfile" <<<"$out" &&
+		t_ok "guest root writes a file in the user's home" || t_ko "guest root's write: $(tr '\n' '|' <<<"$out")"
+	[ "$(stat -c %U "$E/rootfile" 2>&1)" = "$U" ] && t_ok "the file guest root wrote is $U's on the host" ||
+		t_ko "rootfile owner: $(stat -c %U "$E/rootfile" 2>&1)"
+	for a in read-other write-locked chown-root chown-other setuid setuid-own setgid mknod-c mknod-b symlink-out; do
+		grep -qx "$a: denied" <<<"$out" && t_ok "guest root on the share: $a fails" ||
+			t_ko "guest root on the share: $a: $(grep "^$a:" <<<"$out")"
+	done
+	t_eq_host() { [ "$2" = "$3" ] && t_ok "$1" || t_ko "$1: [$3], want [$2]"; }
+	t_eq_host "on the host: nothing new owned by root" "$before" "$(find "$E" -user 0 | sort)"
+	t_eq_host "on the host: nothing set-id" "" "$(find "$E" -perm /6000)"
+	t_eq_host "on the host: no device node" "" "$(find "$E" -type b -o -type c)"
+	t_eq_host "on the host: another user's file unchanged" "secret-of-xvuser2 xvuser2 600" \
+		"$(cat "$E/secret") $(stat -c '%U %a' "$E/secret")"
+	# The network, from the root guest on xnode1.
+	tbl=$(xn 1 nft list table bridge "xenvm_job$id" 2>&1)
+	grep -q "iifname \"$(xv_tap_name "$id" vm0)\"" <<<"$tbl" &&
+		t_ok "xnode1's dom0 pins the DomU's vif (nftables bridge table xenvm_job$id)" ||
+		t_ko "pin table on xnode1: $(head -5 <<<"$tbl" | tr '\n' '|')"
+	out=$(rx sh -c "ping -c 2 -W 3 $vm2 >/dev/null && echo reached || echo blocked" 2>&1)
+	[ "$out" = reached ] && t_ok "the job's other VM ($vm2) reached from the root guest" || t_ko "job's other VM: $out"
+	out=$(rx sh -c "ping -c 2 -W 3 $other >/dev/null && echo reached || echo blocked" 2>&1)
+	[ "$out" = blocked ] && t_ok "another job's VM ($other) out of reach" || t_ko "another job's VM: $out"
+	# dom0's slurmd and imagecastd, the controller's slurmctld, from an address in the nodes'
+	# subnet (without the pin each answers there); munged listens on local sockets only.
+	out=$(rx sh -c "ip addr add 10.84.0.250/24 dev eth0; for t in 10.84.0.1:6818 10.84.0.1:7420 10.84.0.254:6817; do timeout 5 nc -w 3 \${t%:*} \${t#*:} </dev/null >/dev/null 2>&1 && echo open || echo closed; done; ip addr del 10.84.0.250/24 dev eth0" 2>&1 | xargs)
+	[ "$out" = "closed closed closed" ] &&
+		t_ok "from a spoofed address: slurmd and imagecastd in xnode1's dom0, slurmctld on the controller unreachable" ||
+		t_ko "slurmd/imagecastd/slurmctld from a spoofed address: $out"
+	out=$(rx sh -c "ip link set eth0 down; ip link set eth0 address 00:16:3e:aa:bb:cc; ip link set eth0 up; ping -c 2 -W 3 $vm2 >/dev/null && echo reached || echo blocked" 2>&1)
+	[ "$out" = blocked ] && t_ok "a forged MAC gets nothing through" || t_ko "forged MAC: $out"
+	run scancel "$id" "$id2"
+	wait
+	wait_job_end "$id"
+	wait_job_end "$id2"
+	clean_after "$id"
+	clean_after "$id2"
+	[ -z "$(xn 1 nft list tables bridge 2>&1 | grep "xenvm_job$id\$")" ] &&
+		t_ok "the pin is gone after the Epilog" || t_ko "pin left: $(xn 1 nft list tables bridge 2>&1 | xargs)"
+else
+	t_ko "root job: other job '$other' ($id2), root job $id: $(tr '\n' '|' <"$WORK/root.out") $(tr '\n' '|' <"$WORK/other.out")"
+	console_tails
+	run scancel "$id" "$id2"
+	wait
+fi
+rm -f /etc/xvx-outside-target
+
+# ---------------------------------------------------------------- a dom0 without xenvm-xen-dm
+# xnode2's libxenlight QEMU execs QEMU directly, as before the wrapper: its 9pfs backend runs
+# as root, so a --vm-root job is refused there with the reason, as the job's fault (the node
+# stays up); then the wrapper is put back.
+QX=/usr/libexec/xen-qemu-system-i386
+SP2=${XVX_STATE:-/run/xvxen}/node2/spool
+printf '#!/bin/sh\nexec /share/qemu-xen/lib/ld-linux-x86-64.so.2 --library-path /share/qemu-xen/lib /share/qemu-xen/xen-qemu-system-i386 "$@"\n' >"$SP2/qemu-direct"
+xn 2 sh -c "cp $QX /spool/qemu-wrapped && cp /spool/qemu-direct $QX && chmod 755 $QX" ||
+	t_ko "xnode2: could not put the direct QEMU in place"
+out=$(timeout "$JOB_TIMEOUT" "$XS" run --user "$U" -- srun -N1 -w xnode2 --vm-root --vm-image=ttylinux-mpi true 2>&1)
+rc=$?
+[ $rc != 0 ] && grep -q "9pfs backend (dom0 QEMU) runs as uid 0, not as the job's user $(id -u $U)" <<<"$out" &&
+	t_ok "without xenvm-xen-dm: --vm-root refused with the reason (rc $rc)" ||
+	t_ko "without xenvm-xen-dm, --vm-root (rc $rc): $(tr '\n' '|' <<<"$out")"
+id=$(run scontrol show jobs 2>/dev/null | sed -n 's/^JobId=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+[ -n "$id" ] && clean_after "$id"
+xn 2 sh -c "cp /spool/qemu-wrapped $QX && chmod 755 $QX" || t_ko "xnode2: could not put the wrapper back"
 
 # ---------------------------------------------------------------- a broken image
 t=$EPOCHREALTIME
