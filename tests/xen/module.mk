@@ -1,7 +1,7 @@
 # tests/xen: Xen nodes (Xen 4.17 + a Linux dom0 inside QEMU/TCG, tests/xen/xen-node) and the
 # xen driver tested on them for real.  Needs root.  See tests/xen/README.md.
 .PHONY: check-xen
-check-xen: $(XENVM_XL_TEST)
+check-xen: $(XENVM_XL_TEST) image
 	tests/xen/test_xen_driver.sh
 
 CHECKS += check-xen
@@ -9,7 +9,7 @@ CHECKS += check-xen
 # Two Xen nodes, a domU on each, reaching each other across the nodes (item 4 of issue 4's
 # networking; about 2 minutes).
 .PHONY: check-xen-2nodes
-check-xen-2nodes: $(XENVM_XL_TEST)
+check-xen-2nodes: $(XENVM_XL_TEST) image
 	tests/xen/test_xen_2nodes.sh
 CHECKS += check-xen-2nodes
 
