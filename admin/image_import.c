@@ -9,7 +9,8 @@
  * times, so the same content gives the same bytes (and the same image digest) whatever archive
  * it came in.  The root disk is cached by the image config's digest: an unchanged image is not
  * unpacked again.  The site's kernel and initrd (a site image, --base) boot it; the kernel command
- * line's xenvm.container=1 tells the initrd's /init to make the root disk the root (guest/rootfs/init).
+ * line's xenvm.container=1 tells the initrd's /init to make the root disk the root
+ * (guest/rootfs/init).
  */
 #include "image_import.h"
 
@@ -18,6 +19,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,7 +229,8 @@ static int fetch(struct import *im, struct xerr *err)
 
 static const char *scalar_at(const struct ydoc *d, const yaml_node_t *map, const char *key)
 {
-	yaml_node_t *v = map && map->type == YAML_MAPPING_NODE ? ydoc_lookup(d, map, key, NULL) : NULL;
+	yaml_node_t *v =
+	    map && map->type == YAML_MAPPING_NODE ? ydoc_lookup(d, map, key, NULL) : NULL;
 
 	return v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
 }
@@ -266,9 +269,8 @@ static int read_image(struct import *im, struct xerr *err)
 	root = ydoc_root(&d);
 	list = root && root->type == YAML_MAPPING_NODE ? ydoc_lookup(&d, root, "manifests", NULL)
 	                                               : NULL;
-	for (yaml_node_item_t *it = list && list->type == YAML_SEQUENCE_NODE
-	                                ? list->data.sequence.items.start
-	                                : NULL;
+	for (yaml_node_item_t *it =
+	         list && list->type == YAML_SEQUENCE_NODE ? list->data.sequence.items.start : NULL;
 	     it && it < list->data.sequence.items.top; it++) {
 		yaml_node_t *m = ydoc_node(&d, *it);
 		yaml_node_t *ann = m && m->type == YAML_MAPPING_NODE
@@ -288,7 +290,8 @@ static int read_image(struct import *im, struct xerr *err)
 	if (ydoc_load(&d, path, err) < 0)
 		goto out;
 	root = ydoc_root(&d);
-	cfg = root && root->type == YAML_MAPPING_NODE ? ydoc_lookup(&d, root, "config", NULL) : NULL;
+	cfg =
+	    root && root->type == YAML_MAPPING_NODE ? ydoc_lookup(&d, root, "config", NULL) : NULL;
 	if (digest_hex(scalar_at(&d, cfg, "digest"), im->config_hex) < 0) {
 		xerr_set(err, "%s: the manifest names no config", path);
 		goto out;
@@ -296,9 +299,8 @@ static int read_image(struct import *im, struct xerr *err)
 	list = root ? ydoc_lookup(&d, root, "layers", NULL) : NULL;
 	im->layers = 0;
 	im->bytes = 0;
-	for (yaml_node_item_t *it = list && list->type == YAML_SEQUENCE_NODE
-	                                ? list->data.sequence.items.start
-	                                : NULL;
+	for (yaml_node_item_t *it =
+	         list && list->type == YAML_SEQUENCE_NODE ? list->data.sequence.items.start : NULL;
 	     it && it < list->data.sequence.items.top; it++) {
 		const char *size = scalar_at(&d, ydoc_node(&d, *it), "size");
 
@@ -319,12 +321,12 @@ static int read_image(struct import *im, struct xerr *err)
 		         im->arch);
 		goto out;
 	}
-	cfg = root && root->type == YAML_MAPPING_NODE ? ydoc_lookup(&d, root, "config", NULL) : NULL;
+	cfg =
+	    root && root->type == YAML_MAPPING_NODE ? ydoc_lookup(&d, root, "config", NULL) : NULL;
 	im->env_workdir_user[0] = '\0';
 	list = cfg && cfg->type == YAML_MAPPING_NODE ? ydoc_lookup(&d, cfg, "Env", NULL) : NULL;
-	for (yaml_node_item_t *it = list && list->type == YAML_SEQUENCE_NODE
-	                                ? list->data.sequence.items.start
-	                                : NULL;
+	for (yaml_node_item_t *it =
+	         list && list->type == YAML_SEQUENCE_NODE ? list->data.sequence.items.start : NULL;
 	     it && it < list->data.sequence.items.top; it++) {
 		yaml_node_t *v = ydoc_node(&d, *it);
 
@@ -356,7 +358,8 @@ static void remove_tree(const char *dir)
 	char chmod_[64], rm[64];
 	struct xerr ignored = {""};
 
-	if (tool("chmod", chmod_, sizeof(chmod_), &ignored) && tool("rm", rm, sizeof(rm), &ignored)) {
+	if (tool("chmod", chmod_, sizeof(chmod_), &ignored) &&
+	    tool("rm", rm, sizeof(rm), &ignored)) {
 		char *a[] = {chmod_, "-R", "u+rwX", (char *)dir, NULL};
 		char *b[] = {rm, "-rf", (char *)dir, NULL};
 
@@ -366,8 +369,8 @@ static void remove_tree(const char *dir)
 }
 
 /*
- * umoci unpack --rootless, facts, /.xenvm/config, mksquashfs: <cache>/rootdisk/<config>.{sqfs,yaml}.
- * Skipped when both are there (an unchanged image).
+ * umoci unpack --rootless, facts, /.xenvm/config, mksquashfs:
+ * <cache>/rootdisk/<config>.{sqfs,yaml}. Skipped when both are there (an unchanged image).
  */
 static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attrs, size_t alen,
                           struct xerr *err)
@@ -429,10 +432,11 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", sqfs, (int)getpid());
 	{
 		/* guest/mkimage.sh's settings: same content, same bytes */
-		char *a[] = {mksq,         rootfs,    tmp,         "-comp",      "xz",
-		             "-Xbcj",      "x86",     "-b",        "1M",         "-no-fragments",
-		             "-all-root",  "-noappend", "-no-xattrs", "-mkfs-time", "0",
-		             "-all-time",  "0",       "-quiet",    "-no-progress", NULL};
+		char *a[] = {
+		    mksq,        rootfs,      tmp,          "-comp",        "xz",
+		    "-Xbcj",     "x86",       "-b",         "1M",           "-no-fragments",
+		    "-all-root", "-noappend", "-no-xattrs", "-mkfs-time",   "0",
+		    "-all-time", "0",         "-quiet",     "-no-progress", NULL};
 
 		if (run(a, "mksquashfs", err) < 0) {
 			unlink(tmp);
@@ -465,7 +469,8 @@ static int open_base(const struct xenvm_config *cfg, const char *base, struct im
 		return -1;
 	img = xenvm_catalog_find(cat, base);
 	if (!img) {
-		xerr_set(err, "base image '%s' is not in %s (--base names the site image whose "
+		xerr_set(err,
+		         "base image '%s' is not in %s (--base names the site image whose "
 		         "kernel and initrd boot containers)",
 		         base, cfg->catalog);
 		goto out;
@@ -589,6 +594,7 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 	char sqfs[2400], facts[4096], hex[IMGS_HEX_LEN + 1];
 	const char *name = NULL, *cachedir = NULL;
 	struct xerr err = {""};
+	struct passwd *pw;
 	time_t t0 = time(NULL);
 	int opt, rc = XA_EXIT_FAIL;
 
@@ -633,11 +639,16 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 		rc = XA_EXIT_USAGE;
 		goto out;
 	}
-	if (name && strchr(name, ':'))
-		snprintf(im->name, sizeof(im->name), "%s", name);
-	else
-		snprintf(im->name, sizeof(im->name), "%s:%s", name ? name : im->src.name,
-		         im->src.tag);
+	/* The user's namespace unless the name gives one: USER/NAME:TAG */
+	pw = getpwuid(geteuid());
+	if (!pw) {
+		xerror("import: uid %u has no user name", (unsigned)geteuid());
+		goto out;
+	}
+	snprintf(im->name, sizeof(im->name), "%s%s%s%s%s",
+	         name && strchr(name, '/') ? "" : pw->pw_name, name && strchr(name, '/') ? "" : "/",
+	         name ? name : im->src.name, name && strchr(name, ':') ? "" : ":",
+	         name && strchr(name, ':') ? "" : im->src.tag);
 	im->tty = isatty(STDERR_FILENO);
 	if (cachedir)
 		snprintf(im->cache, sizeof(im->cache), "%s", cachedir);
@@ -664,8 +675,8 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 		xerror("import: %s", err.msg);
 		goto out;
 	}
-	fprintf(stderr, "import: %s: %u layers, %.1f MB of layers, in %lds\n", im->name,
-	        im->layers, (double)im->bytes / 1e6, (long)(time(NULL) - t0));
+	fprintf(stderr, "import: %s: %u layers, %.1f MB of layers, in %lds\n", im->name, im->layers,
+	        (double)im->bytes / 1e6, (long)(time(NULL) - t0));
 	rc = XA_EXIT_OK;
 out:
 	free(im);

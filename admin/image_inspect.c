@@ -221,8 +221,7 @@ int xa_inspect_rootfs(const char *root, struct xa_image_facts *f, struct xerr *e
 	} else if (has_lib(rootfd, "libmpi.so.40")) {
 		strcpy(f->mpi, "openmpi");
 		if (status)
-			dpkg_version(status, "libopenmpi3", f->mpi_version,
-			             sizeof(f->mpi_version));
+			dpkg_version(status, "libopenmpi3", f->mpi_version, sizeof(f->mpi_version));
 	}
 	if (has_lib(rootfd, "libc.so.6") && status)
 		dpkg_version(status, "libc6", f->glibc, sizeof(f->glibc));

@@ -22,8 +22,8 @@ struct xa_image_facts {
 	char os_version[XA_FACT_MAX]; /* VERSION_ID ("12") */
 	char mpi[XA_FACT_MAX];        /* "mpich" | "openmpi" | "" */
 	char mpi_version[XA_FACT_MAX];
-	char glibc[XA_FACT_MAX];    /* "2.36" */
-	char ibverbs[XA_FACT_MAX];  /* libibverbs' version, "" when absent; "?" present, unknown */
+	char glibc[XA_FACT_MAX];   /* "2.36" */
+	char ibverbs[XA_FACT_MAX]; /* libibverbs' version, "" when absent; "?" present, unknown */
 	char providers[XA_PROVIDERS_MAX][XA_FACT_MAX]; /* "rxe", "mlx5", ... (sorted) */
 	size_t n_providers;
 	bool has_sh; /* /bin/sh resolves to an executable regular file inside the root */

@@ -73,7 +73,8 @@ int xa_source_parse(const char *s, struct xa_source *out, struct xerr *err)
 		base = base ? base + 1 : ref;
 		colon = memchr(base, ':', (size_t)(end - base));
 		if (colon && !at) {
-			store_name(colon + 1, (size_t)(end - colon - 1), out->tag, sizeof(out->tag));
+			store_name(colon + 1, (size_t)(end - colon - 1), out->tag,
+			           sizeof(out->tag));
 			end = colon;
 		}
 	} else {
