@@ -18,3 +18,11 @@ $(XENVM_ADMIN): $(XENVM_ADMIN_OBJ) $(NODE_DEPS) $(LIBIMGSTORE)
 
 SBINS += $(XENVM_ADMIN)
 MAN8  += doc/man/xenvm.8
+
+# The container import's pure parts (SOURCE, facts of a root file system): unit-tested.
+UNIT_TESTS += $(B)/tests/unit/test_admin_import
+$(B)/tests/unit/test_admin_import.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_admin_import: $(B)/tests/unit/test_admin_import.o $(B)/admin/image_inspect.o \
+  $(B)/admin/image_source.o $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(B)/admin/image_inspect.o $(B)/admin/image_source.o $(LIBXENVM) \
+	  $(CMOCKA_LIBS)
