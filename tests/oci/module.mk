@@ -5,3 +5,11 @@
 check-oci-fixture:
 	tests/oci/run-fixture
 CHECKS += check-oci-fixture
+# check-oci-import: the import on the host (xenvm-imaged, xenvm image import as xvuser, no VM).
+REQUIRE_PICK := $(B)/tests/oci/require_pick
+$(REQUIRE_PICK): $(B)/tests/oci/require_pick.o $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBXENVM) $(LIBXENVM_LIBS)
+.PHONY: check-oci-import
+check-oci-import: $(XENVM_ADMIN) $(B)/imgstore/xenvm-imaged $(REQUIRE_PICK)
+	tests/oci/run-import $(B)
+CHECKS += check-oci-import
