@@ -13,3 +13,9 @@ $(REQUIRE_PICK): $(B)/tests/oci/require_pick.o $(LIBXENVM)
 check-oci-import: $(XENVM_ADMIN) $(B)/imgstore/xenvm-imaged $(REQUIRE_PICK)
 	tests/oci/run-import $(B)
 CHECKS += check-oci-import
+# check-oci-vm: whole VM images with their own kernel (admin/image_import_vm.c, guest/byo):
+# a Debian image made by the byo recipe (build-vm-image.sh, cached), imported as xvuser, booted.
+.PHONY: check-oci-vm
+check-oci-vm: $(XENVM_ADMIN) $(B)/imgstore/xenvm-imaged $(BYO) $(XENVM_EXEC)
+	tests/oci/run-vm $(B)
+CHECKS += check-oci-vm
