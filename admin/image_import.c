@@ -54,6 +54,7 @@ struct import {
 	char config_hex[IMGS_HEX_LEN + 1];
 	char manifest_hex[IMGS_HEX_LEN + 1];
 	unsigned layers;
+	char (*layer_hex)[IMGS_HEX_LEN + 1]; /* the manifest's layers, bottom first */
 	uint64_t bytes;
 	char env_workdir_user[8192]; /* /.xenvm/config's text */
 	char arch[32];
@@ -303,7 +304,18 @@ static int read_image(struct import *im, struct xerr *err)
 	         list && list->type == YAML_SEQUENCE_NODE ? list->data.sequence.items.start : NULL;
 	     it && it < list->data.sequence.items.top; it++) {
 		const char *size = scalar_at(&d, ydoc_node(&d, *it), "size");
+		void *more = realloc(im->layer_hex, (im->layers + 1) * sizeof(*im->layer_hex));
 
+		if (!more) {
+			xerr_set(err, "out of memory");
+			goto out;
+		}
+		im->layer_hex = more;
+		if (digest_hex(scalar_at(&d, ydoc_node(&d, *it), "digest"),
+		               im->layer_hex[im->layers]) < 0) {
+			xerr_set(err, "%s: a layer without a sha256 digest", path);
+			goto out;
+		}
 		im->layers++;
 		im->bytes += size ? strtoull(size, NULL, 10) : 0;
 	}
@@ -368,6 +380,146 @@ static void remove_tree(const char *dir)
 	}
 }
 
+struct sort_entry {
+	char *path;
+	unsigned layer;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct sort_entry *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (x->layer > y->layer) - (x->layer < y->layer);
+}
+
+static int cmp_layer(const void *a, const void *b)
+{
+	const struct sort_entry *x = a, *y = b;
+
+	return x->layer != y->layer ? (x->layer > y->layer) - (x->layer < y->layer)
+	                            : strcmp(x->path, y->path);
+}
+
+/*
+ * mksquashfs's sort file: every path at the priority of the first layer that has it, lower
+ * layers first.  squashfs lays file data out in this order, so the next tag of an image (the
+ * same layers plus one) keeps the old layers' data at the same offsets, its new files at the end:
+ * imagecast's fixed-size chunks then move little more than the new layer (in plain directory
+ * order one added package shifted, and moved, 97% of a Debian root disk).  Names come from
+ * `tar -tf` of each layer blob; names with blanks keep the default order (the sort file is
+ * "PATH PRIORITY" lines).
+ */
+static int write_sort_file(struct import *im, const char *rootfs, const char *out, struct xerr *err)
+{
+	struct sort_entry *e = NULL;
+	size_t n = 0, cap = 0, u = 0;
+	char tar[64], line[8192];
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (!tool("tar", tar, sizeof(tar), err))
+		return -1;
+	for (unsigned i = 0; i < im->layers; i++) {
+		char blob[2400];
+		char *argv[] = {tar, "-tf", blob, NULL};
+		int pipefd[2], status;
+		pid_t pid;
+		FILE *in;
+
+		snprintf(blob, sizeof(blob), "%s/blobs/sha256/%s", im->layout, im->layer_hex[i]);
+		if (pipe2(pipefd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+			xerr_set(err, "tar: %s", strerror(errno));
+			goto out;
+		}
+		if (pid == 0) {
+			int null = open("/dev/null", O_RDWR);
+
+			dup2(null, 0);
+			dup2(pipefd[1], 1);
+			dup2(null, 2);
+			execv(tar, argv);
+			_exit(127);
+		}
+		close(pipefd[1]);
+		in = fdopen(pipefd[0], "r");
+		while (in && fgets(line, sizeof(line), in)) {
+			char *p = line, *base;
+			size_t l;
+
+			while (p[0] == '.' && p[1] == '/')
+				p += 2;
+			while (*p == '/')
+				p++;
+			l = strlen(p);
+			while (l && (p[l - 1] == '\n' || p[l - 1] == '/'))
+				p[--l] = '\0';
+			base = strrchr(p, '/');
+			base = base ? base + 1 : p;
+			if (!l || strncmp(base, ".wh.", 4) == 0 || strpbrk(p, " \t\r"))
+				continue;
+			if (n == cap) {
+				void *more = realloc(e, (cap = cap ? 2 * cap : 4096) * sizeof(*e));
+
+				if (!more)
+					break;
+				e = more;
+			}
+			e[n].layer = i;
+			if (!(e[n].path = strdup(p)))
+				break;
+			n++;
+		}
+		if (in)
+			fclose(in);
+		else
+			close(pipefd[0]);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			xerr_set(err, "tar -tf %s failed (layer %u)", blob, i + 1);
+			goto out;
+		}
+	}
+	qsort(e, n, sizeof(*e), cmp_entry);
+	f = fopen(out, "w");
+	if (!f) {
+		xerr_set(err, "%s: %s", out, strerror(errno));
+		goto out;
+	}
+	/*
+	 * Keep each path's first layer, then order by (layer, path).  mksquashfs places higher
+	 * priorities first and reverses the order within one priority, so each path gets its own,
+	 * by rank: the order of an image's files is then that of its layers, and of the paths
+	 * within a layer, whatever the next tag adds after them (beyond 65,535 paths the tail
+	 * shares the lowest priority).
+	 */
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(e[i].path, e[u - 1].path) != 0)
+			e[u++] = e[i];
+		else
+			free(e[i].path);
+	n = u;
+	qsort(e, n, sizeof(*e), cmp_layer);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s/%s %ld\n", rootfs, e[i].path,
+		        i > 65535 ? -32768L : 32767L - (long)i);
+	if (fclose(f) != 0) {
+		f = NULL;
+		xerr_set(err, "%s: %s", out, strerror(errno));
+		goto out;
+	}
+	f = NULL;
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < n; i++)
+		free(e[i].path);
+	free(e);
+	return rc;
+}
+
 /*
  * umoci unpack --rootless, facts, /.xenvm/config, mksquashfs:
  * <cache>/rootdisk/<config>.{sqfs,yaml}. Skipped when both are there (an unchanged image).
@@ -376,7 +528,7 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
                           struct xerr *err)
 {
 	char umoci[64], mksq[64], bundle[2300], rootfs[2400], tmp[2500], yaml[2400], xdir[2500];
-	char image[2300], facts_yaml[4096];
+	char image[2300], facts_yaml[4096], sortf[2400];
 	struct xa_image_facts facts;
 	struct stat st;
 	int rc = -1;
@@ -429,6 +581,9 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
 	if (write_text(xdir, im->env_workdir_user, err) < 0)
 		goto out;
 	progress(im, "packing the root disk (squashfs)");
+	snprintf(sortf, sizeof(sortf), "%s/sort", bundle);
+	if (write_sort_file(im, rootfs, sortf, err) < 0)
+		goto out;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", sqfs, (int)getpid());
 	{
 		/* guest/mkimage.sh's settings: same content, same bytes */
@@ -679,6 +834,7 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 	        (double)im->bytes / 1e6, (long)(time(NULL) - t0));
 	rc = XA_EXIT_OK;
 out:
+	free(im->layer_hex);
 	free(im);
 	return rc;
 }

@@ -27,3 +27,4 @@ $(B)/tests/unit/test_admin_import: $(B)/tests/unit/test_admin_import.o $(B)/admi
   $(B)/admin/image_source.o $(LIBXENVM)
 	$(CC) $(LDFLAGS) -o $@ $< $(B)/admin/image_inspect.o $(B)/admin/image_source.o $(LIBXENVM) \
 	  $(CMOCKA_LIBS)
+MAN1 += doc/man/xenvm-image.1
