@@ -591,7 +591,8 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
 		    mksq,        rootfs,      tmp,          "-comp",        "xz",
 		    "-Xbcj",     "x86",       "-b",         "1M",           "-no-fragments",
 		    "-all-root", "-noappend", "-no-xattrs", "-mkfs-time",   "0",
-		    "-all-time", "0",         "-quiet",     "-no-progress", NULL};
+		    "-all-time", "0",         "-quiet",     "-no-progress", "-sort",
+		    sortf,       NULL};
 
 		if (run(a, "mksquashfs", err) < 0) {
 			unlink(tmp);
