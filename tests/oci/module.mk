@@ -25,3 +25,9 @@ CHECKS += check-oci-vm
 check-oci-container: $(XENVM_ADMIN) $(B)/imgstore/xenvm-imaged $(IMAGE_DIR)/images.yaml $(XENVM_EXEC)
 	tests/oci/run-container $(B)
 CHECKS += check-oci-container
+# check-oci-cluster: a container image imported from a registry in the test cluster runs as a
+# 2-node VM job (sbatch, srun --mpi=pmi2 in the container), --vm-require, v2's delta.
+.PHONY: check-oci-cluster
+check-oci-cluster: all image
+	tests/oci/run-cluster
+CHECKS += check-oci-cluster
