@@ -206,7 +206,7 @@ MAN7 += doc/man/xenvm-byo.7
 
 # A container image's ENV/WORKDIR merged into a task's (agent/container_env.c).
 UNIT_TESTS += $(B)/tests/unit/test_guest_container_env
-$(B)/tests/unit/test_guest_container_env.o: CFLAGS += $(CMOCKA_CFLAGS) -Iguest/agent
+$(B)/tests/unit/test_guest_container_env.o: CFLAGS += $(CMOCKA_CFLAGS)
 $(B)/tests/unit/test_guest_container_env: $(B)/tests/unit/test_guest_container_env.o \
   $(B)/guest/agent/container_env.o
 	@mkdir -p $(dir $@)

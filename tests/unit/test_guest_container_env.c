@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "agent.h"
+#include "guest/agent/agent.h"
 
 static const char *get(char **env, const char *key)
 {
