@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "image_import.h"
 #include "imgstore/client.h"
 #include "imgstore/jobs.h"
 #include "imgstore/yamlout.h"
@@ -38,6 +39,11 @@ static void usage(FILE *f)
 	        "  history [USER/]NAME\n"
 	        "  gc | fsck\n"
 	        "  job JOBID                which version a job is pinned to\n"
+	        "  import SOURCE [--name NAME[:TAG]] [--base IMAGE] [--tls-verify=false]\n"
+	        "                           a container image (docker://, oci:, oci-archive:,\n"
+	        "                           docker-archive:) as your VM image\n"
+	        "  import --kernel FILE [--initrd FILE] --rootdisk FILE [--cmdline ...]\n"
+	        "                           a whole VM image with its own kernel\n"
 	        "  import [IMAGES.YAML]     push an old-layout catalog's images as site images\n");
 }
 
@@ -345,8 +351,16 @@ int xa_cmd_image(const struct xenvm_config *cfg, int argc, char **argv)
 		optind = 0;
 		return push(sock, argc - sub, argv + sub);
 	}
-	if (strcmp(cmd, "import") == 0)
-		return import(cfg, sock, optind + 1 < argc ? argv[optind + 1] : cfg->catalog);
+	if (strcmp(cmd, "import") == 0) {
+		int sub = optind;
+
+		optind = 0;
+		if (image_import_is_vm(argc - sub, argv + sub))
+			return image_import_vm(cfg, sock, argc - sub, argv + sub);
+		if (argc - sub >= 2 && image_import_is_container_source(argv[sub + 1]))
+			return image_import(cfg, sock, argc - sub, argv + sub);
+		return import(cfg, sock, argc - sub >= 2 ? argv[sub + 1] : cfg->catalog);
+	}
 	if (strcmp(cmd, "job") == 0 && optind + 2 == argc)
 		return job(sock, argv[optind + 1]);
 	nargs = argc - optind - 1;

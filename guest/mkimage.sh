@@ -90,6 +90,11 @@ for c in srun sbatch squeue scancel sacct scontrol sinfo; do
 	ln -s xenvm-exec "$U/local/bin/$c"
 	ln -s ../local/bin/xenvm-exec "$U/bin/$c"
 done
+# Container images (xenvm.container=1, guest/README.md): their root disk is the container's, so
+# what /init injects into it comes from here: the shim and the PMI progress preload.
+mkdir -p "$R/lib/xenvm"
+install -m 0755 "$SHIM" "$R/lib/xenvm/xenvm-exec"
+strip --strip-all "$R/lib/xenvm/xenvm-exec"
 # bash, for #!/bin/bash batch scripts (busybox has only sh/ash): /bin/bash in the initramfs
 # points to the root disk's copy; it needs only libtinfo besides libc (ldd below).
 ln -sf ../usr/bin/bash "$R/bin/bash"
@@ -100,7 +105,7 @@ ln -sf ../usr/bin/bash "$R/bin/bash"
 # 9pnet_xen (9pfs), blkfront; hvc_xen is built into both kernels.  Our kernel has all of these
 # built in (guest/kernel/xenvm-guest.config): its initramfs carries no module at all.
 BOOTROOTS="virtio_pci virtio_mmio virtio_net virtio_console virtio_blk squashfs 9p 9pnet_virtio 9pnet_xen
-           xen-netfront xen-pcifront xen-blkfront af_packet"
+           xen-netfront xen-pcifront xen-blkfront af_packet overlay"
 # On the root disk, loaded only by the VMs that use them (read from the squashfs on demand, so
 # the others pay neither initramfs RAM nor boot time):
 # Soft-RoCE (xenvm.rxe=1): rdma_rxe + crc32_generic (rxe asks the crypto API for "crc32"; without
@@ -183,6 +188,7 @@ cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$U/lib/x86_64-linux-gnu/"
 [ -r "${XVG_PMIPROGRESS:-}" ] || die "missing the PMI progress preload (XVG_PMIPROGRESS='${XVG_PMIPROGRESS:-}'; make image builds it)"
 install -m 0644 "$XVG_PMIPROGRESS" "$U/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so"
 echo /usr/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so > "$R/etc/ld.so.preload"
+install -m 0644 "$XVG_PMIPROGRESS" "$R/lib/xenvm/libxenvm-pmiprogress.so"
 find "$U" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
 
 # --- configuration

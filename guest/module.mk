@@ -187,3 +187,27 @@ $(B)/tests/unit/test_vm_qemu_argv.o: CFLAGS += $(CMOCKA_CFLAGS)
 $(B)/tests/unit/test_vm_qemu_argv: $(B)/tests/unit/test_vm_qemu_argv.o $(LIBXENVM_VM) $(LIBXENVM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBXENVM_LIBS)
+
+# The package a whole VM image with its own kernel adds (guest/byo/README.md, xenvm-byo(7)):
+# the static agent and xenvm-init as usr/sbin/, a tarball to unpack at the image's root.  Fixed
+# owner, order and times: the same files give the same tarball.
+BYO := $(B)/byo/xenvm-byo.tar.gz
+$(BYO): $(AGENT) guest/byo/xenvm-init
+	@rm -rf $(B)/byo/root && mkdir -p $(B)/byo/root/usr/sbin
+	install -m 755 $(AGENT) $(B)/byo/root/usr/sbin/xenvm-agent
+	strip $(B)/byo/root/usr/sbin/xenvm-agent
+	install -m 755 guest/byo/xenvm-init $(B)/byo/root/usr/sbin/xenvm-init
+	tar -C $(B)/byo/root --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1700000000 \
+	  -cf - usr | gzip -9n > $@.tmp && mv $@.tmp $@
+.PHONY: byo
+byo: $(BYO)
+all: $(BYO)
+MAN7 += doc/man/xenvm-byo.7
+
+# A container image's ENV/WORKDIR merged into a task's (agent/container_env.c).
+UNIT_TESTS += $(B)/tests/unit/test_guest_container_env
+$(B)/tests/unit/test_guest_container_env.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_guest_container_env: $(B)/tests/unit/test_guest_container_env.o \
+  $(B)/guest/agent/container_env.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)

@@ -74,6 +74,16 @@ void agent_chan_free(struct agent_chan *ch);
 extern bool agent_keep_creds;
 
 /*
+ * A container image's ENV and WORKDIR (container_env.c): loaded once from path (absent: no
+ * container, nothing changes); the task's environment merged with them (envp itself when there
+ * is nothing to merge; the result is only ever exec'd, never freed); WORKDIR or NULL.
+ */
+#define AGENT_CONTAINER_CONFIG "/.xenvm/config"
+void agent_container_load(const char *path);
+char **agent_container_env(char *const *envp);
+const char *agent_container_workdir(void);
+
+/*
  * relay.c - programs in the guest (the srun shim) asking the host to run a command.  One shim
  * connection carries one exec; it is forwarded on the uplink with a channel id >= XVP_CHAN_GUEST.
  */

@@ -673,6 +673,9 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* In the guest only: the host-side helper (--keep-creds) runs no container task. */
+	if (!agent_keep_creds)
+		agent_container_load(AGENT_CONTAINER_CONFIG);
 	sfd = setup_signals();
 	if (sfd < 0) {
 		xerror("signals: %s", strerror(errno));

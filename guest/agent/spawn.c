@@ -162,6 +162,7 @@ child(const struct xvp_exec *x, const int *src, const int *dst, size_t n, int er
 	size_t i;
 	sigset_t all;
 	gid_t *groups = NULL;
+	char **envp = agent_container_env(x->envp);
 
 	/* Back to a pristine signal state: the agent blocks SIGCHLD and ignores SIGPIPE. */
 	for (sig = 1; sig < NSIG; sig++)
@@ -226,21 +227,25 @@ child(const struct xvp_exec *x, const int *src, const int *dst, size_t n, int er
 			goto fail;
 		}
 	}
-	/* After setuid: the directory must be reachable by the user, as on the host. */
-	if (chdir(x->cwd) < 0) {
+	/*
+	 * After setuid: the directory must be reachable by the user, as on the host.  In a
+	 * container, its WORKDIR stands in for a directory the guest does not have.
+	 */
+	if (chdir(x->cwd) < 0 && (errno != ENOENT || !agent_container_workdir() ||
+	                          chdir(agent_container_workdir()) < 0)) {
 		copy_str(report.what, sizeof(report.what), x->cwd);
 		report.stage = STAGE_CWD;
 		goto fail;
 	}
 	if (x->flags & XVP_EXEC_SLURM_PATH) {
-		slurm_path(x->argv[0], x->envp, prog, sizeof(prog));
-		execve(prog, x->argv, x->envp);
+		slurm_path(x->argv[0], envp, prog, sizeof(prog));
+		execve(prog, x->argv, envp);
 		report.err = errno;
 		if (report.err != ENOENT ||
 		    !bad_interpreter(prog, report.what, sizeof(report.what)))
 			copy_str(report.what, sizeof(report.what), prog);
 	} else {
-		environ = x->envp; /* execvp searches the task's PATH, not the agent's */
+		environ = envp; /* execvp searches the task's PATH, not the agent's */
 		execvp(x->argv[0], x->argv);
 		report.err = errno;
 		copy_str(report.what, sizeof(report.what), x->argv[0]);
