@@ -2,7 +2,8 @@
 # build-vm-image.sh OUTDIR BYO_TARBALL — a whole VM image with its own kernel, made the way
 # guest/byo/README.md tells a user to (the Debian recipe), for the whole-VM import test:
 #
-#   OUTDIR/vmlinuz       Debian 12's packaged kernel (linux-image-amd64 from the mirror)
+#   OUTDIR/vmlinuz       Debian 12's packaged kernel: the newest linux-image-6.1.0-N-amd64 on the
+#                        mirror that is not the host's (the site image's) kernel
 #   OUTDIR/initrd.img    its initramfs-tools initrd, with the modules xenvm-byo(7) lists
 #   OUTDIR/root.raw      the root file system: ext4, raw (mke2fs -d), with the byo package
 #   OUTDIR/root.qcow2    the same disk as qcow2
@@ -24,7 +25,13 @@ mirror=${XENVM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${XENVM_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 cache_root=${XENVM_OCI_CACHE:-/var/cache/slurm-xenvm/oci-test}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
-pkgs="linux-image-amd64 initramfs-tools kmod iproute2"
+# The kernel: Debian's packaged 6.1, but another ABI version than the host's (whose kernel the
+# site's image ttylinux-mpi boots), so the image's kernel is its own, not the site's.
+site_kernels=$(dpkg-query -W -f '${Package}\n' 'linux-image-6.1.0-*-amd64' 2>/dev/null | tr '\n' ' ')
+kpkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | cut -d' ' -f1 |
+	grep -vxF -f <(printf '%s\n' _none_ $site_kernels) | sort -V | tail -1)
+[ -n "$kpkg" ] || { echo "build-vm-image.sh: no Debian kernel other than the host's ($site_kernels) on the mirror" >&2; exit 1; }
+pkgs="$kpkg initramfs-tools kmod iproute2"
 # What the initrd must load for xenvm-init (xenvm-byo(7)): disk, root file system, overlay,
 # the agent's channel, the network, the 9p shares.
 modules="virtio_pci virtio_blk virtio_net virtio_console ext4 overlay 9pnet_virtio 9p"
@@ -40,7 +47,7 @@ key=$({
 	sha256sum "$self" "$byo" | cut -d' ' -f1
 	echo "$mirror $security $SOURCE_DATE_EPOCH $modules"
 	# shellcheck disable=SC2086
-	for p in base-files libc6 $pkgs linux-image-amd64; do
+	for p in base-files libc6 $pkgs; do
 		printf '%s %s\n' "$p" "$(apt-cache policy "$p" | awk '/Candidate:/ {print $2}')"
 	done
 } | sha256sum | cut -c1-16)
@@ -79,8 +86,9 @@ else
 	kver=$(basename "$(ls -d "$r"/lib/modules/*)")
 	cp "$r/boot/vmlinuz-$kver" "$work/out/vmlinuz"
 	cp "$r/boot/initrd.img-$kver" "$work/out/initrd.img"
+	chroot "$r" lsinitramfs "/boot/initrd.img-$kver" >"$work/initrd.list"
 	for m in $modules; do
-		zcat "$work/out/initrd.img" | cpio -t 2>/dev/null | grep -q "/$m\.ko" ||
+		grep -q "/$m\.ko" "$work/initrd.list" ||
 			grep -qw "$m" "$r/lib/modules/$kver/modules.builtin" ||
 			die "module $m is neither in the initrd nor built in"
 	done
