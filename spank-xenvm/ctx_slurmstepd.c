@@ -15,6 +15,7 @@
 
 #include <slurm/slurm.h>
 
+#include "lib/catalog_match.h"
 #include "lib/config.h"
 #include "lib/config_path.h"
 #include "lib/log.h"
@@ -38,6 +39,17 @@ void xspank_set_pending(const char *fmt, ...)
 	va_end(ap);
 	free(pending_error);
 	pending_error = strdup(buf);
+}
+
+/*
+ * Does a step's --vm-image name the job's image?  The very name, or, when job_submit chose the
+ * image by --vm-require within a family (--vm-image=FAMILY --vm-require=...), that family.
+ */
+static bool same_image(const struct xenvm_request *job, const char *step_image)
+{
+	if (strcmp(job->image, step_image) == 0)
+		return true;
+	return job->require[0] && xenvm_image_in_family(job->image, step_image);
 }
 
 int xspank_slurmstepd_user_init(spank_t sp)
@@ -66,7 +78,7 @@ int xspank_slurmstepd_user_init(spank_t sp)
 		xspank_set_pending("%s", err.msg);
 	xenvm_config_free(cfg);
 	if (xspank.have_job && !xspank.job.error && xspank.opts.have_image &&
-	    strcmp(xspank.opts.req.image, xspank.job.req.image) != 0)
+	    !same_image(&xspank.job.req, xspank.opts.req.image))
 		xspank_set_pending(
 		    "this step asks for image %s, but the job's VM on %s runs %s (steps "
 		    "of a job share its VMs)",

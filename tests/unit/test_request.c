@@ -1,4 +1,5 @@
 /* test_request.c - the VM request as sbatch, slurmctld and the Prolog read it (lib/request.c). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "lib/imageref.h"
 #include "lib/request.h"
 
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -225,6 +227,32 @@ static void from_process_env_with_prefix(void **state)
 	    -1);
 }
 
+/* [NS/]NAME[:TAG] references: what --vm-image, the catalog and imagecast accept. */
+static void image_refs(void **state)
+{
+	struct xenvm_image_ref r;
+	char longname[XENVM_IMAGE_REF_MAX + 2];
+
+	(void)state;
+	assert_int_equal(xenvm_image_ref_parse("alice/lammps:v2", &r), 0);
+	assert_string_equal(r.ns, "alice");
+	assert_string_equal(r.name, "lammps");
+	assert_string_equal(r.tag, "v2");
+	assert_int_equal(xenvm_image_ref_parse("ttylinux-mpi", &r), 0);
+	assert_string_equal(r.ns, "");
+	assert_string_equal(r.tag, "");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	const char *bad[] = {"",       "/x",      "x:",  ":x", "a/b/c",  "../x",
+	                     "x:../y", "Alice/x", "x y", "-x", longname, NULL};
+	for (int i = 0; bad[i]; i++) {
+		errno = 0;
+		assert_int_equal(xenvm_image_ref_parse(bad[i], &r), -1);
+		assert_int_equal(errno, EINVAL);
+	}
+	assert_false(xenvm_image_ref_valid(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(mounts_from_env),
 	    cmocka_unit_test(from_env_array),
 	    cmocka_unit_test(from_process_env_with_prefix),
+	    cmocka_unit_test(image_refs),
 	};
 	return cmocka_run_group_tests_name("request", tests, NULL, NULL);
 }
