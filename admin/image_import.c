@@ -34,6 +34,7 @@
 #include "image_inspect.h"
 #include "image_source.h"
 #include "imgstore/client.h"
+#include "lib/atomic_file.h"
 #include "lib/catalog.h"
 #include "lib/log.h"
 #include "lib/run.h"
@@ -706,21 +707,6 @@ out:
 	return rc;
 }
 
-static int mkdirs(const char *p)
-{
-	char buf[2400], *s;
-
-	snprintf(buf, sizeof(buf), "%s", p);
-	for (s = buf + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return -1;
-			*s = '/';
-		}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void usage_import(void)
 {
 	fprintf(stderr, "usage: xenvm image import SOURCE [--name NAME[:TAG]] [--base IMAGE]\n"
@@ -818,7 +804,7 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 	}
 	snprintf(im->layout, sizeof(im->layout), "%s/oci", im->cache);
 	snprintf(sqfs, sizeof(sqfs), "%s/rootdisk", im->cache);
-	if (mkdirs(im->cache) < 0 || mkdirs(sqfs) < 0) {
+	if (xenvm_mkdir_p(im->cache, 0700) < 0 || xenvm_mkdir_p(sqfs, 0700) < 0) {
 		xerror("import: %s: %s", im->cache, strerror(errno));
 		goto out;
 	}

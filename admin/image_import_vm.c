@@ -29,6 +29,7 @@
 #include "admin.h"
 #include "imgstore/client.h"
 #include "imgstore/store.h"
+#include "lib/atomic_file.h"
 #include "lib/log.h"
 #include "lib/run.h"
 
@@ -53,21 +54,6 @@ static void usage_vm(void)
 	        "usage: xenvm image import --kernel FILE [--initrd FILE] --rootdisk FILE\n"
 	        "                          [--cmdline TEXT] --name NAME[:TAG]\n"
 	        "  FILE for --rootdisk: a raw disk image or qcow2 (converted with qemu-img)\n");
-}
-
-static int mkdirs(const char *p)
-{
-	char buf[2400], *s;
-
-	snprintf(buf, sizeof(buf), "%s", p);
-	for (s = buf + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return -1;
-			*s = '/';
-		}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* The Linux x86 boot protocol: "HdrS" at 0x202, the version string's offset - 0x200 at 0x20e. */
@@ -364,7 +350,7 @@ int image_import_vm(const struct xenvm_config *cfg, const char *sock, int argc, 
 		xerror("import: no cache directory (set HOME, XDG_CACHE_HOME or --cache)");
 		goto out;
 	}
-	if (mkdirs(im->cache) < 0) {
+	if (xenvm_mkdir_p(im->cache, 0700) < 0) {
 		xerror("import: %s: %s", im->cache, strerror(errno));
 		goto out;
 	}

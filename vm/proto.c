@@ -171,6 +171,17 @@ int xvp_send_hello(struct xvp_conn *c, const char *status)
 	return xvp_send(c, XVP_HELLO, 0, 0, p, 8 + n);
 }
 
+void xvp_refuse(int fd, const char *why)
+{
+	struct xvp_conn conn;
+
+	xvp_conn_init(&conn, fd);
+	if (xvp_send_hello(&conn, why) == 0)
+		xvp_conn_flush(&conn);
+	xvp_conn_fini(&conn);
+	close(fd);
+}
+
 size_t xvp_conn_pending(const struct xvp_conn *c)
 {
 	return c->out.len;

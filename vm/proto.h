@@ -172,6 +172,12 @@ int xvp_parse_winsize(const struct xvp_frame *f, struct xvp_tty *t);
 int xvp_send_error(struct xvp_conn *c, uint32_t chan, int err, const char *text);
 /* Queue HELLO with our version and a status text. Same returns as xvp_send. */
 int xvp_send_hello(struct xvp_conn *c, const char *status);
+/*
+ * Refuse a connection just accepted: a HELLO whose status says why (the peer's client prints
+ * it), one non-blocking write of that small frame into the fresh socket's buffer, then close(fd)
+ * whatever happened.  Never blocks: a peer that does not read loses the reason, not our time.
+ */
+void xvp_refuse(int fd, const char *why);
 
 /* Bytes queued and not yet written. */
 size_t xvp_conn_pending(const struct xvp_conn *c);

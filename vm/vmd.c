@@ -361,7 +361,6 @@ static bool refuse_excess(int fd, pid_t pid)
 {
 	char why[160];
 	size_t n = 0, same = 0;
-	struct xvp_conn conn;
 
 	for (size_t i = 0; i < max_clients; i++)
 		if (clients[i]) {
@@ -378,12 +377,7 @@ static bool refuse_excess(int fd, pid_t pid)
 		         (int)pid, same);
 	else
 		return false;
-	/* A fresh socket's buffer holds the small frame: one non-blocking try, then close. */
-	xvp_conn_init(&conn, fd);
-	if (xvp_send_hello(&conn, why) == 0)
-		xvp_conn_flush(&conn);
-	xvp_conn_fini(&conn);
-	close(fd);
+	xvp_refuse(fd, why);
 	log_refusal(why + strlen("refused: "));
 	return true;
 }

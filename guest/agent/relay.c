@@ -146,7 +146,6 @@ void relay_uplink_lost(void)
 static bool refuse_excess(int fd, pid_t pid)
 {
 	struct relay_shim *s;
-	struct xvp_conn conn;
 	size_t n = 0, same = 0;
 	char why[160];
 	long long now;
@@ -168,11 +167,7 @@ static bool refuse_excess(int fd, pid_t pid)
 		         (int)pid, same);
 	else
 		return false;
-	xvp_conn_init(&conn, fd);
-	if (xvp_send_hello(&conn, why) == 0)
-		xvp_conn_flush(&conn);
-	xvp_conn_fini(&conn);
-	close(fd);
+	xvp_refuse(fd, why);
 	refused_count++;
 	now = now_ms();
 	if (!refused_logged_ms || now - refused_logged_ms >= 60000) {
