@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "imageref.h"
@@ -93,6 +95,17 @@ static int load_in_ns(const char *store, const char *name, const char *digest,
 	return try_load(path, digest, out, err);
 }
 
+/* Is `store` the image manager's (it keeps every version's manifest under versions/)? */
+static bool manager_store(const char *store)
+{
+	char path[4096];
+	struct stat st;
+
+	if (!store || snprintf(path, sizeof(path), "%s/versions", store) >= (int)sizeof(path))
+		return false;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int xenvm_image_for_pin(const struct xenvm_catalog *cat, const char *store, const char *name,
                         const char *digest, struct xenvm_catalog **ver,
                         const struct xenvm_image **img, struct xerr *err)
@@ -110,6 +123,13 @@ int xenvm_image_for_pin(const struct xenvm_catalog *cat, const char *store, cons
 	k = store ? load_in_ns(store, name, digest, ver, err) : 0;
 	if (k < 0)
 		return -1;
+	if (k == 0 && cur && !manager_store(store)) {
+		/* images.yaml alone keeps no old version's attributes: the current entry's, with
+		 * the pinned files (imagecast fetches those by digest, or says no node has them).
+		 */
+		*img = cur;
+		return 1;
+	}
 	if (k == 0) {
 		if (cur)
 			return xerr_errno(err, ENOENT,

@@ -27,8 +27,11 @@ int xenvm_image_version_load(const char *store, const char *digest, struct xenvm
  * vCPUs, ib, root_allowed...) and not the tag's current ones.  The version's image is renamed
  * `name` for messages (so xenvm_catalog_find() on *ver finds nothing: use *img).
  * Returns 0 with *img in cat, or in *ver (a new catalog, xenvm_catalog_free() it after *img's
- * last use; NULL when cat's entry was used); -1 with err: errno ENOENT when neither has the
- * digest, or xenvm_image_version_load()'s error.
+ * last use; NULL when cat's entry was used); 1 with *img = cat's entry when the tag moved and
+ * `store` is not the image manager's (a site on images.yaml alone keeps no old version's
+ * attributes: the VM gets the entry's current ones and the pinned files, which imagecast fetches
+ * by digest or refuses); -1 with err: errno ENOENT when neither has the digest in a manager's
+ * store, or xenvm_image_version_load()'s error.
  */
 int xenvm_image_for_pin(const struct xenvm_catalog *cat, const char *store, const char *name,
                         const char *digest, struct xenvm_catalog **ver,

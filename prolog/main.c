@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 	bool step = getenv("XENVM_PROLOG_STEP") && strcmp(getenv("XENVM_PROLOG_STEP"), "1") == 0;
 	int lockfd = -1;
 	long idx;
+	int k;
 	int rc = EXIT_NODE_FAULT;
 
 	memset(&rec, 0, sizeof(rec));
@@ -209,11 +210,17 @@ int main(int argc, char **argv)
 	 * The version pinned at submit, whatever its tag says now: its own attributes (cmdline,
 	 * memory, vCPUs, ib, root_allowed) from the store's manifest when the tag moved.
 	 */
-	if (xenvm_image_for_pin(cat, cfg->imagecast.store, rec.req.image, rec.req.digest, &pinned,
-	                        &img, &err) < 0) {
+	k = xenvm_image_for_pin(cat, cfg->imagecast.store, rec.req.image, rec.req.digest, &pinned,
+	                        &img, &err);
+	if (k < 0) {
 		rc = job_fault(cfg->state_dir, &rec, err.msg);
 		goto out;
 	}
+	if (k == 1)
+		xwarn(
+		    "job %u: image %s is now %s; the version pinned at submit (%s) boots with the "
+		    "current entry's attributes (no image manager keeps its own)",
+		    rec.jobid, rec.req.image, img->digest, rec.req.digest);
 	if (pinned)
 		xinfo("job %u: image %s: the version pinned at submit (%s), its tag has moved",
 		      rec.jobid, rec.req.image, rec.req.digest);

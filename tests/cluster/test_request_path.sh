@@ -210,6 +210,7 @@ out=/home/$U/rp-pin.out
 rm -f "$out"
 t_run_ok as_user sbatch -H -N1 -w node3 --vm-image=ttylinux-mpi -o "$out" --wrap "$SHOW"
 id=$(jobid_of "$T_OUT")
+lines_before=$(wc -l <"$BASE/log/slurmctld.log")
 write_catalog "$BASE/store/rootdisk2.sqfs"
 t_run_ok ctl scontrol release "$id"
 wait_job "$id" >/dev/null
@@ -217,6 +218,9 @@ wait_job "$id" >/dev/null
 t_match "digest=$DIGEST " "$(cat "$out")" "the held job's VM"
 out2=/home/$U/rp-pin2.out
 rm -f "$out2"
+# job_submit's reload thread looks at the file once a second: submit once it has the new one.
+t_wait_for 10 sh -c "tail -n +$((lines_before + 1)) '$BASE/log/slurmctld.log' | grep -q 'images.yaml: [0-9]* images, loaded'" ||
+	t_fail "slurmctld did not load the changed catalog within 10 s"
 t_run_ok as_user sbatch -N1 --vm-image=ttylinux-mpi -o "$out2" --wrap "$SHOW"
 t_eq COMPLETED "$(wait_job "$(jobid_of "$T_OUT")")" "job state"
 t_match "digest=$DIGEST2 " "$(cat "$out2")" "a job submitted after the change"

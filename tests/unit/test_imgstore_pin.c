@@ -244,6 +244,12 @@ static void test_pin_missing_and_namespaces(void **state)
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(xenvm_image_for_pin(cat, dir, "../alice/mine", d, &ver, &img, &err), -1);
 	assert_int_equal(errno, EINVAL);
+	/* A site on images.yaml alone (no manager's versions/): the entry's current attributes,
+	 * the pinned files (1); in a manager's store the refusal above holds. */
+	assert_int_equal(xenvm_image_for_pin(cat, "/nonexistent-store", "tty", d, &ver, &img, &err),
+	                 1);
+	assert_null(ver);
+	assert_ptr_equal(img, xenvm_catalog_find(cat, "tty"));
 	xenvm_catalog_free(cat);
 	close_store(&st);
 	xenvm_config_free(cfg);
