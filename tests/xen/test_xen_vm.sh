@@ -37,6 +37,9 @@ done
 for f in "$XVMCTL" "$ADMIN" "$EXEC"; do
 	[ -x "$f" ] || t_fatal "missing $f (make B=$B check-xen-driver builds it)"
 done
+# the drivers derive the uncompressed kernel once per image; a fresh image has none yet
+[ -s "$IMG/vmlinuz.vmlinux" ] || "$XVMCTL" vmlinux "$IMG/vmlinuz" >/dev/null ||
+	t_fatal "cannot derive $IMG/vmlinuz.vmlinux"
 for f in vmlinuz vmlinuz.vmlinux initrd.zst rootdisk.sqfs; do
 	[ -s "$IMG/$f" ] || t_fatal "ttylinux-mpi image incomplete: no $IMG/$f (make image)"
 done

@@ -12,6 +12,8 @@
  *   xvmctl destroy STATE_DIR            destroy; prints "destroy_ms=N"
  *   xvmctl list JOBID                   list_job: "<name> <domid>" lines
  *   xvmctl kill JOBID                   kill_info on every VM of the job
+ *   xvmctl vmlinux KERNEL               derive KERNEL.vmlinux as the drivers do (vm/kernel.c), so
+ *                                       the suite has it without a qemu-driver boot first
  * Exit 0 on success, 1 with the driver's message on stderr otherwise (a VM that booted but
  * did not become ready is destroyed first, as the Prolog would).
  */
@@ -21,6 +23,7 @@
 #include <time.h>
 
 #include "lib/log.h"
+#include "vm/kernel.h"
 #include "xen/driver.h"
 
 static long ms_since(const struct timespec *t0)
@@ -88,6 +91,16 @@ int main(int argc, char **argv)
 
 	xlog_init("xvmctl", XLOG_INFO);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (argc == 3 && strcmp(argv[1], "vmlinux") == 0) {
+		char path[4096];
+
+		if (xvm_kernel_boot_path(argv[2], path, sizeof(path)) == 1) {
+			printf("%s\n", path);
+			return 0;
+		}
+		fprintf(stderr, "xvmctl: %s: no vmlinux could be derived from it\n", argv[2]);
+		return 1;
+	}
 	if (argc == 2 && strcmp(argv[1], "probe") == 0) {
 		rc = d->probe(&err) < 0;
 	} else if (argc >= 8 && strcmp(argv[1], "boot") == 0) {
