@@ -3,11 +3,14 @@
  */
 #include "vm/proto.h"
 
+#include "lib/log.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* EXEC payload tags: u16 tag, u32 length, value. */
@@ -171,7 +174,25 @@ int xvp_send_hello(struct xvp_conn *c, const char *status)
 	return xvp_send(c, XVP_HELLO, 0, 0, p, 8 + n);
 }
 
-void xvp_refuse(int fd, const char *why)
+void xvp_refusal_log(struct xvp_refusals *r, const char *what, const char *why)
+{
+	static const char prefix[] = "refused: ";
+	struct timespec ts;
+	long long now;
+
+	r->count++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (r->logged_ms && now - r->logged_ms < 60000)
+		return;
+	if (strncmp(why, prefix, sizeof(prefix) - 1) == 0)
+		why += sizeof(prefix) - 1;
+	xwarn("%s: refused %s (%lu refused since the last report)", what, why, r->count);
+	r->logged_ms = now;
+	r->count = 0;
+}
+
+void xvp_refuse(int fd, const char *why, const char *what, struct xvp_refusals *r)
 {
 	struct xvp_conn conn;
 
@@ -180,6 +201,7 @@ void xvp_refuse(int fd, const char *why)
 		xvp_conn_flush(&conn);
 	xvp_conn_fini(&conn);
 	close(fd);
+	xvp_refusal_log(r, what, why);
 }
 
 size_t xvp_conn_pending(const struct xvp_conn *c)

@@ -172,12 +172,21 @@ int xvp_parse_winsize(const struct xvp_frame *f, struct xvp_tty *t);
 int xvp_send_error(struct xvp_conn *c, uint32_t chan, int err, const char *text);
 /* Queue HELLO with our version and a status text. Same returns as xvp_send. */
 int xvp_send_hello(struct xvp_conn *c, const char *status);
+/* A listener's refusals since it last logged them (zero-initialise one per socket). */
+struct xvp_refusals {
+	long long logged_ms; /* CLOCK_MONOTONIC of the last log line, 0: never */
+	unsigned long count;
+};
 /*
- * Refuse a connection just accepted: a HELLO whose status says why (the peer's client prints
- * it), one non-blocking write of that small frame into the fresh socket's buffer, then close(fd)
- * whatever happened.  Never blocks: a peer that does not read loses the reason, not our time.
+ * Refuse a connection just accepted: a HELLO whose status `why` ("refused: <reason>") the
+ * peer's client prints, one non-blocking write of that small frame into the fresh socket's
+ * buffer, then close(fd) whatever happened.  Never blocks: a peer that does not read loses the
+ * reason, not our time.  Logged as "<what>: refused <reason> (N refused since the last report)"
+ * at most once a minute per `r`, so a flood cannot flood the log.
  */
-void xvp_refuse(int fd, const char *why);
+void xvp_refuse(int fd, const char *why, const char *what, struct xvp_refusals *r);
+/* Count a refusal and log it as xvp_refuse does (for one refused without a HELLO). */
+void xvp_refusal_log(struct xvp_refusals *r, const char *what, const char *why);
 
 /* Bytes queued and not yet written. */
 size_t xvp_conn_pending(const struct xvp_conn *c);

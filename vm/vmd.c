@@ -58,8 +58,7 @@ static struct client *clients[VMD_MAX_CLIENTS];
 static size_t max_clients = VMD_MAX_CLIENTS;
 static uint32_t next_vm_chan = 1;
 /* Refusals are logged once a minute with their count, not once each. */
-static long long refused_logged_ms;
-static unsigned long refused_count;
+static struct xvp_refusals refusals;
 
 static long long now_ms(void)
 {
@@ -341,18 +340,6 @@ static void client_free(struct client *c, struct xvp_conn *vm)
 }
 
 /* A refused connection, logged with the count of those since the last line (one a minute). */
-static void log_refusal(const char *why)
-{
-	long long now = now_ms();
-
-	refused_count++;
-	if (refused_logged_ms && now - refused_logged_ms < 60000)
-		return;
-	xwarn("control socket: refused %s (%lu refused since the last report)", why, refused_count);
-	refused_logged_ms = now;
-	refused_count = 0;
-}
-
 /*
  * Over the bounds: tell the client why in its HELLO ("refused: ..." is what xenvm-exec prints)
  * and close.  True when fd was refused (and closed).
@@ -377,8 +364,7 @@ static bool refuse_excess(int fd, pid_t pid)
 		         (int)pid, same);
 	else
 		return false;
-	xvp_refuse(fd, why);
-	log_refusal(why + strlen("refused: "));
+	xvp_refuse(fd, why, "control socket", &refusals);
 	return true;
 }
 
@@ -402,7 +388,7 @@ static int accept_client(int lfd, uid_t owner, bool ready, const char *status)
 		/* The socket's mode should have stopped it; refuse without a word. */
 		snprintf(why, sizeof(why), "a client of uid %u (VM belongs to uid %u)",
 		         (unsigned)cr.uid, (unsigned)owner);
-		log_refusal(why);
+		xvp_refusal_log(&refusals, "control socket", why);
 		close(fd);
 		return 0;
 	}

@@ -56,9 +56,8 @@ static struct agent_link *uplink;
 static int listen_fd = -1;
 static char listen_path[108];
 static uint32_t next_chan = 1;
-static long long listen_after_ms; /* accept paused until then (out of descriptors) */
-static long long refused_logged_ms;
-static unsigned long refused_count;
+static long long listen_after_ms;    /* accept paused until then (out of descriptors) */
+static struct xvp_refusals refusals; /* logged once a minute with their count */
 
 static long long now_ms(void)
 {
@@ -148,7 +147,6 @@ static bool refuse_excess(int fd, pid_t pid)
 	struct relay_shim *s;
 	size_t n = 0, same = 0;
 	char why[160];
-	long long now;
 
 	for (s = shims; s; s = s->next)
 		if (!s->dead) {
@@ -167,15 +165,7 @@ static bool refuse_excess(int fd, pid_t pid)
 		         (int)pid, same);
 	else
 		return false;
-	xvp_refuse(fd, why);
-	refused_count++;
-	now = now_ms();
-	if (!refused_logged_ms || now - refused_logged_ms >= 60000) {
-		xwarn("host socket: %s; %lu refused since the last report",
-		      why + strlen("refused: "), refused_count);
-		refused_logged_ms = now;
-		refused_count = 0;
-	}
+	xvp_refuse(fd, why, "host socket", &refusals);
 	return true;
 }
 

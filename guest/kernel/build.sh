@@ -91,7 +91,7 @@ for f in $frags; do [ -r "$f" ] || die "missing config fragment $f in $SRC_TAR";
 scripts/kconfig/merge_config.sh -n $frags >>"$LOG" 2>&1 || fail "merge_config.sh"
 # merge_config reports each requested value Kconfig did not keep (a dependency missing, or a
 # choice): kept beside the result for whoever edits the fragment; required.txt below decides.
-grep -A2 '^Value requested for' "$LOG" >"$W/unmet.txt" || true
+sed -n '/^Value requested for/,+2p' "$LOG" >"$W/unmet.txt"
 [ -s "$W/unmet.txt" ] && log "$(grep -c '^Value requested for' "$W/unmet.txt") requested values not kept by Kconfig (unmet.txt in the result)"
 bash "$HERE/check-config.sh" .config "$REQ" ||
 	die "the final .config lacks options the guest needs (fix guest/kernel/xenvm-guest.config)"

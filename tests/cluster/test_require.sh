@@ -59,7 +59,12 @@ as_user() { "$CL" run --user "$U" -- "$@"; }
 as_user2() { "$CL" run --user "$U2" -- "$@"; }
 ctl() { "$CL" run -- "$@"; }
 jobid_of() { sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$1"; }
-user_jobs() { ctl squeue -h -u "$U" -t PENDING,RUNNING,SUSPENDED -o %i | grep -c . || true; }
+# The user's live jobs, counted; squeue failing fails the count (not a silent 0).
+user_jobs() {
+	local out
+	out=$(ctl squeue -h -u "$U" -t PENDING,RUNNING,SUSPENDED -o %i) || return 1
+	awk 'NF { n++ } END { print n + 0 }' <<<"$out"
+}
 
 wait_job() {
 	local id=$1 st="" k
