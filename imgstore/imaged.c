@@ -88,6 +88,40 @@ static void collect(const struct xenvm_config *cfg, struct imgs_store *st)
 }
 
 /*
+ * Close a connection so the client reads the answer. Closing with the client's request (or
+ * the rest of a refused push) still unread makes the kernel send a reset, and the client sees
+ * ECONNRESET instead of the reason: so stop writing and read what the client still sends, for
+ * at most two seconds (the manager serves one connection at a time), then close.
+ */
+static void linger_close(int fd)
+{
+	struct timespec t0, now;
+	char buf[16384];
+
+	if (shutdown(fd, SHUT_WR) == 0 && clock_gettime(CLOCK_MONOTONIC, &t0) == 0) {
+		for (;;) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			long ms;
+
+			if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+				break;
+			ms = 2000 - ((now.tv_sec - t0.tv_sec) * 1000 +
+			             (now.tv_nsec - t0.tv_nsec) / 1000000);
+			if (ms <= 0 || poll(&p, 1, (int)ms) <= 0 || read(fd, buf, sizeof(buf)) <= 0)
+				break;
+		}
+	}
+	close(fd);
+}
+
+/* Refuse a connection with a reason the client can read. */
+static void refuse(int fd, const char *why)
+{
+	dprintf(fd, "error %s\n", why);
+	linger_close(fd);
+}
+
+/*
  * One connection: on the Unix socket the peer's ids are SO_PEERCRED's; on image_store.listen
  * (tcp) they are what the munge line vouches for (remote.h), read before anything else.
  */
@@ -110,18 +144,16 @@ static void serve_one(const struct xenvm_config *cfg, struct imgs_store *st, int
 	}
 	if (tcp && imgs_munge_accept(fd, cfg->munge.socket, &cred.uid, &cred.gid, &err) < 0) {
 		xwarn("tcp client: %s", err.msg);
-		dprintf(fd, "error %s\n", err.msg);
-		close(fd);
+		refuse(fd, err.msg);
 		return;
 	}
 	if (imgs_client_init(cfg, cred.uid, cred.gid, &c, &err) < 0) {
-		dprintf(fd, "error %s\n", err.msg);
-		close(fd);
+		refuse(fd, err.msg);
 		return;
 	}
 	if (imgs_serve(cfg, st, fd, &c) == 0)
 		xverbose("request of %s (uid %u) done", c.user, (unsigned)c.uid);
-	close(fd);
+	linger_close(fd);
 }
 
 int main(int argc, char **argv)
