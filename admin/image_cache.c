@@ -174,8 +174,7 @@ static int add_entry(struct state *s, const char *kind, const char *name, const 
 
 static const char *scalar(const struct ydoc *d, const yaml_node_t *m, const char *key)
 {
-	yaml_node_t *v =
-	    m && m->type == YAML_MAPPING_NODE ? ydoc_lookup(d, m, key, NULL) : NULL;
+	yaml_node_t *v = m && m->type == YAML_MAPPING_NODE ? ydoc_lookup(d, m, key, NULL) : NULL;
 
 	return v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
 }
@@ -256,9 +255,10 @@ static int read_refs(const struct xa_cache *c, struct state *s)
 	     it && it < list->data.sequence.items.top; it++) {
 		yaml_node_t *m = ydoc_node(&d, *it);
 		const char *dg = scalar(&d, m, "digest");
-		const char *tag = scalar(&d, m && m->type == YAML_MAPPING_NODE
-		                                 ? ydoc_lookup(&d, m, "annotations", NULL)
-		                                 : NULL,
+		const char *tag = scalar(&d,
+		                         m && m->type == YAML_MAPPING_NODE
+		                             ? ydoc_lookup(&d, m, "annotations", NULL)
+		                             : NULL,
 		                         "org.opencontainers.image.ref.name");
 		char used[2400];
 		struct stat st;

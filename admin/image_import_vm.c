@@ -369,8 +369,8 @@ int image_import_vm(const struct xenvm_config *cfg, const char *sock, int argc, 
 		bool busy;
 
 		snprintf(k, sizeof(k), "raw %s", base ? base + 1 : "");
-		if (xa_cache_trim(&cache, cfg->image_store.import_cache_max, keep, true, &busy, NULL,
-		                  &err) < 0)
+		if (xa_cache_trim(&cache, cfg->image_store.import_cache_max, keep, true, &busy,
+		                  NULL, &err) < 0)
 			xwarn("import: the cache was not trimmed: %s", err.msg);
 	}
 out:
