@@ -309,7 +309,8 @@ static uint64_t sweep_blobs(const struct xa_cache *c, struct state *s)
 			keep_manifest(c, s, s->e[i].manifest, 0);
 	if (s->unsure || s->index_unsure)
 		return 0;
-	qsort(s->keep, s->nkeep, sizeof(*s->keep), cmp_hex);
+	if (s->nkeep)
+		qsort(s->keep, s->nkeep, sizeof(*s->keep), cmp_hex);
 	snprintf(d, sizeof(d), "%s/oci/blobs/sha256", c->dir);
 	dh = opendir(d);
 	while (dh && (e = readdir(dh))) {
@@ -499,7 +500,8 @@ int xa_cache_trim(struct xa_cache *c, uint64_t max, const char *const *keep, boo
 		xerr_set(err, "%s: %s", c->dir, strerror(errno));
 		goto out;
 	}
-	qsort(s.e, s.n, sizeof(*s.e), cmp_used);
+	if (s.n)
+		qsort(s.e, s.n, sizeof(*s.e), cmp_used);
 	for (size_t i = 0; i < s.n && du_total > max; i++) {
 		uint64_t freed;
 
