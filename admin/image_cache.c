@@ -289,6 +289,30 @@ out:
 	return rc;
 }
 
+/* used/<tag> stamps of tags index.json no longer has. */
+static void sweep_stamps(const struct xa_cache *c, const struct state *s)
+{
+	char d[2200], p[2600];
+	struct dirent *e;
+	DIR *dh;
+
+	snprintf(d, sizeof(d), "%s/used", c->dir);
+	dh = opendir(d);
+	while (dh && (e = readdir(dh))) {
+		bool known = e->d_name[0] == '.';
+
+		for (size_t i = 0; i < s->n && !known; i++)
+			known = strcmp(s->e[i].kind, "ref") == 0 &&
+			        strcmp(s->e[i].name, e->d_name) == 0;
+		if (!known) {
+			snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
+			unlink(p);
+		}
+	}
+	if (dh)
+		closedir(dh);
+}
+
 static int cmp_hex(const void *a, const void *b)
 {
 	return strcmp(a, b);
@@ -493,6 +517,7 @@ int xa_cache_trim(struct xa_cache *c, uint64_t max, const char *const *keep, boo
 		xerr_set(err, "%s/oci/index.json does not parse: nothing removed", c->dir);
 		goto out;
 	}
+	sweep_stamps(c, &s);
 	collect_files(c, &s);
 	(void)sweep_blobs(c, &s); /* what no tag names: killed copies, removals cut short */
 	du_total = 0;

@@ -349,7 +349,9 @@ static void cache_trim(void **st)
 	assert_int_equal(xa_cache_open(&c, root, &err), 0);
 	mk(root, "rootdisk");
 	mk(root, "unpack.99999");
-	aged(root, "unpack.99999/x", 10, 0);                 /* a killed import's unpack */
+	aged(root, "unpack.99999/x", 10, 0); /* a killed import's unpack */
+	mk(root, "used");
+	aged(root, "used/src-gone", 0, 0);                   /* a stamp of no tag */
 	aged(root, "rootdisk/" H("e") ".sqfs.tmp.7", 10, 0); /* its half root disk */
 	aged(root, "rootdisk/" H("f") ".yaml", 10, 0);       /* a .yaml without its .sqfs */
 	aged(root, "rootdisk/" H("a") ".sqfs", 1000, 400);   /* the oldest */
@@ -381,6 +383,7 @@ static void cache_trim(void **st)
 	assert_false(there(root, "unpack.99999"));
 	assert_false(there(root, "rootdisk/" H("e") ".sqfs.tmp.7"));
 	assert_false(there(root, "rootdisk/" H("f") ".yaml"));
+	assert_false(there(root, "used/src-gone"));
 	/* a touched entry is the newest: b (untouched) goes before d */
 	xa_cache_close(&c);
 	assert_int_equal(xa_cache_open(&c, root, &err), 0);
