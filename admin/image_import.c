@@ -609,20 +609,14 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
 		 * guest/mkimage.sh's settings: same content, same bytes.  Not -all-root (it
 		 * overrides the pseudo file): every entry has a line, the root -root-uid/gid.
 		 */
-		char *a[] = {mksq,         rootfs,
-		             tmp,          "-comp",
-		             "xz",         "-Xbcj",
-		             "x86",        "-b",
-		             "1M",         "-no-fragments",
-		             "-noappend",  "-no-xattrs",
-		             "-mkfs-time", "0",
-		             "-all-time",  "0",
-		             "-quiet",     "-no-progress",
-		             "-sort",      sortf,
-		             "-pf",        ownf,
-		             "-root-uid",  ruid,
-		             "-root-gid",  rgid,
+		/* clang-format off */
+		char *a[] = {mksq, rootfs, tmp,
+		             "-comp", "xz", "-Xbcj", "x86", "-b", "1M", "-no-fragments",
+		             "-noappend", "-no-xattrs", "-mkfs-time", "0", "-all-time", "0",
+		             "-quiet", "-no-progress",
+		             "-sort", sortf, "-pf", ownf, "-root-uid", ruid, "-root-gid", rgid,
 		             NULL};
+		/* clang-format on */
 
 		if (run(a, "mksquashfs", err) < 0) {
 			unlink(tmp);
@@ -769,9 +763,14 @@ bool image_import_is_vm(int argc, char **argv)
 int image_import(const struct xenvm_config *cfg, const char *sock, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"name", required_argument, NULL, 'n'},       {"base", required_argument, NULL, 'b'},
-	    {"tls-verify", required_argument, NULL, 't'}, {"cache", required_argument, NULL, 'c'},
-	    {"cache-max", required_argument, NULL, 'm'},  {NULL, 0, NULL, 0},
+	    /* clang-format off */
+	    {"name", required_argument, NULL, 'n'},
+	    {"base", required_argument, NULL, 'b'},
+	    {"tls-verify", required_argument, NULL, 't'},
+	    {"cache", required_argument, NULL, 'c'},
+	    {"cache-max", required_argument, NULL, 'm'},
+	    {NULL, 0, NULL, 0},
+	    /* clang-format on */
 	};
 	struct xa_cache cache = {.lock_fd = -1};
 	uint64_t cache_max = cfg->image_store.import_cache_max;
@@ -859,8 +858,13 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 	im->cachelock = &cache;
 	sha256_hex(im->source, hex);
 	snprintf(im->ref, sizeof(im->ref), "src-%.32s", hex);
-	if (fetch(im, &err) < 0 || (xa_cache_touch(&cache, ref_used(im, used, sizeof(used))), 0) ||
-	    read_image(im, &err) < 0 ||
+	if (fetch(im, &err) < 0) {
+		progress_end(im);
+		xerror("import: %s", err.msg);
+		goto out;
+	}
+	xa_cache_touch(&cache, ref_used(im, used, sizeof(used)));
+	if (read_image(im, &err) < 0 ||
 	    build_rootdisk(im, sqfs, sizeof(sqfs), facts, sizeof(facts), &err) < 0 ||
 	    push_image(cfg, sock, im, sqfs, facts, &err) < 0) {
 		progress_end(im);
