@@ -14,8 +14,8 @@
 #include <string.h>
 
 enum { KINDS = 5, BUF = 1 << 22 };
-static const char *const kind_name[KINDS] = { "contig", "hvector", "hindexed", "blkhindx",
-					      "resized" };
+static const char *const kind_name[KINDS] = {"contig", "hvector", "hindexed", "blkhindx",
+                                             "resized"};
 
 static uint64_t fnv(const unsigned char *p, size_t n)
 {
@@ -39,13 +39,13 @@ static MPI_Datatype wrap(int k, MPI_Datatype child, int blk)
 		MPI_Type_create_hvector(3, blk, (blk + 1) * ext, child, &t);
 		break;
 	case 2: {
-		int bl[3] = { blk, 1, blk + 1 };
-		MPI_Aint d[3] = { 0, (blk + 2) * ext, (2 * blk + 5) * ext };
+		int bl[3] = {blk, 1, blk + 1};
+		MPI_Aint d[3] = {0, (blk + 2) * ext, (2 * blk + 5) * ext};
 		MPI_Type_create_hindexed(3, bl, d, child, &t);
 		break;
 	}
 	case 3: {
-		MPI_Aint d[3] = { (blk + 1) * ext, 0, (2 * blk + 3) * ext };
+		MPI_Aint d[3] = {(blk + 1) * ext, 0, (2 * blk + 3) * ext};
 		MPI_Type_create_hindexed_block(3, blk, d, child, &t);
 		break;
 	}
@@ -57,7 +57,7 @@ static MPI_Datatype wrap(int k, MPI_Datatype child, int blk)
 }
 
 static void run(const int *kinds, int depth, MPI_Datatype base, const char *bname, int blk,
-		unsigned char *in, unsigned char *packed, unsigned char *out)
+                unsigned char *in, unsigned char *packed, unsigned char *out)
 {
 	MPI_Datatype t = base, made[3];
 	for (int l = depth - 1; l >= 0; l--) {
@@ -95,13 +95,15 @@ int main(int argc, char **argv)
 		return 1;
 	for (size_t i = 0; i < BUF; i++)
 		in[i] = (unsigned char)(i * 7 + 3);
-	MPI_Datatype bases[3] = { MPI_CHAR, MPI_INT, MPI_DOUBLE };
-	const char *bnames[3] = { "char", "int", "double" };
+	MPI_Datatype bases[3] = {MPI_CHAR, MPI_INT, MPI_DOUBLE};
+	const char *bnames[3] = {"char", "int", "double"};
 	int n = 0;
 	for (int depth = 1; depth <= 3; depth++) {
-		int combos = depth == 1 ? KINDS : depth == 2 ? KINDS * KINDS : KINDS * KINDS * KINDS;
+		int combos = depth == 1   ? KINDS
+		             : depth == 2 ? KINDS * KINDS
+		                          : KINDS * KINDS * KINDS;
 		for (int c = 0; c < combos; c++) {
-			int kinds[3] = { c % KINDS, (c / KINDS) % KINDS, c / (KINDS * KINDS) };
+			int kinds[3] = {c % KINDS, (c / KINDS) % KINDS, c / (KINDS * KINDS)};
 			for (int b = 0; b < 3; b++, n++)
 				run(kinds, depth, bases[b], bnames[b], 1 + n % 9, in, packed, out);
 		}
