@@ -7,8 +7,8 @@
 #             kernel is, which the stripped .so does not
 #   OUT.so    the copy to write
 #
-# Why: 29 of the library's 41.6 MB (5.9 of its 8.8 MB in the squashfs) are yaksa's generated pack/unpack
-# kernels for datatypes nested three levels deep (e.g. an hvector of hindexed of blkhindx of
+# Why: 29 of the library's 41.6 MB (5.9 of its 8.8 MB in the squashfs) are yaksa's generated
+# pack/unpack kernels for datatypes nested three levels deep (e.g. an hvector of hindexed of blkhindx of
 # int32_t), one per pair of ops x 5^3 kinds x 9 block lengths x 13 element types.  yaksa decides
 # per derived type whether a kernel exists (its populate functions fill type->seq.pack/unpack
 # from a GOT entry per kernel); where none does it unrolls one nesting level itself and packs the
