@@ -15,8 +15,8 @@
 #              generic one;
 #              KVER (debian only; default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
 #              NAME (default ttylinux-mpi);
-#              MPICH_SLIM=1|0 (default 1): libmpich.so.12 without yaksa's 3-level datatype
-#              kernels (guest/mpich-slim.sh), libslurm.so.38 with only what hydra calls.
+#              MPICH_SLIM=auto|1|0 (default auto): libmpich.so.12 without yaksa's 3-level datatype
+#              kernels (guest/mpich-slim.sh; auto: unslimmed with a warning when it does not apply), libslurm.so.38 with only what hydra calls.
 # Needs: linux-source-6.1 (xenvm) or linux-image-amd64 (debian), busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
 #        cpio zstd.  Exits non-zero with a message when something is missing: nothing is guessed.
 set -euo pipefail
@@ -25,7 +25,7 @@ OUT=${2:?usage: mkimage.sh AGENT OUTDIR SHIM}
 SHIM=${3:?usage: mkimage.sh AGENT OUTDIR SHIM IBCHECK}
 IBCHECK=${4:?usage: mkimage.sh AGENT OUTDIR SHIM IBCHECK}
 SHIMDYN=${5:-$SHIM}
-MPICH_SLIM=${MPICH_SLIM:-1}
+MPICH_SLIM=${MPICH_SLIM:-auto}
 NAME=${NAME:-ttylinux-mpi}
 COMP=${COMP:-zst}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -186,10 +186,18 @@ for lib in $(ldd $BINS $LIBS $UCXMODS 2>/dev/null | awk '/=> \//{print $3} /^\t\
 	esac
 done
 case "$MPICH_SLIM" in
-1)	# 29 of its 41 MB are yaksa's 3-level datatype kernels (5.9 of the root disk's MB): made
-	# unreachable and zeroed, as upstream yaksa's default since 2024 (guest/mpich-slim.sh)
+auto | 1)
+	# 29 of its 41 MB are yaksa's 3-level datatype kernels (5.9 of the root disk's MB): made
+	# unreachable and zeroed, as upstream yaksa's default since 2024 (guest/mpich-slim.sh).
+	# auto: a library the script does not recognise (another Debian build of MPICH) is copied
+	# as it is, with a warning, rather than failing a site's image build; 1 makes that an error.
+	# check-mpi-slim fails on such a library either way.
 	[ -r $MA/libmpich.a ] || die "libmpich.a missing (apt-get install libmpich-dev; or MPICH_SLIM=0)"
-	bash "$HERE/mpich-slim.sh" $MA/libmpich.so.12 $MA/libmpich.a "$U/lib/x86_64-linux-gnu/libmpich.so.12"
+	if ! bash "$HERE/mpich-slim.sh" $MA/libmpich.so.12 $MA/libmpich.a "$U/lib/x86_64-linux-gnu/libmpich.so.12"; then
+		[ "$MPICH_SLIM" = auto ] || die "guest/mpich-slim.sh failed (MPICH_SLIM=1)"
+		echo "mkimage: warning: libmpich.so.12 copied unslimmed (guest/mpich-slim.sh failed above); the root disk is about 6 MB larger" >&2
+		cp -L $MA/libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpich.so.12"
+	fi
 	# hydra (mpiexec.hydra, hydra_pmi_proxy) calls three hostlist functions of libslurm (1.9 MB,
 	# 0.57 MB on the root disk): the same functions from Debian's libslurm.a of the same version,
 	# the rest of the library left out (0.39 MB).  The guest has no munge, so no other Slurm API
@@ -208,7 +216,7 @@ case "$MPICH_SLIM" in
 	fi
 	;;
 0) cp -L $MA/libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpich.so.12" ;;
-*) die "MPICH_SLIM must be 1 or 0, not '$MPICH_SLIM'" ;;
+*) die "MPICH_SLIM must be auto, 1 or 0, not '$MPICH_SLIM'" ;;
 esac
 # libmpi.so.12 is the name mpicc.mpich links against on the host (ldd of a user's program)
 ln -sf libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpi.so.12"
