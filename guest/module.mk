@@ -40,6 +40,24 @@ $(B)/tests/unit/test_guest_ll_addr: $(B)/tests/unit/test_guest_ll_addr.o $(B)/gu
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
+# A container VM's RDMA set-up (guest/rdmadev): `rdma link add` over RDMA netlink and the
+# readiness check from sysfs, static, in the initramfs (the container's root has neither our
+# tools nor our libibverbs, and must not get them).
+RDMADEV := $(B)/guest/xenvm-rdmadev
+RDMADEV_OBJ := $(B)/guest/rdmadev/newlink.o $(B)/guest/rdmadev/check.o $(B)/guest/ibcheck/ll_addr.o
+$(RDMADEV): $(B)/guest/rdmadev/rdmadev_main.o $(RDMADEV_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(AGENT_LDSTATIC) $(LDFLAGS) -o $@ $^
+all: $(RDMADEV)
+MAN8 += doc/man/xenvm-rdmadev.8
+
+# The netlink request and the sysfs check against a fake /sys, /dev and if_inet6.
+UNIT_TESTS += $(B)/tests/unit/test_guest_rdmadev
+$(B)/tests/unit/test_guest_rdmadev.o: CFLAGS += $(CMOCKA_CFLAGS)
+$(B)/tests/unit/test_guest_rdmadev: $(B)/tests/unit/test_guest_rdmadev.o $(RDMADEV_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
 IMAGE_DIR := $(B)/images
 .PHONY: image
 image: $(IMAGE_DIR)/images.yaml
@@ -63,7 +81,7 @@ FORCE:
 # `make -B image`; the kernel's own build is keyed by its inputs, guest/kernel/build.sh).
 # The guest's srun/sbatch/squeue... shim is xenvm-exec, static (spank-xenvm/exec.mk).
 GUEST_SHIM := $(XENVM_EXEC_STATIC)
-$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) guest/mkimage.sh guest/rootfs/init \
+$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) $(RDMADEV) guest/mkimage.sh guest/rootfs/init \
                           $(GUEST_KERNEL_SRC) $(IMAGE_DIR)/.guest-kernel
 	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM) $(IBCHECK)
 
@@ -151,9 +169,9 @@ CHECKS += check-vm-verbs
 # Both images are built apart from $(IMAGE_DIR) (the one the suites use is left as it is).
 BENCH_IMAGES := $(B)/bench-images
 BENCH_REPS ?= 3
-$(BENCH_IMAGES)/%/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) $(PMIPROGRESS) guest/mkimage.sh \
+$(BENCH_IMAGES)/%/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) $(RDMADEV) $(PMIPROGRESS) guest/mkimage.sh \
                                guest/rootfs/init $(GUEST_KERNEL_SRC)
-	GUEST_KERNEL=$* XVG_PMIPROGRESS=$(abspath $(PMIPROGRESS)) \
+	GUEST_KERNEL=$* XVG_PMIPROGRESS=$(abspath $(PMIPROGRESS)) XVG_RDMADEV=$(abspath $(RDMADEV)) \
 	  bash guest/mkimage.sh $(AGENT) $(BENCH_IMAGES)/$* $(GUEST_SHIM) $(IBCHECK)
 .PHONY: bench-vm
 bench-vm: $(VMCTL) $(XENVM_EXEC) $(BENCH_IMAGES)/xenvm/images.yaml $(BENCH_IMAGES)/debian/images.yaml
@@ -172,6 +190,7 @@ $(PMIPROGRESS): $(B)/guest/pmiprogress/pmi_progress.o
 all: $(PMIPROGRESS)
 $(IMAGE_DIR)/images.yaml: $(PMIPROGRESS)
 $(IMAGE_DIR)/images.yaml: export XVG_PMIPROGRESS := $(abspath $(PMIPROGRESS))
+$(IMAGE_DIR)/images.yaml: export XVG_RDMADEV := $(abspath $(RDMADEV))
 
 # The seccomp filter that keeps set-id bits and device nodes from QEMU's shares (vm/nosuid.c).
 UNIT_TESTS += $(B)/tests/unit/test_vm_nosuid
