@@ -12,7 +12,8 @@
 #              (guest/kernel/, built or found in its cache by guest/kernel/build.sh), or Debian's
 #              generic one;
 #              KVER (debian only; default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
-#              NAME (default ttylinux-mpi).
+#              NAME (default ttylinux-mpi); XVG_PMIPROGRESS, XVG_RDMADEV: the PMI progress
+#              preload and the static xenvm-rdmadev (make image sets both).
 # Needs: linux-source-6.1 (xenvm) or linux-image-amd64 (debian), busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
 #        cpio zstd.  Exits non-zero with a message when something is missing: nothing is guessed.
 set -euo pipefail
@@ -154,6 +155,12 @@ mkdir -p "$U/lib/modules"
 mv "$RD/lib/modules/$KVER" "$U/lib/modules/$KVER"
 printf '%s\n' "${rxeorder[@]}" >"$U/lib/modules/$KVER/rxe-modules.load"
 printf '%s\n' "${vforder[@]}" >"$U/lib/modules/$KVER/vf-modules.load"
+# A container VM (xenvm.container=1) has the container's root disk, not this one: the same
+# modules and lists go into the initramfs too, under /lib/xenvm/modules.  Every other VM deletes
+# them at once (init), so they cost it only their unpacking; a container VM loads what it
+# needs, and switch_root frees the rest.
+mkdir -p "$R/lib/xenvm/modules"
+cp -a "$U/lib/modules/$KVER" "$R/lib/xenvm/modules/$KVER"
 
 # --- userspace: MPICH (hydra), UCX, libibverbs + rxe provider, rdma tool, ibv_devinfo,
 # ibv_rc_pingpong (the verbs suite's and a user's first test), the verbs readiness check
@@ -189,6 +196,11 @@ cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$U/lib/x86_64-linux-gnu/"
 install -m 0644 "$XVG_PMIPROGRESS" "$U/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so"
 echo /usr/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so > "$R/etc/ld.so.preload"
 install -m 0644 "$XVG_PMIPROGRESS" "$R/lib/xenvm/libxenvm-pmiprogress.so"
+# A container VM's RDMA set-up (static: `rdma link add` and the readiness check, guest/rdmadev)
+[ -x "${XVG_RDMADEV:-}" ] || die "missing xenvm-rdmadev (XVG_RDMADEV='${XVG_RDMADEV:-}'; make image builds it)"
+file -L "$XVG_RDMADEV" | grep -q 'statically linked' || die "$XVG_RDMADEV is not statically linked"
+install -m 0755 "$XVG_RDMADEV" "$R/lib/xenvm/xenvm-rdmadev"
+strip --strip-all "$R/lib/xenvm/xenvm-rdmadev"
 find "$U" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
 
 # --- configuration
