@@ -12,8 +12,8 @@
 #              (guest/kernel/, built or found in its cache by guest/kernel/build.sh), or Debian's
 #              generic one;
 #              KVER (debian only; default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
-#              NAME (default ttylinux-mpi); XVG_PMIPROGRESS, XVG_RDMADEV: the PMI progress
-#              preload and the static xenvm-rdmadev (make image sets both).
+#              NAME (default ttylinux-mpi); XVG_PMIPROGRESS: the PMI progress preload (make
+#              image sets it).
 # Needs: linux-source-6.1 (xenvm) or linux-image-amd64 (debian), busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
 #        cpio zstd.  Exits non-zero with a message when something is missing: nothing is guessed.
 set -euo pipefail
@@ -196,11 +196,9 @@ cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$U/lib/x86_64-linux-gnu/"
 install -m 0644 "$XVG_PMIPROGRESS" "$U/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so"
 echo /usr/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so > "$R/etc/ld.so.preload"
 install -m 0644 "$XVG_PMIPROGRESS" "$R/lib/xenvm/libxenvm-pmiprogress.so"
-# A container VM's RDMA set-up (static: `rdma link add` and the readiness check, guest/rdmadev)
-[ -x "${XVG_RDMADEV:-}" ] || die "missing xenvm-rdmadev (XVG_RDMADEV='${XVG_RDMADEV:-}'; make image builds it)"
-file -L "$XVG_RDMADEV" | grep -q 'statically linked' || die "$XVG_RDMADEV is not statically linked"
-install -m 0755 "$XVG_RDMADEV" "$R/lib/xenvm/xenvm-rdmadev"
-strip --strip-all "$R/lib/xenvm/xenvm-rdmadev"
+# A container VM's RDMA set-up (`rdma link add` and the readiness check, guest/rdmadev): the
+# agent's code, run under this name
+ln -s ../../sbin/xenvm-agent "$R/lib/xenvm/xenvm-rdmadev"
 find "$U" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
 
 # --- configuration

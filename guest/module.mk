@@ -15,11 +15,19 @@ else
 AGENT_LDSTATIC := -static
 endif
 
+# A container VM's RDMA set-up (guest/rdmadev): `rdma link add` over RDMA netlink and the
+# readiness check from sysfs, in the initramfs (the container's root has neither our tools nor
+# our libibverbs, and must not get them).  Part of the static agent, run as xenvm-rdmadev (a
+# link to it): a binary of its own would add its own 0.8 MB static libc.
+RDMADEV_OBJ := $(B)/guest/rdmadev/newlink.o $(B)/guest/rdmadev/check.o \
+               $(B)/guest/rdmadev/rdmadev_main.o $(B)/guest/ibcheck/ll_addr.o
+MAN8 += doc/man/xenvm-rdmadev.8
+
 $(AGENT_OBJ): CFLAGS += -Iguest/agent
 
-$(AGENT): $(AGENT_OBJ) $(LIBXENVM_VM) $(LIBXENVM)
+$(AGENT): $(AGENT_OBJ) $(RDMADEV_OBJ) $(LIBXENVM_VM) $(LIBXENVM)
 	@mkdir -p $(dir $@)
-	$(CC) $(AGENT_LDSTATIC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBXENVM_VM) $(LIBXENVM)
+	$(CC) $(AGENT_LDSTATIC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(RDMADEV_OBJ) $(LIBXENVM_VM) $(LIBXENVM)
 
 LIBEXEC += $(AGENT)
 MAN8    += doc/man/xenvm-agent.8 doc/man/xenvm-ibcheck.8
@@ -40,16 +48,6 @@ $(B)/tests/unit/test_guest_ll_addr: $(B)/tests/unit/test_guest_ll_addr.o $(B)/gu
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-# A container VM's RDMA set-up (guest/rdmadev): `rdma link add` over RDMA netlink and the
-# readiness check from sysfs, static, in the initramfs (the container's root has neither our
-# tools nor our libibverbs, and must not get them).
-RDMADEV := $(B)/guest/xenvm-rdmadev
-RDMADEV_OBJ := $(B)/guest/rdmadev/newlink.o $(B)/guest/rdmadev/check.o $(B)/guest/ibcheck/ll_addr.o
-$(RDMADEV): $(B)/guest/rdmadev/rdmadev_main.o $(RDMADEV_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(AGENT_LDSTATIC) $(LDFLAGS) -o $@ $^
-all: $(RDMADEV)
-MAN8 += doc/man/xenvm-rdmadev.8
 
 # The netlink request and the sysfs check against a fake /sys, /dev and if_inet6.
 UNIT_TESTS += $(B)/tests/unit/test_guest_rdmadev
@@ -81,7 +79,7 @@ FORCE:
 # `make -B image`; the kernel's own build is keyed by its inputs, guest/kernel/build.sh).
 # The guest's srun/sbatch/squeue... shim is xenvm-exec, static (spank-xenvm/exec.mk).
 GUEST_SHIM := $(XENVM_EXEC_STATIC)
-$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) $(RDMADEV) guest/mkimage.sh guest/rootfs/init \
+$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) guest/mkimage.sh guest/rootfs/init \
                           $(GUEST_KERNEL_SRC) $(IMAGE_DIR)/.guest-kernel
 	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM) $(IBCHECK)
 
@@ -169,9 +167,9 @@ CHECKS += check-vm-verbs
 # Both images are built apart from $(IMAGE_DIR) (the one the suites use is left as it is).
 BENCH_IMAGES := $(B)/bench-images
 BENCH_REPS ?= 3
-$(BENCH_IMAGES)/%/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) $(RDMADEV) $(PMIPROGRESS) guest/mkimage.sh \
+$(BENCH_IMAGES)/%/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) $(PMIPROGRESS) guest/mkimage.sh \
                                guest/rootfs/init $(GUEST_KERNEL_SRC)
-	GUEST_KERNEL=$* XVG_PMIPROGRESS=$(abspath $(PMIPROGRESS)) XVG_RDMADEV=$(abspath $(RDMADEV)) \
+	GUEST_KERNEL=$* XVG_PMIPROGRESS=$(abspath $(PMIPROGRESS)) \
 	  bash guest/mkimage.sh $(AGENT) $(BENCH_IMAGES)/$* $(GUEST_SHIM) $(IBCHECK)
 .PHONY: bench-vm
 bench-vm: $(VMCTL) $(XENVM_EXEC) $(BENCH_IMAGES)/xenvm/images.yaml $(BENCH_IMAGES)/debian/images.yaml
@@ -190,7 +188,6 @@ $(PMIPROGRESS): $(B)/guest/pmiprogress/pmi_progress.o
 all: $(PMIPROGRESS)
 $(IMAGE_DIR)/images.yaml: $(PMIPROGRESS)
 $(IMAGE_DIR)/images.yaml: export XVG_PMIPROGRESS := $(abspath $(PMIPROGRESS))
-$(IMAGE_DIR)/images.yaml: export XVG_RDMADEV := $(abspath $(RDMADEV))
 
 # The seccomp filter that keeps set-id bits and device nodes from QEMU's shares (vm/nosuid.c).
 UNIT_TESTS += $(B)/tests/unit/test_vm_nosuid

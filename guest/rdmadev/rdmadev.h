@@ -51,4 +51,13 @@ struct rd_paths {
 int rd_check_once(const struct rd_paths *p, const char *want, char *report, size_t rlen, char *why,
                   size_t wlen);
 
+/*
+ * `xenvm-rdmadev add|check ...` (rdmadev_main.c): xenvm-agent's main runs it when its argv[0]'s
+ * last component is "xenvm-rdmadev".  Returns the exit status.
+ */
+int xvm_rdmadev_main(int argc, char **argv);
+
+/* The last component of argv0 ("" for NULL). */
+const char *xvm_rdmadev_basename(const char *argv0);
+
 #endif

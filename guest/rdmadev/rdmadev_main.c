@@ -7,7 +7,9 @@
  * `check` prints xenvm-ibcheck's report line when the device is ready, "verbs: <why> after N s"
  * otherwise, waiting up to --wait ms (default 10000) since rxe, a VF's link and IPv6 addresses
  * come up asynchronously.  Static: the initramfs has no loader, and a container's root may
- * have none either.  Exit status: 0 done/ready, 1 failed/not ready, 2 usage.
+ * have none either.  It is not a binary of its own: xenvm-agent runs this main when called by
+ * this name (/lib/xenvm/xenvm-rdmadev is a link to the agent), sharing the agent's static libc.
+ * Exit status: 0 done/ready, 1 failed/not ready, 2 usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -95,7 +97,14 @@ static int cmd_check(int argc, char **argv)
 	return 1;
 }
 
-int main(int argc, char **argv)
+const char *xvm_rdmadev_basename(const char *argv0)
+{
+	const char *b = argv0 ? strrchr(argv0, '/') : NULL;
+
+	return b ? b + 1 : argv0 ? argv0 : "";
+}
+
+int xvm_rdmadev_main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return cmd_add(argc, argv);

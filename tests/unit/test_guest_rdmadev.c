@@ -247,6 +247,25 @@ static void nothing(void **s)
 	assert_string_equal(why, "no RDMA device rxe0 (sysfs lists 0)");
 }
 
+/* The agent's main hands over by name; bad command lines are usage errors (2). */
+static void program(void **s)
+{
+	char a0[] = "/lib/xenvm/xenvm-rdmadev", add[] = "add", check_[] = "check", x[] = "rxe0",
+	     wait[] = "--wait", bad[] = "-5", extra[] = "extra";
+	char *v1[] = {a0, add, x, NULL}, *v2[] = {a0, check_, wait, bad, NULL},
+	     *v3[] = {a0, check_, extra, NULL}, *v4[] = {a0, NULL};
+
+	(void)s;
+	assert_string_equal(xvm_rdmadev_basename(a0), "xenvm-rdmadev");
+	assert_string_equal(xvm_rdmadev_basename("xenvm-rdmadev"), "xenvm-rdmadev");
+	assert_string_equal(xvm_rdmadev_basename("/sbin/xenvm-agent"), "xenvm-agent");
+	assert_string_equal(xvm_rdmadev_basename(NULL), "");
+	assert_int_equal(xvm_rdmadev_main(3, v1), 2);
+	assert_int_equal(xvm_rdmadev_main(4, v2), 2);
+	assert_int_equal(xvm_rdmadev_main(3, v3), 2);
+	assert_int_equal(xvm_rdmadev_main(1, v4), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +275,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(rxe_not_yet, setup_rxe, teardown),
 	    cmocka_unit_test_setup_teardown(ib_port_ready, setup_rxe, teardown),
 	    cmocka_unit_test(nothing),
+	    cmocka_unit_test(program),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
