@@ -78,7 +78,7 @@ static int list_dir(const char *dir, char (*names)[NAME_LEN], int max)
 	while ((e = readdir(d)) && n < max) {
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= NAME_LEN)
 			continue;
-		snprintf(names[n++], NAME_LEN, "%s", e->d_name);
+		memcpy(names[n++], e->d_name, strlen(e->d_name) + 1); /* < NAME_LEN: checked */
 	}
 	closedir(d);
 	qsort(names, (size_t)n, NAME_LEN, cmp_str);
