@@ -111,20 +111,23 @@ static int roce_v2_gid(const char *port, int ll, char *buf, size_t len, unsigned
                        unsigned *ifindex, const struct rd_paths *p)
 {
 	static const unsigned char v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	char dir[PATH_LEN], names[256][NAME_LEN];
-	int n;
+	static const unsigned char zero[16];
 
-	n = mkpath(dir, "%s/gids", port) < 0 ? -1 : list_dir(dir, names, 256);
-	for (int k = 0; k < n; k++) {
+	/*
+	 * By index, in order (the lowest matching index, as libibverbs' walk finds it), until the
+	 * table ends: a listing of gids/ comes in kernfs's hash order, not by number, and rxe's
+	 * table has 1024 entries, most of them unused (all zero, their type unreadable).
+	 */
+	for (int i = 0; i < 4096; i++) {
 		char type[32], gid[64], ndev[NAME_LEN], idx[16];
 		unsigned char a[16];
-		int i = atoi(names[k]), match;
+		int match;
 
-		/* an unused entry's type cannot be read (EINVAL) */
-		if (read_line(type, sizeof(type), "%s/gid_attrs/types/%d", port, i) < 0 ||
-		    strcmp(type, "RoCE v2") != 0 ||
-		    read_line(gid, sizeof(gid), "%s/gids/%d", port, i) < 0 ||
-		    inet_pton(AF_INET6, gid, a) != 1)
+		if (read_line(gid, sizeof(gid), "%s/gids/%d", port, i) < 0)
+			break;
+		if (inet_pton(AF_INET6, gid, a) != 1 || memcmp(a, zero, sizeof(zero)) == 0 ||
+		    read_line(type, sizeof(type), "%s/gid_attrs/types/%d", port, i) < 0 ||
+		    strcmp(type, "RoCE v2") != 0)
 			continue;
 		if (ll)
 			match = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;

@@ -105,9 +105,12 @@ static void put(const char *text, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
-	assert_int_equal(system(cmd), 0);
 	f = fopen(path, "w");
+	if (!f) { /* its directory first */
+		snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+		assert_int_equal(system(cmd), 0);
+		f = fopen(path, "w");
+	}
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
@@ -133,7 +136,9 @@ static int setup_rxe(void **s)
 	put("0x0\n", PORT "/lid", sys_);
 	put(LL_GID, PORT "/gids/0", sys_);
 	put(V4_GID, PORT "/gids/1", sys_);
-	put("0000:0000:0000:0000:0000:0000:0000:0000\n", PORT "/gids/2", sys_);
+	/* rxe's table: 1024 entries, the unused ones zero (300 here) */
+	for (int i = 2; i < 300; i++)
+		put("0000:0000:0000:0000:0000:0000:0000:0000\n", PORT "/gids/%d", sys_, i);
 	put("RoCE v2\n", PORT "/gid_attrs/types/0", sys_);
 	put("RoCE v2\n", PORT "/gid_attrs/types/1", sys_);
 	put("eth0\n", PORT "/gid_attrs/ndevs/0", sys_);
@@ -221,6 +226,30 @@ static void rxe_not_yet(void **s)
 	assert_string_equal(report, "");
 }
 
+/*
+ * GIDs are taken by index, lowest first, however far into the table (sysfs lists gids/ in hash
+ * order; a first version read 256 listed entries and missed index 1 on a real rxe0).
+ */
+static void gid_far_in_table(void **s)
+{
+	char report[RD_REPORT_MAX], why[400], path[512];
+
+	(void)s;
+	put("0000:0000:0000:0000:0000:0000:0000:0000\n", PORT "/gids/1", sys_);
+	snprintf(path, sizeof(path), PORT "/gid_attrs/types/1", sys_);
+	assert_int_equal(unlink(path), 0);
+	put(V4_GID, PORT "/gids/299", sys_);
+	put("RoCE v2\n", PORT "/gid_attrs/types/299", sys_);
+	put("0000:0000:0000:0000:0000:ffff:0a65:0b09\n", PORT "/gids/298", sys_);
+	put("IB/RoCE v1\n", PORT "/gid_attrs/types/298", sys_);
+	put(LL_GID, PORT "/gids/297", sys_);
+	put("RoCE v2\n", PORT "/gid_attrs/types/297", sys_);
+	assert_int_equal(check("rxe0", report, why), 0);
+	assert_string_equal(report, "ib=rxe0 port=1 state=ACTIVE link=Ethernet "
+	                            "node_guid=5054:00ff:fe4c:0a3d gid_index=0 "
+	                            "gid=fe80::5054:ff:fe4c:a3d ipv4_gid=::ffff:10.101.11.2");
+}
+
 /* A VF's InfiniBand port: GID 0 and the LID (sysfs writes it in hex). */
 static void ib_port_ready(void **s)
 {
@@ -274,6 +303,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(rxe_ready, setup_rxe, teardown),
 	    cmocka_unit_test_setup_teardown(rxe_not_yet, setup_rxe, teardown),
 	    cmocka_unit_test_setup_teardown(ib_port_ready, setup_rxe, teardown),
+	    cmocka_unit_test_setup_teardown(gid_far_in_table, setup_rxe, teardown),
 	    cmocka_unit_test(nothing),
 	    cmocka_unit_test(program),
 	};
