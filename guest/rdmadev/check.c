@@ -34,7 +34,11 @@ static int mkpath(char *out, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(out, PATH_LEN, fmt, ap);
 	va_end(ap);
-	return n < 0 || n >= PATH_LEN ? -1 : 0;
+	if (n < 0 || n >= PATH_LEN) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 /* The first line of a sysfs file, without its newline; -1 when it cannot be read. */
@@ -45,11 +49,13 @@ static int read_line(char *out, size_t len, const char *fmt, ...)
 	char path[PATH_LEN];
 	va_list ap;
 	FILE *f;
-	int rc = 0;
+	int rc = 0, n;
 
 	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
+	n = vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(path)) /* never a truncated path: another file */
+		return -1;
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
