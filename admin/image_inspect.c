@@ -237,6 +237,16 @@ int xa_inspect_rootfs(const char *root, struct xa_image_facts *f, struct xerr *e
 	return 0;
 }
 
+bool xa_facts_verbs(const struct xa_image_facts *f)
+{
+	if (!f->ibverbs[0])
+		return false;
+	for (size_t i = 0; i < f->n_providers; i++)
+		if (strcmp(f->providers[i], "rxe") == 0 || strcmp(f->providers[i], "mlx5") == 0)
+			return true;
+	return false;
+}
+
 int xa_facts_yaml(const struct xa_image_facts *f, char *buf, size_t len)
 {
 	FILE *m = fmemopen(buf, len, "w");
@@ -257,11 +267,11 @@ int xa_facts_yaml(const struct xa_image_facts *f, char *buf, size_t len)
 	if (f->glibc[0] >= '0' && f->glibc[0] <= '9')
 		fprintf(m, "  glibc: \"%s\"\n", f->glibc);
 	/*
-	 * ib means "boot me with verbs" to the Prolog (a VF, else Soft-RoCE, checked by
-	 * xenvm-ibcheck from the site's root disk): a container boots without that disk, so its
-	 * libibverbs and providers are listed, and verbs readiness is future work (xenvm-image(1)).
+	 * ib means "boot me with verbs" to the Prolog: a VF (mlx5), else Soft-RoCE (rxe).  The
+	 * guest's init sets the device up from the site's initramfs (xenvm-rdmadev), but only the
+	 * container's own libibverbs with a provider for it can use it: one of those two.
 	 */
-	fprintf(m, "  ib: false\n");
+	fprintf(m, "  ib: %s\n", xa_facts_verbs(f) ? "true" : "false");
 	fprintf(m, "  libraries: [");
 	if (f->ibverbs[0]) {
 		fprintf(m, f->ibverbs[0] == '?' ? "libibverbs" : "libibverbs-%s", f->ibverbs);

@@ -41,6 +41,12 @@ int xa_inspect_rootfs(const char *root, struct xa_image_facts *f, struct xerr *e
  */
 void xa_upstream_version(const char *deb, char *out, size_t len);
 
+/*
+ * Whether the image can use the verbs devices a VM gets (a mlx5 VF, else Soft-RoCE): libibverbs
+ * and its mlx5 or rxe provider.  The `ib` attribute.
+ */
+bool xa_facts_verbs(const struct xa_image_facts *f);
+
 /* The facts as an images.yaml `attributes:` block (two-space indented keys), into buf. */
 int xa_facts_yaml(const struct xa_image_facts *f, char *buf, size_t len);
 

@@ -14,9 +14,11 @@
 #              (guest/kernel/, built or found in its cache by guest/kernel/build.sh), or Debian's
 #              generic one;
 #              KVER (debian only; default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
-#              NAME (default ttylinux-mpi);
+#              NAME (default ttylinux-mpi); XVG_PMIPROGRESS: the PMI progress preload (make
+#              image sets it);
 #              MPICH_SLIM=auto|1|0 (default auto): libmpich.so.12 without yaksa's 3-level datatype
-#              kernels (guest/mpich-slim.sh; auto: unslimmed with a warning when it does not apply), libslurm.so.38 with only what hydra calls.
+#              kernels (guest/mpich-slim.sh; auto: unslimmed with a warning when it does not
+#              apply), libslurm.so.38 with only what hydra calls.
 # Needs: linux-source-6.1 (xenvm) or linux-image-amd64 (debian), busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
 #        cpio zstd.  Exits non-zero with a message when something is missing: nothing is guessed.
 set -euo pipefail
@@ -161,6 +163,12 @@ mkdir -p "$U/lib/modules"
 mv "$RD/lib/modules/$KVER" "$U/lib/modules/$KVER"
 printf '%s\n' "${rxeorder[@]}" >"$U/lib/modules/$KVER/rxe-modules.load"
 printf '%s\n' "${vforder[@]}" >"$U/lib/modules/$KVER/vf-modules.load"
+# A container VM (xenvm.container=1) has the container's root disk, not this one: the same
+# modules and lists go into the initramfs too, under /lib/xenvm/modules.  Every other VM deletes
+# them at once (init), so they cost it only their unpacking; a container VM loads what it
+# needs, and switch_root frees the rest.
+mkdir -p "$R/lib/xenvm/modules"
+cp -a "$U/lib/modules/$KVER" "$R/lib/xenvm/modules/$KVER"
 
 # --- userspace: MPICH (hydra), UCX, libibverbs + rxe provider, rdma tool, ibv_devinfo,
 # ibv_rc_pingpong (the verbs suite's and a user's first test), the verbs readiness check
@@ -228,6 +236,9 @@ cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$U/lib/x86_64-linux-gnu/"
 install -m 0644 "$XVG_PMIPROGRESS" "$U/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so"
 echo /usr/lib/x86_64-linux-gnu/libxenvm-pmiprogress.so > "$R/etc/ld.so.preload"
 install -m 0644 "$XVG_PMIPROGRESS" "$R/lib/xenvm/libxenvm-pmiprogress.so"
+# A container VM's RDMA set-up (`rdma link add` and the readiness check, guest/rdmadev): the
+# agent's code, run under this name
+ln -s ../../sbin/xenvm-agent "$R/lib/xenvm/xenvm-rdmadev"
 find "$U" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-unneeded {} + 2>/dev/null || true
 
 # --- configuration

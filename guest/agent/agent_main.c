@@ -32,6 +32,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "guest/rdmadev/rdmadev.h"
 #include "lib/log.h"
 
 #define CREDIT_BATCH (XVP_WINDOW / 4)
@@ -635,6 +636,10 @@ int main(int argc, char **argv)
 	int fd = -1, lfd = -1, sfd, opt, rc = 1;
 	struct rlimit rl;
 
+	/* One static binary in the initramfs, two programs: a container VM's RDMA set-up is the
+	 * agent's code under another name (guest/rdmadev), 0.8 MB of static libc less. */
+	if (strcmp(xvm_rdmadev_basename(argv[0]), "xenvm-rdmadev") == 0)
+		return xvm_rdmadev_main(argc, argv);
 	xlog_init("xenvm-agent", XLOG_INFO);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {

@@ -2,8 +2,8 @@
 # build-images.sh OUTDIR — the test container images of the OCI import tests, built from Debian's
 # mirror alone (no registry, no internet): see tests/oci/README.md for what each image holds.
 #
-#   OUTDIR/oci/                OCI layout: tags v1 (Debian 12 minbase + libmpich12 + /usr/local/bin/
-#                              allreduce, compiled inside that root) and v2 (v1 + the `hello` package,
+#   OUTDIR/oci/                OCI layout: tags v1 (Debian 12 minbase + libmpich12, ibverbs-providers,
+#                              ibverbs-utils + /usr/local/bin/allreduce, compiled inside that root) and v2 (v1 + the `hello` package,
 #                              one more layer on v1's; the base layer is shared)
 #   OUTDIR/v1.oci.tar          v1 as an oci-archive (skopeo copy)
 #   OUTDIR/v1.docker.tar       v1 as a docker-archive (skopeo copy; what `docker save` writes)
@@ -30,9 +30,11 @@ security=${XENVM_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 cache_root=${XENVM_OCI_CACHE:-/var/cache/slurm-xenvm/oci-test}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 
-# What goes into the images: the runtime keeps libmpich12; mpich's compiler wrapper, its headers
+# What goes into the images: the runtime keeps libmpich12, and the container's own verbs stack
+# (libibverbs comes with MPICH's UCX; the providers, rxe among them, and ibv_devices /
+# ibv_rc_pingpong: the verbs test of check-oci-cluster); mpich's compiler wrapper, its headers
 # and gcc are the build stage's only and are purged before the root is packed.
-runtime_pkgs=libmpich12
+runtime_pkgs="libmpich12 ibverbs-providers ibverbs-utils"
 build_pkgs="libmpich-dev gcc"
 v2_extra=hello
 
@@ -93,6 +95,7 @@ else
 		--customize-hook='chroot "$1" apt-get clean' \
 		--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/apt/* "$1"/var/cache/ldconfig/aux-cache' \
 		--customize-hook='test -x "$1/usr/local/bin/allreduce"' \
+		--customize-hook='test -x "$1/usr/bin/ibv_rc_pingpong" && test -e "$1/etc/libibverbs.d/rxe.driver"' \
 		bookworm "$work/rootfs" \
 		"deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
 		"deb $security bookworm-security main"

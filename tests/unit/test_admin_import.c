@@ -154,8 +154,28 @@ static void facts(void **st)
 	assert_int_equal(xa_facts_yaml(&f, yaml, sizeof(yaml)), 0);
 	assert_non_null(strstr(yaml, "  os: \"debian\"\n"));
 	assert_non_null(strstr(yaml, "  mpi_version: \"4.0.2\"\n"));
-	assert_non_null(strstr(yaml, "  ib: false\n"));
+	assert_non_null(strstr(yaml, "  ib: true\n"));
 	assert_non_null(strstr(yaml, "libraries: [libibverbs-44.0, mlx5, rxe, glibc-2.36]"));
+	/* verbs need libibverbs and its rxe or mlx5 provider (the devices a VM can get) */
+	snprintf(cmd, sizeof(cmd), "%s/usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so",
+	         root);
+	assert_int_equal(unlink(cmd), 0);
+	assert_int_equal(xa_inspect_rootfs(root, &f, &err), 0);
+	assert_true(xa_facts_verbs(&f));
+	snprintf(cmd, sizeof(cmd), "%s/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so",
+	         root);
+	assert_int_equal(unlink(cmd), 0);
+	put(root, "usr/lib/x86_64-linux-gnu/libibverbs/libefa-rdmav34.so", "");
+	assert_int_equal(xa_inspect_rootfs(root, &f, &err), 0);
+	assert_int_equal(f.n_providers, 1);
+	assert_false(xa_facts_verbs(&f));
+	assert_int_equal(xa_facts_yaml(&f, yaml, sizeof(yaml)), 0);
+	assert_non_null(strstr(yaml, "  ib: false\n"));
+	put(root, "usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so", "");
+	snprintf(cmd, sizeof(cmd), "%s/usr/lib/x86_64-linux-gnu/libibverbs.so.1", root);
+	assert_int_equal(unlink(cmd), 0);
+	assert_int_equal(xa_inspect_rootfs(root, &f, &err), 0);
+	assert_false(xa_facts_verbs(&f));
 
 	/* /bin/sh pointing out of the root (to the host's /bin/sh) is not the image's shell */
 	snprintf(cmd, sizeof(cmd), "%s/usr/bin/sh", root);
