@@ -3,7 +3,8 @@
 IMGS_LIB_SRC := imgstore/store.c imgstore/tags.c imgstore/manifest.c imgstore/catalog_gen.c \
                 imgstore/maintain.c imgstore/yamlout.c imgstore/util.c imgstore/policy.c \
                 imgstore/jobs.c imgstore/wire.c imgstore/server.c imgstore/push.c \
-                imgstore/client.c imgstore/verify.c imgstore/remote.c
+                imgstore/client.c imgstore/verify.c imgstore/remote.c \
+                imgstore/chunk.c
 IMGS_LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(IMGS_LIB_SRC))
 LIBIMGSTORE  := $(B)/imgstore/libimgstore.a
 IMGS_LIBS    := $(LIBIMGSTORE) $(LIBXENVM) $(LIBXENVM_LIBS) $(MUNGE_LIBS)
