@@ -22,7 +22,7 @@ $(B)/imgstore/xenvm-imaged: $(B)/imgstore/imaged.o $(LIBIMGSTORE) $(LIBXENVM)
 SBINS += $(B)/imgstore/xenvm-imaged
 MAN8  += doc/man/xenvm-imaged.8
 
-IMGS_UNIT := test_imgstore_crash test_imgstore_pin
+IMGS_UNIT := test_imgstore_crash test_imgstore_pin test_imgstore_chunk
 UNIT_TESTS += $(patsubst %,$(B)/tests/unit/%,$(IMGS_UNIT))
 $(patsubst %,$(B)/tests/unit/%.o,$(IMGS_UNIT)): CFLAGS += $(CMOCKA_CFLAGS) $(YAML_CFLAGS)
 $(B)/tests/unit/test_imgstore%: $(B)/tests/unit/test_imgstore%.o $(LIBIMGSTORE) $(LIBXENVM)
