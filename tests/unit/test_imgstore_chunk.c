@@ -5,7 +5,8 @@
  * that uses it goes); the GC removes a dead version's own chunks and keeps shared ones; orphan
  * chunks go at open; a hostile index (a name out of the store, a cut file, a wrong count) is
  * refused by the reader and removed by fsck; a refused push costs no chunk; killed after every
- * durable step of a chunked push, the store reopens consistent.
+ * durable step of a chunked push, the store reopens consistent; a whole root disk of a store made
+ * before chunking stays whole and reads as before.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -316,6 +317,41 @@ static void test_hostile_index(void **state)
 	assert_int_equal(xenvm_blob_open(dir, "chunked/sha256/x", &b, &err), -1);
 }
 
+/* A store made before chunking: its whole root disk stays whole, is read as it is, passes fsck. */
+static void test_old_whole_blob_stays(void **state)
+{
+	struct imgs_store st;
+	struct xerr err = {""};
+	struct xenvm_blob *b = NULL;
+	char h1[IMGS_HEX_LEN + 1], path[256], rel[128];
+	unsigned char *buf = malloc(DISK);
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(imgs_open(dir, &st, NULL, &err), 0);
+	sha_hex(disk1, DISK, h1);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, h1);
+	f = fopen(path, "w");
+	assert_int_equal(fwrite(disk1, 1, DISK, f), DISK);
+	fclose(f);
+	assert_int_equal(push(&st, "disk:v1", disk1, false, NULL, &err), 0);
+	assert_int_equal(count_files("chunks/sha256", NULL), 0);
+	assert_int_equal(count_files("chunked/sha256", NULL), 0);
+	snprintf(rel, sizeof(rel), "blobs/sha256/%s", h1);
+	assert_int_equal(xenvm_blob_open(dir, rel, &b, &err), 0);
+	assert_false(xenvm_blob_chunked(b));
+	assert_int_equal(xenvm_blob_size(b), DISK);
+	assert_int_equal(xenvm_blob_pread(b, buf, DISK, 0), DISK);
+	assert_memory_equal(buf, disk1, DISK);
+	xenvm_blob_close(b);
+	assert_int_equal(imgs_fsck_deep(&st, true, NULL, &err), 0);
+	/* a new file next to it is chunked */
+	assert_int_equal(push(&st, "disk:v2", disk2, false, NULL, &err), 0);
+	assert_int_equal(count_files("chunks/sha256", NULL), DISK >> 20);
+	free(buf);
+	imgs_close(&st);
+}
+
 static void test_refused_push_costs_no_chunk(void **state)
 {
 	struct imgs_store st;
@@ -406,6 +442,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gc_removes_orphans_keeps_shared, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_index, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_push_costs_no_chunk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_old_whole_blob_stays, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_killed_mid_push, setup, teardown),
 	};
 	uint32_t x = 12345;
