@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "image_cache.h"
 #include "image_import.h"
 #include "imgstore/client.h"
 #include "imgstore/jobs.h"
@@ -27,24 +28,25 @@ static const char *munge_sock;
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: xenvm image [--socket PATH|HOST:PORT] COMMAND\n"
-	        "  list [--all]\n"
-	        "  show NAME[:TAG]|sha256:DIGEST\n"
-	        "  push [USER/]NAME[:TAG] --kernel FILE[:SHA256] --initrd FILE[:SHA256]\n"
-	        "       [--rootdisk FILE[:SHA256]] [--attributes FILE.yaml]\n"
-	        "  tag SOURCE [USER/]NAME:TAG\n"
-	        "  rm [USER/]NAME[:TAG]\n"
-	        "  share|unshare USER/NAME USER\n"
-	        "  history [USER/]NAME\n"
-	        "  gc | fsck\n"
-	        "  job JOBID                which version a job is pinned to\n"
-	        "  import SOURCE [--name NAME[:TAG]] [--base IMAGE] [--tls-verify=false]\n"
-	        "                           a container image (docker://, oci:, oci-archive:,\n"
-	        "                           docker-archive:) as your VM image\n"
-	        "  import --kernel FILE [--initrd FILE] --rootdisk FILE [--cmdline ...]\n"
-	        "                           a whole VM image with its own kernel\n"
-	        "  import [IMAGES.YAML]     push an old-layout catalog's images as site images\n");
+	fprintf(f, "usage: xenvm image [--socket PATH|HOST:PORT] COMMAND\n"
+	           "  list [--all]\n"
+	           "  show NAME[:TAG]|sha256:DIGEST\n"
+	           "  push [USER/]NAME[:TAG] --kernel FILE[:SHA256] --initrd FILE[:SHA256]\n"
+	           "       [--rootdisk FILE[:SHA256]] [--attributes FILE.yaml]\n"
+	           "  tag SOURCE [USER/]NAME:TAG\n"
+	           "  rm [USER/]NAME[:TAG]\n"
+	           "  share|unshare USER/NAME USER\n"
+	           "  history [USER/]NAME\n"
+	           "  gc | fsck\n"
+	           "  job JOBID                which version a job is pinned to\n"
+	           "  import SOURCE [--name NAME[:TAG]] [--base IMAGE] [--tls-verify=false]\n"
+	           "                           a container image (docker://, oci:, oci-archive:,\n"
+	           "                           docker-archive:) as your VM image\n"
+	           "  import --kernel FILE [--initrd FILE] --rootdisk FILE [--cmdline ...]\n"
+	           "                           a whole VM image with its own kernel\n"
+	           "  import [IMAGES.YAML]     push an old-layout catalog's images as site images\n"
+	           "  cache prune [--cache DIR] [--max SIZE]\n"
+	           "                           empty your import cache (or trim it to SIZE)\n");
 }
 
 /* FILE[:SHA256] -> open fd, size, sha256 (the given one, checked by the manager). */
@@ -360,6 +362,12 @@ int xa_cmd_image(const struct xenvm_config *cfg, int argc, char **argv)
 		if (argc - sub >= 2 && image_import_is_container_source(argv[sub + 1]))
 			return image_import(cfg, sock, argc - sub, argv + sub);
 		return import(cfg, sock, argc - sub >= 2 ? argv[sub + 1] : cfg->catalog);
+	}
+	if (strcmp(cmd, "cache") == 0) {
+		int sub = optind;
+
+		optind = 0;
+		return image_cache_cmd(cfg, argc - sub, argv + sub);
 	}
 	if (strcmp(cmd, "job") == 0 && optind + 2 == argc)
 		return job(sock, argv[optind + 1]);

@@ -31,13 +31,16 @@
 #include <openssl/evp.h>
 
 #include "admin.h"
+#include "image_cache.h"
 #include "image_inspect.h"
+#include "image_owners.h"
 #include "image_source.h"
 #include "imgstore/client.h"
 #include "lib/atomic_file.h"
 #include "lib/catalog.h"
 #include "lib/log.h"
 #include "lib/run.h"
+#include "lib/units.h"
 #include "lib/yamldoc.h"
 
 #define HOUR_MS (3600u * 1000u)
@@ -58,6 +61,7 @@ struct import {
 	char (*layer_hex)[IMGS_HEX_LEN + 1]; /* the manifest's layers, bottom first */
 	uint64_t bytes;
 	char env_workdir_user[8192]; /* /.xenvm/config's text */
+	struct xa_cache *cachelock;
 	char arch[32];
 };
 
@@ -529,8 +533,9 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
                           struct xerr *err)
 {
 	char umoci[64], mksq[64], bundle[2300], rootfs[2400], tmp[2500], yaml[2400], xdir[2500];
-	char image[2300], facts_yaml[4096], sortf[2400];
+	char image[2300], facts_yaml[4096], sortf[2400], ownf[2400], ruid[16], rgid[16];
 	struct xa_image_facts facts;
+	struct xa_owners own;
 	struct stat st;
 	int rc = -1;
 	FILE *f;
@@ -542,6 +547,8 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
 
 		attrs[n] = '\0';
 		fclose(f);
+		snprintf(tmp, sizeof(tmp), "rootdisk/%s.sqfs", im->config_hex);
+		xa_cache_touch(im->cachelock, tmp);
 		progress(im, "root disk of sha256:%.12s in the cache", im->config_hex);
 		return 0;
 	}
@@ -585,22 +592,45 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
 	snprintf(sortf, sizeof(sortf), "%s/sort", bundle);
 	if (write_sort_file(im, rootfs, sortf, err) < 0)
 		goto out;
+	/* The layers' owners (umoci kept them in xattrs): the pseudo file's lines set them all */
+	snprintf(ownf, sizeof(ownf), "%s/owners", bundle);
+	if (xa_write_owners(rootfs, ownf, &own, err) < 0) {
+		char msg[sizeof(err->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		xerr_set(err, "%s: %s", im->source, msg);
+		goto out;
+	}
+	snprintf(ruid, sizeof(ruid), "%u", own.root_uid);
+	snprintf(rgid, sizeof(rgid), "%u", own.root_gid);
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", sqfs, (int)getpid());
 	{
-		/* guest/mkimage.sh's settings: same content, same bytes */
-		char *a[] = {
-		    mksq,        rootfs,      tmp,          "-comp",        "xz",
-		    "-Xbcj",     "x86",       "-b",         "1M",           "-no-fragments",
-		    "-all-root", "-noappend", "-no-xattrs", "-mkfs-time",   "0",
-		    "-all-time", "0",         "-quiet",     "-no-progress", "-sort",
-		    sortf,       NULL};
+		/*
+		 * guest/mkimage.sh's settings: same content, same bytes.  Not -all-root (it
+		 * overrides the pseudo file): every entry has a line, the root -root-uid/gid.
+		 */
+		/* clang-format off */
+		char *a[] = {mksq, rootfs, tmp,
+		             "-comp", "xz", "-Xbcj", "x86", "-b", "1M", "-no-fragments",
+		             "-noappend", "-no-xattrs", "-mkfs-time", "0", "-all-time", "0",
+		             "-quiet", "-no-progress",
+		             "-sort", sortf, "-pf", ownf, "-root-uid", ruid, "-root-gid", rgid,
+		             NULL};
+		/* clang-format on */
 
 		if (run(a, "mksquashfs", err) < 0) {
 			unlink(tmp);
 			goto out;
 		}
 	}
-	if (write_text(yaml, facts_yaml, err) < 0 || rename(tmp, sqfs) < 0) {
+	/* the .yaml whole first, the .sqfs last: the .sqfs says the entry is complete */
+	if (xenvm_write_file_atomic(yaml, facts_yaml, strlen(facts_yaml), 0600, (uid_t)-1,
+	                            (gid_t)-1) < 0) {
+		xerr_set(err, "%s: %s", yaml, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, sqfs) < 0) {
 		if (!err->msg[0])
 			xerr_set(err, "%s: %s", sqfs, strerror(errno));
 		unlink(tmp);
@@ -707,12 +737,19 @@ out:
 	return rc;
 }
 
+static const char *ref_used(const struct import *im, char *buf, size_t len)
+{
+	snprintf(buf, len, "used/%s", im->ref);
+	return buf;
+}
+
 static void usage_import(void)
 {
-	fprintf(stderr, "usage: xenvm image import SOURCE [--name NAME[:TAG]] [--base IMAGE]\n"
-	                "                         [--tls-verify=false] [--cache DIR]\n"
-	                "  SOURCE: docker://REGISTRY/REPO:TAG, oci:DIR[:TAG], oci-archive:FILE,\n"
-	                "          docker-archive:FILE\n");
+	fprintf(stderr,
+	        "usage: xenvm image import SOURCE [--name NAME[:TAG]] [--base IMAGE]\n"
+	        "                         [--tls-verify=false] [--cache DIR] [--cache-max SIZE]\n"
+	        "  SOURCE: docker://REGISTRY/REPO:TAG, oci:DIR[:TAG], oci-archive:FILE,\n"
+	        "          docker-archive:FILE\n");
 }
 
 bool image_import_is_vm(int argc, char **argv)
@@ -726,14 +763,19 @@ bool image_import_is_vm(int argc, char **argv)
 int image_import(const struct xenvm_config *cfg, const char *sock, int argc, char **argv)
 {
 	static const struct option opts[] = {
+	    /* clang-format off */
 	    {"name", required_argument, NULL, 'n'},
 	    {"base", required_argument, NULL, 'b'},
 	    {"tls-verify", required_argument, NULL, 't'},
 	    {"cache", required_argument, NULL, 'c'},
+	    {"cache-max", required_argument, NULL, 'm'},
 	    {NULL, 0, NULL, 0},
+	    /* clang-format on */
 	};
+	struct xa_cache cache = {.lock_fd = -1};
+	uint64_t cache_max = cfg->image_store.import_cache_max;
 	struct import *im = calloc(1, sizeof(*im));
-	char sqfs[2400], facts[4096], hex[IMGS_HEX_LEN + 1];
+	char sqfs[2400], facts[4096], hex[IMGS_HEX_LEN + 1], used[120];
 	const char *name = NULL, *cachedir = NULL;
 	struct xerr err = {""};
 	struct passwd *pw;
@@ -757,6 +799,15 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 			break;
 		case 'c':
 			cachedir = optarg;
+			break;
+		case 'm':
+			if (xenvm_parse_size(optarg, &cache_max) < 0) {
+				xerror(
+				    "import: --cache-max %s: not a size (e.g. 4G, 0 for no bound)",
+				    optarg);
+				rc = XA_EXIT_USAGE;
+				goto out;
+			}
 			break;
 		default:
 			usage_import();
@@ -794,23 +845,26 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 	im->tty = isatty(STDERR_FILENO);
 	if (cachedir)
 		snprintf(im->cache, sizeof(im->cache), "%s", cachedir);
-	else if (getenv("XDG_CACHE_HOME") && getenv("XDG_CACHE_HOME")[0] == '/')
-		snprintf(im->cache, sizeof(im->cache), "%s/xenvm/import", getenv("XDG_CACHE_HOME"));
-	else if (getenv("HOME") && getenv("HOME")[0] == '/')
-		snprintf(im->cache, sizeof(im->cache), "%s/.cache/xenvm/import", getenv("HOME"));
-	else {
+	else if (xa_cache_default_dir(im->cache, sizeof(im->cache)) < 0) {
 		xerror("import: no cache directory (set HOME, XDG_CACHE_HOME or --cache)");
 		goto out;
 	}
 	snprintf(im->layout, sizeof(im->layout), "%s/oci", im->cache);
 	snprintf(sqfs, sizeof(sqfs), "%s/rootdisk", im->cache);
-	if (xenvm_mkdir_p(im->cache, 0700) < 0 || xenvm_mkdir_p(sqfs, 0700) < 0) {
-		xerror("import: %s: %s", im->cache, strerror(errno));
+	if (xa_cache_open(&cache, im->cache, &err) < 0 || xenvm_mkdir_p(sqfs, 0700) < 0) {
+		xerror("import: %s", err.msg[0] ? err.msg : strerror(errno));
 		goto out;
 	}
+	im->cachelock = &cache;
 	sha256_hex(im->source, hex);
 	snprintf(im->ref, sizeof(im->ref), "src-%.32s", hex);
-	if (fetch(im, &err) < 0 || read_image(im, &err) < 0 ||
+	if (fetch(im, &err) < 0) {
+		progress_end(im);
+		xerror("import: %s", err.msg);
+		goto out;
+	}
+	xa_cache_touch(&cache, ref_used(im, used, sizeof(used)));
+	if (read_image(im, &err) < 0 ||
 	    build_rootdisk(im, sqfs, sizeof(sqfs), facts, sizeof(facts), &err) < 0 ||
 	    push_image(cfg, sock, im, sqfs, facts, &err) < 0) {
 		progress_end(im);
@@ -820,7 +874,18 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 	fprintf(stderr, "import: %s: %u layers, %.1f MB of layers, in %lds\n", im->name, im->layers,
 	        (double)im->bytes / 1e6, (long)(time(NULL) - t0));
 	rc = XA_EXIT_OK;
+	if (cache_max) {
+		char k1[120], k2[120];
+		const char *keep[] = {k1, k2, NULL};
+		bool busy;
+
+		snprintf(k1, sizeof(k1), "ref %s", im->ref);
+		snprintf(k2, sizeof(k2), "rootdisk %s", im->config_hex);
+		if (xa_cache_trim(&cache, cache_max, keep, true, &busy, NULL, &err) < 0)
+			xwarn("import: the cache was not trimmed: %s", err.msg);
+	}
 out:
+	xa_cache_close(&cache);
 	free(im->layer_hex);
 	free(im);
 	return rc;

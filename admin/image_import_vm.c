@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "image_cache.h"
 #include "imgstore/client.h"
 #include "imgstore/store.h"
 #include "lib/atomic_file.h"
@@ -128,6 +129,10 @@ static int convert_qcow2(struct vm_import *im, struct xerr *err)
 		goto out;
 	snprintf(im->raw, sizeof(im->raw), "%s/vm-%s.raw", im->cache, hex);
 	if (access(im->raw, R_OK) == 0) {
+		struct xa_cache c = {.lock_fd = -1};
+
+		snprintf(c.dir, sizeof(c.dir), "%s", im->cache);
+		xa_cache_touch(&c, strrchr(im->raw, '/') + 1);
 		fprintf(stderr, "import: %s: converted before (%s)\n", im->spec[2], im->raw);
 		rc = 0;
 		goto out;
@@ -286,10 +291,11 @@ int image_import_vm(const struct xenvm_config *cfg, const char *sock, int argc, 
 	const char *name = NULL, *cachedir = NULL;
 	struct xerr err = {""};
 	struct passwd *pw;
+	struct xa_cache cache = {.lock_fd = -1};
 	bool qcow2 = false;
 	int opt, rc = XA_EXIT_FAIL;
 
-	(void)cfg; /* the manager applies the site's policy (image_store.user_kernels) */
+	/* the manager applies the site's policy (image_store.user_kernels); cfg bounds the cache */
 	if (!im)
 		return XA_EXIT_FAIL;
 	im->cmdline = DEFAULT_CMDLINE;
@@ -342,16 +348,12 @@ int image_import_vm(const struct xenvm_config *cfg, const char *sock, int argc, 
 	         strchr(name, '/') ? "" : "/", name, strchr(name, ':') ? "" : ":latest");
 	if (cachedir)
 		snprintf(im->cache, sizeof(im->cache), "%s", cachedir);
-	else if (getenv("XDG_CACHE_HOME") && getenv("XDG_CACHE_HOME")[0] == '/')
-		snprintf(im->cache, sizeof(im->cache), "%s/xenvm/import", getenv("XDG_CACHE_HOME"));
-	else if (getenv("HOME") && getenv("HOME")[0] == '/')
-		snprintf(im->cache, sizeof(im->cache), "%s/.cache/xenvm/import", getenv("HOME"));
-	else {
+	else if (xa_cache_default_dir(im->cache, sizeof(im->cache)) < 0) {
 		xerror("import: no cache directory (set HOME, XDG_CACHE_HOME or --cache)");
 		goto out;
 	}
-	if (xenvm_mkdir_p(im->cache, 0700) < 0) {
-		xerror("import: %s: %s", im->cache, strerror(errno));
+	if (xa_cache_open(&cache, im->cache, &err) < 0) {
+		xerror("import: %s", err.msg);
 		goto out;
 	}
 	if (is_qcow2(im->spec[2], &qcow2, &err) < 0 || (qcow2 && convert_qcow2(im, &err) < 0) ||
@@ -360,7 +362,19 @@ int image_import_vm(const struct xenvm_config *cfg, const char *sock, int argc, 
 		goto out;
 	}
 	rc = XA_EXIT_OK;
+	if (cfg->image_store.import_cache_max) {
+		char k[120];
+		const char *keep[] = {k, NULL};
+		const char *base = strrchr(im->raw, '/');
+		bool busy;
+
+		snprintf(k, sizeof(k), "raw %s", base ? base + 1 : "");
+		if (xa_cache_trim(&cache, cfg->image_store.import_cache_max, keep, true, &busy,
+		                  NULL, &err) < 0)
+			xwarn("import: the cache was not trimmed: %s", err.msg);
+	}
 out:
+	xa_cache_close(&cache);
 	free(im);
 	return rc;
 }

@@ -1,18 +1,22 @@
 #!/bin/bash
 # mkimage.sh - build the ttylinux-mpi guest image from this machine's Debian packages.
 #
-# Usage: guest/mkimage.sh AGENT OUTDIR SHIM IBCHECK
+# Usage: guest/mkimage.sh AGENT OUTDIR SHIM IBCHECK [SHIMDYN]
 #   AGENT   the static xenvm-agent binary to put in the image
 #   OUTDIR  e.g. build/images; writes OUTDIR/ttylinux-mpi/{vmlinuz,initrd.zst} and
 #           OUTDIR/images.yaml (a catalog fragment with sizes and sha256)
-#   SHIM    the static xenvm-exec: /usr/local/bin/{srun,sbatch,squeue,scancel,sacct,scontrol,
-#           sinfo} link to it, so those commands inside the VM run on the host (guest/README.md)
+#   SHIM    the static xenvm-exec: the initramfs's copy, injected into container roots
 #   IBCHECK the (dynamic) xenvm-ibcheck: /init's verbs readiness check, /usr/bin/xenvm-ibcheck
+#   SHIMDYN the dynamic xenvm-exec (default: SHIM): /usr/local/bin/{srun,sbatch,squeue,scancel,
+#           sacct,scontrol,sinfo} on the root disk link to it, so those commands inside the VM run
+#           on the host (guest/README.md); the root disk has the glibc it needs (39 KB, not 0.9 MB)
 # Environment: GUEST_KERNEL=xenvm|debian (default xenvm): the project's kernel
 #              (guest/kernel/, built or found in its cache by guest/kernel/build.sh), or Debian's
 #              generic one;
 #              KVER (debian only; default: newest /lib/modules/*), COMP=zst|gz|xz (default zst),
-#              NAME (default ttylinux-mpi).
+#              NAME (default ttylinux-mpi);
+#              MPICH_SLIM=auto|1|0 (default auto): libmpich.so.12 without yaksa's 3-level datatype
+#              kernels (guest/mpich-slim.sh; auto: unslimmed with a warning when it does not apply), libslurm.so.38 with only what hydra calls.
 # Needs: linux-source-6.1 (xenvm) or linux-image-amd64 (debian), busybox-static mpich libucx0 libibverbs1 ibverbs-providers iproute2
 #        cpio zstd.  Exits non-zero with a message when something is missing: nothing is guessed.
 set -euo pipefail
@@ -20,6 +24,8 @@ AGENT=${1:?usage: mkimage.sh AGENT OUTDIR SHIM}
 OUT=${2:?usage: mkimage.sh AGENT OUTDIR SHIM}
 SHIM=${3:?usage: mkimage.sh AGENT OUTDIR SHIM IBCHECK}
 IBCHECK=${4:?usage: mkimage.sh AGENT OUTDIR SHIM IBCHECK}
+SHIMDYN=${5:-$SHIM}
+MPICH_SLIM=${MPICH_SLIM:-auto}
 NAME=${NAME:-ttylinux-mpi}
 COMP=${COMP:-zst}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +57,7 @@ file -L "$AGENT" | grep -q 'statically linked' || die "$AGENT is not statically 
 [ -x "$SHIM" ] || die "missing shim binary $SHIM"
 file -L "$SHIM" | grep -q 'statically linked' || die "$SHIM is not statically linked"
 [ -x "$IBCHECK" ] || die "missing verbs check binary $IBCHECK"
+[ -x "$SHIMDYN" ] || die "missing shim binary $SHIMDYN"
 [ -x /bin/bash ] || die "bash missing (for #!/bin/bash batch scripts)"
 MA=/usr/lib/x86_64-linux-gnu
 [ -r $MA/libmpich.so.12 ] || die "MPICH missing (apt-get install mpich)"
@@ -82,7 +89,7 @@ strip --strip-all "$R/sbin/xenvm-agent"
 # The Slurm client commands a batch script runs inside the VM are run by the host (the guest has
 # no munge or Slurm): one static shim, in /usr/local/bin because a user's PATH has it before
 # /usr/bin and /bin (busybox) and the host's PATH is what tasks get.
-install -m 0755 "$SHIM" "$U/local/bin/xenvm-exec"
+install -m 0755 "$SHIMDYN" "$U/local/bin/xenvm-exec"
 strip --strip-all "$U/local/bin/xenvm-exec"
 # Also in /usr/bin for a PATH without /usr/local/bin (and hydra's execvp("srun")): host-only
 # directories earlier in PATH do not exist in the guest, so the shim is always found.
@@ -178,7 +185,39 @@ for lib in $(ldd $BINS $LIBS $UCXMODS 2>/dev/null | awk '/=> \//{print $3} /^\t\
 	*) cp -L "$lib" "$U/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
 	esac
 done
-cp -L $MA/libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpich.so.12"
+case "$MPICH_SLIM" in
+auto | 1)
+	# 29 of its 41 MB are yaksa's 3-level datatype kernels (5.9 of the root disk's MB): made
+	# unreachable and zeroed, as upstream yaksa's default since 2024 (guest/mpich-slim.sh).
+	# auto: a library the script does not recognise (another Debian build of MPICH) is copied
+	# as it is, with a warning, rather than failing a site's image build; 1 makes that an error.
+	# check-mpi-slim fails on such a library either way.
+	[ -r $MA/libmpich.a ] || die "libmpich.a missing (apt-get install libmpich-dev; or MPICH_SLIM=0)"
+	if ! bash "$HERE/mpich-slim.sh" $MA/libmpich.so.12 $MA/libmpich.a "$U/lib/x86_64-linux-gnu/libmpich.so.12"; then
+		[ "$MPICH_SLIM" = auto ] || die "guest/mpich-slim.sh failed (MPICH_SLIM=1)"
+		echo "mkimage: warning: libmpich.so.12 copied unslimmed (guest/mpich-slim.sh failed above); the root disk is about 6 MB larger" >&2
+		cp -L $MA/libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpich.so.12"
+	fi
+	# hydra (mpiexec.hydra, hydra_pmi_proxy) calls three hostlist functions of libslurm (1.9 MB,
+	# 0.57 MB on the root disk): the same functions from Debian's libslurm.a of the same version,
+	# the rest of the library left out (0.39 MB).  The guest has no munge, so no other Slurm API
+	# call could reach slurmctld from there anyway.
+	if [ -e "$U/lib/x86_64-linux-gnu/libslurm.so.38" ]; then
+		[ -r $MA/libslurm.a ] || die "libslurm.a missing (apt-get install libslurm-dev; or MPICH_SLIM=0)"
+		nm -D --defined-only $MA/libslurm.so.38 | awk '{print $3}' | sort -u >"$W/slurm.def"
+		for b in $BINS; do nm -D --undefined-only "$b" 2>/dev/null; done | awk '{print $2}' | sed 's/@.*//' |
+			sort -u | comm -12 - "$W/slurm.def" >"$W/slurm.used"
+		[ -s "$W/slurm.used" ] || die "no binary on the root disk calls libslurm: why is it there?"
+		{ echo "{ global:"; sed 's/$/;/' "$W/slurm.used"; echo "local: *; };"; } >"$W/slurm.map"
+		gcc -shared -o "$W/libslurm.so.38" -Wl,-soname,libslurm.so.38 -Wl,--version-script="$W/slurm.map" \
+			$(sed 's/^/-Wl,-u,/' "$W/slurm.used") -Wl,--gc-sections $MA/libslurm.a -lresolv -lpthread -ldl -lm ||
+			die "could not link libslurm.so.38 from $MA/libslurm.a"
+		mv "$W/libslurm.so.38" "$U/lib/x86_64-linux-gnu/libslurm.so.38"
+	fi
+	;;
+0) cp -L $MA/libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpich.so.12" ;;
+*) die "MPICH_SLIM must be auto, 1 or 0, not '$MPICH_SLIM'" ;;
+esac
 # libmpi.so.12 is the name mpicc.mpich links against on the host (ldd of a user's program)
 ln -sf libmpich.so.12 "$U/lib/x86_64-linux-gnu/libmpi.so.12"
 # glibc dlopen()s libgcc_s for pthread_cancel / unwinding; ldd does not list it
@@ -239,6 +278,10 @@ mpiver=$(dpkg-query -W -f='${Version}' libmpich12 | sed 's/-.*//')
 ucxver=$(dpkg-query -W -f='${Version}' libucx0 | sed 's/-.*//')
 ibvver=$(dpkg-query -W -f='${Version}' libibverbs1 | sed 's/-.*//')
 osver=$(. /etc/os-release && echo "$ID-$VERSION_ID")
+# xen_blkfront.feature_persistent=0: with persistent grants (QEMU's Xen disk backend offers
+# them) blkfront allocates a page for every grant of its ring up front, (32 + 1) x 32 pages =
+# 4.1 MiB of a Xen DomU's RAM for good: the difference between its idle memory and QEMU's
+# (guest/README.md).  Without, each request's pages are granted and mapped as it goes.
 cat > "$OUT/images.yaml" <<EOF
 # Generated by guest/mkimage.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); paths relative to this file.
 images:
@@ -248,7 +291,7 @@ images:
       kernel: {path: $NAME/vmlinuz, sha256: $ksha, size: $ksz}
       initrd: {path: $NAME/$INITRD, sha256: $isha, size: $isz}
       rootdisk: {path: $NAME/rootdisk.sqfs, sha256: $rsha, size: $rsz}
-    cmdline: "console=ttyS0 console=hvc0 quiet panic=-1"
+    cmdline: "console=ttyS0 console=hvc0 quiet panic=-1 xen_blkfront.feature_persistent=0"
     attributes:
       os: $osver
       kernel: "$KVER"

@@ -63,9 +63,9 @@ FORCE:
 # `make -B image`; the kernel's own build is keyed by its inputs, guest/kernel/build.sh).
 # The guest's srun/sbatch/squeue... shim is xenvm-exec, static (spank-xenvm/exec.mk).
 GUEST_SHIM := $(XENVM_EXEC_STATIC)
-$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) guest/mkimage.sh guest/rootfs/init \
+$(IMAGE_DIR)/images.yaml: $(AGENT) $(GUEST_SHIM) $(XENVM_EXEC) $(IBCHECK) guest/mkimage.sh guest/mpich-slim.sh guest/rootfs/init \
                           $(GUEST_KERNEL_SRC) $(IMAGE_DIR)/.guest-kernel
-	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM) $(IBCHECK)
+	bash guest/mkimage.sh $(AGENT) $(IMAGE_DIR) $(GUEST_SHIM) $(IBCHECK) $(XENVM_EXEC)
 
 # Only the guest kernel, built or found in its cache (prints the cache directory).
 .PHONY: guest-kernel
@@ -151,10 +151,10 @@ CHECKS += check-vm-verbs
 # Both images are built apart from $(IMAGE_DIR) (the one the suites use is left as it is).
 BENCH_IMAGES := $(B)/bench-images
 BENCH_REPS ?= 3
-$(BENCH_IMAGES)/%/images.yaml: $(AGENT) $(GUEST_SHIM) $(IBCHECK) $(PMIPROGRESS) guest/mkimage.sh \
+$(BENCH_IMAGES)/%/images.yaml: $(AGENT) $(GUEST_SHIM) $(XENVM_EXEC) $(IBCHECK) $(PMIPROGRESS) guest/mkimage.sh guest/mpich-slim.sh \
                                guest/rootfs/init $(GUEST_KERNEL_SRC)
 	GUEST_KERNEL=$* XVG_PMIPROGRESS=$(abspath $(PMIPROGRESS)) \
-	  bash guest/mkimage.sh $(AGENT) $(BENCH_IMAGES)/$* $(GUEST_SHIM) $(IBCHECK)
+	  bash guest/mkimage.sh $(AGENT) $(BENCH_IMAGES)/$* $(GUEST_SHIM) $(IBCHECK) $(XENVM_EXEC)
 .PHONY: bench-vm
 bench-vm: $(VMCTL) $(XENVM_EXEC) $(BENCH_IMAGES)/xenvm/images.yaml $(BENCH_IMAGES)/debian/images.yaml
 	bench/vm-bench.sh $(VMCTL) $(XENVM_EXEC) $(BENCH_REPS) \

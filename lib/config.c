@@ -95,7 +95,7 @@ static struct xenvm_config *defaults_for(const char *path)
 	dup_into(&cfg->imagecast.store, "/srv/xenvm/images", &ok);
 	cfg->imagecast.port = 7420;
 	dup_into(&cfg->imagecast.socket, "/run/xenvm/imagecast.sock", &ok);
-	cfg->imagecast.chunk_bytes = 4 * MiB;
+	cfg->imagecast.chunk_bytes = 1 * MiB;
 	cfg->imagecast.shape = XENVM_CAST_TWO_TREE;
 	dup_into(&cfg->network.bridge, "xenvmbr0", &ok);
 	cfg->network.mtu = 1500;

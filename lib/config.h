@@ -141,6 +141,8 @@ struct xenvm_config {
 		bool verify_boot;  /* image_store.verify: none | boot (none): boot before tagging */
 		uint32_t
 		    verify_timeout_s; /* image_store.verify_timeout: to "ready" (timeouts.ready) */
+		uint64_t import_cache_max; /* image_store.import_cache_max: each user's import
+		                              cache, trimmed after an import; 0 unbounded (8G) */
 	} image_store;
 
 	struct {

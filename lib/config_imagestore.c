@@ -9,10 +9,23 @@
 #include "config.h"
 #include "yamldoc.h"
 
-static const char *const store_keys[] = {
-    "socket",       "admins",         "user_images",  "push_users", "push_groups", "quota_bytes",
-    "quota_images", "max_image_size", "user_kernels", "user_root",  "retention",   "gc_interval",
-    "verify",       "verify_timeout", "listen",       NULL};
+static const char *const store_keys[] = {"socket",
+                                         "admins",
+                                         "user_images",
+                                         "push_users",
+                                         "push_groups",
+                                         "quota_bytes",
+                                         "quota_images",
+                                         "max_image_size",
+                                         "user_kernels",
+                                         "user_root",
+                                         "retention",
+                                         "gc_interval",
+                                         "verify",
+                                         "verify_timeout",
+                                         "listen",
+                                         "import_cache_max",
+                                         NULL};
 
 static const char *const verify_names[] = {"none", "boot", NULL};
 
@@ -31,6 +44,7 @@ int xenvm_config_image_store_defaults(struct xenvm_config *cfg)
 	cfg->image_store.max_image_bytes = 4 * GiB;
 	cfg->image_store.retention_s = 86400;
 	cfg->image_store.gc_interval_s = 3600;
+	cfg->image_store.import_cache_max = 8 * GiB;
 	return 0;
 }
 
@@ -79,7 +93,9 @@ int xenvm_config_image_store_parse(const struct ydoc *d, const void *root, struc
 	                      err) < 0 ||
 	    ydoc_get_enum(d, m, at, "verify", verify_names, &verify, err) < 0 ||
 	    ydoc_get_duration(d, m, at, "verify_timeout", 1, 3600, &c->image_store.verify_timeout_s,
-	                      err) < 0)
+	                      err) < 0 ||
+	    ydoc_get_size(d, m, at, "import_cache_max", 0, UINT64_MAX,
+	                  &c->image_store.import_cache_max, err) < 0)
 		return -1;
 	c->image_store.verify_boot = verify == 1;
 	return 0;

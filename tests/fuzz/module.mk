@@ -14,7 +14,7 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -D_GNU_SOURCE 
                 $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined
 
-FUZZ_SRC_fuzz_vm_proto       := vm/proto.c
+FUZZ_SRC_fuzz_vm_proto       := vm/proto.c lib/log.c
 FUZZ_SRC_fuzz_imagecast_wire := imagecast/proto.c imagecast/manifest.c imagecast/spec.c \
                                 imagecast/hosts.c imagecast/tree.c imagecast/sha.c lib/imageref.c lib/error.c
 FUZZ_LIBS_fuzz_imagecast_wire := $(CRYPTO_LIBS) $(SLURM_LIBS)

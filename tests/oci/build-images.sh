@@ -8,7 +8,8 @@
 #   OUTDIR/v1.oci.tar          v1 as an oci-archive (skopeo copy)
 #   OUTDIR/v1.docker.tar       v1 as a docker-archive (skopeo copy; what `docker save` writes)
 #   OUTDIR/layers/             OCI layout, tag `test`: whiteouts, an opaque directory, hard links,
-#                              symlinks out of the root, a device node and a setuid file in a layer
+#                              symlinks out of the root, a device node, a setuid file and files
+#                              owned by 1000:1000 and by daemon in a layer
 #   OUTDIR/images.env          shell variables: digests, sizes, the cache key, the build time
 #
 # The images are built once per cache key (the script's and allreduce.c's hashes and the mirror's
@@ -168,8 +169,13 @@ else
 	mknod "$l2/dev/evil-sda" b 8 0            # a disk: must be dropped
 	cp /bin/busybox "$l2/usr/bin/suid-sh"
 	chmod 4755 "$l2/usr/bin/suid-sh"          # setuid root: kept, for the guest only
+	mkdir -p "$l2/home/alice" "$l2/srv"       # owners that are not root's: kept in the root disk
+	echo "alice's" >"$l2/home/alice/data"
+	chown -R 1000:1000 "$l2/home/alice"
+	echo "daemon's" >"$l2/srv/daemon-file"
+	chown 1:1 "$l2/srv/daemon-file"           # daemon
 	find "$l2" -print0 | xargs -0r touch -h -d "@$SOURCE_DATE_EPOCH"
-	(cd "$l2" && tar --sort=name --numeric-owner --owner=0 --group=0 --format=posix \
+	(cd "$l2" && tar --sort=name --numeric-owner --format=posix \
 		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
 		-cf "$work/layer2.tar" .)
 	umoci raw add-layer --image "$lay:test" --history.created "$created" \

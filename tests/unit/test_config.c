@@ -99,7 +99,7 @@ static void assert_defaults(const struct xenvm_config *c)
 	assert_string_equal(c->imagecast.store, "/srv/xenvm/images");
 	assert_int_equal(c->imagecast.port, 7420);
 	assert_string_equal(c->imagecast.socket, "/run/xenvm/imagecast.sock");
-	assert_true(c->imagecast.chunk_bytes == 4 * MiB);
+	assert_true(c->imagecast.chunk_bytes == 1 * MiB);
 	assert_int_equal(c->imagecast.shape, XENVM_CAST_TWO_TREE);
 	assert_null(c->imagecast.allowed_users);
 	assert_int_equal(c->imagecast.n_allowed_users, 0);

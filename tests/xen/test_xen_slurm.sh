@@ -145,7 +145,7 @@ cat >"$WORK/extra/images.yaml" <<EOF
     files:
       kernel: {path: broken/vmlinuz, sha256: $(sha "$WORK/extra/broken/vmlinuz"), size: $(stat -c %s "$WORK/extra/broken/vmlinuz")}
       initrd: {path: broken/initrd.gz, sha256: $(sha "$WORK/extra/broken/initrd.gz"), size: $(stat -c %s "$WORK/extra/broken/initrd.gz")}
-    cmdline: "console=hvc0 quiet panic=-1"
+    cmdline: "console=hvc0 quiet panic=-1 xen_blkfront.feature_persistent=0"
     memory: {default: 128M, max: 1G}
     features: [xenvm]
 EOF

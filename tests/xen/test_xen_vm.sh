@@ -85,7 +85,7 @@ entry() { # NAME GUEST_TYPE INITRD(dom0 path) INITRD(host path)
       kernel: $k
       initrd: {path: $3, sha256: $(sha256sum <"$4" | cut -c1-64), size: $(stat -c %s "$4")}
       rootdisk: $r
-    cmdline: "console=hvc0 quiet panic=-1"
+    cmdline: "console=hvc0 quiet panic=-1 xen_blkfront.feature_persistent=0"
     xen: {guest_type: $2}
     memory: {default: 256M, max: 1G}
     vcpus: {default: 1, max: 2}
