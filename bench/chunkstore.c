@@ -4,10 +4,11 @@
  * added to a sorted, fixed-timestamp root disk does: tests/oci measures the real case), into two
  * stores in the same run: one chunked (imgstore/chunk.h) and one of whole-file blobs (as before
  * chunking, imgs_chunk_min = max).  Prints the store bytes v2 added in each; then the time of
- * imagecast's root reading and hashing the v2 root disk from each store (ic_manifest_hash_store,
- * what the root does before a broadcast), warm (page cache) and cold (POSIX_FADV_DONTNEED on every
- * store file first), REPS times alternated, medians and the chunked/whole ratio.  Never judges.
- * Usage: bench-chunkstore [SIZE_MIB [REPS [DIR]]]   (defaults 64, 5, /var/tmp)
+ * imagecast's root reading and hashing the v2 root disk from each store at imagecast's 1 MiB chunks
+ * (ic_manifest_hash_store, what the root does before a broadcast), warm (page cache) and cold
+ * (POSIX_FADV_DONTNEED on every store file first), REPS times alternated, medians and the
+ * chunked/whole ratio.  Never judges. Usage: bench-chunkstore [SIZE_MIB [REPS [DIR]]]   (defaults
+ * 64, 5, /var/tmp)
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -121,7 +122,7 @@ static double root_read(const char *store, const char *hex, uint64_t size, bool 
 	f.path = path;
 	ic_sha_from_hex(hex, f.sha);
 	if (ic_digest_of(&f, 1, digest) < 0 ||
-	    ic_manifest_new("bench", digest, 4u << 20, &f, 1, &m, &err) < 0) {
+	    ic_manifest_new("bench", digest, 1u << 20, &f, 1, &m, &err) < 0) {
 		fprintf(stderr, "bench-chunkstore: %s\n", err.msg);
 		exit(1);
 	}

@@ -12,7 +12,7 @@
 
 #include "lib/small_file.h"
 
-/* Chunks asked for ahead of the one read (4 MiB: imagecast's default chunk). */
+/* Chunks asked for ahead of the one read (4 MiB: a few of imagecast's reads ahead). */
 #define BLOB_AHEAD 4
 
 struct xenvm_blob {
