@@ -20,6 +20,7 @@
 
 #include "admin.h"
 #include "lib/atomic_file.h"
+#include "lib/blob.h"
 #include "lib/catalog.h"
 #include "lib/log.h"
 #include "lib/units.h"
@@ -74,9 +75,26 @@ static int resolve_file(const struct xenvm_config *cfg, const char *store,
 		return xerr_errno(err, ENAMETOOLONG, "image %s: %s: path too long", img->name,
 		                  role);
 	}
-	if (access(out, R_OK) < 0)
-		return xerr_set(err, "image %s: %s file %s: %s (not in the cache %s/images either)",
-		                img->name, role, out, strerror(errno), cfg->cache.dir);
+	if (access(out, R_OK) < 0) {
+		int e = errno;
+		struct xenvm_blob *b = NULL;
+
+		/* chunked in the image store (lib/blob.h): a VM needs one file, the cache has it */
+		if (f->path[0] != '/' && xenvm_blob_open(store, f->path, &b, NULL) == 0 &&
+		    xenvm_blob_chunked(b)) {
+			xenvm_blob_close(b);
+			return xerr_errno(
+			    err, ENOENT,
+			    "image %s: %s file %s is stored in chunks and not in the "
+			    "cache %s/images: fetch it first (imagecast fetch %s --nodes "
+			    "THIS_NODE)",
+			    img->name, role, out, cfg->cache.dir, img->name);
+		}
+		xenvm_blob_close(b);
+		return xerr_errno(err, e,
+		                  "image %s: %s file %s: %s (not in the cache %s/images either)",
+		                  img->name, role, out, strerror(e), cfg->cache.dir);
+	}
 	return 0;
 }
 

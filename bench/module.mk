@@ -28,3 +28,15 @@ BENCHES += bench-verbs
 bench-image-push: $(B)/imgstore/xenvm-imaged $(XENVM_ADMIN)
 	bench/image-push.sh $(B) $(or $(BENCH_PUSH_MB),256) $(or $(BENCH_REPS),3)
 BENCHES += bench-image-push
+
+# Issue 16's store figures: store bytes a one-package-changed root disk adds, chunked vs whole-file
+# blobs, and imagecast's root reading a chunked vs a whole-file blob, in one run
+# (bench/chunkstore.c; BENCH_CHUNK_MB=64 root disk, BENCH_REPS=5).
+BENCH_CHUNKSTORE := $(B)/bench/bench-chunkstore
+$(B)/bench/chunkstore.o: CFLAGS += $(CRYPTO_CFLAGS) $(YAML_CFLAGS)
+$(BENCH_CHUNKSTORE): $(B)/bench/chunkstore.o $(LIBIMGSTORE) $(LIBIMAGECAST) $(LIBXENVM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBIMGSTORE) $(LIBIMAGECAST) $(IMGS_LIBS) $(IC_LIBS)
+.PHONY: bench-chunkstore
+bench-chunkstore: $(BENCH_CHUNKSTORE)
+	$(BENCH_CHUNKSTORE) $(or $(BENCH_CHUNK_MB),64) $(or $(BENCH_REPS),5)
+BENCHES += bench-chunkstore

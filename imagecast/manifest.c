@@ -14,6 +14,7 @@
 
 #include "manifest.h"
 
+#include "lib/blob.h"
 #include "lib/imageref.h"
 
 /* The catalog's own rule (lib/imageref.h): NAME, NAME:TAG or USER/NAME[:TAG]. */
@@ -222,7 +223,9 @@ out:
 int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr *err)
 {
 	char path[PATH_MAX];
-	int fd = -1, rc = -1;
+	struct xenvm_blob *b = NULL;
+	struct xerr berr;
+	int rc = -1;
 
 	if (!m || !store) {
 		return xerr_errno(err, EINVAL, "internal error: no manifest or store");
@@ -233,7 +236,6 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 		struct ic_sha_mid mid;
 		uint8_t sha[IC_SHA_LEN];
 		uint8_t *buf = NULL;
-		struct stat st;
 		char hex[IC_SHA_HEX + 1];
 
 		if (f->path[0] == '/')
@@ -244,19 +246,18 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 			xerr_set(err, "image %s: path too long", m->name);
 			goto out;
 		}
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			xerr_set(err, "image %s: %s %s: %s", m->name, f->role, path,
-			         strerror(errno));
+		/* whole or chunked in the store (lib/blob.h): the same bytes either way */
+		if (xenvm_blob_open(store, f->path, &b, &berr) < 0) {
+			xerr_set(err, "image %s: %s %s", m->name, f->role, berr.msg);
 			goto out;
 		}
-		if ((uint64_t)st.st_size != f->size) {
+		if (xenvm_blob_size(b) != f->size) {
 			errno = EBADMSG;
-			xerr_set(err, "image %s: %s %s is %lld bytes, the catalog says %" PRIu64,
-			         m->name, f->role, path, (long long)st.st_size, f->size);
+			xerr_set(err,
+			         "image %s: %s %s is %" PRIu64 " bytes, the catalog says %" PRIu64,
+			         m->name, f->role, path, xenvm_blob_size(b), f->size);
 			goto out;
 		}
-		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		/*
 		 * One read: each chunk's hash and the file's chain of midstates (or, for a chunk
 		 * size that is not a multiple of 64, the file's hash) from the same buffer.
@@ -278,7 +279,7 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 			int hrc;
 
 			while (got < len) {
-				ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+				ssize_t n = xenvm_blob_pread(b, buf + got, len - got, off + got);
 
 				if (n < 0 && errno == EINTR)
 					continue;
@@ -326,13 +327,12 @@ int ic_manifest_hash_store(struct ic_manifest *m, const char *store, struct xerr
 			         m->name, f->role, path, ic_sha_to_hex(sha, hex), m->digest);
 			goto out;
 		}
-		close(fd);
-		fd = -1;
+		xenvm_blob_close(b);
+		b = NULL;
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	xenvm_blob_close(b);
 	return rc;
 }
 

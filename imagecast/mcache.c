@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mcache.h"
+#include "lib/blob.h"
 #include "lib/small_file.h"
 
 #define IC_MCACHE_DIR "store-manifests"
@@ -54,15 +55,23 @@ long ic_mcache_key(const struct ic_manifest *m, const char *store, char **out)
 		return -1;
 	for (size_t i = 0; i < m->nfiles && !e; i++) {
 		const struct ic_file *fl = &m->files[i];
-		struct stat st;
+		struct stat st = {0};
 
 		if (fl->path[0] == '/')
 			snprintf(path, sizeof(path), "%s", fl->path);
 		else if (snprintf(path, sizeof(path), "%s/%s", store, fl->path) >=
 		         (int)sizeof(path))
 			e = ENAMETOOLONG;
-		if (!e && stat(path, &st) < 0)
-			e = errno;
+		/* a chunked file's key is its index's stat: index and chunks never change */
+		if (!e) {
+			struct xenvm_blob *b = NULL;
+
+			if (xenvm_blob_open(store, fl->path, &b, NULL) < 0)
+				e = errno;
+			else
+				st = *xenvm_blob_stat(b);
+			xenvm_blob_close(b);
+		}
 		if (!e)
 			fprintf(f, "key %s %ju %ju %jd %jd.%09ld %jd.%09ld %s\n", fl->role,
 			        (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, (intmax_t)st.st_size,

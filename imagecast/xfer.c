@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/blob.h"
 #include "lib/log.h"
 #include "mcache.h"
 #include "proto.h"
@@ -425,7 +426,9 @@ out:
 static int fill_from_store(struct xfer *x, uint8_t *buf)
 {
 	char path[PATH_MAX];
-	int fd = -1, rc = -1;
+	struct xenvm_blob *b = NULL;
+	struct xerr berr;
+	int rc = -1;
 
 	pthread_mutex_lock(&x->mu);
 	snprintf(x->source, sizeof(x->source), "store:%s", store_of(x));
@@ -441,9 +444,9 @@ static int fill_from_store(struct xfer *x, uint8_t *buf)
 			n = snprintf(path, sizeof(path), "%s/%s", store_of(x), f->path);
 		if (n < 0 || (size_t)n >= sizeof(path))
 			return fail(x, "%s/%s: path too long", store_of(x), f->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return fail(x, "%s: %s", path, strerror(errno));
+		/* whole or chunked in the store (lib/blob.h) */
+		if (xenvm_blob_open(store_of(x), f->path, &b, &berr) < 0)
+			return fail(x, "%s", berr.msg);
 		for (uint32_t c = f->first_chunk; c < f->first_chunk + f->nchunks; c++) {
 			uint64_t off;
 			uint32_t len;
@@ -454,7 +457,7 @@ static int fill_from_store(struct xfer *x, uint8_t *buf)
 			pthread_mutex_unlock(&x->mu);
 			if (present || ic_manifest_chunk(x->m, c, NULL, &off, &len) < 0)
 				continue;
-			if (pread(fd, buf, len, (off_t)off) != (ssize_t)len) {
+			if (xenvm_blob_pread(b, buf, len, off) != (ssize_t)len) {
 				fail(x, "reading %s: %s", path, strerror(errno ? errno : EIO));
 				goto out;
 			}
@@ -469,13 +472,12 @@ static int fill_from_store(struct xfer *x, uint8_t *buf)
 				goto out;
 			}
 		}
-		close(fd);
-		fd = -1;
+		xenvm_blob_close(b);
+		b = NULL;
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	xenvm_blob_close(b);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chunk.h"
 #include "lib/atomic_file.h"
 #include "store.h"
 #include "util.h"
@@ -44,16 +45,19 @@ static bool blob_used(const struct imgs_version_info *v, size_t n, const char *h
 	return false;
 }
 
-/* Remove blobs no version names.  Returns how many, or -1. */
-static int sweep_blobs(struct imgs_store *st, const struct imgs_version_info *v, size_t n,
-                       void (*report)(const char *), struct xerr *err)
+/*
+ * Remove blobs no version names: whole files (sub "blobs/sha256") or chunked indices (sub
+ * "chunked/sha256"; their chunks go at the chunk sweep after).  Returns how many, or -1.
+ */
+static int sweep_dir(struct imgs_store *st, const char *sub, const struct imgs_version_info *v,
+                     size_t n, void (*report)(const char *), struct xerr *err)
 {
 	char dir[IMGS_PATH_MAX];
 	struct dirent *e;
 	DIR *dh;
 	int removed = 0;
 
-	snprintf(dir, sizeof(dir), "%s/blobs/sha256", st->dir);
+	snprintf(dir, sizeof(dir), "%s/%s", st->dir, sub);
 	dh = opendir(dir);
 	if (!dh)
 		return xerr_set(err, "%s: %s", dir, strerror(errno));
@@ -61,8 +65,12 @@ static int sweep_blobs(struct imgs_store *st, const struct imgs_version_info *v,
 		if (e->d_name[0] == '.' ||
 		    (imgs_hex_valid(e->d_name) && blob_used(v, n, e->d_name)))
 			continue;
-		say(report, "removed blob %s (no version names it)", e->d_name);
-		if (imgs_blob_remove(st, imgs_hex_valid(e->d_name) ? e->d_name : "", err) < 0) {
+		say(report, "removed %sblob %s (no version names it)",
+		    strcmp(sub, XENVM_BLOB_DIR) == 0 ? "" : "chunked ", e->d_name);
+		if ((strcmp(sub, XENVM_BLOB_DIR) == 0
+		         ? imgs_blob_remove(st, imgs_hex_valid(e->d_name) ? e->d_name : "", err)
+		         : imgs_chunked_remove(st, imgs_hex_valid(e->d_name) ? e->d_name : "",
+		                               err)) < 0) {
 			char path[IMGS_PATH_MAX];
 
 			/* not a sha256 name: nothing the store wrote */
@@ -78,6 +86,19 @@ static int sweep_blobs(struct imgs_store *st, const struct imgs_version_info *v,
 	}
 	closedir(dh);
 	return removed;
+}
+
+/* sweep_dir for both kinds of blob, then the chunks no index names.  How many, or -1. */
+static int sweep_blobs(struct imgs_store *st, const struct imgs_version_info *v, size_t n,
+                       void (*report)(const char *), struct xerr *err)
+{
+	int a, b, c;
+
+	if ((a = sweep_dir(st, XENVM_BLOB_DIR, v, n, report, err)) < 0 ||
+	    (b = sweep_dir(st, XENVM_BLOB_CHUNKED_DIR, v, n, report, err)) < 0 ||
+	    (c = imgs_chunks_sweep(st, report, err)) < 0)
+		return -1;
+	return a + b + c;
 }
 
 /* Remove manifests that do not parse or whose blobs are missing.  Returns how many, or -1. */
@@ -207,11 +228,21 @@ static int clean_tmp(struct imgs_store *st, void (*report)(const char *), struct
 
 int imgs_fsck(struct imgs_store *st, void (*report)(const char *line), struct xerr *err)
 {
+	return imgs_fsck_deep(st, false, report, err);
+}
+
+int imgs_fsck_deep(struct imgs_store *st, bool deep, void (*report)(const char *line),
+                   struct xerr *err)
+{
 	struct imgs_version_info *v = NULL;
 	size_t n = 0;
 	int total = 0, k;
 
 	if ((k = clean_tmp(st, report, err)) < 0)
+		return -1;
+	total += k;
+	/* a broken chunked blob is missing for check_versions, which removes what names it */
+	if ((k = imgs_chunks_check_all(st, deep, report, err)) < 0)
 		return -1;
 	total += k;
 	if ((k = check_versions(st, report, err)) < 0)

@@ -3,7 +3,8 @@
 IMGS_LIB_SRC := imgstore/store.c imgstore/tags.c imgstore/manifest.c imgstore/catalog_gen.c \
                 imgstore/maintain.c imgstore/yamlout.c imgstore/util.c imgstore/policy.c \
                 imgstore/jobs.c imgstore/wire.c imgstore/server.c imgstore/push.c \
-                imgstore/client.c imgstore/verify.c imgstore/remote.c
+                imgstore/client.c imgstore/verify.c imgstore/remote.c \
+                imgstore/chunk.c
 IMGS_LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(IMGS_LIB_SRC))
 LIBIMGSTORE  := $(B)/imgstore/libimgstore.a
 IMGS_LIBS    := $(LIBIMGSTORE) $(LIBXENVM) $(LIBXENVM_LIBS) $(MUNGE_LIBS)
@@ -21,7 +22,7 @@ $(B)/imgstore/xenvm-imaged: $(B)/imgstore/imaged.o $(LIBIMGSTORE) $(LIBXENVM)
 SBINS += $(B)/imgstore/xenvm-imaged
 MAN8  += doc/man/xenvm-imaged.8
 
-IMGS_UNIT := test_imgstore_crash test_imgstore_pin
+IMGS_UNIT := test_imgstore_crash test_imgstore_pin test_imgstore_chunk
 UNIT_TESTS += $(patsubst %,$(B)/tests/unit/%,$(IMGS_UNIT))
 $(patsubst %,$(B)/tests/unit/%.o,$(IMGS_UNIT)): CFLAGS += $(CMOCKA_CFLAGS) $(YAML_CFLAGS)
 $(B)/tests/unit/test_imgstore%: $(B)/tests/unit/test_imgstore%.o $(LIBIMGSTORE) $(LIBXENVM)

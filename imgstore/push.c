@@ -13,19 +13,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chunk.h"
 #include "lib/imageref.h"
 #include "manifest.h"
 #include "server.h"
 #include "verify.h"
 
-/* Remove the blobs this push created (none is named by a manifest yet). */
+/*
+ * Remove the blobs this push created (none is named by a manifest yet), and the chunks no
+ * index names any more: a refused push costs no disk.
+ */
 static void undo_blobs(struct imgs_store *st, const struct imgs_req *r, const bool *created)
 {
+	bool any = false;
+
 	for (int i = 0; i < IMGS_ROLES; i++) {
 		struct xerr ignored;
 
 		if (created[i])
-			(void)imgs_blob_remove(st, r->files[i].sha256, &ignored);
+			any |= imgs_blob_remove(st, r->files[i].sha256, &ignored) == 0;
+	}
+	if (any) {
+		struct xerr ignored;
+
+		(void)imgs_chunks_sweep(st, NULL, &ignored);
 	}
 }
 
@@ -87,18 +98,19 @@ int imgs_push(const struct xenvm_config *cfg, struct imgs_store *st, int fd,
 		goto out;
 	for (int i = 0; i < IMGS_ROLES; i++) {
 		struct xerr ferr = {""};
+		uint64_t added = 0;
 
 		if (!r->files[i].present)
 			continue;
 		if (imgs_blob_receive(st, fd, r->files[i].size, r->files[i].sha256, &created[i],
-		                      &ferr) < 0) {
+		                      &added, &ferr) < 0) {
 			xerr_set(err, "push refused: file %s: %s; nothing was stored",
 			         imgs_roles[i], ferr.msg);
 			undo_blobs(st, r, created);
 			goto out;
 		}
 		bytes += r->files[i].size;
-		fresh += created[i] ? r->files[i].size : 0;
+		fresh += added;
 	}
 	/* verify: boot, before the version exists: one that does not boot is never written */
 	if (cfg->image_store.verify_boot) {

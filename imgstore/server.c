@@ -279,7 +279,7 @@ static int do_fsck(struct imgs_store *st, const struct imgs_client *c, FILE *out
 	if (!c->admin)
 		return xerr_set(err, "fsck is for admins");
 	report_to = out;
-	k = imgs_fsck(st, report_line, err);
+	k = imgs_fsck_deep(st, true, report_line, err);
 	report_to = NULL;
 	if (k < 0)
 		return -1;

@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "chunk.h"
 #include "lib/atomic_file.h"
 #include "manifest.h"
 #include "util.h"
@@ -85,9 +86,17 @@ const char *imgs_ns_prefix(const struct imgs_ns *ns, char *buf, size_t len)
 
 /* ------------------------------------------------------------------ open */
 
-static const char *const layout[] = {"blobs/sha256", "versions/site", "versions/user",
-                                     "tags/site",    "tags/user",     "history/site",
-                                     "history/user", "shares/user",   "tmp"};
+static const char *const layout[] = {XENVM_BLOB_DIR,
+                                     XENVM_BLOB_CHUNKED_DIR,
+                                     XENVM_BLOB_CHUNK_DIR,
+                                     "versions/site",
+                                     "versions/user",
+                                     "tags/site",
+                                     "tags/user",
+                                     "history/site",
+                                     "history/user",
+                                     "shares/user",
+                                     "tmp"};
 
 int imgs_open(const char *dir, struct imgs_store *st, void (*report)(const char *line),
               struct xerr *err)
@@ -154,11 +163,21 @@ bool imgs_blob_exists(const struct imgs_store *st, const char *hex)
 	struct stat sb;
 
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", st->dir, hex);
+	return (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode)) || imgs_chunked_exists(st, hex);
+}
+
+/* A whole-file blob (not chunked) exists. */
+static bool whole_exists(const struct imgs_store *st, const char *hex)
+{
+	char path[IMGS_PATH_MAX];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", st->dir, hex);
 	return lstat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 int imgs_blob_receive(struct imgs_store *st, int fd, uint64_t size, const char *want_hex,
-                      bool *created, struct xerr *err)
+                      bool *created, uint64_t *added, struct xerr *err)
 {
 	enum { BUF = 1 << 20 };
 	char tmp[IMGS_PATH_MAX], path[IMGS_PATH_MAX], got[IMGS_HEX_LEN + 1];
@@ -170,8 +189,12 @@ int imgs_blob_receive(struct imgs_store *st, int fd, uint64_t size, const char *
 	int out = -1, rc = -1;
 
 	*created = false;
+	*added = 0;
 	if (!imgs_hex_valid(want_hex))
 		return xerr_set(err, "'%.80s' is not a sha256", want_hex);
+	/* A large file is chunked, unless a whole copy of it is there already (older stores). */
+	if (size > imgs_chunk_min && !whole_exists(st, want_hex))
+		return imgs_chunked_receive(st, fd, size, want_hex, created, added, err);
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", st->dir, want_hex);
 	snprintf(tmp, sizeof(tmp), "%s/tmp/blob.XXXXXX", st->dir);
 	buf = malloc(BUF);
@@ -228,6 +251,7 @@ int imgs_blob_receive(struct imgs_store *st, int fd, uint64_t size, const char *
 		goto out;
 	}
 	*created = true;
+	*added = size;
 	imgs_step();
 	rc = 0;
 out:
@@ -250,7 +274,7 @@ int imgs_blob_remove(struct imgs_store *st, const char *hex, struct xerr *err)
 	if (unlink(path) < 0 && errno != ENOENT)
 		return xerr_set(err, "%s: %s", path, strerror(errno));
 	imgs_step();
-	return 0;
+	return imgs_chunked_exists(st, hex) ? imgs_chunked_remove(st, hex, err) : 0;
 }
 
 /* ------------------------------------------------------------------ versions */

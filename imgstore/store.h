@@ -2,6 +2,8 @@
  * store.h - the content-addressed image store (imgstore/README.md, xenvm-imaged(8)).
  *
  *   <store>/blobs/sha256/<hex>                   a file (kernel, initrd, root disk) by content
+ *   <store>/chunked/sha256/<hex>                 or, for a file > 4 MiB, its index of chunks
+ *   <store>/chunks/sha256/<chunk>                a 1 MiB chunk by content (chunk.h, lib/blob.h)
  *   <store>/versions/site/<hex>.yaml             a site version: its manifest
  *   <store>/versions/user/<user>/<hex>.yaml      a user's version
  *   <store>/tags/site/<name>/<tag>               "sha256:<hex>\n": the version a tag points at
@@ -106,15 +108,19 @@ void imgs_close(struct imgs_store *st);
 
 /*
  * Read exactly `size` bytes from fd into a new blob, hashing as it goes; the blob is published
- * only when its sha256 equals want_hex.  *created is set when this call added the blob (it did
- * not exist).  Returns 0, or -1 with err filled (short stream, mismatch, I/O); nothing is left
- * behind on failure.
+ * only when its sha256 equals want_hex.  Files over imgs_chunk_min are chunked (chunk.h).
+ * *created is set when this call added the blob (it did not exist); *added to the bytes it
+ * wrote (for a chunked file, its new chunks only).  Returns 0, or -1 with err filled (short
+ * stream, mismatch, I/O); nothing is left behind on failure.
  */
 int imgs_blob_receive(struct imgs_store *st, int fd, uint64_t size, const char *want_hex,
-                      bool *created, struct xerr *err);
-/* Remove a blob (no error when absent).  Returns 0 or -1 with err. */
+                      bool *created, uint64_t *added, struct xerr *err);
+/*
+ * Remove a blob, whole or the index of a chunked one (no error when absent); chunks go at the
+ * next imgs_chunks_sweep.  Returns 0 or -1 with err.
+ */
 int imgs_blob_remove(struct imgs_store *st, const char *hex, struct xerr *err);
-/* True when the blob exists. */
+/* True when the blob exists, whole or chunked. */
 bool imgs_blob_exists(const struct imgs_store *st, const char *hex);
 
 /* "<dir>/versions/site/<hex>.yaml" etc. into buf.  Returns buf, or NULL (ENAMETOOLONG). */
@@ -173,6 +179,13 @@ int imgs_catalog_write(struct imgs_store *st, struct xerr *err);
  * Returns the number of repairs, or -1 with err.
  */
 int imgs_fsck(struct imgs_store *st, void (*report)(const char *line), struct xerr *err);
+/*
+ * imgs_fsck, and with deep every chunked blob read whole: each chunk's sha256 against its name
+ * and the file's against the index (the `fsck` request; imgs_open checks the structure only:
+ * indices parse, chunks exist with their sizes).
+ */
+int imgs_fsck_deep(struct imgs_store *st, bool deep, void (*report)(const char *line),
+                   struct xerr *err);
 
 /*
  * Collect versions no tag of their namespace points at, that no live job pins (live: n_live

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chunk.h"
 #include "lib/atomic_file.h"
 #include "lib/run.h"
 #include "util.h"
@@ -52,7 +53,15 @@ static int make_verify_dir(const struct imgs_store *st, const char *manifest_tex
 			continue;
 		snprintf(from, sizeof(from), "%s/blobs/sha256/%s", st->dir, files[i].sha256);
 		snprintf(to, sizeof(to), "%s/blobs/sha256/%s", dir, files[i].sha256);
-		if (link(from, to) < 0 && errno != EEXIST)
+		if (access(to, F_OK) == 0)
+			continue; /* the same file in two roles */
+		/* a chunked file is put together (the VM needs one file): a copy, removed after */
+		if (imgs_chunked_exists(st, files[i].sha256) && access(from, F_OK) < 0) {
+			if (imgs_blob_copy(st, files[i].sha256, to, err) < 0)
+				return -1;
+			continue;
+		}
+		if (link(from, to) < 0)
 			return xerr_errno(err, errno, "link %s: %s", from, strerror(errno));
 	}
 	if (snprintf(manifest, mlen, "%s/manifest.yaml", dir) >= (int)mlen)
