@@ -17,17 +17,6 @@
 
 uint64_t imgs_chunk_min = 4ull << 20;
 
-static void to_hex(const unsigned char *md, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[IMGS_HEX_LEN] = '\0';
-}
-
 static int sha256_hex(const void *buf, size_t len, char *hex)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -35,7 +24,7 @@ static int sha256_hex(const void *buf, size_t len, char *hex)
 
 	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
 		return -1;
-	to_hex(md, hex);
+	imgs_sha256_hex(md, hex);
 	return 0;
 }
 
@@ -162,7 +151,7 @@ int imgs_chunked_receive(struct imgs_store *st, int fd, uint64_t size, const cha
 		xerr_set(err, "sha256 failed");
 		goto out;
 	}
-	to_hex(md, got);
+	imgs_sha256_hex(md, got);
 	if (strcmp(got, want_hex) != 0) {
 		xerr_set(err, "its content has sha256 %s, not %s as the push said", got, want_hex);
 		goto out;
@@ -275,7 +264,7 @@ int imgs_chunked_check(const struct imgs_store *st, const char *hex, bool deep, 
 			xerr_set(err, "sha256 failed");
 			goto out;
 		}
-		to_hex(md, got);
+		imgs_sha256_hex(md, got);
 		if (strcmp(got, hex) != 0) {
 			xerr_errno(err, EBADMSG, "its chunks give sha256 %s, not its name", got);
 			goto out;

@@ -146,17 +146,6 @@ void imgs_close(struct imgs_store *st)
 
 /* ------------------------------------------------------------------ blobs */
 
-static void to_hex(const unsigned char *md, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[IMGS_HEX_LEN] = '\0';
-}
-
 bool imgs_blob_exists(const struct imgs_store *st, const char *hex)
 {
 	char path[IMGS_PATH_MAX];
@@ -231,7 +220,7 @@ int imgs_blob_receive(struct imgs_store *st, int fd, uint64_t size, const char *
 		xerr_set(err, "sha256 failed");
 		goto out;
 	}
-	to_hex(md, got);
+	imgs_sha256_hex(md, got);
 	if (strcmp(got, want_hex) != 0) {
 		xerr_set(err, "its content has sha256 %s, not %s as the push said", got, want_hex);
 		goto out;

@@ -41,3 +41,14 @@ int imgs_fsync_dir(const char *path)
 	close(fd);
 	return rc;
 }
+
+void imgs_sha256_hex(const unsigned char *md, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[64] = '\0';
+}

@@ -12,4 +12,7 @@ int imgs_write_all(int fd, const void *buf, size_t len);
 /* fsync the directory holding `path`.  Returns 0, or -1 with errno. */
 int imgs_fsync_dir(const char *path);
 
+/* The 64 lowercase hex digits of a 32-byte sha256 digest md, and a NUL, into out. */
+void imgs_sha256_hex(const unsigned char *md, char *out);
+
 #endif
