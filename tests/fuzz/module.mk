@@ -16,7 +16,8 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -D_GNU_SOURCE 
 
 FUZZ_SRC_fuzz_vm_proto       := vm/proto.c lib/log.c
 FUZZ_SRC_fuzz_imagecast_wire := imagecast/proto.c imagecast/manifest.c imagecast/spec.c \
-                                imagecast/hosts.c imagecast/tree.c imagecast/sha.c lib/imageref.c lib/error.c
+                                imagecast/hosts.c imagecast/tree.c imagecast/sha.c lib/imageref.c lib/error.c \
+                                lib/blob.c lib/small_file.c
 FUZZ_LIBS_fuzz_imagecast_wire := $(CRYPTO_LIBS) $(SLURM_LIBS)
 FUZZ_SRC_fuzz_request        := lib/request.c lib/require.c lib/imageref.c lib/units.c lib/error.c
 FUZZ_SRC_fuzz_qemu_argv      := vm/qemu_argv.c vm/guest_cmdline.c vm/spec_check.c vm/qemu_pci.c \
