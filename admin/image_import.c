@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 
 #include "admin.h"
+#include "image_base.h"
 #include "image_cache.h"
 #include "image_inspect.h"
 #include "image_owners.h"
@@ -57,6 +58,11 @@ struct import {
 	char ref[80];      /* the source's tag in the layout */
 	char config_hex[IMGS_HEX_LEN + 1];
 	char manifest_hex[IMGS_HEX_LEN + 1];
+	/* the root disk's name in the cache: the image config and the base's root disk (modules) */
+	char disk_hex[IMGS_HEX_LEN + 1];
+	const struct xenvm_config *cfg;
+	const struct xenvm_image *baseimg; /* --base, in basecat */
+	struct xenvm_catalog *basecat;
 	unsigned layers;
 	char (*layer_hex)[IMGS_HEX_LEN + 1]; /* the manifest's layers, bottom first */
 	uint64_t bytes;
@@ -540,14 +546,14 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
 	int rc = -1;
 	FILE *f;
 
-	snprintf(sqfs, slen, "%s/rootdisk/%s.sqfs", im->cache, im->config_hex);
-	snprintf(yaml, sizeof(yaml), "%s/rootdisk/%s.yaml", im->cache, im->config_hex);
+	snprintf(sqfs, slen, "%s/rootdisk/%s.sqfs", im->cache, im->disk_hex);
+	snprintf(yaml, sizeof(yaml), "%s/rootdisk/%s.yaml", im->cache, im->disk_hex);
 	if (stat(sqfs, &st) == 0 && (f = fopen(yaml, "r"))) {
 		size_t n = fread(attrs, 1, alen - 1, f);
 
 		attrs[n] = '\0';
 		fclose(f);
-		snprintf(tmp, sizeof(tmp), "rootdisk/%s.sqfs", im->config_hex);
+		snprintf(tmp, sizeof(tmp), "rootdisk/%s.sqfs", im->disk_hex);
 		xa_cache_touch(im->cachelock, tmp);
 		progress(im, "root disk of sha256:%.12s in the cache", im->config_hex);
 		return 0;
@@ -588,6 +594,17 @@ static int build_rootdisk(struct import *im, char *sqfs, size_t slen, char *attr
 	snprintf(xdir, sizeof(xdir), "%s/.xenvm/config", rootfs);
 	if (write_text(xdir, im->env_workdir_user, err) < 0)
 		goto out;
+	/* The base kernel's RDMA modules (guest/rootfs/init loads them from /.xenvm/modules) */
+	snprintf(xdir, sizeof(xdir), "%s/.xenvm/modules", rootfs);
+	switch (xa_base_modules(im->cfg->imagecast.store, im->baseimg, bundle, xdir, err)) {
+	case -1:
+		goto out;
+	case 1:
+		xwarn("import: base image %s has no kernel modules on its root disk: the VMs of %s "
+		      "get no Soft-RoCE or VF driver",
+		      im->base, im->name);
+		break;
+	}
 	progress(im, "packing the root disk (squashfs)");
 	snprintf(sortf, sizeof(sortf), "%s/sort", bundle);
 	if (write_sort_file(im, rootfs, sortf, err) < 0)
@@ -643,38 +660,42 @@ out:
 	return rc;
 }
 
-/* The site image whose kernel and initrd boot containers: its files opened as the user. */
-static int open_base(const struct xenvm_config *cfg, const char *base, struct imgs_req *r,
-                     struct imgs_push_body *body, char **cmdline, struct xerr *err)
+/*
+ * The site image whose kernel and initrd boot containers (--base), found in the catalog before
+ * anything is unpacked; the root disk's cache name follows from it (its modules go in).
+ */
+static int find_base(struct import *im, struct xerr *err)
 {
-	struct xenvm_catalog *cat = NULL;
-	const struct xenvm_image *img;
-	const struct xenvm_image_file *fs[2];
-	int rc = -1;
+	char key[2 * IMGS_HEX_LEN + 16];
 
-	if (xenvm_catalog_load(cfg->catalog, &cat, err) < 0)
+	if (xenvm_catalog_load(im->cfg->catalog, &im->basecat, err) < 0)
 		return -1;
-	img = xenvm_catalog_find(cat, base);
-	if (!img) {
-		xerr_set(err,
-		         "base image '%s' is not in %s (--base names the site image whose "
-		         "kernel and initrd boot containers)",
-		         base, cfg->catalog);
-		goto out;
-	}
-	fs[0] = &img->kernel;
-	fs[1] = &img->initrd;
-	for (int i = 0; i < 2; i++) {
-		char path[4096];
+	im->baseimg = xenvm_catalog_find(im->basecat, im->base);
+	if (!im->baseimg)
+		return xerr_set(err,
+		                "base image '%s' is not in %s (--base names the site image whose "
+		                "kernel and initrd boot containers)",
+		                im->base, im->cfg->catalog);
+	snprintf(key, sizeof(key), "%s %s", im->config_hex,
+	         im->baseimg->rootdisk.path ? im->baseimg->rootdisk.sha256 : "-");
+	sha256_hex(key, im->disk_hex);
+	return 0;
+}
 
-		if (fs[i]->path[0] == '/')
-			snprintf(path, sizeof(path), "%s", fs[i]->path);
-		else
-			snprintf(path, sizeof(path), "%s/%s", cfg->imagecast.store, fs[i]->path);
-		body->fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+/* The base's kernel and initrd opened as the user (whole or chunked in the store). */
+static int open_base(struct import *im, struct imgs_req *r, struct imgs_push_body *body,
+                     char **cmdline, struct xerr *err)
+{
+	const struct xenvm_image *img = im->baseimg;
+	const struct xenvm_image_file *fs[2] = {&img->kernel, &img->initrd};
+
+	for (int i = 0; i < 2; i++) {
+		body->fds[i] = xa_store_file_open(im->cfg->imagecast.store, fs[i], im->cache, err);
 		if (body->fds[i] < 0) {
-			xerr_set(err, "base image %s: %s: %s", base, path, strerror(errno));
-			goto out;
+			char msg[sizeof(err->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			return xerr_set(err, "base image %s: %s", im->base, msg);
 		}
 		r->files[i].present = true;
 		r->files[i].size = fs[i]->size;
@@ -683,13 +704,9 @@ static int open_base(const struct xenvm_config *cfg, const char *base, struct im
 	if (asprintf(cmdline, "%s%sxenvm.container=1", img->cmdline ? img->cmdline : "",
 	             img->cmdline ? " " : "") < 0) {
 		*cmdline = NULL;
-		xerr_set(err, "out of memory");
-		goto out;
+		return xerr_set(err, "out of memory");
 	}
-	rc = 0;
-out:
-	xenvm_catalog_free(cat);
-	return rc;
+	return 0;
 }
 
 static int push_image(const struct xenvm_config *cfg, const char *sock, struct import *im,
@@ -700,7 +717,7 @@ static int push_image(const struct xenvm_config *cfg, const char *sock, struct i
 	char *cmdline = NULL, *attrs = NULL;
 	int rc = -1;
 
-	if (open_base(cfg, im->base, &r, &body, &cmdline, err) < 0)
+	if (open_base(im, &r, &body, &cmdline, err) < 0)
 		goto out;
 	body.fds[2] = open(sqfs, O_RDONLY | O_CLOEXEC);
 	if (body.fds[2] < 0) {
@@ -864,7 +881,8 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 		goto out;
 	}
 	xa_cache_touch(&cache, ref_used(im, used, sizeof(used)));
-	if (read_image(im, &err) < 0 ||
+	im->cfg = cfg;
+	if (read_image(im, &err) < 0 || find_base(im, &err) < 0 ||
 	    build_rootdisk(im, sqfs, sizeof(sqfs), facts, sizeof(facts), &err) < 0 ||
 	    push_image(cfg, sock, im, sqfs, facts, &err) < 0) {
 		progress_end(im);
@@ -880,12 +898,13 @@ int image_import(const struct xenvm_config *cfg, const char *sock, int argc, cha
 		bool busy;
 
 		snprintf(k1, sizeof(k1), "ref %s", im->ref);
-		snprintf(k2, sizeof(k2), "rootdisk %s", im->config_hex);
+		snprintf(k2, sizeof(k2), "rootdisk %s", im->disk_hex);
 		if (xa_cache_trim(&cache, cache_max, keep, true, &busy, NULL, &err) < 0)
 			xwarn("import: the cache was not trimmed: %s", err.msg);
 	}
 out:
 	xa_cache_close(&cache);
+	xenvm_catalog_free(im->basecat);
 	free(im->layer_hex);
 	free(im);
 	return rc;

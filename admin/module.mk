@@ -4,7 +4,7 @@ XENVM_ADMIN_SRC := admin/xenvm.c admin/boot.c admin/list.c admin/exec.c admin/de
                    admin/inventory.c admin/vminfo.c admin/adminid.c admin/cache.c admin/ib.c \
                    admin/check.c admin/image.c
 # issue 16: container images imported (image_import.c), the whole-VM path (image_import_vm.c)
-XENVM_ADMIN_SRC += admin/image_import.c admin/image_inspect.c admin/image_source.c \
+XENVM_ADMIN_SRC += admin/image_import.c admin/image_base.c admin/image_inspect.c admin/image_source.c \
                    admin/image_import_vm.c admin/image_owners.c admin/image_cache.c
 XENVM_ADMIN_OBJ := $(patsubst %.c,$(B)/%.o,$(XENVM_ADMIN_SRC))
 

@@ -163,12 +163,9 @@ mkdir -p "$U/lib/modules"
 mv "$RD/lib/modules/$KVER" "$U/lib/modules/$KVER"
 printf '%s\n' "${rxeorder[@]}" >"$U/lib/modules/$KVER/rxe-modules.load"
 printf '%s\n' "${vforder[@]}" >"$U/lib/modules/$KVER/vf-modules.load"
-# A container VM (xenvm.container=1) has the container's root disk, not this one: the same
-# modules and lists go into the initramfs too, under /lib/xenvm/modules.  Every other VM deletes
-# them at once (init), so they cost it only their unpacking; a container VM loads what it
-# needs, and switch_root frees the rest.
-mkdir -p "$R/lib/xenvm/modules"
-cp -a "$U/lib/modules/$KVER" "$R/lib/xenvm/modules/$KVER"
+# A container VM (xenvm.container=1) has the container's root disk, not this one: `xenvm image
+# import` copies this lib/modules into the container's root disk as /.xenvm/modules (with the
+# kernel and initrd of this image, admin/image_base.c), so the initramfs carries no second copy.
 
 # --- userspace: MPICH (hydra), UCX, libibverbs + rxe provider, rdma tool, ibv_devinfo,
 # ibv_rc_pingpong (the verbs suite's and a user's first test), the verbs readiness check
