@@ -268,7 +268,7 @@ int xa_facts_yaml(const struct xa_image_facts *f, char *buf, size_t len)
 		fprintf(m, "  glibc: \"%s\"\n", f->glibc);
 	/*
 	 * ib means "boot me with verbs" to the Prolog: a VF (mlx5), else Soft-RoCE (rxe).  The
-	 * guest's init sets the device up from the site's initramfs (xenvm-rdmadev), but only the
+	 * guest's init sets the device up (the base's modules, xenvm-rdmadev), but only the
 	 * container's own libibverbs with a provider for it can use it: one of those two.
 	 */
 	fprintf(m, "  ib: %s\n", xa_facts_verbs(f) ? "true" : "false");
