@@ -52,7 +52,8 @@ int xa_store_file_open(const char *store, const struct xenvm_image_file *f, cons
 		ssize_t n = xenvm_blob_pread(b, buf, 1u << 20, off), w = 0;
 
 		if (n <= 0) {
-			xerr_set(err, "%s: %s", path, n < 0 ? strerror(errno) : "shorter than its index");
+			xerr_set(err, "%s: %s", path,
+			         n < 0 ? strerror(errno) : "shorter than its index");
 			goto out;
 		}
 		while (w < n) {
@@ -61,7 +62,8 @@ int xa_store_file_open(const char *store, const struct xenvm_image_file *f, cons
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k < 0) {
-				xerr_set(err, "%s: a copy of %s: %s", tmpdir, path, strerror(errno));
+				xerr_set(err, "%s: a copy of %s: %s", tmpdir, path,
+				         strerror(errno));
 				goto out;
 			}
 			w += k;
@@ -116,8 +118,8 @@ int xa_base_modules(const char *store, const struct xenvm_image *base, const cha
 		goto out;
 	}
 	{
-		char *argv[] = {"/usr/bin/unsquashfs", "-no-xattrs", "-q", "-n", "-d", from,
-		                sqfs,                  "lib/modules", NULL};
+		char *argv[] = {"/usr/bin/unsquashfs", "-no-xattrs", "-q", "-n", "-d", from, sqfs,
+		                "lib/modules",         NULL};
 
 		if (xenvm_run(argv, NULL, BASE_RUN_MS, r) < 0) {
 			xerr_set(err, "base image %s: cannot run unsquashfs: %s", base->name,
