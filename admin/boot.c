@@ -3,26 +3,32 @@
  *
  * The image's files come from the node's image cache when imagecast published it there
  * (<cache.dir>/images/<digest hex>/<role>: verified copies), else from the catalog's paths
- * resolved against imagecast.store.  The VM gets an admin job id (admin.h) and lives in
- * <state_dir>/job/<id>/<name>/, like a job's VM, so list, exec and destroy treat both alike.
+ * resolved against imagecast.store; a file the image store keeps in chunks is copied whole into
+ * the VM's directory and checked against its sha256 there (removed with the VM).  The VM gets an
+ * admin job id (admin.h) and lives in <state_dir>/job/<id>/<name>/, like a job's VM, so list, exec
+ * and destroy treat both alike.
  *
  * --manifest FILE boots an image store version (a one-image images.yaml, its paths relative to
  * --store) and --check destroys the VM once ready: the image manager's `verify: boot`
  * (imgstore/verify.h) runs it so, leaving nothing behind either way.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "admin.h"
+#include "image_base.h"
 #include "lib/atomic_file.h"
 #include "lib/blob.h"
 #include "lib/catalog.h"
 #include "lib/log.h"
+#include "imgstore/client.h"
 #include "lib/units.h"
 #include "node/vmsize.h"
 #include "vm/driver.h"
@@ -36,9 +42,10 @@ struct boot_opts {
 	gid_t gid;
 };
 
-/* Resolved paths of the image's files. */
+/* Resolved paths of the image's files; a chunked one is copied into the VM's directory. */
 struct image_files {
 	char kernel[4096], initrd[4096], rootdisk[4096];
+	bool chunked[3]; /* kernel, initrd, rootdisk: stored in chunks, not in the cache */
 };
 
 /* Valid as a driver VM name: [A-Za-z0-9_-]{1,16}. */
@@ -52,7 +59,9 @@ static bool good_name(const char *s)
 
 /*
  * One file of the image: the cache's verified copy, else the catalog path (absolute, or under
- * imagecast.store).  0, or -1 with errno ENOENT/EACCES/ENAMETOOLONG and err naming the file.
+ * imagecast.store).  0; 1 when the file is stored in chunks (lib/blob.h: a VM needs one file,
+ * copied by copy_chunked once the VM has its directory); or -1 with errno
+ * ENOENT/EACCES/ENAMETOOLONG and err naming the file.
  */
 static int resolve_file(const struct xenvm_config *cfg, const char *store,
                         const struct xenvm_image *img, const char *role,
@@ -79,16 +88,10 @@ static int resolve_file(const struct xenvm_config *cfg, const char *store,
 		int e = errno;
 		struct xenvm_blob *b = NULL;
 
-		/* chunked in the image store (lib/blob.h): a VM needs one file, the cache has it */
 		if (f->path[0] != '/' && xenvm_blob_open(store, f->path, &b, NULL) == 0 &&
 		    xenvm_blob_chunked(b)) {
 			xenvm_blob_close(b);
-			return xerr_errno(
-			    err, ENOENT,
-			    "image %s: %s file %s is stored in chunks and not in the "
-			    "cache %s/images: fetch it first (imagecast fetch %s --nodes "
-			    "THIS_NODE)",
-			    img->name, role, out, cfg->cache.dir, img->name);
+			return 1;
 		}
 		xenvm_blob_close(b);
 		return xerr_errno(err, e,
@@ -102,15 +105,72 @@ static int resolve_file(const struct xenvm_config *cfg, const char *store,
 static int resolve_files(const struct xenvm_config *cfg, const char *store,
                          const struct xenvm_image *img, struct image_files *files, struct xerr *err)
 {
+	int r;
+
 	files->rootdisk[0] = '\0';
-	if (resolve_file(cfg, store, img, "kernel", &img->kernel, files->kernel,
-	                 sizeof(files->kernel), err) < 0 ||
-	    resolve_file(cfg, store, img, "initrd", &img->initrd, files->initrd,
-	                 sizeof(files->initrd), err) < 0)
+	r = resolve_file(cfg, store, img, "kernel", &img->kernel, files->kernel,
+	                 sizeof(files->kernel), err);
+	if (r < 0)
 		return -1;
-	if (img->rootdisk.path && resolve_file(cfg, store, img, "rootdisk", &img->rootdisk,
-	                                       files->rootdisk, sizeof(files->rootdisk), err) < 0)
+	files->chunked[0] = r == 1;
+	r = resolve_file(cfg, store, img, "initrd", &img->initrd, files->initrd,
+	                 sizeof(files->initrd), err);
+	if (r < 0)
 		return -1;
+	files->chunked[1] = r == 1;
+	if (img->rootdisk.path) {
+		r = resolve_file(cfg, store, img, "rootdisk", &img->rootdisk, files->rootdisk,
+		                 sizeof(files->rootdisk), err);
+		if (r < 0)
+			return -1;
+		files->chunked[2] = r == 1;
+	}
+	return 0;
+}
+
+/*
+ * The files stored in chunks, copied whole into the VM's directory dir (removed with the VM)
+ * and checked against the catalog's sha256 there.  0, or -1 with err naming the file.
+ */
+static int copy_chunked(const char *store, const struct xenvm_image *img, const char *dir,
+                        struct image_files *files, struct xerr *err)
+{
+	static const char *const roles[3] = {"kernel", "initrd", "rootdisk"};
+	const struct xenvm_image_file *fs[3] = {&img->kernel, &img->initrd, &img->rootdisk};
+	char *out[3] = {files->kernel, files->initrd, files->rootdisk};
+
+	for (int i = 0; i < 3; i++) {
+		char fdpath[64], hex[65], dst[4096];
+		uint64_t size = 0;
+		int fd;
+
+		if (!files->chunked[i])
+			continue;
+		if (snprintf(dst, sizeof(dst), "%s/%s", dir, roles[i]) >= (int)sizeof(dst))
+			return xerr_set(err, "%s/%s: path too long", dir, roles[i]);
+		fd = xa_store_file_open(store, fs[i], dir, err);
+		if (fd < 0)
+			return -1;
+		if (imgs_hash_fd(fd, &size, hex, err) < 0) {
+			close(fd);
+			return -1;
+		}
+		if (size != fs[i]->size || strcmp(hex, fs[i]->sha256) != 0) {
+			close(fd);
+			return xerr_set(err,
+			                "image %s: %s file %s: its chunks give sha256 %s, not %s",
+			                img->name, roles[i], out[i], hex, fs[i]->sha256);
+		}
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, fdpath, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) < 0 ||
+		    fchmod(fd, 0644) < 0) {
+			xerr_set(err, "%s: %s", dst, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		snprintf(out[i], 4096, "%s", dst);
+	}
 	return 0;
 }
 
@@ -349,7 +409,8 @@ int xa_cmd_boot(const struct xenvm_config *cfg, int argc, char **argv)
 	info.mem_bytes = mem;
 	info.vcpus = vcpus;
 	info.booted = (long)time(NULL);
-	if (xa_vm_info_write(dir, &info, &err) < 0) {
+	if (xa_vm_info_write(dir, &info, &err) < 0 ||
+	    copy_chunked(o.store ? o.store : cfg->imagecast.store, img, dir, &files, &err) < 0) {
 		xerror("boot: %s", err.msg);
 		goto out;
 	}
