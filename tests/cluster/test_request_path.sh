@@ -238,6 +238,9 @@ t_eq FAILED "$(wait_job "$id")" "job state"
 t_match "the site's image catalog cannot be read: $ETC/images.yaml:[0-9]+:[0-9]+" "$(cat "$out")" "reason in the job's output"
 t_run_fails as_user sbatch -N1 --vm-image=ttylinux-mpl --wrap true
 t_match "did you mean: ttylinux-mpi" "$T_ERR" "sbatch stderr (validated against the last good catalog)"
+# slurmctld's reload thread looks at the file once a second: its error may come after the jobs
+log_has_error() { tail -n +"$lines_before" "$BASE/log/slurmctld.log" | grep -Eq "$1"; }
+t_wait_for 15 log_has_error "job_submit/vmimage: $ETC/images.yaml:[0-9]+:[0-9]+: "
 t_match "job_submit/vmimage: $ETC/images.yaml:[0-9]+:[0-9]+: " \
 	"$(tail -n +"$lines_before" "$BASE/log/slurmctld.log")" "slurmctld log"
 write_catalog "$BASE/store/rootdisk1.sqfs"
