@@ -22,14 +22,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-make -C "$ROOT" --no-print-directory "$B/xen/xenvm-xl-test" >/dev/null
+# make names its targets relative to the tree (build/...), not by absolute path
+make -C "$ROOT" --no-print-directory "${B#"$ROOT"/}/xen/xenvm-xl-test" >/dev/null
 OV=$WORK/overlay
 mkdir -p "$OV/usr/local/sbin" "$WORK/share"
 cp "$B/xen/xenvm-xl-test" "$OV/usr/local/sbin/"
 # The kernel forms under names the driver does not pair up (no "vmlinuz.vmlinux"), so each case
 # boots the form it names.  dom0 reads them over the node's read-only 9p share (/share/<kernel>/).
 for k in $KERNELS; do
-	make -C "$ROOT" --no-print-directory "$B/bench-images/$k/images.yaml" >/dev/null
+	make -C "$ROOT" --no-print-directory "${B#"$ROOT"/}/bench-images/$k/images.yaml" >/dev/null
 	IMG=$B/bench-images/$k/ttylinux-mpi
 	mkdir -p "$WORK/share/$k"
 	cp "$IMG/vmlinuz" "$IMG/initrd.zst" "$WORK/share/$k/"
